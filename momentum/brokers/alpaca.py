@@ -1,0 +1,540 @@
+"""Alpaca Trading API v2 adapter for the :class:`~momentum.brokers.base.Broker` seam.
+
+Plain ``requests`` over HTTPS. The two API keys travel only in the ``APCA-API-KEY-ID`` /
+``APCA-API-SECRET-KEY`` request headers: they are never put on a shared session, never logged, never
+part of an exception message or of ``repr(broker)`` (any text we surface is scrubbed of both keys).
+
+Retry and idempotency rules
+---------------------------
+* Reads (GET) and cancels (DELETE) retry on 429, 5xx, timeouts and connection errors, at most
+  ``max_retries`` times, then raise :class:`TransientBrokerError`. A 429 waits for ``Retry-After``
+  (seconds or an HTTP date), else ``X-RateLimit-Reset`` (unix seconds), else exponential backoff.
+* ``submit`` (POST /v2/orders) never blindly resubmits. A 429 means the request was not processed, so
+  it waits and re-posts. A 5xx, timeout or connection error leaves the outcome unknown: the order is
+  looked up by ``client_order_id`` first; if the broker has it, that order is returned; otherwise the
+  POST is retried (bounded). A duplicate-id rejection on a *retry* that follows an unknown outcome is
+  our own earlier attempt having landed: the existing order is fetched and returned (after checking
+  symbol and side match). A duplicate-id rejection on the *first* attempt raises
+  :class:`DuplicateOrderError`.
+* Alpaca uses code 40010001 for many validation errors ("asset not found", "qty must be > 0", ...),
+  so a 422 is treated as a duplicate only when its message says the client_order_id must be unique.
+* Any other 4xx raises :class:`BrokerError` with method, path, status and Alpaca's ``message``.
+* Alpaca sends numbers as strings: every number is parsed and must be finite; a missing or malformed
+  field raises :class:`BrokerError` naming the field.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from momentum.brokers.base import (
+    Account,
+    BrokerError,
+    DuplicateOrderError,
+    MarketClock,
+    OrderRequest,
+    OrderStatus,
+    Position,
+    TransientBrokerError,
+)
+
+log = logging.getLogger(__name__)
+
+LIVE_HOST = "api.alpaca.markets"
+PAPER_HOST = "paper-api.alpaca.markets"
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+MAX_WAIT_SECONDS = 60.0  # cap on any single wait (Retry-After / rate-limit reset / backoff)
+MAX_CLIENT_ORDER_ID = 128
+OPEN_ORDERS_LIMIT = 500  # Alpaca's maximum page size (default is 50)
+
+_TRANSIENT_EXC = (
+    requests.Timeout,
+    requests.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+)
+
+
+class _Unknown(Exception):
+    """Internal: a request whose outcome is unknown (timeout, connection error, 5xx)."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
+
+
+class AlpacaBroker:
+    """Alpaca Trading API v2 over HTTPS; ``live`` must agree with the endpoint."""
+
+    name = "alpaca"
+
+    def __init__(
+        self,
+        base_url: str,
+        key_id: str,
+        secret_key: str,
+        *,
+        live: bool,
+        session: requests.Session | None = None,
+        timeout: float = 10.0,
+        max_retries: int = 4,
+        backoff_seconds: float = 0.5,
+        sleep: Callable[[float], Any] = time.sleep,
+    ) -> None:
+        if not key_id or not secret_key:
+            raise ValueError("AlpacaBroker needs both an API key id and a secret key")
+        parts = urlsplit(base_url)
+        host = (parts.hostname or "").lower()
+        if parts.scheme not in ("https", "http") or not host:
+            raise ValueError(f"AlpacaBroker base_url must be an https URL, got scheme {parts.scheme!r}")
+        if parts.scheme != "https" and host not in _LOOPBACK:
+            raise ValueError("AlpacaBroker refuses plain http to a non-loopback host (keys would leak)")
+        if parts.username or parts.password or parts.query or parts.fragment:
+            raise ValueError("AlpacaBroker base_url must not carry credentials, a query or a fragment")
+        if host == LIVE_HOST and not live:
+            raise ValueError(f"{LIVE_HOST} is the live (real-money) endpoint but live=False")
+        if host == PAPER_HOST and live:
+            raise ValueError(f"{PAPER_HOST} is the paper endpoint but live=True")
+        if timeout <= 0 or max_retries < 0 or backoff_seconds < 0:
+            raise ValueError("timeout must be > 0, max_retries and backoff_seconds >= 0")
+        self.base_url = base_url.rstrip("/")
+        self.live = bool(live)
+        self.timeout = float(timeout)
+        self.max_retries = int(max_retries)
+        self.backoff_seconds = float(backoff_seconds)
+        self._key_id = key_id
+        self._secret_key = secret_key
+        self._session = session if session is not None else requests.Session()
+        self._sleep = sleep
+
+    def __repr__(self) -> str:
+        return f"AlpacaBroker(base_url={self.base_url!r}, live={self.live}, key_id='***')"
+
+    __str__ = __repr__
+
+    # ------------------------------------------------------------------ Broker protocol
+
+    def account(self) -> Account:
+        data = self._expect_object(self._get("/v2/account"), "GET /v2/account")
+        where = "account"
+        return Account(
+            cash=_num(data, "cash", where),
+            equity=_num(data, "equity", where),
+        )
+
+    def positions(self) -> list[Position]:
+        data = self._get("/v2/positions")
+        if not isinstance(data, list):
+            raise BrokerError("GET /v2/positions: expected a JSON array")
+        out = []
+        for i, item in enumerate(data):
+            where = f"positions[{i}]"
+            if not isinstance(item, dict):
+                raise BrokerError(f"GET /v2/positions: {where} is not an object")
+            out.append(
+                Position(
+                    symbol=_str(item, "symbol", where),
+                    qty=_num(item, "qty", where),
+                    market_value=_num(item, "market_value", where),
+                )
+            )
+        return out
+
+    def clock(self) -> MarketClock:
+        data = self._expect_object(self._get("/v2/clock"), "GET /v2/clock")
+        where = "clock"
+        is_open = data.get("is_open")
+        if not isinstance(is_open, bool):
+            raise BrokerError(f"{where}: field 'is_open' missing or not a boolean")
+        return MarketClock(
+            timestamp=_ts(data, "timestamp", where),
+            is_open=is_open,
+            next_open=_ts(data, "next_open", where),
+            next_close=_ts(data, "next_close", where),
+        )
+
+    def get_by_client_id(self, client_order_id: str) -> OrderStatus | None:
+        _check_client_order_id(client_order_id)
+        path = "/v2/orders:by_client_order_id"
+        data = self._get(path, params={"client_order_id": client_order_id}, none_on_404=True)
+        if data is None:
+            return None
+        order = self._order(data, f"GET {path}")
+        if order.client_order_id != client_order_id:
+            raise BrokerError(
+                f"GET {path}: asked for client_order_id {client_order_id!r}, "
+                f"got {order.client_order_id!r}"
+            )
+        return order
+
+    def open_orders(self) -> list[OrderStatus]:
+        path = "/v2/orders"
+        data = self._get(
+            path, params={"status": "open", "limit": str(OPEN_ORDERS_LIMIT), "direction": "asc"}
+        )
+        if not isinstance(data, list):
+            raise BrokerError(f"GET {path}: expected a JSON array")
+        if len(data) >= OPEN_ORDERS_LIMIT:
+            # A full page may hide more open orders; acting on a partial list is unsafe.
+            raise BrokerError(f"GET {path}: {len(data)} open orders (a full page); refusing a partial list")
+        return [self._order(item, f"GET {path} [{i}]") for i, item in enumerate(data)]
+
+    def cancel(self, broker_order_id: str) -> None:
+        if not isinstance(broker_order_id, str) or not broker_order_id.strip():
+            raise ValueError("broker_order_id must be a non-empty string")
+        self._request("DELETE", f"/v2/orders/{quote(broker_order_id, safe='')}")
+
+    def submit(self, order: OrderRequest) -> OrderStatus:
+        body = _order_body(order)
+        path = "/v2/orders"
+        cid = order.client_order_id
+        outcome_unknown = False  # has an earlier attempt possibly landed?
+        last = "no attempt made"
+        for attempt in range(self.max_retries + 1):
+            if attempt:
+                log.info("alpaca POST %s: retry %d for client_order_id %s", path, attempt, cid)
+            try:
+                resp = self._send("POST", path, json=body)
+            except _Unknown as unk:
+                last = unk.description
+            else:
+                status = resp.status_code
+                if 200 <= status < 300:
+                    result = self._order(self._json(resp, "POST", path), f"POST {path}")
+                    if result.client_order_id != cid:
+                        raise BrokerError(
+                            f"POST {path}: sent client_order_id {cid!r}, got {result.client_order_id!r}"
+                        )
+                    return result
+                if status == 429:
+                    last = "HTTP 429"
+                    if attempt < self.max_retries:
+                        self._wait_rate_limit(resp, attempt, "POST", path)
+                    continue
+                # 3xx/4xx: the broker answered and refused (5xx never gets here: see _send).
+                message = self._error_message(resp)
+                if status == 422 and _is_duplicate(message):
+                    if outcome_unknown:
+                        existing = self.get_by_client_id(cid)
+                        if existing is not None:
+                            _check_same_order(existing, order)
+                            log.info("alpaca POST %s: earlier attempt for %s had landed", path, cid)
+                            return existing
+                    raise DuplicateOrderError(
+                        f"POST {path} -> 422: client_order_id {cid!r} already used: {message}"
+                    )
+                raise BrokerError(f"POST {path} -> {status}: {message}")
+            # Outcome unknown: the broker may have booked the order. Look before re-posting.
+            outcome_unknown = True
+            log.warning("alpaca POST %s: outcome unknown for %s (%s); looking it up", path, cid, last)
+            existing = self.get_by_client_id(cid)
+            if existing is not None:
+                _check_same_order(existing, order)
+                return existing
+            if attempt < self.max_retries:
+                self._pause(self._backoff(attempt))
+        raise TransientBrokerError(
+            f"POST {path}: gave up after {self.max_retries + 1} attempts for client_order_id {cid!r} "
+            f"(last: {last}); the order may or may not be booked: look it up before any resubmit"
+        )
+
+    # ------------------------------------------------------------------ HTTP plumbing
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "APCA-API-KEY-ID": self._key_id,
+            "APCA-API-SECRET-KEY": self._secret_key,
+            "Accept": "application/json",
+        }
+
+    def _scrub(self, text: str) -> str:
+        for secret in (self._secret_key, self._key_id):
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """One HTTP exchange; 5xx and network failures become :class:`_Unknown`."""
+        try:
+            resp = self._session.request(
+                method,
+                self.base_url + path,
+                headers=self._headers(),
+                timeout=self.timeout,
+                allow_redirects=False,  # a redirect could carry our headers elsewhere
+                **kwargs,
+            )
+        except _TRANSIENT_EXC as exc:
+            raise _Unknown(f"{type(exc).__name__}") from None
+        except requests.RequestException as exc:
+            raise BrokerError(self._scrub(f"{method} {path}: {type(exc).__name__}: {exc}")) from None
+        if resp.status_code >= 500:
+            raise _Unknown(f"HTTP {resp.status_code}: {self._error_message(resp)}")
+        return resp
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        none_on_404: bool = False,
+    ) -> Any:
+        """GET/DELETE with bounded retries on 429/5xx/network errors; returns parsed JSON or None."""
+        last = "no attempt made"
+        for attempt in range(self.max_retries + 1):
+            try:
+                resp = self._send(method, path, params=params)
+            except _Unknown as unk:
+                last = unk.description
+                if attempt < self.max_retries:
+                    log.warning("alpaca %s %s: %s; retrying", method, path, last)
+                    self._pause(self._backoff(attempt))
+                continue
+            status = resp.status_code
+            if status == 429:
+                last = "HTTP 429"
+                if attempt < self.max_retries:
+                    self._wait_rate_limit(resp, attempt, method, path)
+                continue
+            if status == 404 and none_on_404:
+                return None
+            if status >= 400:
+                raise BrokerError(f"{method} {path} -> {status}: {self._error_message(resp)}")
+            if 300 <= status < 400:
+                raise BrokerError(f"{method} {path} -> {status}: unexpected redirect")
+            if status == 204 or not resp.content:
+                return None
+            return self._json(resp, method, path)
+        raise TransientBrokerError(
+            f"{method} {path}: gave up after {self.max_retries + 1} attempts (last: {last})"
+        )
+
+    def _get(self, path: str, *, params: Mapping[str, str] | None = None, none_on_404: bool = False):
+        data = self._request("GET", path, params=params, none_on_404=none_on_404)
+        if data is None and not none_on_404:
+            raise BrokerError(f"GET {path}: empty response body")
+        return data
+
+    def _json(self, resp: requests.Response, method: str, path: str) -> Any:
+        try:
+            return resp.json()
+        except ValueError:
+            raise BrokerError(
+                f"{method} {path} -> {resp.status_code}: malformed JSON in response body"
+            ) from None
+
+    @staticmethod
+    def _expect_object(data: Any, what: str) -> dict:
+        if not isinstance(data, dict):
+            raise BrokerError(f"{what}: expected a JSON object")
+        return data
+
+    def _error_message(self, resp: requests.Response) -> str:
+        try:
+            data = resp.json()
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            msg = data.get("message") or data.get("error")
+            code = data.get("code")
+            text = str(msg) if msg is not None else "no message"
+            if code is not None:
+                text = f"{text} (code {code})"
+        else:
+            text = (resp.text or "").strip()[:200] or "no message"
+        return self._scrub(text)
+
+    def _order(self, data: Any, what: str) -> OrderStatus:
+        try:
+            return _parse_order(data)
+        except BrokerError as exc:
+            raise BrokerError(self._scrub(f"{what}: {exc}")) from None
+
+    # ------------------------------------------------------------------ waiting
+
+    def _backoff(self, attempt: int) -> float:
+        base = self.backoff_seconds * (2**attempt)
+        return min(MAX_WAIT_SECONDS, base * (1 + 0.1 * random.random()))
+
+    def _pause(self, seconds: float) -> None:
+        if seconds > 0:
+            self._sleep(seconds)
+
+    def _wait_rate_limit(self, resp: requests.Response, attempt: int, method: str, path: str) -> None:
+        wait = _rate_limit_wait(resp.headers, time.time())
+        if wait is None:
+            wait = self._backoff(attempt)
+        wait = min(MAX_WAIT_SECONDS, max(0.0, wait))
+        log.warning("alpaca %s %s: rate limited (429); waiting %.2fs", method, path, wait)
+        self._pause(wait)
+
+
+# ---------------------------------------------------------------------- parsing helpers
+
+
+def _rate_limit_wait(headers: Mapping[str, str], now: float) -> float | None:
+    retry_after = headers.get("Retry-After")
+    if retry_after:
+        try:
+            value = float(retry_after)
+            if math.isfinite(value):
+                return max(0.0, value)
+        except ValueError:
+            try:
+                when = parsedate_to_datetime(retry_after)
+                if when.tzinfo is None:
+                    when = when.replace(tzinfo=timezone.utc)
+                return max(0.0, when.timestamp() - now)
+            except (TypeError, ValueError, IndexError):
+                pass
+    reset = headers.get("X-RateLimit-Reset")
+    if reset:
+        try:
+            value = float(reset)
+        except ValueError:
+            return None
+        if math.isfinite(value):
+            return max(0.0, value - now)
+    return None
+
+
+def _is_duplicate(message: str) -> bool:
+    text = message.lower()
+    return "client_order_id" in text and "unique" in text
+
+
+def _check_client_order_id(client_order_id: str) -> None:
+    if not isinstance(client_order_id, str) or not client_order_id.strip():
+        raise ValueError("client_order_id must be a non-empty string")
+    if len(client_order_id) > MAX_CLIENT_ORDER_ID:
+        raise ValueError(f"client_order_id longer than {MAX_CLIENT_ORDER_ID} characters")
+
+
+def _fmt_qty(value: float) -> str:
+    text = f"{value:.9f}".rstrip("0").rstrip(".")
+    return text
+
+
+def _order_body(order: OrderRequest) -> dict[str, str]:
+    _check_client_order_id(order.client_order_id)
+    if not isinstance(order.symbol, str) or not order.symbol.strip():
+        raise ValueError("symbol must be a non-empty string")
+    if order.side not in ("buy", "sell"):
+        raise ValueError(f"side must be 'buy' or 'sell', got {order.side!r}")
+    if (order.qty is None) == (order.notional is None):
+        raise ValueError("exactly one of qty and notional must be set")
+    body = {
+        "symbol": order.symbol,
+        "side": order.side,
+        "type": "market",
+        "time_in_force": "day",
+        "client_order_id": order.client_order_id,
+    }
+    if order.qty is not None:
+        qty = float(order.qty)
+        if not math.isfinite(qty) or qty <= 0:
+            raise ValueError(f"qty must be a positive finite number, got {order.qty!r}")
+        text = _fmt_qty(qty)
+        if float(text) <= 0:
+            raise ValueError(f"qty {order.qty!r} rounds to zero at 9 decimals")
+        body["qty"] = text
+    else:
+        notional = float(order.notional)  # type: ignore[arg-type]
+        if not math.isfinite(notional) or notional <= 0:
+            raise ValueError(f"notional must be a positive finite number, got {order.notional!r}")
+        text = f"{notional:.2f}"
+        if float(text) <= 0:
+            raise ValueError(f"notional {order.notional!r} rounds to zero cents")
+        body["notional"] = text
+    return body
+
+
+def _to_float(value: Any, field: str, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise BrokerError(f"{where}: field '{field}' is not a number string: {type(value).__name__}")
+    try:
+        out = float(value)
+    except ValueError:
+        raise BrokerError(f"{where}: field '{field}' is not a number: {str(value)[:40]!r}") from None
+    if not math.isfinite(out):
+        raise BrokerError(f"{where}: field '{field}' is not finite: {str(value)[:40]!r}")
+    return out
+
+
+def _num(data: Mapping[str, Any], field: str, where: str) -> float:
+    if field not in data or data[field] is None:
+        raise BrokerError(f"{where}: field '{field}' missing")
+    return _to_float(data[field], field, where)
+
+
+def _opt_num(data: Mapping[str, Any], field: str, where: str) -> float | None:
+    value = data.get(field)
+    return None if value is None else _to_float(value, field, where)
+
+
+def _str(data: Mapping[str, Any], field: str, where: str) -> str:
+    value = data.get(field)
+    if not isinstance(value, str) or not value:
+        raise BrokerError(f"{where}: field '{field}' missing or not a non-empty string")
+    return value
+
+
+def _ts(data: Mapping[str, Any], field: str, where: str) -> datetime:
+    text = _str(data, field, where)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise BrokerError(f"{where}: field '{field}' is not an ISO-8601 timestamp: {text[:40]!r}") from None
+    if value.tzinfo is None:
+        raise BrokerError(f"{where}: field '{field}' has no UTC offset: {text[:40]!r}")
+    return value
+
+
+def _parse_order(data: Any) -> OrderStatus:
+    where = "order"
+    if not isinstance(data, dict):
+        raise BrokerError(f"{where}: expected a JSON object")
+    side = _str(data, "side", where)
+    if side not in ("buy", "sell"):
+        raise BrokerError(f"{where}: field 'side' is {side!r}, expected 'buy' or 'sell'")
+    qty = _opt_num(data, "qty", where)
+    if "filled_qty" not in data:
+        raise BrokerError(f"{where}: field 'filled_qty' missing")
+    filled_qty = _opt_num(data, "filled_qty", where) or 0.0
+    filled_avg_price = _opt_num(data, "filled_avg_price", where)
+    if qty is not None and qty < 0:
+        raise BrokerError(f"{where}: field 'qty' is negative")
+    if filled_qty < 0:
+        raise BrokerError(f"{where}: field 'filled_qty' is negative")
+    if filled_avg_price is not None and filled_avg_price <= 0:
+        raise BrokerError(f"{where}: field 'filled_avg_price' is not positive")
+    return OrderStatus(
+        client_order_id=_str(data, "client_order_id", where),
+        broker_order_id=_str(data, "id", where),
+        symbol=_str(data, "symbol", where),
+        side=side,  # type: ignore[arg-type]
+        status=_str(data, "status", where),
+        qty=qty,
+        filled_qty=filled_qty,
+        filled_avg_price=filled_avg_price,
+    )
+
+
+def _check_same_order(existing: OrderStatus, order: OrderRequest) -> None:
+    """The id is ours, but make sure the booked order is the one we meant to place."""
+    if existing.symbol != order.symbol or existing.side != order.side:
+        raise DuplicateOrderError(
+            f"client_order_id {order.client_order_id!r} is booked as {existing.side} {existing.symbol}, "
+            f"not {order.side} {order.symbol}"
+        )

@@ -1,0 +1,94 @@
+"""The broker seam: a small Protocol and the value types every broker adapter speaks.
+
+Quantities are shares (floats, whole numbers unless fractional trading is on), prices and notionals
+are dollars. ``client_order_id`` is the idempotency key: a broker refuses a second order with an id it
+has seen, and execution looks an id up before it ever submits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+Side = Literal["buy", "sell"]
+TERMINAL = frozenset({"filled", "canceled", "expired", "rejected"})
+
+
+class BrokerError(RuntimeError):
+    """The broker refused a request or answered something we cannot use."""
+
+
+class TransientBrokerError(BrokerError):
+    """A timeout, 429 or 5xx: the request may or may not have taken effect."""
+
+
+class DuplicateOrderError(BrokerError):
+    """The broker already has an order with this client_order_id."""
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    client_order_id: str
+    symbol: str
+    side: Side
+    qty: float | None = None
+    notional: float | None = None
+
+
+@dataclass(frozen=True)
+class OrderStatus:
+    client_order_id: str
+    broker_order_id: str
+    symbol: str
+    side: Side
+    status: str
+    qty: float | None
+    filled_qty: float
+    filled_avg_price: float | None
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+
+@dataclass(frozen=True)
+class Account:
+    cash: float
+    equity: float
+
+
+@dataclass(frozen=True)
+class Position:
+    symbol: str
+    qty: float
+    market_value: float
+
+
+@dataclass(frozen=True)
+class MarketClock:
+    timestamp: datetime
+    is_open: bool
+    next_open: datetime
+    next_close: datetime
+
+
+class Broker(Protocol):
+    """What execution needs from a broker; ``live`` is True only for real-money endpoints."""
+
+    name: str
+    live: bool
+
+    def account(self) -> Account: ...
+
+    def positions(self) -> list[Position]: ...
+
+    def submit(self, order: OrderRequest) -> OrderStatus: ...
+
+    def get_by_client_id(self, client_order_id: str) -> OrderStatus | None: ...
+
+    def open_orders(self) -> list[OrderStatus]: ...
+
+    def cancel(self, broker_order_id: str) -> None: ...
+
+    def clock(self) -> MarketClock: ...

@@ -1,0 +1,140 @@
+"""The paper broker (the default): simulated fills, its order book kept as a dataset in the store.
+
+Fills happen at once at the as_of close (the reference price given to it) with ``cost_bps`` basis
+points of commission on traded notional. Like a real broker it refuses a second order with a
+``client_order_id`` it has seen, refuses sells of shares it does not hold (long-only) and buys it cannot
+pay for. Each accepted order commits a new version of the ``paper_ledger`` dataset, so a crash between
+two orders loses nothing and double-sends nothing. Cash and positions are derived from the ledger.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timezone
+
+import pandas as pd
+
+from momentum.brokers.base import (
+    Account, BrokerError, DuplicateOrderError, MarketClock, OrderRequest, OrderStatus, Position,
+)
+from momentum.store import StoreError, VersionedStore
+
+LEDGER = "paper_ledger"
+LEDGER_COLUMNS = {
+    "client_order_id": "str", "broker_order_id": "str", "as_of": "str", "symbol": "str", "side": "str",
+    "qty": "float64", "filled_qty": "float64", "filled_avg_price": "float64", "commission": "float64",
+    "status": "str",
+}
+
+
+class PaperBroker:
+    """A simulated broker account at one session ``as_of``; ``prices`` are that session's closes."""
+
+    name = "paper"
+    live = False
+
+    def __init__(
+        self, store: VersionedStore, *, as_of: str, prices: pd.Series, initial_cash: float,
+        cost_bps: float = 0.0, flow_run_id: str | None = None,
+    ) -> None:
+        self.store, self.as_of, self.prices = store, as_of, prices
+        self.initial_cash, self.cost = initial_cash, cost_bps / 1e4
+        self.flow_run_id = flow_run_id
+
+    def _ledger(self) -> tuple[pd.DataFrame, str | None]:
+        try:
+            manifest = self.store.resolve(LEDGER)
+        except StoreError:
+            return pd.DataFrame({c: pd.Series(dtype=t) for c, t in LEDGER_COLUMNS.items()}), None
+        return self.store.read(manifest.ref), manifest.version
+
+    def _filled(self) -> pd.DataFrame:
+        ledger, _ = self._ledger()
+        return ledger[ledger["filled_qty"] > 0]
+
+    def positions(self) -> list[Position]:
+        fills = self._filled()
+        signed = fills["filled_qty"].where(fills["side"] == "buy", -fills["filled_qty"])
+        qty = signed.groupby(fills["symbol"]).sum()
+        return [
+            Position(symbol=s, qty=float(q), market_value=float(q * self._price(s)))
+            for s, q in qty.items() if abs(q) > 1e-9
+        ]
+
+    def account(self) -> Account:
+        fills = self._filled()
+        notional = fills["filled_qty"] * fills["filled_avg_price"]
+        flow = notional.where(fills["side"] == "sell", -notional).sum() - fills["commission"].sum()
+        cash = self.initial_cash + float(flow)
+        return Account(cash=cash, equity=cash + sum(p.market_value for p in self.positions()))
+
+    def _price(self, symbol: str) -> float:
+        if symbol in self.prices.index and pd.notna(self.prices[symbol]):
+            return float(self.prices[symbol])
+        fills = self._filled()
+        last = fills.loc[fills["symbol"] == symbol, "filled_avg_price"]
+        return float(last.iloc[-1]) if len(last) else 0.0
+
+    def submit(self, order: OrderRequest) -> OrderStatus:
+        ledger, prior = self._ledger()
+        if (ledger["client_order_id"] == order.client_order_id).any():
+            raise DuplicateOrderError(f"client_order_id {order.client_order_id} already exists")
+        if len(ledger) and ledger["as_of"].max() > self.as_of:
+            raise BrokerError(
+                f"paper account already traded on {ledger['as_of'].max()}; cannot trade on earlier {self.as_of}"
+            )
+        status, filled, price = self._fill(order)
+        row = {
+            "client_order_id": order.client_order_id, "broker_order_id": f"paper-{len(ledger) + 1:08d}",
+            "as_of": self.as_of, "symbol": order.symbol, "side": order.side, "qty": filled or _qty(order, price),
+            "filled_qty": filled, "filled_avg_price": price, "commission": filled * price * self.cost,
+            "status": status,
+        }
+        updated = pd.concat([ledger, pd.DataFrame([row])], ignore_index=True).astype(LEDGER_COLUMNS)
+        self.store.write(
+            LEDGER, self.as_of, updated, params={"client_order_id": order.client_order_id, "after": prior},
+            flow_run_id=self.flow_run_id,
+        )
+        return _status(row)
+
+    def _fill(self, order: OrderRequest) -> tuple[str, float, float]:
+        price = float(self.prices.get(order.symbol, float("nan")))
+        if not price > 0:
+            return "rejected", 0.0, float("nan")
+        qty = _qty(order, price)
+        held = sum(p.qty for p in self.positions() if p.symbol == order.symbol)
+        if qty <= 0 or (order.side == "sell" and qty > held + 1e-9):
+            return "rejected", 0.0, price
+        if order.side == "buy" and qty * price * (1 + self.cost) > self.account().cash + 1e-6:
+            return "rejected", 0.0, price
+        return "filled", qty, price
+
+    def get_by_client_id(self, client_order_id: str) -> OrderStatus | None:
+        ledger, _ = self._ledger()
+        rows = ledger[ledger["client_order_id"] == client_order_id]
+        return _status(rows.iloc[0].to_dict()) if len(rows) else None
+
+    def open_orders(self) -> list[OrderStatus]:
+        return []
+
+    def cancel(self, broker_order_id: str) -> None:
+        raise BrokerError(f"paper order {broker_order_id} is already final and cannot be cancelled")
+
+    def clock(self) -> MarketClock:
+        """The simulated session ``as_of`` is open (fills at its close)."""
+        day = pd.Timestamp(self.as_of).date()
+        close = datetime.combine(day, time(21, 0), tzinfo=timezone.utc)
+        return MarketClock(timestamp=close, is_open=True, next_open=close, next_close=close)
+
+
+def _qty(order: OrderRequest, price: float) -> float:
+    if order.qty is not None:
+        return float(order.qty)
+    return round(float(order.notional or 0.0) / price, 6) if price > 0 else 0.0
+
+
+def _status(row: dict) -> OrderStatus:
+    return OrderStatus(
+        client_order_id=row["client_order_id"], broker_order_id=row["broker_order_id"], symbol=row["symbol"],
+        side=row["side"], status=row["status"], qty=float(row["qty"]), filled_qty=float(row["filled_qty"]),
+        filled_avg_price=None if pd.isna(row["filled_avg_price"]) else float(row["filled_avg_price"]),
+    )

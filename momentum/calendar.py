@@ -1,0 +1,164 @@
+"""NYSE trading sessions and the rebalance schedule.
+
+Sessions are NYSE trading days (``exchange_calendars`` "XNYS", 1990-01-02..2030-12-31) returned as
+tz-naive ``pd.Timestamp`` at midnight. Inputs may be str/date/Timestamp; time of day is ignored and
+tz-aware inputs are first converted to New York time. Dates outside the calendar raise ValueError.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+from functools import lru_cache
+
+import exchange_calendars as xc
+import numpy as np
+import pandas as pd
+
+CALENDAR_START = pd.Timestamp("1990-01-02")  # exchange_calendars rejects an earlier XNYS start
+CALENDAR_END = pd.Timestamp("2030-12-31")
+DEFAULT_MONTHS: tuple[int, ...] = (2, 5, 8, 11)
+
+# Unscheduled closures we enforce even if an exchange_calendars release lacks them. Removing a day
+# the library already treats as closed is a no-op, so keeping an entry is always safe.
+# - 2025-01-09: national day of mourning for President Carter (added upstream in Jan 2025,
+#   PR #439; present in 4.13.2, kept here in case an older or regressed release is installed).
+SUPPLEMENTARY_CLOSURES: tuple[pd.Timestamp, ...] = (pd.Timestamp("2025-01-09"),)
+
+
+@lru_cache(maxsize=1)
+def _sessions() -> pd.DatetimeIndex:
+    """All sessions of the calendar range, tz-naive, sorted, unique (built once per process)."""
+    with warnings.catch_warnings():  # exchange_calendars 4.13 on pandas 3.1: Series.values deprecation
+        warnings.filterwarnings("ignore", message="Series.values returning an ndarray", category=DeprecationWarning)
+        cal = xc.get_calendar("XNYS", start=CALENDAR_START, end=CALENDAR_END)
+    sessions = pd.DatetimeIndex(cal.sessions)
+    if sessions.tz is not None:
+        sessions = sessions.tz_localize(None)
+    sessions = sessions.difference(pd.DatetimeIndex(SUPPLEMENTARY_CLOSURES)).as_unit("ns")
+    return pd.DatetimeIndex(sessions.to_numpy(), name=None)  # no freq: a plain sorted index
+
+
+@lru_cache(maxsize=1)
+def _month_last_sessions() -> pd.DatetimeIndex:
+    """The last session of every calendar month in the range (CALENDAR_END is a December 31)."""
+    s = _sessions()
+    months = s.year * 12 + s.month
+    is_last = np.append(months[1:] != months[:-1], True)
+    return s[is_last]
+
+
+def _day(value: object) -> pd.Timestamp:
+    """A date-like as a tz-naive midnight Timestamp (tz-aware values use their New York date)."""
+    ts = pd.Timestamp(value)
+    if ts is pd.NaT:
+        raise ValueError("date must not be NaT")
+    if ts.tz is not None:
+        ts = ts.tz_convert("America/New_York").tz_localize(None)
+    return ts.normalize().as_unit("ns")
+
+
+def _in_range(day: pd.Timestamp) -> pd.Timestamp:
+    if not CALENDAR_START <= day <= CALENDAR_END:
+        raise ValueError(f"{day.date()} is outside the NYSE calendar {CALENDAR_START.date()}..{CALENDAR_END.date()}")
+    return day
+
+
+def _months(months: Iterable[int]) -> tuple[int, ...]:
+    out = tuple(sorted({int(m) for m in months}))
+    if not out or out[0] < 1 or out[-1] > 12:
+        raise ValueError(f"months must be a non-empty subset of 1..12, got {months!r}")
+    return out
+
+
+def nyse_sessions(start: object, end: object) -> pd.DatetimeIndex:
+    """Sessions in [start, end], both inclusive; the ends need not be sessions (empty if start > end)."""
+    lo, hi = _in_range(_day(start)), _in_range(_day(end))
+    s = _sessions()
+    return s[s.searchsorted(lo, side="left"):s.searchsorted(hi, side="right")]
+
+
+def is_session(day: object) -> bool:
+    """True if ``day`` is an NYSE trading day."""
+    d = _in_range(_day(day))
+    s = _sessions()
+    i = s.searchsorted(d)
+    return bool(i < len(s) and s[i] == d)
+
+
+def previous_session(day: object) -> pd.Timestamp:
+    """The last session strictly before ``day``."""
+    s = _sessions()
+    i = s.searchsorted(_in_range(_day(day)), side="left") - 1
+    if i < 0:
+        raise ValueError(f"no session before {day} in the calendar")
+    return s[i]
+
+
+def next_session(day: object) -> pd.Timestamp:
+    """The first session strictly after ``day``."""
+    s = _sessions()
+    i = s.searchsorted(_in_range(_day(day)), side="right")
+    if i >= len(s):
+        raise ValueError(f"no session after {day} in the calendar")
+    return s[i]
+
+
+def session_offset(day: object, n: int) -> pd.Timestamp:
+    """The session ``n`` sessions after the session ``day`` (n=0: day itself; n<0: before)."""
+    d = _in_range(_day(day))
+    s = _sessions()
+    i = s.searchsorted(d)
+    if i >= len(s) or s[i] != d:
+        raise ValueError(f"{d.date()} is not an NYSE session")
+    j = i + int(n)
+    if not 0 <= j < len(s):
+        raise ValueError(f"session {d.date()} {n:+d} is outside the calendar")
+    return s[j]
+
+
+def signal_sessions(start: object, end: object, months: Iterable[int] = DEFAULT_MONTHS) -> pd.DatetimeIndex:
+    """The last session of each month in ``months`` that falls within [start, end].
+
+    "Last session of the month" is judged on the whole calendar, so a truncated ``end`` inside a
+    month never makes an earlier day of that month a signal session.
+    """
+    wanted = _months(months)
+    lo, hi = _in_range(_day(start)), _in_range(_day(end))
+    ends = _month_last_sessions()
+    ends = ends[ends.searchsorted(lo, side="left"):ends.searchsorted(hi, side="right")]
+    return ends[ends.month.isin(wanted)]
+
+
+def rebalance_schedule(
+    start: object, end: object, months: Iterable[int] = DEFAULT_MONTHS, trade_offset: int = 1
+) -> pd.DataFrame:
+    """Columns ``signal_date`` (signal session in [start, end]) and ``trade_date`` (+trade_offset sessions)."""
+    if int(trade_offset) < 0:
+        raise ValueError(f"trade_offset must be >= 0 sessions, got {trade_offset}")
+    signals = signal_sessions(start, end, months)
+    s = _sessions()
+    idx = s.searchsorted(signals) + int(trade_offset)
+    if len(idx) and idx[-1] >= len(s):
+        raise ValueError(f"trade date of signal {signals[-1].date()} is beyond {CALENDAR_END.date()}")
+    return pd.DataFrame({"signal_date": signals, "trade_date": s[idx]})
+
+
+def is_signal_session(day: object, months: Iterable[int] = DEFAULT_MONTHS) -> bool:
+    """True if ``day`` is the last session of one of ``months``."""
+    d = _in_range(_day(day))
+    if d.month not in _months(months):
+        return False
+    ends = _month_last_sessions()
+    i = ends.searchsorted(d)
+    return bool(i < len(ends) and ends[i] == d)
+
+
+def next_signal_session(day: object, months: Iterable[int] = DEFAULT_MONTHS) -> pd.Timestamp:
+    """The first signal session strictly after ``day``."""
+    ends = _month_last_sessions()
+    ends = ends[ends.month.isin(_months(months))]
+    i = ends.searchsorted(_in_range(_day(day)), side="right")
+    if i >= len(ends):
+        raise ValueError(f"no signal session after {day} in the calendar")
+    return ends[i]

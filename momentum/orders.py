@@ -1,0 +1,79 @@
+"""Order planning: target weights + current positions + cash + reference prices -> an order plan.
+
+Quantities are shares, prices and values dollars, weights fractions of equity. Sells come before buys
+and buys are trimmed until they are funded by cash plus sell proceeds after costs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+PLAN_COLUMNS = [
+    "client_order_id", "symbol", "side", "qty", "ref_price", "est_value",
+    "current_qty", "target_qty", "target_weight",
+]
+
+
+def client_order_id(rebalance_key: str, symbol: str, side: str) -> str:
+    """Deterministic broker idempotency key for one rebalance, symbol and side (at most 48 chars)."""
+    coid = f"mom-{rebalance_key}-{symbol}-{side}"
+    if len(coid) > 48:
+        raise ValueError(f"client_order_id {coid!r} longer than 48 characters")
+    return coid
+
+
+def plan_orders(
+    target_weights: pd.Series, positions: pd.Series, cash: float, prices: pd.Series, *,
+    rebalance_key: str, fractional: bool = False, min_order_value: float = 1.0,
+    cash_buffer: float = 0.0, cost_bps: float = 0.0,
+) -> pd.DataFrame:
+    """The orders that move ``positions`` (symbol -> shares) to ``target_weights`` at ``prices``.
+
+    Equity = cash + marked positions; ``cash_buffer`` of it stays in cash. Whole shares unless
+    ``fractional`` (then 6 decimals). Orders worth less than ``min_order_value`` are dropped.
+    """
+    symbols = sorted(set(target_weights.index) | set(positions[positions != 0].index))
+    missing = [s for s in symbols if not (s in prices.index and np.isfinite(prices[s]) and prices[s] > 0)]
+    if missing:
+        raise ValueError(f"no valid reference price for {', '.join(missing)}")
+    px = prices.reindex(symbols).astype(float)
+    current = positions.reindex(symbols).fillna(0.0).astype(float)
+    weights = target_weights.reindex(symbols).fillna(0.0).astype(float)
+    equity = cash + float((current * px).sum())
+    raw = weights * equity * (1.0 - cash_buffer) / px
+    target = np.floor(raw * 1e6) / 1e6 if fractional else np.floor(raw)
+    delta = target - current
+    delta[(delta.abs() * px) < min_order_value] = 0.0
+    delta = _fund_buys(delta, cash, px, cost_bps / 1e4, step=1e-6 if fractional else 1.0)
+    plan = pd.DataFrame({
+        "symbol": symbols, "qty": delta.abs().to_numpy(), "side": np.where(delta < 0, "sell", "buy"),
+        "ref_price": px.to_numpy(), "current_qty": current.to_numpy(),
+        "target_qty": (current + delta).to_numpy(), "target_weight": weights.to_numpy(),
+    })
+    plan = plan[plan["qty"] > 0].copy()
+    plan["est_value"] = plan["qty"] * plan["ref_price"]
+    plan["client_order_id"] = [client_order_id(rebalance_key, s, d) for s, d in zip(plan["symbol"], plan["side"])]
+    plan["order"] = np.where(plan["side"] == "sell", 0, 1)
+    plan = plan.sort_values(["order", "symbol"], ignore_index=True)
+    return plan[PLAN_COLUMNS]
+
+
+def _fund_buys(delta: pd.Series, cash: float, px: pd.Series, cost: float, step: float) -> pd.Series:
+    """Trim the largest buys one step at a time until cash after sells and costs stays >= 0."""
+    delta = delta.copy()
+
+    def cash_after() -> float:
+        sells = float((-delta.clip(upper=0) * px).sum())
+        buys = float((delta.clip(lower=0) * px).sum())
+        return cash + sells * (1 - cost) - buys * (1 + cost)
+
+    while cash_after() < -1e-9:
+        buys = delta.clip(lower=0) * px
+        biggest = buys.idxmax()
+        if buys[biggest] <= 0:
+            break
+        shortfall = -cash_after()
+        steps = max(1.0, np.ceil(shortfall / (px[biggest] * (1 + cost)) / step))
+        delta[biggest] = max(0.0, delta[biggest] - steps * step)
+    return delta

@@ -1,0 +1,56 @@
+"""Price providers: adapters that return bars in the project's schema, behind one Protocol."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import pandas as pd
+
+from momentum.settings import Settings
+
+BAR_COLUMNS = ("date", "symbol", "adj_close")
+OHLCV_COLUMNS = ("open", "high", "low", "close", "volume")
+
+
+class PriceProvider(Protocol):
+    """Daily bars: ``date`` (session, tz-naive), ``symbol``, ``adj_close`` (+ optional raw OHLCV)."""
+
+    name: str
+
+    def bars(self, start: pd.Timestamp | None, end: pd.Timestamp) -> pd.DataFrame: ...
+
+    def benchmark(self, start: pd.Timestamp | None, end: pd.Timestamp) -> pd.Series: ...
+
+    def last_session(self) -> pd.Timestamp: ...
+
+
+def make_provider(settings: Settings) -> PriceProvider:
+    """The provider named by ``settings.provider``."""
+    if settings.provider == "embedded":
+        from momentum.providers.embedded import EmbeddedProvider
+
+        return EmbeddedProvider()
+    if settings.provider == "synthetic":
+        from momentum.providers.synthetic import SyntheticProvider
+
+        return SyntheticProvider(
+            n_symbols=settings.synthetic_symbols, n_sessions=settings.synthetic_sessions,
+            seed=settings.synthetic_seed,
+        )
+    raise ValueError(f"unknown provider {settings.provider!r}")
+
+
+def wide_to_bars(wide: pd.DataFrame) -> pd.DataFrame:
+    """Wide adjusted closes (index dates, one column per symbol) -> long bars sorted by (date, symbol)."""
+    long = wide.rename_axis("date").reset_index().melt(id_vars="date", var_name="symbol", value_name="adj_close")
+    long = long.dropna(subset=["adj_close"])
+    long["date"] = pd.to_datetime(long["date"]).astype("datetime64[ns]")
+    long["symbol"] = long["symbol"].astype(str)
+    long["adj_close"] = long["adj_close"].astype("float64")
+    return long.sort_values(["date", "symbol"], ignore_index=True)
+
+
+def bars_to_wide(bars: pd.DataFrame, column: str = "adj_close") -> pd.DataFrame:
+    """Long bars -> wide frame (index sessions, columns symbols sorted, NaN where no bar)."""
+    wide = bars.pivot(index="date", columns="symbol", values=column)
+    return wide.sort_index().reindex(sorted(wide.columns), axis=1)

@@ -1,0 +1,99 @@
+"""One typed settings object for the whole bot (environment prefix ``MOMENTUM_``).
+
+Values come from, in increasing precedence: defaults, ``MOMENTUM_*`` environment variables, and
+explicit keyword overrides (CLI flags, flow parameters). Secrets are ``SecretStr`` so they print as
+``**********`` and are excluded from :meth:`Settings.public`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_FIELDS = frozenset({"alpaca_key_id", "alpaca_secret_key"})
+
+
+class Settings(BaseSettings):
+    """Every knob of the bot. Fractions are fractions (0.05 = 5 %), costs are basis points."""
+
+    model_config = SettingsConfigDict(env_prefix="MOMENTUM_", extra="forbid", frozen=True)
+
+    # store and data
+    store_url: str = Field("momentum-store", description="Local folder or s3://bucket/prefix")
+    provider: Literal["embedded", "synthetic"] = "embedded"
+    synthetic_symbols: int = Field(50, ge=1)
+    synthetic_sessions: int = Field(1260, ge=2)
+    synthetic_seed: int = 7
+
+    # strategy
+    strategy: Literal["qmom", "momentum"] = "qmom"
+    lookback: int = Field(252, ge=2, description="sessions")
+    skip: int = Field(21, ge=0, description="sessions")
+    min_holdings: int = Field(5, ge=1)
+    holdings_fraction: float = Field(0.05, gt=0, le=1)
+    holdings: int | None = Field(None, ge=1, description="fixed number of names; overrides the rule")
+    max_stale_sessions: int = Field(20, ge=1, description="longest allowed run of unchanged closes")
+    regime_filter: bool = False
+    regime_window: int = Field(200, ge=2, description="sessions of the benchmark average")
+    universe: Literal["auto", "sp500", "all", "file"] = Field(
+        "auto", description="auto: point-in-time S&P 500 for embedded data, every symbol for synthetic"
+    )
+    universe_file: str | None = None
+    rebalance_months: tuple[int, ...] = (2, 5, 8, 11)
+    trade_offset: int = Field(1, ge=0, description="sessions between signal and trade")
+    only_on_schedule: bool = Field(False, description="plan/execute only on a rebalance signal session")
+
+    # validation
+    max_quarantine_fraction: float = Field(0.2, ge=0, le=1)
+
+    # portfolio and orders
+    initial_cash: float = Field(100_000.0, gt=0, description="dollars")
+    cost_bps: float = Field(5.0, ge=0, description="basis points of traded notional")
+    fractional: bool = False
+    min_order_value: float = Field(1.0, ge=0, description="dollars")
+    cash_buffer: float = Field(0.0, ge=0, lt=1, description="fraction of equity kept in cash")
+
+    # broker and safety
+    broker: Literal["paper", "alpaca"] = "paper"
+    live_trading: bool = False
+    alpaca_base_url: str = "https://paper-api.alpaca.markets"
+    alpaca_key_id: SecretStr | None = None
+    alpaca_secret_key: SecretStr | None = None
+    max_order_notional: float = Field(1_000_000.0, gt=0, description="dollars per order")
+    max_rebalance_notional: float = Field(10_000_000.0, gt=0, description="dollars per rebalance")
+    price_band: float = Field(0.1, gt=0, description="allowed fraction away from the last close")
+    kill_switch: bool = False
+    queue_when_closed: bool = False
+    fill_timeout_seconds: float = Field(60.0, ge=0)
+
+    @field_validator("rebalance_months")
+    @classmethod
+    def _months_valid(cls, months: tuple[int, ...]) -> tuple[int, ...]:
+        if not months or any(m < 1 or m > 12 for m in months):
+            raise ValueError(f"rebalance_months must be months 1..12, got {months!r}")
+        return tuple(sorted(set(months)))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Settings":
+        if self.skip >= self.lookback:
+            raise ValueError(f"skip ({self.skip}) must be smaller than lookback ({self.lookback})")
+        if self.universe == "file" and not self.universe_file:
+            raise ValueError("universe='file' needs universe_file")
+        return self
+
+    def public(self) -> dict[str, Any]:
+        """The settings as plain JSON-able values, without secrets (safe to log and store)."""
+        return self.model_dump(mode="json", exclude=set(SECRET_FIELDS))
+
+    def with_overrides(self, **overrides: Any) -> "Settings":
+        """A copy with the non-None overrides applied and validated; secrets are refused here."""
+        values = {k: v for k, v in overrides.items() if v is not None}
+        secret = sorted(SECRET_FIELDS & values.keys())
+        if secret:
+            raise ValueError(f"secrets ({', '.join(secret)}) come from the environment, never from parameters")
+        if not values:
+            return self
+        merged = {**self.model_dump(), **values}
+        return Settings(**merged)

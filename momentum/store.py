@@ -1,0 +1,262 @@
+"""Versioned parquet datasets over fsspec: a local folder or ``s3://bucket/prefix``.
+
+Layout, one immutable folder per version::
+
+    {root}/{dataset}/as_of={YYYY-MM-DD}/v={version}/data.parquet
+    {root}/{dataset}/as_of={YYYY-MM-DD}/v={version}/_manifest.json
+
+The manifest is written last, in one atomic put, and is the commit marker: a version without a
+manifest does not exist for readers, so a writer that dies midway leaves nothing visible.
+A version id is ``{created UTC}-{fingerprint}``; the fingerprint hashes what the version was computed
+from (dataset, as_of, inputs, parameters, code version). Writing again from the same inputs returns
+the committed version instead of making a second one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any, Mapping
+
+import fsspec
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from momentum import __version__
+
+MANIFEST = "_manifest.json"
+DATA = "data.parquet"
+
+
+class StoreError(RuntimeError):
+    """A dataset or version that is missing, or a store that cannot be used."""
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    """A pointer to one committed version: small, hashable, JSON-able (what tasks pass around)."""
+
+    dataset: str
+    as_of: str
+    version: str
+
+    def __str__(self) -> str:
+        return f"{self.dataset}@{self.as_of}/{self.version}"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A version's lineage: what it holds and what it was computed from."""
+
+    dataset: str
+    as_of: str
+    version: str
+    fingerprint: str
+    created_at: str
+    rows: int
+    columns: dict[str, str]
+    checksum: str
+    inputs: dict[str, str] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    code_version: str = __version__
+    flow_run_id: str | None = None
+    path: str = ""
+
+    @property
+    def ref(self) -> DatasetRef:
+        return DatasetRef(self.dataset, self.as_of, self.version)
+
+
+def fingerprint(dataset: str, as_of: str, inputs: Mapping[str, str], params: Mapping[str, Any]) -> str:
+    """A stable 16-hex-digit hash of what a version is computed from."""
+    blob = json.dumps(
+        {"dataset": dataset, "as_of": as_of, "inputs": dict(inputs), "params": dict(params),
+         "code": __version__},
+        sort_keys=True, default=str,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def content_checksum(frame: pd.DataFrame) -> str:
+    """sha256 of a frame's values, column names and dtypes (independent of parquet encoding)."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([[str(c), str(t)] for c, t in frame.dtypes.items()]).encode())
+    if len(frame):
+        digest.update(pd.util.hash_pandas_object(frame, index=False).values.tobytes())
+    return digest.hexdigest()
+
+
+def _as_of_str(as_of: date | str) -> str:
+    return pd.Timestamp(as_of).strftime("%Y-%m-%d")
+
+
+class VersionedStore:
+    """Immutable, versioned parquet datasets under one root URL."""
+
+    def __init__(self, url: str, storage_options: Mapping[str, Any] | None = None) -> None:
+        self.url = url.rstrip("/")
+        self.fs, self.root = fsspec.core.url_to_fs(self.url, **(storage_options or {}))
+        self._local = "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,))
+        if self._local:
+            self.fs.makedirs(self.root, exist_ok=True)
+
+    # --- writing -------------------------------------------------------------------------------
+    def write(
+        self,
+        dataset: str,
+        as_of: date | str,
+        frame: pd.DataFrame,
+        *,
+        inputs: Mapping[str, DatasetRef | str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        flow_run_id: str | None = None,
+        content_addressed: bool = False,
+    ) -> DatasetRef:
+        """Commit ``frame`` as a new version (or return the existing one with the same fingerprint).
+
+        With ``content_addressed`` the fingerprint also covers the frame's content, for datasets that
+        record observations (fills, account snapshots) rather than a computation of their inputs.
+        """
+        as_of = _as_of_str(as_of)
+        input_refs = {k: str(v) for k, v in (inputs or {}).items()}
+        params = dict(params or {})
+        checksum = content_checksum(frame)
+        fp = fingerprint(dataset, as_of, input_refs, {**params, "content": checksum} if content_addressed else params)
+        existing = self.find(dataset, as_of, fp)
+        if existing is not None:
+            return existing.ref
+        created = datetime.now(timezone.utc)
+        version = f"{created.strftime('%Y%m%dT%H%M%S%fZ')}-{fp}"
+        folder = self._folder(dataset, as_of, version)
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        self._put(f"{folder}/{DATA}", _parquet_bytes(table))
+        manifest = Manifest(
+            dataset=dataset, as_of=as_of, version=version, fingerprint=fp,
+            created_at=created.isoformat(), rows=len(frame),
+            columns={f.name: str(f.type) for f in table.schema},
+            checksum=checksum, inputs=input_refs, params=params,
+            flow_run_id=flow_run_id, path=f"{self.url}/{dataset}/as_of={as_of}/v={version}/{DATA}",
+        )
+        self._put(f"{folder}/{MANIFEST}", json.dumps(asdict(manifest), indent=1, default=str).encode())
+        return manifest.ref
+
+    def _put(self, path: str, payload: bytes) -> None:
+        """Write one object atomically: a single PUT on object stores, write-then-rename locally."""
+        if not self._local:
+            self.fs.pipe_file(path, payload)
+            return
+        self.fs.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.tmp-{uuid.uuid4().hex}"
+        with open(tmp, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+
+    @property
+    def identity(self) -> str:
+        """A random id created with the store: a wiped and recreated store gets a new one."""
+        path = f"{self.root}/_store.json"
+        try:
+            return json.loads(self.fs.cat_file(path))["id"]
+        except FileNotFoundError:
+            self._put(path, json.dumps({"id": uuid.uuid4().hex}).encode())
+            return json.loads(self.fs.cat_file(path))["id"]
+
+    def marker_exists(self, name: str) -> bool:
+        """True when an object ``{root}/{name}`` exists (for example the ``KILL_SWITCH`` marker)."""
+        self.fs.invalidate_cache()
+        return bool(self.fs.exists(f"{self.root}/{name}"))
+
+    def put_report(self, key: str, text: str) -> str:
+        """Store a report (HTML, PNG as text-encoded, ...) under ``{root}/reports/{key}``; return its URL."""
+        self._put(f"{self.root}/reports/{key}", text.encode())
+        return f"{self.url}/reports/{key}"
+
+    # --- reading -------------------------------------------------------------------------------
+    def datasets(self) -> list[str]:
+        """Names of the datasets that have at least one folder in the store."""
+        if not self.fs.exists(self.root):
+            return []
+        return sorted(
+            p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(self.root, detail=False, refresh=True)
+            if self.fs.isdir(p)
+        )
+
+    def refs(self, dataset: str) -> list[DatasetRef]:
+        """Every committed version of ``dataset`` (one LIST, no GETs), by as_of then creation time."""
+        self.fs.invalidate_cache()
+        found = []
+        for path in self.fs.glob(f"{self.root}/{dataset}/as_of=*/v=*/{MANIFEST}"):
+            as_of_part, version_part = path.split("/")[-3:-1]
+            found.append(DatasetRef(dataset, as_of_part.removeprefix("as_of="), version_part.removeprefix("v=")))
+        return sorted(found, key=lambda r: (r.as_of, r.version))
+
+    def manifests(self, dataset: str) -> list[Manifest]:
+        """Every committed version's manifest, in the order of :meth:`refs`."""
+        return [self.manifest(ref) for ref in self.refs(dataset)]
+
+    def find(self, dataset: str, as_of: str, fp: str) -> Manifest | None:
+        """The committed version of ``dataset`` at ``as_of`` with fingerprint ``fp``, if any."""
+        self.fs.invalidate_cache()
+        for path in sorted(self.fs.glob(f"{self.root}/{dataset}/as_of={as_of}/v=*-{fp}/{MANIFEST}")):
+            return Manifest(**json.loads(self.fs.cat_file(path)))
+        return None
+
+    def lookup(
+        self, dataset: str, as_of: date | str, *, inputs: Mapping[str, DatasetRef | str] | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> DatasetRef | None:
+        """The committed version that :meth:`write` would return for these inputs, without computing."""
+        day = _as_of_str(as_of)
+        fp = fingerprint(dataset, day, {k: str(v) for k, v in (inputs or {}).items()}, dict(params or {}))
+        found = self.find(dataset, day, fp)
+        return found.ref if found else None
+
+    def resolve(
+        self, dataset: str, *, as_of: date | str | None = None, version: str | None = None,
+        strict_as_of: bool = False,
+    ) -> Manifest:
+        """Pick a version: a named one; else the latest at ``as_of`` (or at/before it); else the latest."""
+        candidates = self.refs(dataset)
+        if version is not None:
+            candidates = [r for r in candidates if r.version == version]
+        if as_of is not None:
+            day = _as_of_str(as_of)
+            candidates = [r for r in candidates if (r.as_of == day if strict_as_of else r.as_of <= day)]
+        if not candidates:
+            where = f" version {version}" if version else ""
+            where += f" as of {as_of}" if as_of is not None else ""
+            raise StoreError(f"dataset {dataset!r} has no committed version{where} in {self.url}")
+        return self.manifest(candidates[-1])
+
+    def manifest(self, ref: DatasetRef) -> Manifest:
+        path = f"{self._folder(ref.dataset, ref.as_of, ref.version)}/{MANIFEST}"
+        try:
+            return Manifest(**json.loads(self.fs.cat_file(path)))
+        except FileNotFoundError as exc:
+            raise StoreError(f"{ref} is not committed in {self.url}") from exc
+
+    def read(self, ref: DatasetRef, columns: list[str] | None = None) -> pd.DataFrame:
+        """The frame of one committed version (one GET for the whole universe)."""
+        self.manifest(ref)
+        path = f"{self._folder(ref.dataset, ref.as_of, ref.version)}/{DATA}"
+        with self.fs.open(path, "rb") as handle:
+            return pq.read_table(handle, columns=columns).to_pandas()
+
+    def _folder(self, dataset: str, as_of: str, version: str) -> str:
+        return f"{self.root}/{dataset}/as_of={as_of}/v={version}"
+
+
+def _parquet_bytes(table: pa.Table) -> bytes:
+    """zstd parquet; dictionary encoding only for non-float columns (smaller files, same speed)."""
+    dictionary = [f.name for f in table.schema if not pa.types.is_floating(f.type)]
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd", compression_level=1, use_dictionary=dictionary or False)
+    return sink.getvalue()

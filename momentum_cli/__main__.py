@@ -1,0 +1,3 @@
+from momentum_cli.app import main
+
+main()

@@ -1,0 +1,45 @@
+"""Plain-text rendering of run summaries and tables for the terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+
+def table(rows: list[dict[str, Any]], columns: list[str] | None = None, empty: str = "  (none)") -> str:
+    if not rows:
+        return empty
+    frame = pd.DataFrame(rows)
+    if columns:
+        frame = frame[[c for c in columns if c in frame.columns]]
+    return frame.to_string(index=False, float_format=lambda v: f"{v:,.4f}")
+
+
+def run_text(summary: dict[str, Any]) -> str:
+    """The human summary of one run."""
+    data, val, reb = summary["data"], summary["validation"], summary["rebalance"]
+    quarantined = ", ".join(val["quarantined"]) or "none"
+    lines = [
+        f"momentum run as of {summary['as_of']}",
+        f"data: {summary['provider']} provider, {data['symbols']} symbols, {data['start']} .. {data['end']} ({data['rows']} bars)",
+        f"validation: passed; quarantined: {quarantined}; warnings: {val['warnings']}",
+        f"rebalance: as_of {'IS' if reb['is_signal_session'] else 'is not'} a signal session; "
+        f"next signal session {reb['next_signal_session']}"
+        + ("" if reb["executed"] else " (plan and execution skipped: only_on_schedule)"),
+        "", "ranking (top by 12-1 momentum):",
+        table(summary["ranking"], ["symbol", "momentum", "fip", "eligible", "selected", "reason"]),
+        "", "target portfolio:", table(summary["target_portfolio"]),
+    ]
+    if "orders" in summary:
+        lines += ["", f"orders ({summary['broker']} broker):",
+                  table(summary["orders"], ["client_order_id", "side", "symbol", "qty", "ref_price", "est_value"])]
+    if "fills" in summary:
+        lines += ["", "fills:", table(summary["fills"], ["symbol", "side", "qty", "status", "filled_qty", "filled_avg_price", "note"])]
+    if "account" in summary:
+        account = summary["account"]
+        lines += ["", f"account value: ${account['value']:,.2f} (cash ${account['cash']:,.2f})"]
+        if account["plan_differences"]:
+            lines += ["positions differing from the plan:", table(account["plan_differences"])]
+    lines += ["", "stored:"] + [f"  {name:<11} {d['version']}  {d['path']}" for name, d in summary["datasets"].items()]
+    return "\n".join(lines)

@@ -1,0 +1,74 @@
+"""``momentum store``: list versions with lineage, show a dataset's contents."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Optional
+
+import typer
+
+store_app = typer.Typer(help="Inspect the versioned parquet store.", no_args_is_help=True)
+
+
+def _store(url: Optional[str]):
+    from momentum.settings import Settings
+    from momentum.store import VersionedStore
+
+    return VersionedStore(url or Settings().store_url)
+
+
+@store_app.command("ls")
+def ls(
+    dataset: Optional[str] = typer.Argument(None, help="Dataset name (default: every dataset)"),
+    store: Optional[str] = typer.Option(None, "--store", help="Store URL (default: MOMENTUM_STORE_URL)"),
+    as_json: bool = typer.Option(False, "--json", help="Print manifests as JSON"),
+) -> None:
+    """List datasets and their versions with lineage."""
+    st = _store(store)
+    names = [dataset] if dataset else st.datasets()
+    manifests = [m for name in names for m in st.manifests(name)]
+    if as_json:
+        typer.echo(json.dumps([asdict(m) for m in manifests], default=str))
+        return
+    if not manifests:
+        typer.echo(f"no committed versions in {st.url}" + (f" for {dataset!r}" if dataset else ""))
+        raise typer.Exit(1 if dataset else 0)
+    for m in manifests:
+        inputs = ", ".join(f"{k}={v}" for k, v in m.inputs.items()) or "-"
+        typer.echo(f"{m.dataset:<12} as_of={m.as_of}  v={m.version}  rows={m.rows:<7} created={m.created_at}"
+                   f"  run={m.flow_run_id or '-'}\n{'':<14}inputs: {inputs}")
+
+
+@store_app.command("show")
+def show(
+    dataset: str = typer.Argument(..., help="Dataset name, e.g. scores"),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="The version current at this date"),
+    version: Optional[str] = typer.Option(None, "--version", help="A named version"),
+    fmt: str = typer.Option("table", "--format", help="table | csv | json"),
+    store: Optional[str] = typer.Option(None, "--store", help="Store URL (default: MOMENTUM_STORE_URL)"),
+    lineage: bool = typer.Option(False, "--lineage", help="Print the manifest (lineage) instead of the rows"),
+) -> None:
+    """Print one version of a dataset (csv/json go to stdout for scripts)."""
+    from momentum.store import StoreError
+
+    if fmt not in {"table", "csv", "json"}:
+        typer.echo(f"error: --format must be table, csv or json, not {fmt!r}", err=True)
+        raise typer.Exit(2)
+    st = _store(store)
+    try:
+        manifest = st.resolve(dataset, as_of=as_of, version=version)
+    except StoreError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if lineage:
+        typer.echo(json.dumps(asdict(manifest), indent=1, default=str))
+        return
+    frame = st.read(manifest.ref)
+    if fmt == "csv":
+        typer.echo(frame.to_csv(index=False), nl=False)
+    elif fmt == "json":
+        typer.echo(frame.to_json(orient="records", date_format="iso"))
+    else:
+        typer.echo(f"# {manifest.ref}  rows={manifest.rows}  created={manifest.created_at}")
+        typer.echo(frame.to_string(index=False))

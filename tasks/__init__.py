@@ -1,0 +1,1 @@
+"""Thin Prefect tasks: each wraps one domain call and adds retries, caching and persistence."""

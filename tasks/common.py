@@ -1,0 +1,65 @@
+"""What every stage task shares: the store, the cache key, the retry rule and the run id."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+from typing import Any
+
+from prefect.context import TaskRunContext
+from prefect.runtime import flow_run
+
+from momentum.brokers.base import TransientBrokerError
+from momentum.settings import Settings
+from momentum.store import DatasetRef, VersionedStore
+
+TRANSIENT = (TransientBrokerError, ConnectionError, TimeoutError)
+RETRY = {"retries": 3, "retry_delay_seconds": [1, 4, 15], "retry_jitter_factor": 0.2}
+
+
+def open_store(settings: Settings) -> VersionedStore:
+    return VersionedStore(settings.store_url)
+
+
+def current_flow_run_id() -> str | None:
+    run_id = flow_run.get_id()
+    return str(run_id) if run_id else None
+
+
+def only_transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry condition: retry timeouts, connection errors and broker 429/5xx; never bad data."""
+    try:
+        state.result()
+    except TRANSIENT:
+        return True
+    except Exception:  # noqa: BLE001 - anything else is not worth a retry
+        return False
+    return False
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Settings):
+        return value.public()
+    if isinstance(value, DatasetRef):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def stage_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
+    """Input references + parameters (secrets excluded) + task source + the store's identity."""
+    settings = next(v for v in parameters.values() if isinstance(v, Settings))
+    payload = {
+        "task": context.task.name,
+        "source": hashlib.sha256(inspect.getsource(context.task.fn).encode()).hexdigest(),
+        "parameters": _jsonable(parameters),
+        "store": open_store(settings).identity,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+STAGE = {"cache_key_fn": stage_cache_key, "persist_result": True}

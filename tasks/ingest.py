@@ -1,0 +1,61 @@
+"""Ingestion: resolve the as_of session, then fetch bars and the benchmark into the store."""
+
+from __future__ import annotations
+
+import pandas as pd
+from prefect import task
+
+from momentum.calendar import is_session, nyse_sessions
+from momentum.providers import make_provider
+from momentum.settings import Settings
+from momentum.store import DatasetRef
+from tasks.common import RETRY, STAGE, current_flow_run_id, only_transient, open_store
+
+
+def history_sessions(settings: Settings) -> int:
+    """Sessions of bars a run needs: the momentum window plus the skip (273 by default)."""
+    return max(settings.lookback + settings.skip, settings.lookback + 1)
+
+
+def _params(settings: Settings) -> dict:
+    params = {"provider": settings.provider, "sessions": history_sessions(settings)}
+    if settings.provider == "synthetic":
+        params |= {"symbols": settings.synthetic_symbols, "n_sessions": settings.synthetic_sessions,
+                   "seed": settings.synthetic_seed}
+    return params
+
+
+@task(name="resolve-as-of")
+def resolve_as_of(settings: Settings, as_of: str | None) -> str:
+    """The requested session, or the provider's last session; never a future or non-trading day."""
+    last = make_provider(settings).last_session()
+    day = pd.Timestamp(as_of) if as_of else last
+    if not is_session(day):
+        raise ValueError(f"as_of {day:%Y-%m-%d} is not an NYSE session")
+    if day > last:
+        raise ValueError(f"as_of {day:%Y-%m-%d} is after the provider's last session {last:%Y-%m-%d}")
+    return day.strftime("%Y-%m-%d")
+
+
+@task(name="ingest", retry_condition_fn=only_transient, **RETRY, **STAGE)
+def ingest(settings: Settings, as_of: str) -> DatasetRef:
+    """Bars for the history window ending at ``as_of`` -> dataset ``bars`` (never refetched if committed)."""
+    store, params = open_store(settings), _params(settings)
+    committed = store.lookup("bars", as_of, params=params)
+    if committed is not None:
+        return committed
+    start = nyse_sessions(pd.Timestamp(as_of) - pd.Timedelta(days=2 * params["sessions"] + 30), as_of)
+    bars = make_provider(settings).bars(start[-params["sessions"]], pd.Timestamp(as_of))
+    return store.write("bars", as_of, bars, params=params, flow_run_id=current_flow_run_id())
+
+
+@task(name="ingest-benchmark", retry_condition_fn=only_transient, **RETRY, **STAGE)
+def ingest_benchmark(settings: Settings, as_of: str) -> DatasetRef:
+    """The benchmark's closes up to ``as_of`` -> dataset ``benchmark`` (date, close)."""
+    store, params = open_store(settings), _params(settings)
+    committed = store.lookup("benchmark", as_of, params=params)
+    if committed is not None:
+        return committed
+    levels = make_provider(settings).benchmark(None, pd.Timestamp(as_of)).tail(2 * params["sessions"])
+    frame = pd.DataFrame({"date": levels.index.astype("datetime64[ns]"), "close": levels.to_numpy(float)})
+    return store.write("benchmark", as_of, frame, params=params, flow_run_id=current_flow_run_id())

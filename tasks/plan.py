@@ -1,0 +1,44 @@
+"""Order planning: target weights against the broker's positions -> dataset ``orders`` (persisted first)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from prefect import task
+
+from momentum.brokers import make_broker
+from momentum.orders import plan_orders
+from momentum.selection import target_weights
+from momentum.settings import Settings
+from momentum.store import DatasetRef
+from tasks.common import RETRY, STAGE, current_flow_run_id, only_transient, open_store
+
+
+def closes_at(store, bars_ref: DatasetRef) -> pd.Series:
+    """symbol -> adjusted close on the as_of session (the reference prices)."""
+    bars = store.read(bars_ref, columns=["date", "symbol", "adj_close"])
+    day = bars[bars["date"] == pd.Timestamp(bars_ref.as_of)]
+    return day.set_index("symbol")["adj_close"]
+
+
+def plan_params(settings: Settings) -> dict:
+    return {"broker": settings.broker, "fractional": settings.fractional, "min_order_value": settings.min_order_value,
+            "cash_buffer": settings.cash_buffer, "cost_bps": settings.cost_bps}
+
+
+@task(name="plan", retry_condition_fn=only_transient, **RETRY, **STAGE)
+def plan(settings: Settings, scores_ref: DatasetRef, bars_ref: DatasetRef, live: bool = False) -> DatasetRef:
+    """The rebalance's order plan. Once committed it is reused, never re-planned from later positions."""
+    store, params = open_store(settings), plan_params(settings)
+    inputs = {"scores": scores_ref, "bars": bars_ref}
+    committed = store.lookup("orders", scores_ref.as_of, inputs=inputs, params=params)
+    if committed is not None:
+        return committed
+    prices = closes_at(store, bars_ref)
+    broker = make_broker(settings, store, as_of=scores_ref.as_of, prices=prices, live_opt_in=live)
+    positions = pd.Series({p.symbol: p.qty for p in broker.positions()}, dtype=float)
+    orders = plan_orders(
+        target_weights(store.read(scores_ref)), positions, broker.account().cash, prices,
+        rebalance_key=scores_ref.as_of.replace("-", ""), **{k: v for k, v in params.items() if k != "broker"},
+    )
+    return store.write("orders", scores_ref.as_of, orders, inputs=inputs, params=params,
+                       flow_run_id=current_flow_run_id())

@@ -1,0 +1,31 @@
+"""Scoring: the strategy's score table at as_of from validated bars -> dataset ``scores``."""
+
+from __future__ import annotations
+
+import pandas as pd
+from prefect import task
+
+from momentum.providers import bars_to_wide
+from momentum.settings import Settings
+from momentum.store import DatasetRef
+from momentum.strategy import StrategyParams, score_at
+from momentum.universe import universe_members
+from momentum.validation import quarantined_symbols
+from tasks.common import STAGE, current_flow_run_id, open_store
+
+
+@task(name="score", **STAGE)
+def score(settings: Settings, bars_ref: DatasetRef, validation_ref: DatasetRef, benchmark_ref: DatasetRef) -> DatasetRef:
+    """Momentum, fip, eligibility and selection per symbol (quarantined symbols are ineligible)."""
+    store = open_store(settings)
+    closes = bars_to_wide(store.read(bars_ref, columns=["date", "symbol", "adj_close"]))
+    benchmark = store.read(benchmark_ref).set_index("date")["close"]
+    params = StrategyParams.from_settings(settings)
+    members = universe_members(settings, list(closes.columns), pd.Timestamp(bars_ref.as_of))
+    table = score_at(closes, members=members, quarantined=quarantined_symbols(store.read(validation_ref)),
+                     benchmark=benchmark, params=params)
+    return store.write(
+        "scores", bars_ref.as_of, table, inputs={"bars": bars_ref, "validation": validation_ref, "benchmark": benchmark_ref},
+        params={**params.as_dict(), "universe": settings.universe, "universe_file": settings.universe_file},
+        flow_run_id=current_flow_run_id(),
+    )

@@ -1,0 +1,48 @@
+"""Validation gate: the great-expectations suite on the run's bars; fails the run on dataset-level errors."""
+
+from __future__ import annotations
+
+import pandas as pd
+from prefect import task
+from prefect.artifacts import create_markdown_artifact
+
+from momentum.calendar import nyse_sessions
+from momentum.settings import Settings
+from momentum.store import DatasetRef
+from momentum.validation import ValidationResult, render_html, validate_bars
+from tasks.common import STAGE, current_flow_run_id, open_store
+
+
+class ValidationFailed(RuntimeError):
+    """The bars failed validation at dataset level: nothing downstream may run."""
+
+
+def _markdown(result: ValidationResult, report_url: str) -> str:
+    failed = result.table[result.table["status"] != "passed"].head(30)
+    lines = [f"**{result.summary}**", "", f"Report: {report_url}", ""]
+    if len(failed):
+        lines += ["| check | level | severity | symbol | date | message |", "|---|---|---|---|---|---|"]
+        for row in failed.itertuples(index=False):
+            day = "" if pd.isna(row.date) else f"{row.date:%Y-%m-%d}"
+            lines.append(f"| {row.check} | {row.level} | {row.severity} | {row.symbol} | {day} | {row.message} |")
+    return "\n".join(lines)
+
+
+@task(name="validate", **STAGE)
+def validate(settings: Settings, bars_ref: DatasetRef) -> DatasetRef:
+    """Bars -> dataset ``validation`` (+ HTML report); raises :class:`ValidationFailed` when blocking."""
+    store = open_store(settings)
+    bars = store.read(bars_ref)
+    as_of = pd.Timestamp(bars_ref.as_of)
+    start = bars["date"].min() if len(bars) else as_of
+    params = {"min_history": settings.lookback + 1, "max_stale_sessions": settings.max_stale_sessions,
+              "max_quarantine_fraction": settings.max_quarantine_fraction}
+    result = validate_bars(bars, as_of=as_of, sessions=nyse_sessions(start, as_of), **params)
+    ref = store.write("validation", bars_ref.as_of, result.table, inputs={"bars": bars_ref},
+                      params=params, flow_run_id=current_flow_run_id())
+    url = store.put_report(f"validation/{ref.as_of}/{ref.version}.html",
+                           render_html(result, title=f"Validation of bars {bars_ref}"))
+    create_markdown_artifact(_markdown(result, url), key="validation", description=result.summary)
+    if not result.passed:
+        raise ValidationFailed(f"validation failed: {result.summary}")
+    return ref

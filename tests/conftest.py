@@ -1,0 +1,60 @@
+"""Shared fixtures: a real S3-compatible server (moto) on loopback, stores, and a Prefect API."""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import logging
+import os
+import uuid
+
+import pytest
+
+PACKAGES = ("prefect", "pandas", "pyarrow", "s3fs", "boto3", "botocore", "great-expectations", "moto")
+
+
+def pytest_report_header(config):
+    """CI prints the resolved versions (an unpinned install once picked s3fs 0.4.x)."""
+    return "resolved: " + ", ".join(f"{p} {md.version(p)}" for p in PACKAGES)
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3 server on 127.0.0.1 (free port), with the standard AWS settings pointing at it."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{server._server.server_port}"
+    env = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "AWS_DEFAULT_REGION": "us-east-1"}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    import boto3
+
+    boto3.client("s3").create_bucket(Bucket="momentum-test")
+    yield endpoint
+    server.stop()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(params=["local", "s3"])
+def store_url(request, tmp_path):
+    """A fresh store URL: a local folder, then a prefix in a bucket of the moto server."""
+    if request.param == "local":
+        return str(tmp_path / "store")
+    request.getfixturevalue("s3_server")
+    return f"s3://momentum-test/{uuid.uuid4().hex}"
+
+
+@pytest.fixture(scope="session")
+def prefect_api():
+    """A real Prefect API (the test harness's temporary server), once per session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=60):
+        yield

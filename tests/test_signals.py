@@ -1,0 +1,162 @@
+"""Signals and selection pinned on small hand-computed cases, plus invariants (hypothesis)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from momentum.selection import holdings_count, select, eligibility_reasons
+from momentum.signals import fip_from_window, longest_flat_run, momentum_signals, trailing_window
+from momentum.strategy import StrategyParams, score_at
+
+LB, SKIP = 10, 2  # small windows keep hand computations readable
+
+
+def closes(columns: dict[str, list[float]]) -> pd.DataFrame:
+    n = max(len(v) for v in columns.values())
+    index = pd.bdate_range("2022-01-03", periods=n)
+    return pd.DataFrame({k: [np.nan] * (n - len(v)) + list(v) for k, v in columns.items()}, index=index)
+
+
+def test_momentum_is_close_t_minus_skip_over_close_t_minus_lookback():
+    prices = [float(p) for p in range(100, 111)]  # 11 closes = lookback + 1
+    out = momentum_signals(closes({"A": prices}), LB, SKIP)
+    assert out.loc["A", "momentum"] == pytest.approx(prices[LB - SKIP] / prices[0] - 1)  # 108/100 - 1
+    assert out.loc["A", "history"] == 11
+
+
+def test_fip_counts_flat_days_in_the_denominator_only():
+    # path t-10..t-2 (9 closes, 8 returns): up, up, flat, down, up, flat, up, up -> 5 up, 1 down, 2 flat
+    path = [100, 101, 102, 102, 101, 103, 103, 104, 105]
+    prices = path + [50.0, 50.0]  # t-1 and t: outside the fip window, must not matter
+    window = trailing_window(closes({"A": prices}), LB + 1)
+    fip = fip_from_window(window, LB, SKIP)[0]
+    assert fip == pytest.approx(1 * (1 / 8 - 5 / 8))  # sign(mom)=+1
+
+
+def test_fip_sign_follows_momentum():
+    path = [100, 99, 98, 98, 97, 96, 97, 95, 94]  # momentum < 0, 6 down, 1 up, 1 flat
+    window = trailing_window(closes({"A": path + [1.0, 1.0]}), LB + 1)
+    assert fip_from_window(window, LB, SKIP)[0] == pytest.approx(-1 * (6 / 8 - 1 / 8))
+
+
+def test_windows_count_each_symbols_own_sessions():
+    """A symbol listed mid-window has too little history; a gap does not shift its window."""
+    full = [float(p) for p in range(100, 115)]
+    late = [float(p) for p in range(200, 206)]
+    frame = closes({"A": full, "B": late})
+    out = momentum_signals(frame, LB, SKIP)
+    assert out.loc["B", "history"] == 6 and np.isnan(out.loc["B", "momentum"])
+    gappy = frame.copy()
+    gappy.iloc[5, 0] = np.nan  # one missing bar of A: its own last 11 closes are used
+    own = gappy["A"].dropna().to_numpy()[-(LB + 1):]
+    assert momentum_signals(gappy, LB, SKIP).loc["A", "momentum"] == pytest.approx(own[LB - SKIP] / own[0] - 1)
+
+
+def test_no_close_at_t_means_no_signal():
+    frame = closes({"A": [float(p) for p in range(100, 112)], "B": [float(p) for p in range(50, 62)]})
+    frame.iloc[-1, 1] = np.nan
+    out = momentum_signals(frame, LB, SKIP)
+    assert out.loc["B", "history"] == 0 and np.isnan(out.loc["B", "momentum"])
+
+
+def test_longest_flat_run():
+    window = np.array([[1.0, 1], [1, 2], [1, 2], [2, 2], [2, 3]])
+    assert list(longest_flat_run(window)) == [2, 2]
+
+
+def test_holdings_rule():
+    assert holdings_count(500) == 25 and holdings_count(20) == 5 and holdings_count(3) == 3
+    assert holdings_count(510) == 26  # 25.5 rounds half up
+    assert holdings_count(500, fixed=10) == 10
+
+
+def test_qmom_keeps_lowest_fip_of_top_2h_and_breaks_ties_by_symbol():
+    signals = pd.DataFrame(
+        {"momentum": [0.5, 0.4, 0.4, 0.3, 0.1, 0.05], "fip": [-0.1, -0.5, -0.5, -0.9, -1.0, -1.0],
+         "history": 300, "flat_run": 0},
+        index=pd.Index(["A", "C", "B", "D", "E", "F"], name="symbol"),
+    )
+    reasons = pd.Series("", index=signals.index)
+    table = select(signals, reasons, holdings=2, strategy="qmom").set_index("symbol")
+    assert set(table.index[table["in_pool"]]) == {"A", "B", "C", "D"}
+    assert set(table.index[table["selected"]]) == {"D", "B"}  # D lowest fip; B beats C on symbol
+    assert table.loc["D", "weight"] == 0.5 and table["weight"].sum() == pytest.approx(1.0)
+    plain = select(signals, reasons, holdings=2, strategy="momentum").set_index("symbol")
+    assert set(plain.index[plain["selected"]]) == {"A", "B"}
+
+
+def test_eligibility_reasons_name_the_rule():
+    signals = pd.DataFrame({"momentum": [0.1, 0.2, np.nan, 0.3, 0.4], "fip": 0.0,
+                            "history": [300, 300, 0, 100, 300], "flat_run": [0, 0, 0, 0, 40]},
+                           index=pd.Index(list("ABCDE"), name="symbol"))
+    reasons = eligibility_reasons(signals, members={"A", "C", "D", "E"}, quarantined={"E"},
+                                  min_history=253, max_stale_sessions=20)
+    assert reasons["A"] == "" and "member" in reasons["B"] and "no close" in reasons["C"]
+    assert "history" in reasons["D"] and "quarantined" in reasons["E"]
+
+
+price_panels = st.integers(min_value=0, max_value=10_000).map(
+    lambda seed: pd.DataFrame(
+        100 * np.exp(np.cumsum(np.random.default_rng(seed).normal(0, 0.02, (40, 8)), axis=0)).round(2),
+        index=pd.bdate_range("2020-01-01", periods=40), columns=[f"S{i}" for i in range(8)],
+    )
+)
+PARAMS = StrategyParams(lookback=20, skip=3, min_holdings=2)
+
+
+@settings(max_examples=40, deadline=None)
+@given(price_panels, st.floats(min_value=0.01, max_value=1000), st.integers(0, 7))
+def test_scaling_a_symbols_prices_leaves_its_scores_unchanged(panel, factor, column):
+    scaled = panel.copy()
+    scaled.iloc[:, column] = scaled.iloc[:, column] * factor
+    a = score_at(panel, members=None, params=PARAMS)
+    b = score_at(scaled, members=None, params=PARAMS)
+    pd.testing.assert_frame_equal(a, b, rtol=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(price_panels, st.randoms(use_true_random=False))
+def test_permuting_symbols_permutes_the_output(panel, rnd):
+    order = list(panel.columns)
+    rnd.shuffle(order)
+    a = score_at(panel, members=None, params=PARAMS).set_index("symbol")
+    b = score_at(panel[order], members=None, params=PARAMS).set_index("symbol")
+    pd.testing.assert_frame_equal(a, b.loc[a.index])
+
+
+@settings(max_examples=40, deadline=None)
+@given(price_panels, st.integers(25, 39))
+def test_future_rows_never_change_a_past_score(panel, t):
+    as_of = panel.index[t]
+    past = score_at(panel, members=None, params=PARAMS, as_of=as_of)
+    noisy_future = panel.copy()
+    noisy_future.iloc[t + 1:] = noisy_future.iloc[t + 1:] * 3.7
+    noisy_future.iloc[t + 2:, 0] = np.nan  # a delisting after t
+    again = score_at(noisy_future, members=None, params=PARAMS, as_of=as_of)
+    pd.testing.assert_frame_equal(past, again)
+
+
+def test_no_look_ahead_on_any_embedded_rebalance_date():
+    """Every signal session of the embedded history: perturbing later rows changes nothing at t."""
+    from momentum.calendar import signal_sessions
+    from momentum.providers import bars_to_wide
+    from momentum.providers.embedded import EmbeddedProvider
+
+    provider = EmbeddedProvider()
+    wide = bars_to_wide(provider.bars(None, provider.last_session()))
+    bench = provider.benchmark(None, provider.last_session())
+    params = StrategyParams(regime_filter=True)
+    rng = np.random.default_rng(0)
+    dates = signal_sessions(wide.index[0], wide.index[-1])
+    assert len(dates) > 120
+    for t in dates:
+        future = wide.index > t
+        perturbed = wide.copy()
+        perturbed.loc[future] = perturbed.loc[future] * rng.uniform(0.2, 5, (int(future.sum()), wide.shape[1]))
+        bench_perturbed = bench.where(bench.index <= t, bench * 0.1)
+        expected = score_at(wide, members=None, benchmark=bench, params=params, as_of=t)
+        got = score_at(perturbed, members=None, benchmark=bench_perturbed, params=params, as_of=t)
+        pd.testing.assert_frame_equal(expected, got)
