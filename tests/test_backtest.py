@@ -1,0 +1,241 @@
+"""The backtest engine against the live pipeline, a hand-written reference, costs, delistings and timing;
+its report, flow, CLI, sweep (thread pool and Dask) and notebook."""
+
+from __future__ import annotations
+
+import base64
+import json
+from functools import partial
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from momentum.backtest import BacktestConfig, run_backtest, scoring_sessions
+from momentum.backtest_report import (
+    PLOTS, curves_table, metrics_table, rebalances_table, render_html, render_pngs,
+)
+from momentum.brokers.paper import LEDGER, LEDGER_COLUMNS
+from momentum.calendar import nyse_sessions, session_offset
+from momentum.providers import bars_to_wide
+from momentum.providers.embedded import EmbeddedProvider
+from momentum.providers.synthetic import synthetic_panel
+from momentum.settings import Settings
+from momentum.store import VersionedStore
+from momentum.strategy import StrategyParams
+from momentum.universe import universe_members
+from momentum.validation import TABLE_COLUMNS
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def embedded():
+    provider = EmbeddedProvider()
+    last = provider.last_session()
+    return bars_to_wide(provider.bars(None, last)), provider.benchmark(None, last)
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    """60 symbols x 900 sessions with late listings and delistings (the five best 12-month performers at
+    session 500 stop trading in the quarter after); benchmark = the equal-weight index."""
+    wide = bars_to_wide(synthetic_panel(60, 900, seed=11))
+    winners = (wide.iloc[500] / wide.iloc[248]).nlargest(5).index
+    for k, symbol in enumerate(winners):
+        wide.iloc[520 + 7 * k:, wide.columns.get_loc(symbol)] = np.nan
+    return wide, (1 + wide.pct_change().mean(axis=1).fillna(0)).cumprod() * 100
+
+
+def _settings(tmp_path, **overrides) -> Settings:
+    return Settings(store_url=str(tmp_path / "store"), **overrides)
+
+
+# --- parity with the live pipeline -----------------------------------------------------------------
+
+
+def test_live_parity_every_rebalance_of_the_embedded_history(embedded, tmp_path):
+    """Every rebalance: the live ingest -> score -> plan tasks, run against a paper book holding the
+    backtest's fills so far, select the same names and plan exactly the backtest's orders."""
+    from tasks.ingest import history_sessions, ingest, ingest_benchmark
+    from tasks.plan import plan
+    from tasks.score import score
+
+    closes, benchmark = embedded
+    settings = _settings(tmp_path)
+    params = StrategyParams.from_settings(settings)
+    assert scoring_sessions(params) == history_sessions(settings)
+    result = run_backtest(closes, params=params, config=BacktestConfig.from_settings(settings), benchmark=benchmark,
+                          members=partial(universe_members, settings, list(closes.columns)))
+    store = VersionedStore(settings.store_url)
+    fills = result.trades.assign(as_of=result.trades["trade_date"].dt.strftime("%Y-%m-%d"))
+    checked, too_early = 0, []
+    for row in result.rebalances.itertuples(index=False):
+        day = f"{row.signal_date:%Y-%m-%d}"
+        _write_ledger(store, fills[fills["trade_date"] < row.signal_date], day)
+        try:
+            bars_ref = ingest.fn(settings, day)
+        except ValueError as exc:  # the live ingest looks 2 x 273 + 30 days back, before the calendar
+            assert "outside the NYSE calendar" in str(exc)
+            too_early.append(row.signal_date)
+            continue
+        bench_ref = ingest_benchmark.fn(settings, day)
+        validation = store.write("validation", day, pd.DataFrame({c: pd.Series(dtype=str) for c in TABLE_COLUMNS}))
+        scores_ref = score.fn(settings, bars_ref, validation, bench_ref)
+        live_selected = store.read(scores_ref).query("selected")["symbol"]
+        assert ",".join(sorted(live_selected)) == row.selected
+        live_plan = store.read(plan.fn(settings, scores_ref, bars_ref))
+        ours = result.orders[result.orders["signal_date"] == row.signal_date].drop(columns="signal_date")
+        pd.testing.assert_frame_equal(ours.reset_index(drop=True), live_plan, check_dtype=False)
+        checked += 1
+    assert max(too_early) < pd.Timestamp("1991-08-01") and checked == len(result.rebalances) - len(too_early) > 120
+
+
+def _write_ledger(store: VersionedStore, fills: pd.DataFrame, day: str) -> None:
+    """A paper-broker order book holding exactly ``fills`` (commission = cost_bps of the notional)."""
+    ledger = pd.DataFrame({
+        "client_order_id": [f"bt-{i}" for i in range(len(fills))], "broker_order_id": "bt", "as_of": fills["as_of"],
+        "symbol": fills["symbol"], "side": fills["side"], "qty": fills["qty"], "filled_qty": fills["qty"],
+        "filled_avg_price": fills["price"], "commission": fills["cost"], "status": "filled",
+    }).astype(LEDGER_COLUMNS)
+    store.write(LEDGER, day, ledger, params={"replay": day})
+
+
+# --- accounting against hand-written references ---------------------------------------------------
+
+
+def _reference_curve(closes: pd.DataFrame, result, initial_cash: float) -> pd.Series:
+    """Day-by-day loop, fractional shares, trades at the signal close, no costs: at each rebalance
+    sell what stopped trading, then hold floor(1e6 x weight x equity / close) / 1e6 shares of each pick."""
+    prices = closes.ffill()
+    picks = {r.signal_date: r.selected.split(",") if r.selected else [] for r in result.rebalances.itertuples()}
+    cash, shares, curve = initial_cash, {}, {}
+    for day in result.equity.index:
+        row = prices.loc[day]
+        if day in picks:
+            for symbol in [s for s in shares if np.isnan(closes.at[day, symbol])]:
+                cash += shares.pop(symbol) * row[symbol]
+            equity = cash + sum(q * row[s] for s, q in shares.items())
+            shares = {s: np.floor(equity / len(picks[day]) / row[s] * 1e6) / 1e6 for s in picks[day]}
+            cash = equity - sum(q * row[s] for s, q in shares.items())
+        curve[day] = cash + sum(q * row[s] for s, q in shares.items())
+    return pd.Series(curve)
+
+
+def test_zero_cost_equity_equals_a_hand_written_reference(synthetic):
+    closes, benchmark = synthetic
+    config = BacktestConfig(trade_offset=0, fractional=True, min_order_value=0.0, initial_cash=250_000.0)
+    result = run_backtest(closes, params=StrategyParams(strategy="qmom", holdings=6), config=config, benchmark=benchmark)
+    assert (result.trades["reason"] == "delisted").any()  # the panel exercises delistings too
+    reference = _reference_curve(closes, result, 250_000.0)
+    assert result.final_equity == pytest.approx(reference.iloc[-1], rel=1e-9)
+    np.testing.assert_allclose(result.equity.to_numpy(), reference.to_numpy(), rtol=1e-9)
+
+
+def _replay(closes: pd.DataFrame, result, initial_cash: float, with_costs: bool) -> float:
+    """Final equity from the recorded fills alone: cash flows of every fill, then the last holdings."""
+    signed = np.where(result.trades["side"] == "buy", 1.0, -1.0) * result.trades["qty"]
+    cash = initial_cash - float((signed * result.trades["price"]).sum())
+    cash -= float(result.trades["cost"].sum()) if with_costs else 0.0
+    held = signed.groupby(result.trades["symbol"]).sum()
+    last = closes.ffill().loc[result.equity.index[-1]]
+    return cash + float((held * last[held.index]).sum())
+
+
+def test_whole_shares_next_session_fills_replay_exactly(synthetic):
+    closes, benchmark = synthetic
+    result = run_backtest(closes, params=StrategyParams(strategy="momentum", holdings=5),
+                          config=BacktestConfig(trade_offset=1), benchmark=benchmark)
+    assert (result.trades["qty"] % 1 == 0).all()
+    assert result.final_equity == pytest.approx(_replay(closes, result, 100_000.0, True), rel=1e-9)
+    # planned at the signal close, filled at the trade close: only buys are ever cut, never increased
+    fills = result.trades[result.trades["reason"] == "rebalance"]
+    assert (fills["qty"] <= fills["planned_qty"]).all()
+    assert (fills.loc[fills["qty"] < fills["planned_qty"], "side"] == "buy").all()
+    assert (result.cash >= -1e-6).all()
+
+
+def test_costs_follow_the_documented_convention(synthetic):
+    closes, benchmark = synthetic
+    config = BacktestConfig(cost_bps=10.0, slippage_bps=5.0, fractional=True)
+    result = run_backtest(closes, params=StrategyParams(holdings=5), config=config, benchmark=benchmark)
+    trades = result.trades
+    np.testing.assert_allclose(trades["cost"], 15e-4 * trades["qty"] * trades["price"], rtol=1e-12)
+    np.testing.assert_allclose(trades["notional"], trades["qty"] * trades["price"], rtol=1e-12)
+    assert result.final_equity == pytest.approx(_replay(closes, result, 100_000.0, True), rel=1e-9)
+    # the same fills without costs end exactly the total cost higher
+    assert _replay(closes, result, 100_000.0, False) - result.final_equity == pytest.approx(trades["cost"].sum(), rel=1e-9)
+    assert result.rebalances["costs"].sum() == pytest.approx(trades["cost"].sum())
+    free = run_backtest(closes, params=StrategyParams(holdings=5), config=BacktestConfig(fractional=True),
+                        benchmark=benchmark)
+    assert free.final_equity > result.final_equity
+    assert (result.cash >= -1e-6).all()
+
+
+# --- delistings, timing, holdings ------------------------------------------------------------------
+
+
+def _trending_panel() -> pd.DataFrame:
+    """Six symbols with steady, distinct trends; A, the strongest, stops trading on 2019-07-15."""
+    days = nyse_sessions("2017-01-01", "2020-06-30")
+    t = np.arange(len(days))[:, None]
+    drift = np.array([0.0030, 0.0020, 0.0015, 0.0010, 0.0005, 0.0001])
+    wiggle = 0.004 * np.sin(t * np.array([0.7, 1.1, 1.3, 1.7, 1.9, 2.3]))
+    closes = pd.DataFrame(50 * np.exp(drift * t + wiggle), index=days, columns=list("ABCDEF"))
+    closes.loc["2019-07-16":, "A"] = np.nan
+    return closes
+
+
+def test_a_delisted_holding_is_sold_at_its_last_close():
+    closes = _trending_panel()
+    result = run_backtest(closes, params=StrategyParams(strategy="momentum", holdings=2),
+                          config=BacktestConfig(cost_bps=10.0))
+    assert "A" in result.rebalances.set_index("signal_date").loc["2019-05-31", "selected"].split(",")
+    sale = result.trades[result.trades["reason"] == "delisted"]
+    assert list(sale["symbol"]) == ["A"] and sale.iloc[0]["trade_date"] == pd.Timestamp("2019-08-30")
+    assert sale.iloc[0]["price"] == closes.loc["2019-07-15", "A"]
+    held_a = result.trades.query("symbol == 'A'").assign(
+        signed=lambda f: np.where(f["side"] == "buy", 1, -1) * f["qty"])["signed"].sum()
+    assert held_a == 0
+    # valued at its last close while nobody can trade it: no jump in equity at the delisting
+    gap = result.equity.loc["2019-07-12":"2019-07-17"].pct_change().abs().max()
+    assert gap < 0.02
+    after = result.rebalances[result.rebalances["signal_date"] > "2019-07-15"]
+    assert not after["selected"].str.contains("A").any()
+
+
+def test_trades_at_the_offset_session_close_and_never_look_ahead():
+    closes = _trending_panel()
+    params, config = StrategyParams(strategy="momentum", holdings=3), BacktestConfig(trade_offset=2)
+    result = run_backtest(closes, params=params, config=config)
+    for row in result.rebalances.itertuples():
+        assert row.trade_date == session_offset(row.signal_date, 2)
+        plan = result.orders[result.orders["signal_date"] == row.signal_date]
+        assert (plan["ref_price"].to_numpy() == closes.loc[row.signal_date, plan["symbol"]].to_numpy()).all()
+    fills = result.trades[result.trades["reason"] == "rebalance"]
+    assert all(p == closes.at[d, s] for d, s, p in zip(fills["trade_date"], fills["symbol"], fills["price"]))
+    cut = result.rebalances["signal_date"].iloc[4]
+    changed = closes.copy()
+    changed.loc[changed.index > cut] *= np.linspace(0.2, 3.0, closes.shape[1])  # rewrite the future
+    again = run_backtest(changed, params=params, config=config)
+    before = lambda r: r.rebalances[r.rebalances["signal_date"] <= cut]  # noqa: E731
+    pd.testing.assert_frame_equal(before(result)[["selected", "cash_before"]], before(again)[["selected", "cash_before"]])
+    pd.testing.assert_frame_equal(result.orders[result.orders["signal_date"] <= cut],
+                                  again.orders[again.orders["signal_date"] <= cut])
+
+
+def test_curves_holdings_and_turnover(synthetic):
+    closes, benchmark = synthetic
+    result = run_backtest(closes, params=StrategyParams(holdings=5), config=BacktestConfig(start=pd.Timestamp("2022-01-01")),
+                          benchmark=benchmark)
+    first = result.rebalances.iloc[0]
+    assert result.equity.index[0] >= pd.Timestamp("2022-01-01")
+    assert (result.equity.loc[: first.trade_date - pd.Timedelta(days=1)] == 100_000.0).all()
+    assert result.benchmark.iloc[0] == pytest.approx(100_000.0)
+    assert result.holdings.loc[first.trade_date:].between(1, 5).all()
+    assert first.turnover == pytest.approx(first.bought / 2 / 100_000.0)
+    metrics = result.metrics()
+    assert metrics["rebalances"] == len(result.rebalances) and 1 <= metrics["avg_holdings"] <= 5
+    assert metrics["turnover"] == pytest.approx(result.rebalances["turnover"].mean())

@@ -1,0 +1,135 @@
+"""The rebalance flow end to end against a real Prefect API, on a local folder and on S3 (moto)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from typer.testing import CliRunner
+
+from flows.rebalance import rebalance
+from momentum.brokers.paper import LEDGER, PaperBroker
+from momentum.store import VersionedStore
+from momentum_cli.app import app
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
+STAGES = ["bars", "benchmark", "validation", "scores", "orders", "executions", "account"]
+AS_OF = "2022-11-30"
+
+
+def task_states(flow_run_id) -> dict[str, str]:
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+    return {run.name.rsplit("-", 1)[0]: run.state.name for run in runs}
+
+
+def ledger(store: VersionedStore) -> pd.DataFrame:
+    return store.read(store.resolve(LEDGER).ref)
+
+
+def test_full_run_on_each_store(store_url):
+    summary = rebalance(as_of=AS_OF, store_url=store_url)
+    store = VersionedStore(store_url)
+    assert set(STAGES) <= set(store.datasets())
+    assert summary["as_of"] == AS_OF and summary["rebalance"]["is_signal_session"]
+    assert {o["symbol"] for o in summary["orders"]} == {t["symbol"] for t in summary["target_portfolio"]}
+    assert all(f["status"] == "filled" for f in summary["fills"])
+    assert summary["account"]["value"] == pytest.approx(100_000, rel=0.01)
+    for name in STAGES:
+        manifest = store.manifest(store.resolve(name).ref)
+        assert summary["datasets"][name]["version"] == manifest.version and manifest.flow_run_id
+    scores = store.read(store.resolve("scores").ref)
+    assert "not a universe member" in scores.set_index("symbol").loc["RRC", "reason"]  # left the index 2018-06-18
+    assert scores["selected"].sum() == 5
+
+
+def test_second_run_for_the_same_as_of_sends_nothing(tmp_path):
+    url = str(tmp_path / "store")
+    first = rebalance(as_of=AS_OF, store_url=url)
+    store = VersionedStore(url)
+    book = ledger(store)
+    second = rebalance(as_of=AS_OF, store_url=url)
+    assert ledger(store).equals(book) and len(store.refs(LEDGER)) == len(book)
+    assert second["datasets"]["account"] == first["datasets"]["account"]
+    assert second["account"] == first["account"]
+
+
+def test_execute_fails_once_then_the_rerun_reuses_earlier_stages(tmp_path, monkeypatch):
+    url = str(tmp_path / "store")
+    real_submit, submitted = PaperBroker.submit, []
+
+    def crash_after_two(self, order):
+        if len(submitted) == 2:
+            raise RuntimeError("broker connection lost for good")
+        submitted.append(order.client_order_id)
+        return real_submit(self, order)
+
+    monkeypatch.setattr(PaperBroker, "submit", crash_after_two)
+    failed = rebalance(as_of=AS_OF, store_url=url, return_state=True)
+    assert failed.is_failed()
+    store = VersionedStore(url)
+    before = {name: store.refs(name) for name in ["bars", "benchmark", "validation", "scores", "orders"]}
+    assert store.refs("executions") == [] and len(ledger(store)) == 2
+    monkeypatch.undo()
+
+    state = rebalance(as_of=AS_OF, store_url=url, return_state=True)
+    assert state.is_completed()
+    after = {name: store.refs(name) for name in before}
+    assert after == before  # no stage wrote a new version
+    states = task_states(state.state_details.flow_run_id)
+    assert {states[t] for t in ["ingest", "ingest-benchmark", "validate", "score", "plan"]} == {"Cached"}
+    assert states["execute"] == "Completed"
+    book = ledger(store)
+    plan = store.read(before["orders"][-1])
+    assert book["client_order_id"].is_unique and sorted(book["client_order_id"]) == sorted(plan["client_order_id"])
+    assert book.set_index("client_order_id").loc[submitted, "status"].eq("filled").all()
+
+
+def test_validation_failure_stops_before_any_order(tmp_path, monkeypatch):
+    from momentum.providers.embedded import EmbeddedProvider
+
+    real_bars = EmbeddedProvider.bars
+
+    def with_negative_close(self, start, end):
+        bars = real_bars(self, start, end)
+        bars.loc[bars.index[-3:], "adj_close"] = -1.0  # the last session of three symbols
+        bars.loc[bars.index[-6:-3], "adj_close"] = float("nan")
+        bars.loc[bars.index[-9:-6], "adj_close"] = 0.0
+        return bars
+
+    monkeypatch.setattr(EmbeddedProvider, "bars", with_negative_close)
+    url = str(tmp_path / "store")
+    state = rebalance(as_of=AS_OF, store_url=url, return_state=True)
+    assert state.is_failed()
+    with pytest.raises(Exception, match="validation failed: .*quarantine"):
+        state.result()
+    store = VersionedStore(url)
+    assert store.refs("validation") and store.refs("orders") == [] and store.refs("scores") == []
+
+
+def test_cli_run_json_and_store_commands(tmp_path):
+    url = str(tmp_path / "store")
+    runner = CliRunner()
+    result = runner.invoke(app, ["run", "--as-of", AS_OF, "--store", url, "--strategy", "momentum", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["as_of"] == AS_OF and set(STAGES) <= set(summary["datasets"])
+    assert summary["account"]["value"] > 0 and summary["orders"] and summary["fills"]
+
+    listing = runner.invoke(app, ["store", "ls", "--store", url])
+    assert listing.exit_code == 0 and all(name in listing.stdout for name in STAGES)
+    csv = runner.invoke(app, ["store", "show", "scores", "--as-of", AS_OF, "--format", "csv", "--store", url])
+    scores = pd.read_csv(pd.io.common.StringIO(csv.stdout))
+    assert list(scores.columns) == ["symbol", "momentum", "fip", "eligible", "reason", "in_pool", "selected", "weight"]
+    assert sorted(scores.loc[scores["selected"], "symbol"]) == sorted(t["symbol"] for t in summary["target_portfolio"])
+    missing = runner.invoke(app, ["store", "show", "nothing", "--store", url])
+    assert missing.exit_code == 1 and "no committed version" in missing.stderr
+
+
+def test_cli_failure_is_one_line_and_nonzero(tmp_path):
+    result = CliRunner().invoke(app, ["run", "--as-of", "2022-12-25", "--store", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines()[-1] == "error: ValueError: as_of 2022-12-25 is not an NYSE session"
