@@ -1,4 +1,10 @@
-"""The rebalance flow: ingest -> validate -> score -> plan -> execute -> account -> summary."""
+"""The rebalance flow: ingest -> validate -> score -> plan -> execute -> account -> summary.
+
+A scheduled run (``only_on_schedule``) scores ``as_of`` every day and executes the rebalance it owes:
+the one of the latest signal session on or before ``as_of`` not executed yet (see
+:mod:`momentum.catchup`), scored and planned at that signal session, so a missed or failed rebalance
+is caught up by the next run and executed once.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,23 @@ from typing import Any, Literal
 
 from prefect import flow
 
-from momentum.calendar import is_signal_session
 from momentum.settings import Settings
+from momentum.store import DatasetRef
+from tasks.catchup import due_rebalance
 from tasks.execute import execute, snapshot_account
 from tasks.ingest import ingest, ingest_benchmark, resolve_as_of
 from tasks.plan import plan
 from tasks.score import score
 from tasks.summary import summarize
 from tasks.validate import validate
+
+
+def scored(settings: Settings, day: str) -> dict[str, DatasetRef]:
+    """ingest, ingest-benchmark, validate, score at ``day`` (composition only)."""
+    refs = {"bars": ingest(settings, day), "benchmark": ingest_benchmark(settings, day)}
+    refs["validation"] = validate(settings, refs["bars"])
+    refs["scores"] = score(settings, refs["bars"], refs["validation"], refs["benchmark"])
+    return refs
 
 
 @flow(name="rebalance", log_prints=True)
@@ -31,17 +46,20 @@ def rebalance(
 
     Parameters left empty come from ``MOMENTUM_*`` settings; ``overrides`` sets any other setting.
     ``live`` is the explicit live-trading opt-in (also needs MOMENTUM_LIVE_TRADING=true).
+    ``only_on_schedule`` executes only the owed rebalance of the latest signal session (catch-up).
     """
     settings = Settings().with_overrides(
         store_url=store_url, provider=provider, strategy=strategy, broker=broker,
         only_on_schedule=only_on_schedule, **(overrides or {}),
     )
     day = resolve_as_of(settings, as_of)
-    refs = {"bars": ingest(settings, day), "benchmark": ingest_benchmark(settings, day)}
-    refs["validation"] = validate(settings, refs["bars"])
-    refs["scores"] = score(settings, refs["bars"], refs["validation"], refs["benchmark"])
-    if not settings.only_on_schedule or is_signal_session(day, settings.rebalance_months):
-        refs["orders"] = plan(settings, refs["scores"], refs["bars"], live)
-        refs["executions"] = execute(settings, refs["orders"], refs["bars"], live)
-        refs["account"] = snapshot_account(settings, refs["orders"], refs["executions"], refs["bars"], live)
+    refs = scored(settings, day)
+    signal = due_rebalance(settings, day)
+    if signal is not None:
+        trade = refs if signal == day else scored(settings, signal)
+        if signal != day:
+            refs |= {f"signal_{name}": ref for name, ref in trade.items()}
+        refs["orders"] = plan(settings, trade["scores"], trade["bars"], live)
+        refs["executions"] = execute(settings, refs["orders"], trade["bars"], live)
+        refs["account"] = snapshot_account(settings, refs["orders"], refs["executions"], trade["bars"], live)
     return summarize(settings, refs)

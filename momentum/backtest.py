@@ -72,8 +72,8 @@ class BacktestResult:
     """Curves per session (dollars; ``holdings`` = names held), one row per rebalance and per fill.
 
     ``rebalances``: signal_date, trade_date, selected (comma-joined), n_selected, cash_before (what
-    the plan saw), equity_before (at the trade close, before trading), bought, sold, costs (dollars),
-    turnover = (bought + sold) / 2 / equity_before. ``orders``: the live plans with their signal_date.
+    the plan saw), equity_before (at the trade close, before trading), bought, sold, costs (dollars,
+    delisting sales included), turnover = (bought + sold) / 2 / equity_before. ``orders``: the live plans with their signal_date.
     """
 
     equity: pd.Series
@@ -134,7 +134,7 @@ def run_backtest(
     events: list[tuple[int, np.ndarray, float]] = []
     trades, plans, rebalances = [], [], []
     for signal, trade in schedule.itertuples(index=False):
-        i, j = dates.get_loc(signal), dates.get_loc(trade)
+        i, j, n_trades = dates.get_loc(signal), dates.get_loc(trade), len(trades)
         gone = np.flatnonzero((shares != 0) & np.isnan(raw[i]))
         if len(gone):
             delta = np.zeros(len(symbols))
@@ -159,7 +159,7 @@ def run_backtest(
                             rate, step=1e-6 if config.fractional else 1.0)
         delta[traded] = funded.to_numpy()
         equity_before = cash + float(shares @ px[j])
-        cash_before, n_trades = cash, len(trades)
+        cash_before = cash
         cash = _fill(delta, px[j], rate, cash, signal, trade, symbols, planned, "rebalance", trades)
         shares = shares + delta
         events.append((j, shares, cash))

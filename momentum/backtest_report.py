@@ -43,13 +43,18 @@ def rebalances_table(results: dict[str, BacktestResult]) -> pd.DataFrame:
     return out[["series", *next(iter(results.values())).rebalances.columns]]
 
 
-def metrics_table(results: dict[str, BacktestResult]) -> pd.DataFrame:
-    """One row per series (every result, then the benchmark without the relative metrics)."""
-    rows = [{"series": name, **r.metrics()} for name, r in results.items()]
+def all_metrics(results: dict[str, BacktestResult]) -> dict[str, dict]:
+    """Series -> metrics: every result, then the benchmark (without the relative metrics)."""
+    out = {name: r.metrics() for name, r in results.items()}
     bench = next(iter(results.values())).benchmark
     if bench is not None:
-        rows.append({"series": BENCHMARK, **performance(bench), "final_equity": float(bench.iloc[-1])})
-    return pd.DataFrame(rows)
+        out[BENCHMARK] = {**performance(bench), "final_equity": float(bench.iloc[-1])}
+    return out
+
+
+def metrics_table(metrics: dict[str, dict]) -> pd.DataFrame:
+    """One row per series (the stored ``backtest_metrics``)."""
+    return pd.DataFrame([{"series": name, **values} for name, values in metrics.items()])
 
 
 def jsonable(record: dict) -> dict:

@@ -10,10 +10,12 @@ import typer
 
 from momentum_cli.render import run_text
 from momentum_cli.store_cmd import store_app
+from momentum_cli.validate_cmd import validate
 
 app = typer.Typer(help="A long-only US-equity momentum bot on a versioned parquet store.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 app.add_typer(store_app, name="store")
+app.command()(validate)
 
 
 def fail(message: str) -> None:

@@ -14,7 +14,7 @@ from prefect.cache_policies import NONE as NO_CACHE
 
 from momentum.backtest import BacktestConfig, BacktestResult, run_backtest
 from momentum.backtest_report import (
-    curves_table, jsonable, metrics_table, rebalances_table, render_html, render_pngs,
+    all_metrics, curves_table, jsonable, metrics_table, rebalances_table, render_html, render_pngs,
 )
 from momentum.providers import bars_to_wide, make_provider
 from momentum.settings import Settings
@@ -70,14 +70,15 @@ def store_backtest(settings: Settings, results: dict[str, BacktestResult], slipp
     main = results[settings.strategy]
     as_of, start = main.equity.index[-1], main.equity.index[0]
     params = _params(settings, start=f"{start:%Y-%m-%d}", slippage_bps=slippage_bps, series=list(results))
-    curves, rebalances, metrics = curves_table(results), rebalances_table(results), metrics_table(results)
+    metrics = all_metrics(results)
+    curves, rebalances, table = curves_table(results), rebalances_table(results), metrics_table(metrics)
     trades = pd.concat([r.trades.assign(series=name) for name, r in results.items()], ignore_index=True)
     refs = {name: store.write(name, as_of, frame, params=params, flow_run_id=run_id) for name, frame in
             {"backtest_equity": curves, "backtest_rebalances": rebalances, "backtest_trades": trades,
-             "backtest_metrics": metrics}.items()}
+             "backtest_metrics": table}.items()}
     pngs = render_pngs(curves, rebalances)
     title = f"Backtest {settings.strategy} {start:%Y-%m-%d} .. {as_of:%Y-%m-%d} ({settings.provider} data)"
-    page = render_html(title, metrics.set_index("series").T, rebalances, pngs)
+    page = render_html(title, table.set_index("series").T, rebalances, pngs)
     url = store.put_report(f"backtest/{as_of:%Y-%m-%d}/{refs['backtest_equity'].version}.html", page)
     if report_dir:
         folder = Path(report_dir)
@@ -85,7 +86,7 @@ def store_backtest(settings: Settings, results: dict[str, BacktestResult], slipp
         (folder / "backtest.html").write_text(page)
         for name, png in pngs.items():
             (folder / f"{name}.png").write_bytes(png)
-    rows = {row["series"]: jsonable(row) for row in metrics.to_dict(orient="records")}
+    rows = {name: jsonable(values) for name, values in metrics.items()}
     table = "\n".join(f"| {name} | {m['cagr']:.4f} | {m['sharpe']:.3f} | {m['max_drawdown']:.4f} | {m['final_equity']:,.2f} |"
                       for name, m in rows.items())
     create_markdown_artifact(f"{title}\n\n| series | CAGR | Sharpe | max drawdown | final equity |\n|---|---|---|---|---|\n"

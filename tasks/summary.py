@@ -1,4 +1,4 @@
-"""The run summary task: one dict for the CLI, ``--json`` and the Prefect UI."""
+"""The run summary task: one dict for the CLI, ``--json`` and the Prefect UI (with every artifact)."""
 
 from __future__ import annotations
 
@@ -6,20 +6,29 @@ import json
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NONE as NO_CACHE
 
 from momentum.report import run_summary
 from momentum.settings import Settings
 from momentum.store import DatasetRef
+from tasks.artifacts import publish
 from tasks.common import open_store
 
 
-@task(name="summarize")
+@task(name="summarize", cache_policy=NO_CACHE)
 def summarize(settings: Settings, refs: dict[str, DatasetRef]) -> dict:
-    summary = run_summary(open_store(settings), refs, settings)
+    """The summary of the run, and its artifacts (never cached, so a retried run gets them too)."""
+    store = open_store(settings)
+    summary = run_summary(store, refs, settings)
+    if "orders" in refs:
+        summary["rebalance"]["signal_session"] = refs["orders"].as_of
+        summary["rebalance"]["caught_up"] = refs["orders"].as_of != summary["as_of"]
+    summary["artifacts"] = publish(store, refs, summary)
     datasets = "\n".join(f"| {name} | {d['version']} | {d['path']} |" for name, d in summary["datasets"].items())
     create_markdown_artifact(
         f"Run as of {summary['as_of']}\n\n| dataset | version | path |\n|---|---|---|\n{datasets}\n\n"
         f"```json\n{json.dumps(summary.get('account', {}), indent=1, default=str)[:4000]}\n```",
         key="run-summary", description=f"momentum run as of {summary['as_of']}",
     )
+    summary["artifacts"].append("run-summary")
     return summary

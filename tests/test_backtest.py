@@ -115,7 +115,7 @@ def _reference_curve(closes: pd.DataFrame, result, initial_cash: float) -> pd.Se
     for day in result.equity.index:
         row = prices.loc[day]
         if day in picks:
-            for symbol in [s for s in shares if np.isnan(closes.at[day, symbol])]:
+            for symbol in [s for s in shares if np.isnan(closes.at[day, s])]:
                 cash += shares.pop(symbol) * row[symbol]
             equity = cash + sum(q * row[s] for s, q in shares.items())
             shares = {s: np.floor(equity / len(picks[day]) / row[s] * 1e6) / 1e6 for s in picks[day]}
@@ -228,10 +228,10 @@ def test_trades_at_the_offset_session_close_and_never_look_ahead():
 
 def test_curves_holdings_and_turnover(synthetic):
     closes, benchmark = synthetic
-    result = run_backtest(closes, params=StrategyParams(holdings=5), config=BacktestConfig(start=pd.Timestamp("2022-01-01")),
+    result = run_backtest(closes, params=StrategyParams(holdings=5), config=BacktestConfig(start=pd.Timestamp("2022-07-01")),
                           benchmark=benchmark)
     first = result.rebalances.iloc[0]
-    assert result.equity.index[0] >= pd.Timestamp("2022-01-01")
+    assert result.equity.index[0] == pd.Timestamp("2022-07-01")
     assert (result.equity.loc[: first.trade_date - pd.Timedelta(days=1)] == 100_000.0).all()
     assert result.benchmark.iloc[0] == pytest.approx(100_000.0)
     assert result.holdings.loc[first.trade_date:].between(1, 5).all()
@@ -239,3 +239,185 @@ def test_curves_holdings_and_turnover(synthetic):
     metrics = result.metrics()
     assert metrics["rebalances"] == len(result.rebalances) and 1 <= metrics["avg_holdings"] <= 5
     assert metrics["turnover"] == pytest.approx(result.rebalances["turnover"].mean())
+
+
+# --- report, flow, CLI, sweep, notebook ------------------------------------------------------------
+
+
+class _Images(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: dict[str, str] = {}
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "img":
+            self.images[attrs["id"]] = attrs["src"]
+        self.links += [v for k, v in attrs.items() if k in ("src", "href") and v and not v.startswith("data:")]
+
+
+def _assert_png(payload: bytes) -> None:
+    import matplotlib.image
+
+    assert payload[:8] == b"\x89PNG\r\n\x1a\n"
+    height, width, _ = matplotlib.image.imread(__import__("io").BytesIO(payload)).shape
+    assert height > 200 and width > 400
+
+
+def _assert_report(page: str) -> None:
+    parser = _Images()
+    parser.feed(page)
+    assert sorted(parser.images) == sorted(f"plot-{name}" for name in PLOTS)
+    for src in parser.images.values():
+        assert src.startswith("data:image/png;base64,")
+        _assert_png(base64.b64decode(src.split(",", 1)[1]))
+    assert parser.links == []  # self-contained: opens offline
+
+
+def test_report_has_every_plot_inline(synthetic):
+    closes, benchmark = synthetic
+    results = {name: run_backtest(closes, params=StrategyParams(strategy=name, holdings=4), benchmark=benchmark)
+               for name in ("qmom", "momentum")}
+    curves, rebalances = curves_table(results), rebalances_table(results)
+    assert set(curves["series"]) == {"qmom", "momentum", "benchmark"}
+    pngs = render_pngs(curves, rebalances)
+    metrics = metrics_table({n: r.metrics() for n, r in results.items()})
+    page = render_html("synthetic", metrics.set_index("series").T, rebalances, pngs)
+    _assert_report(page)
+    assert "qmom" in page and "momentum" in page and "hit_rate" in page
+
+
+@pytest.fixture(scope="module")
+def flow_run(prefect_api, tmp_path_factory):
+    """One backtest flow run on the embedded data from 2016 (qmom and the momentum baseline)."""
+    from flows.backtest import backtest
+
+    root = tmp_path_factory.mktemp("backtest")
+    store_url, report_dir = str(root / "store"), str(root / "report")
+    summary = backtest(start="2016-01-01", store_url=store_url, report_dir=report_dir, cost_bps=5.0)
+    return summary, VersionedStore(store_url), Path(report_dir)
+
+
+def test_flow_stores_datasets_report_and_artifacts(flow_run):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    summary, store, _ = flow_run
+    curves = store.read(store.resolve("backtest_equity").ref)
+    assert set(curves["series"]) == {"qmom", "momentum", "benchmark"}
+    qmom = curves[curves["series"] == "qmom"]
+    assert qmom["equity"].iloc[-1] == pytest.approx(summary["final_equity"])
+    rebalances = store.read(store.resolve("backtest_rebalances").ref).query("series == 'qmom'")
+    assert [r["selected"] for r in summary["rebalances"]] == [s.split(",") for s in rebalances["selected"]]
+    assert summary["rebalances"][0]["signal_date"] == "2016-02-29" and summary["rebalances"][0]["trade_date"] == "2016-03-01"
+    metrics = store.read(store.resolve("backtest_metrics").ref).set_index("series")
+    assert metrics.loc["qmom", "sharpe"] == pytest.approx(summary["metrics"]["sharpe"])
+    assert set(summary["compared"]) == {"momentum", "benchmark"}
+    trades = store.read(store.resolve("backtest_trades").ref)
+    assert set(trades["series"]) == {"qmom", "momentum"}
+    _assert_report(Path(summary["report"]).read_text())
+    run_id = store.resolve("backtest_equity").flow_run_id
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])))
+    by_key = {a.key: a for a in artifacts}
+    assert summary["report"].split("/")[-1] in by_key["backtest-report"].data  # the link to the HTML report
+    assert "final equity" in by_key["backtest"].data
+
+
+def test_report_folder_has_the_page_and_pngs(flow_run):
+    _, _, folder = flow_run
+    _assert_report((folder / "backtest.html").read_text())
+    for name in PLOTS:
+        _assert_png((folder / f"{name}.png").read_bytes())
+
+
+def test_notebook_executes_against_the_stored_backtest(flow_run, monkeypatch):
+    import nbclient
+    import nbformat
+
+    _, store, _ = flow_run
+    monkeypatch.setenv("MOMENTUM_STORE_URL", store.url)
+    notebook = nbformat.read(REPO / "notebooks" / "backtest.ipynb", as_version=4)
+    nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(REPO)}}).execute()
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert sum("image/png" in o.get("data", {}) for o in outputs) == len(PLOTS)
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert any("backtest_equity@" in o.get("text", "") for o in outputs)
+
+
+def _cli():
+    import typer
+
+    from momentum_cli.backtest_cmd import backtest
+
+    app = typer.Typer()
+    app.command()(backtest)
+    return app
+
+
+SMALL = ["--provider", "synthetic", "--set", "synthetic_symbols=40", "--set", "synthetic_sessions=700"]
+
+
+def test_cli_json_and_summary(prefect_api, tmp_path):
+    from typer.testing import CliRunner
+
+    args = [*SMALL, "--strategy", "momentum", "--holdings", "4", "--cost-bps", "10", "--store", str(tmp_path / "s")]
+    out = CliRunner().invoke(_cli(), [*args, "--json"])
+    assert out.exit_code == 0, out.output
+    summary = json.loads(out.stdout)
+    assert {"metrics", "final_equity", "rebalances"} <= set(summary)
+    assert summary["metrics"]["final_equity"] == summary["final_equity"] and summary["final_equity"] > 0
+    assert summary["rebalances"] and all(len(r["selected"]) == 4 for r in summary["rebalances"])
+    assert all(r["trade_date"] > r["signal_date"] for r in summary["rebalances"])
+    text = CliRunner().invoke(_cli(), args)
+    assert text.exit_code == 0 and f"final equity: ${summary['final_equity']:,.2f}" in text.stdout
+    bad = CliRunner().invoke(_cli(), [*args, "--set", "skip=400"])
+    assert bad.exit_code == 1 and "error:" in bad.output
+
+
+def test_parse_sweep():
+    from momentum_cli.backtest_cmd import parse_sweep
+
+    assert parse_sweep(["lookback=126,252", "rebalance_months=2/5/8/11,3/6/9/12"]) == {
+        "lookback": [126, 252], "rebalance_months": [[2, 5, 8, 11], [3, 6, 9, 12]]}
+
+
+def test_cli_sweep_writes_one_comparison_table(prefect_api, tmp_path):
+    from typer.testing import CliRunner
+
+    store_url = str(tmp_path / "s")
+    out = CliRunner().invoke(_cli(), [*SMALL, "--store", store_url, "--report", str(tmp_path / "r"), "--json",
+                                      "--sweep", "lookback=126,252", "--sweep", "holdings=3,5"])
+    assert out.exit_code == 0, out.output
+    rows = json.loads(out.stdout)["sweep"]
+    assert sorted((r["lookback"], r["holdings"]) for r in rows) == [(126, 3), (126, 5), (252, 3), (252, 5)]
+    store = VersionedStore(store_url)
+    table = store.read(store.resolve("backtest_sweep").ref)
+    assert len(table) == 4 and (tmp_path / "r" / "sweep.csv").exists()
+    settings = Settings(provider="synthetic", synthetic_symbols=40, synthetic_sessions=700, lookback=126, holdings=3)
+    provider = __import__("momentum.providers", fromlist=["make_provider"]).make_provider(settings)
+    closes = bars_to_wide(provider.bars(None, provider.last_session()))
+    direct = run_backtest(closes, params=StrategyParams.from_settings(settings),
+                          config=BacktestConfig.from_settings(settings), benchmark=provider.benchmark(None, closes.index[-1]))
+    row = next(r for r in rows if (r["lookback"], r["holdings"]) == (126, 3))
+    assert row["final_equity"] == pytest.approx(direct.final_equity, rel=1e-12)
+
+
+def test_sweep_runs_on_a_dask_cluster(prefect_api, tmp_path):
+    from distributed import LocalCluster
+    from prefect_dask import DaskTaskRunner
+
+    from flows.backtest import flow_with, task_runner
+
+    assert isinstance(task_runner("dask", "tcp://127.0.0.1:1"), DaskTaskRunner)
+    with pytest.raises(ValueError, match="unknown task runner"):
+        task_runner("ray")
+    sweep = {"holdings": [3, 6]}
+    params = dict(provider="synthetic", overrides={"synthetic_symbols": 30, "synthetic_sessions": 600}, sweep=sweep)
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        on_dask = flow_with("dask", cluster.scheduler_address)(store_url=str(tmp_path / "dask"), **params)
+    on_threads = flow_with("thread")(store_url=str(tmp_path / "threads"), **params)
+    pick = lambda s: sorted((r["holdings"], r["final_equity"]) for r in s["sweep"])  # noqa: E731
+    assert pick(on_dask) == pick(on_threads) and len(on_dask["sweep"]) == 2

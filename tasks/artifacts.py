@@ -1,0 +1,124 @@
+"""Prefect UI artifacts of a run: validation, ranking, target portfolio, order plan, fills, reconciliation
+and links to the stored datasets and reports. Keys are lowercase-dashes, so each key's history across
+runs is one page of the UI (Artifacts -> key). Created by the (never cached) summary task, so every run,
+a retried one too, has the whole set."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pandas as pd
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+
+from momentum.store import DatasetRef, VersionedStore
+from momentum.validation import quarantined_symbols
+
+RANKING_ROWS = 20
+KEYS = ("validation-summary", "validation-report", "ranking", "target-portfolio", "order-plan", "fills",
+        "reconciliation", "datasets")
+
+
+def browsable_url(url: str) -> str:
+    """A URL a browser can open: file:// for a local path; for s3://bucket/key the endpoint's URL
+    (``AWS_ENDPOINT_URL``, e.g. a local S3-compatible server) or the AWS console's object page."""
+    if url.startswith("s3://"):
+        bucket, _, key = url.removeprefix("s3://").partition("/")
+        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+        if endpoint:
+            return f"{endpoint.rstrip('/')}/{bucket}/{quote(key)}"
+        return f"https://s3.console.aws.amazon.com/s3/object/{bucket}?prefix={quote(key)}"
+    if "://" in url:
+        return url
+    return Path(url).resolve().as_uri()
+
+
+def validation_report_url(store: VersionedStore, ref: DatasetRef) -> str:
+    """Where :func:`tasks.validate.validate` put the HTML report of the validation version ``ref``."""
+    return f"{store.url}/reports/validation/{ref.as_of}/{ref.version}.html"
+
+
+def rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON-able records: dates as YYYY-MM-DD, NaN as None, numpy scalars as Python ones."""
+    out = []
+    for record in frame.to_dict(orient="records"):
+        clean = {}
+        for key, value in record.items():
+            if isinstance(value, pd.Timestamp):
+                value = None if pd.isna(value) else f"{value:%Y-%m-%d}"
+            elif hasattr(value, "item"):
+                value = value.item()
+            if isinstance(value, float) and math.isnan(value):
+                value = None
+            clean[str(key)] = value
+        out.append(clean)
+    return out
+
+
+def _table(key: str, frame: pd.DataFrame, description: str, empty: str) -> None:
+    if len(frame):
+        create_table_artifact(rows(frame), key=key, description=description)
+    else:
+        create_markdown_artifact(f"_{empty}_", key=key, description=description)
+
+
+def _validation_markdown(table: pd.DataFrame, report: str) -> str:
+    failed = table[table["status"] != "passed"]
+    quarantined = quarantined_symbols(table)
+    lines = [f"**{int((table['status'] == 'passed').sum())} checks passed, {len(failed)} findings**; "
+             f"quarantined: {', '.join(quarantined) or 'none'}", "", f"[HTML report]({report})", ""]
+    if len(failed):
+        lines += ["| check | level | severity | status | symbol | date | message |", "|---|---|---|---|---|---|---|"]
+        for r in rows(failed.head(30)):
+            lines.append(f"| {r['check']} | {r['level']} | {r['severity']} | {r['status']} | {r['symbol']} | "
+                         f"{r['date'] or ''} | {str(r['message']).replace('|', '/')} |")
+    return "\n".join(lines)
+
+
+def publish(store: VersionedStore, refs: dict[str, DatasetRef], summary: dict[str, Any]) -> list[str]:
+    """Create every artifact of a run; returns their keys."""
+    as_of = summary["as_of"]
+    report = browsable_url(validation_report_url(store, refs["validation"]))
+    create_markdown_artifact(_validation_markdown(store.read(refs["validation"]), report),
+                             key="validation-summary", description=f"validation of bars as of {as_of}")
+    create_link_artifact(report, link_text=f"validation report {as_of}", key="validation-report",
+                         description=f"HTML validation report of bars as of {as_of}")
+
+    scores = store.read(refs["scores"])
+    ranked = scores.sort_values(["momentum", "symbol"], ascending=[False, True], na_position="last")
+    create_table_artifact(rows(ranked.head(RANKING_ROWS)[["symbol", "momentum", "fip", "eligible", "selected",
+                                                          "weight", "reason"]]),
+                          key="ranking", description=f"top {RANKING_ROWS} by 12-1 momentum as of {as_of}")
+
+    planned_from = refs.get("signal_scores", refs["scores"])
+    target = scores if planned_from == refs["scores"] else store.read(planned_from)
+    _table("target-portfolio", target[target["weight"] > 0][["symbol", "weight"]].sort_values("symbol"),
+           f"target weights as of {planned_from.as_of}", "no selection")
+
+    if "orders" in refs:
+        signal = refs["orders"].as_of
+        caught_up = f" (caught up on {as_of})" if signal != as_of else ""
+        _table("order-plan", store.read(refs["orders"]), f"order plan of the {signal} rebalance{caught_up}",
+               "the plan has no orders: the account already holds the target")
+        _table("fills", store.read(refs["executions"]), f"broker outcome of every order of the {signal} rebalance",
+               "no orders")
+        account = store.read(refs["account"])
+        _table("reconciliation", account, f"account after the {signal} rebalance; plan_difference = broker - target "
+               f"(value ${float(account['market_value'].sum()):,.2f})", "empty account")
+    else:
+        why = (f"No rebalance owed as of {as_of} (next signal session "
+               f"{summary['rebalance']['next_signal_session']}).")
+        for key in ("order-plan", "fills", "reconciliation"):
+            create_markdown_artifact(why, key=key, description=why)
+
+    listing = "\n".join(f"| {name} | {d['as_of']} | {d['version']} | [{d['path']}]({browsable_url(d['path'])}) |"
+                        for name, d in summary["datasets"].items())
+    create_markdown_artifact(
+        f"Store: {store.url}\n\n| dataset | as_of | version | data |\n|---|---|---|---|\n{listing}\n\n"
+        f"Validation report: [{validation_report_url(store, refs['validation'])}]({report})",
+        key="datasets", description=f"datasets of the run as of {as_of}",
+    )
+    return list(KEYS)
