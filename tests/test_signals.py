@@ -160,3 +160,23 @@ def test_no_look_ahead_on_any_embedded_rebalance_date():
         expected = score_at(wide, members=None, benchmark=bench, params=params, as_of=t)
         got = score_at(perturbed, members=None, benchmark=bench_perturbed, params=params, as_of=t)
         pd.testing.assert_frame_equal(expected, got)
+
+
+@pytest.mark.parametrize(("symbol", "as_of", "why"), [
+    ("RRC", "2019-02-28", "left the index on 2018-06-18"),
+    ("AMD", "2015-02-27", "out of the index 2013-09-20 .. 2017-03-20"),
+    ("MSFT", "1994-05-31", "joins the index on 1994-06-01"),
+])
+def test_point_in_time_universe_on_the_embedded_data(symbol, as_of, why):
+    """A symbol outside the index at t is never eligible at t, whatever its momentum."""
+    from momentum.providers import bars_to_wide
+    from momentum.providers.embedded import EmbeddedProvider
+    from momentum.settings import Settings
+    from momentum.universe import universe_members
+
+    wide = bars_to_wide(EmbeddedProvider().bars(None, pd.Timestamp(as_of)))
+    members = universe_members(Settings(), list(wide.columns), pd.Timestamp(as_of))
+    table = score_at(wide, members=members, params=StrategyParams(holdings=19), as_of=pd.Timestamp(as_of))
+    row = table.set_index("symbol").loc[symbol]
+    assert not row["eligible"] and not row["selected"] and row["reason"] == "not a universe member at as_of", why
+    assert table["selected"].sum() == min(19, table["eligible"].sum())
