@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any, Optional
 
@@ -22,6 +23,21 @@ def fail(message: str) -> None:
     """One line on stderr, exit status 1."""
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(1)
+
+
+def check_settings(**overrides: Any) -> None:
+    """Fail fast, in one line, on a bad setting (environment or flags) before any run starts."""
+    from pydantic import ValidationError
+
+    from momentum.settings import Settings
+
+    try:
+        Settings().with_overrides(**overrides)
+    except ValidationError as exc:
+        fail("invalid settings: " + "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()))
+    except ValueError as exc:
+        fail(str(exc))
 
 
 def parse_sets(pairs: list[str]) -> dict[str, Any]:
@@ -53,6 +69,9 @@ def run(
 ) -> None:
     """Run the whole pipeline once: ingest, validate, score, plan, execute."""
     overrides = parse_sets(set_)
+    check_settings(store_url=store, provider=provider, strategy=strategy, broker=broker,
+                   only_on_schedule=only_on_schedule, **overrides)
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry calls: offline by default
     from flows.rebalance import rebalance
 
     try:

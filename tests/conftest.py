@@ -9,6 +9,8 @@ import uuid
 
 import pytest
 
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # offline: no telemetry calls
+
 PACKAGES = ("prefect", "pandas", "pyarrow", "s3fs", "boto3", "botocore", "great-expectations", "moto")
 
 
