@@ -1,0 +1,233 @@
+"""Validation gate for daily bars: a great-expectations (GX 1.x) suite that can block trading.
+
+``validate_bars`` builds the suite in code, in a fresh ephemeral GX context per call (a context is
+never shared across calls or threads), and runs it in three stages:
+
+1. **structure** on the bars as given: required columns, dtypes, at least one row. A failure here
+   stops validation (value checks on strings or a missing column mean nothing).
+2. **rows** on the bars sorted by (symbol, date) plus precomputed columns (previous date in input
+   order, session position, min of the raw prices, max/min of open and close): nulls, prices,
+   volume, OHLC, uniqueness, order, calendar, future dates, freshness, symbol count, history.
+3. **symbols** on a small per-symbol summary computed with numpy (missing sessions, stale runs,
+   classified one-day moves, last bar): GX applies the thresholds to 1 row per symbol instead of
+   scanning every bar again, which keeps 500 symbols x 273 sessions well under a second.
+
+Checks (``level``: *dataset* failures set ``passed=False``; *symbol* errors quarantine the symbol;
+``severity`` *warning* never blocks or quarantines):
+
+=========================  =======  ========  ==================================================
+check                      level    severity  rule (GX expectation on the frame of its stage)
+=========================  =======  ========  ==================================================
+schema                     dataset  error     date, symbol, adj_close exist (ExpectColumnToExist)
+not_empty                  dataset  error     at least one row (ExpectTableRowCountToBeBetween)
+dtypes                     dataset  error     date datetime64 tz-naive, symbol str, prices and
+                                              volume numeric (ExpectColumnValuesToBeInTypeList)
+date_not_null              dataset  error     no NaT date
+symbol_not_null            dataset  error     no null symbol
+unique_date_symbol         dataset  error     (date, symbol) unique (ExpectCompoundColumnsToBeUnique)
+sorted                     dataset  error     dates increase within each symbol in input order
+                                              (ExpectColumnPairValuesAToBeGreaterThanB vs the
+                                              previous row of the symbol): consumers rely on it
+calendar                   dataset  error     every date <= as_of is one of ``sessions`` (no
+                                              weekend/holiday/intraday timestamps, none before
+                                              ``sessions[0]``)
+future_date                dataset  error     no date after as_of
+freshness                  dataset  error     last session in the data == as_of == sessions[-1]
+enough_symbols             dataset  error     >= min_symbols distinct symbols
+enough_history             dataset  error     >= min_history distinct sessions overall (short
+                                              symbols are not an error: they are ineligible later)
+quarantine_limit           dataset  error     quarantined / symbols <= max_quarantine_fraction
+price_not_null             symbol   error     adj_close not NaN
+price_positive             symbol   error     adj_close > 0 and open/high/low/close > 0
+volume_nonnegative         symbol   error     volume >= 0 (when the column exists)
+ohlc_consistency           symbol   error     high >= max(open, close), low <= min(open, close)
+missing_session            symbol   error     no session missing between the symbol's first and
+                                              last bar
+stale_run                  symbol   error     no run of more than max_stale_sessions bars with an
+                                              identical adj_close that reaches into the last
+                                              ``recent_window`` sessions
+bad_tick                   symbol   error     a one-day move that reverts the next session (recent)
+split_adjustment           symbol   error     adj_close jumps at a split ratio (recent): with raw
+                                              close, together with it (adjustment missing) or
+                                              without it (adjustment factor misdated); without raw
+                                              close, a non-reverting move within 1% of a split
+                                              ratio (suspected unadjusted split)
+raw_price_not_null         symbol   warning   open/high/low/close not NaN (signals use adj_close)
+stale_run_history          symbol   warning   stale_run, ending before the recent window
+bad_tick_history           symbol   warning   bad_tick, before the recent window
+split_adjustment_history   symbol   warning   split_adjustment, before the recent window
+sudden_move                symbol   warning   a large move that is not a bad tick nor split-like:
+                                              a real crash or jump must not quarantine a stock
+corporate_action           symbol   warning   raw close jumps but adj_close does not (adjusted
+                                              correctly; informational)
+symbol_freshness           symbol   warning   the symbol has no bar on as_of (delisted or late)
+=========================  =======  ========  ==================================================
+
+Judgement calls:
+
+* A *move* is a one-day log change of adj_close beyond ``log1p(max_daily_move)`` in either
+  direction (+50 % up or -33 % down by default, symmetric in log terms), or within 1 % of a split
+  ratio (2, 3, 4, 5, 10, 3/2 and their inverses). It *reverts* when the next bar undoes at least
+  75 % of it (in log terms); a reverting move is a bad tick. A non-reverting move at a split ratio
+  with no raw close to explain it is treated as an **error** (suspected unadjusted split): a missed
+  split turns a stock's momentum into noise (a missed reverse split makes it a top "winner"), while
+  a genuine crash of exactly -50 % +-1 % is rare and quarantining one symbol for one run is cheap.
+* Time-series heuristics (stale_run, bad_tick, split_adjustment) quarantine only when the offending
+  bar lies within the last ``recent_window`` sessions (253 by default, the 12-month lookback): an
+  old defect cannot change today's score, so it is reported as a ``*_history`` warning instead.
+  Unambiguous value defects (NaN or non-positive price, OHLC, volume, missing session) quarantine
+  whatever their date: they are wrong data that should be repaired at the source.
+* A symbol-level check that *raises* cannot name its symbols, so it blocks the run (fail closed);
+  a raising warning check is reported with status ``error`` and does not block.
+
+The embedded 20-stock S&P 500 sample (1990-01-02..2022-12-28) passes with no quarantine: RRC's 1990-92
+stale runs (up to 69 bars) and its 1990-04-10 -66.7 % (1/3) drop are ``*_history`` warnings, and 7
+large real moves (e.g. AAPL -51.8 % on 2000-09-29) are ``sudden_move`` warnings. With
+``recent_window`` covering the whole history RRC is quarantined (stale_run, split_adjustment), 1 of 20.
+
+``table`` has one summary row per check (``symbol == ''``; ``date`` = first offending session,
+``failures`` = total) followed by one row per (check, symbol) finding (rows without a symbol are
+named ``<null>``); ``level`` and ``severity`` are the check's, so a dataset check's findings still
+name their symbols.
+:func:`quarantined_symbols` recovers ``quarantined`` from a stored table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from momentum.validation import _symbols
+from momentum.validation._checks import CHECKS, NULL_SYMBOL, TABLE_COLUMNS, CheckInfo, ValidationResult, _day
+from momentum.validation._gx import _new_context, _Outcome, _run
+from momentum.validation._rows import _prepare, _row_specs
+from momentum.validation._structure import _structure_frame, _structure_specs
+from momentum.validation.report import render_html
+
+__all__ = ["CHECKS", "CheckInfo", "ValidationResult", "quarantined_symbols", "render_html", "validate_bars"]
+
+
+def _timestamp(value: Any) -> pd.Timestamp:
+    ts = pd.Timestamp(value)
+    if ts is pd.NaT:
+        raise ValueError("as_of must be a date, not NaT")
+    if ts.tz is not None:
+        ts = ts.tz_localize(None)
+    return ts.as_unit("ns")
+
+
+def _session_index(sessions: Any) -> pd.DatetimeIndex:
+    idx = pd.DatetimeIndex(sessions)
+    if idx.tz is not None:
+        idx = idx.tz_localize(None)
+    idx = idx[~idx.isna()].as_unit("ns").unique().sort_values()
+    return pd.DatetimeIndex(idx.to_numpy(), name=None)
+
+
+# --------------------------------------------------------------------------------------------- assembly
+
+
+def _table(outcomes: dict[str, _Outcome]) -> pd.DataFrame:
+    records: list[dict[str, Any]] = []
+    for check, o in outcomes.items():
+        info = CHECKS[check]
+        text = "; ".join(dict.fromkeys(o.short)) if o.short else (
+            f"passed ({info.description})" if o.status == "passed" else o.status)
+        records.append({"check": check, "level": info.level, "severity": info.severity, "status": o.status,
+                        "symbol": "", "date": o.date, "failures": int(o.failures), "message": f"{check}: {text}"})
+        for symbol in sorted(o.findings):
+            f = o.findings[symbol]
+            where = " ".join(x for x in (f.symbol, _day(f.date)) if x)
+            records.append({"check": check, "level": info.level, "severity": info.severity, "status": "failed",
+                            "symbol": f.symbol, "date": f.date, "failures": f.failures,
+                            "message": f"{check}: {where}: {f.detail}" if where else f"{check}: {f.detail}"})
+    table = pd.DataFrame.from_records(records, columns=list(TABLE_COLUMNS))
+    table["date"] = pd.to_datetime(table["date"]).astype("datetime64[ns]")
+    table["failures"] = table["failures"].astype("int64")
+    for col in ("check", "level", "severity", "status", "symbol", "message"):
+        table[col] = table[col].astype(str)
+    return table
+
+
+def quarantined_symbols(table: pd.DataFrame) -> list[str]:
+    """The symbols a (possibly stored) validation table quarantines: failed symbol-level errors."""
+    rows = table[(table["level"] == "symbol") & (table["severity"] == "error") & (table["status"] == "failed")
+                 & (table["symbol"] != "") & (table["symbol"] != NULL_SYMBOL)]
+    return sorted(set(rows["symbol"].astype(str)))
+
+
+def _blocking(outcomes: dict[str, _Outcome]) -> list[str]:
+    out = []
+    for check, o in outcomes.items():
+        info = CHECKS[check]
+        if o.status == "passed" or info.severity != "error":
+            continue
+        if info.level == "dataset" or o.status == "error":
+            out.append(check)
+    return out
+
+
+def _result(outcomes: dict[str, _Outcome], *, n_symbols: int, n_sessions: int) -> ValidationResult:
+    table = _table(outcomes)
+    blocking = _blocking(outcomes)
+    quarantined = tuple(quarantined_symbols(table))
+    if blocking:
+        parts = [f"{c} ({'; '.join(dict.fromkeys(outcomes[c].short)) or outcomes[c].status})" for c in blocking]
+        summary = "failed: " + "; ".join(parts[:4]) + (f"; +{len(parts) - 4} more" if len(parts) > 4 else "")
+        return ValidationResult(False, table, quarantined, summary)
+    reasons = {s: [c for c, o in outcomes.items() if s in o.findings and CHECKS[c].level == "symbol"
+                   and CHECKS[c].severity == "error"] for s in quarantined}
+    why = ", ".join(f"{s}: {'+'.join(reasons[s])}" for s in quarantined)
+    warnings = sum(1 for c, o in outcomes.items() if CHECKS[c].severity == "warning" and o.status != "passed")
+    summary = (f"passed: {n_symbols} symbols, {n_sessions} sessions, {len(quarantined)} quarantined"
+               + (f" ({why})" if quarantined else "") + (f", {warnings} warning check(s)" if warnings else ""))
+    return ValidationResult(True, table, quarantined, summary)
+
+
+def validate_bars(bars: pd.DataFrame, *, as_of: pd.Timestamp, sessions: pd.DatetimeIndex, min_symbols: int = 2,
+                  min_history: int = 253, max_stale_sessions: int = 20, max_quarantine_fraction: float = 0.2,
+                  max_daily_move: float = 0.5, recent_window: int = 253) -> ValidationResult:
+    """Validate long-format bars for trading at ``as_of`` (see the module docstring for the checks).
+
+    ``sessions`` are the exchange sessions expected from the first bar date through ``as_of``;
+    ``recent_window`` is how many of the last sessions the time-series heuristics may quarantine in.
+    """
+    if not isinstance(bars, pd.DataFrame):
+        raise TypeError(f"bars must be a pandas DataFrame, got {type(bars).__name__}")
+    as_of = _timestamp(as_of)
+    sessions = _session_index(sessions)
+    context = _new_context()
+    outcomes: dict[str, _Outcome] = {}
+
+    frame = _structure_frame(bars)
+    _run(context, "structure", frame, _structure_specs(frame, as_of), outcomes)
+    if _blocking(outcomes):
+        n_sym = int(frame["symbol"].nunique()) if "symbol" in frame else 0
+        return _result(outcomes, n_symbols=n_sym, n_sessions=0)
+
+    p = _prepare(frame, sessions, as_of)
+    _run(context, "rows", p.rows, _row_specs(p, as_of, min_symbols=min_symbols, min_history=min_history), outcomes)
+    if not len(sessions) or sessions[-1] != as_of:
+        expected = _day(sessions[-1]) if len(sessions) else "none"
+        outcomes["freshness"].fail(f"as_of {_day(as_of)} is not the last expected session (sessions end {expected})",
+                                   date=as_of)
+
+    # stage 3 is looked up on its module, so tests can patch _symbols._symbol_specs
+    summary = _symbols._symbol_summary(p, sessions, as_of, max_stale_sessions=max_stale_sessions,
+                                       max_daily_move=max_daily_move, recent_window=recent_window)
+    _run(context, "symbols", summary, _symbols._symbol_specs(summary, as_of, max_stale_sessions), outcomes)
+
+    n_symbols = len(p.symbols)
+    quarantined = {s for c, o in outcomes.items() if CHECKS[c].level == "symbol" and CHECKS[c].severity == "error"
+                   for s in o.findings if s and s != NULL_SYMBOL}
+    limit = _Outcome()
+    text = f"{len(quarantined)} of {n_symbols} symbols quarantined"
+    if n_symbols and len(quarantined) / n_symbols > max_quarantine_fraction:
+        limit.fail(f"{text} ({len(quarantined) / n_symbols:.0%} > {max_quarantine_fraction:.0%}): "
+                   + ", ".join(sorted(quarantined)[:20]), failures=len(quarantined))
+    else:
+        limit.short.append(f"passed, {text} (limit {max_quarantine_fraction:.0%})")
+    outcomes["quarantine_limit"] = limit
+    n_sessions = int(p.rows["_session_date"].nunique())
+    return _result(outcomes, n_symbols=n_symbols, n_sessions=n_sessions)

@@ -1,0 +1,62 @@
+"""Self-contained HTML rendering of a validation result."""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+
+from momentum.validation._checks import ValidationResult, _day
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1f2328;background:#fff}
+h1{font-size:1.4rem;margin:0 0 .5rem}h2{font-size:1.1rem;margin:1.5rem 0 .5rem}
+.badge{display:inline-block;padding:.2rem .6rem;border-radius:.3rem;font-weight:600;color:#fff}
+.pass{background:#1a7f37}.fail{background:#cf222e}
+.summary{font-size:1rem;margin:.6rem 0}
+table{border-collapse:collapse;width:100%;font-size:.85rem}
+th,td{border:1px solid #d0d7de;padding:.25rem .5rem;text-align:left;vertical-align:top}
+th{background:#f6f8fa}tr.failed.error td{background:#ffebe9}tr.failed.warning td{background:#fff8c5}
+tr.error.error td,tr.error.warning td{background:#ffd8d3}td.num{text-align:right}
+.muted{color:#656d76}
+"""
+
+
+def render_html(result: ValidationResult, *, title: str) -> str:
+    """A self-contained HTML report (inline CSS, no scripts, no external resources)."""
+    esc = html.escape
+    t = result.table
+
+    def rows(frame: pd.DataFrame, with_symbol: bool) -> str:
+        out = []
+        for r in frame.itertuples(index=False):
+            cells = [esc(r.check), esc(r.level), esc(r.severity), esc(r.status)]
+            if with_symbol:
+                cells.append(esc(r.symbol))
+            cells += [esc(_day(r.date)), f'<td class="num">{int(r.failures)}</td>', esc(r.message)]
+            tds = "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in cells)
+            out.append(f'<tr class="{esc(r.status)} {esc(r.severity)}">{tds}</tr>')
+        return "\n".join(out)
+
+    head = "<tr><th>check</th><th>level</th><th>severity</th><th>status</th>{}<th>date</th><th>failures</th><th>message</th></tr>"
+    checks = t[t["symbol"] == ""]
+    findings = t[t["symbol"] != ""].sort_values(["severity", "check", "symbol"])
+    badge = '<span class="badge pass">PASSED</span>' if result.passed else '<span class="badge fail">FAILED</span>'
+    quarantined = ", ".join(result.quarantined) or "none"
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><style>{_CSS}</style></head>
+<body>
+<h1>{esc(title)}</h1>
+<div>{badge}</div>
+<p class="summary">{esc(result.summary)}</p>
+<p>Quarantined symbols: <strong>{esc(quarantined)}</strong></p>
+<h2>Checks ({len(checks)})</h2>
+<table>{head.format("")}
+{rows(checks, False)}
+</table>
+<h2>Findings ({len(findings)})</h2>
+{'<p class="muted">none</p>' if findings.empty else f'<table>{head.format("<th>symbol</th>")}{rows(findings, True)}</table>'}
+<p class="muted">Dataset-level failures stop the run; symbol-level errors quarantine the symbol; warnings never block.</p>
+</body></html>
+"""
