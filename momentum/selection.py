@@ -1,17 +1,49 @@
 """From signals to a target portfolio: eligibility, holdings count, qmom/momentum selection.
 
-Weights are fractions of equity; ties always break by symbol so results are deterministic.
+Weights are fractions of equity; ties always break by symbol so results are deterministic. The
+array functions are the core (the backtest calls them per rebalance); the frame functions wrap them.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 import numpy as np
 import pandas as pd
 
 SCORE_COLUMNS = ["symbol", "momentum", "fip", "eligible", "reason", "in_pool", "selected", "weight"]
+REASONS = (
+    "", "quarantined by validation", "not a universe member at as_of", "no close at as_of",
+    "fewer than {min_history} sessions of history", "momentum undefined",
+    "stale: close unchanged for more than {max_stale_sessions} sessions",
+)
+
+
+def eligibility_codes(
+    signals: Mapping[str, np.ndarray], *, member: np.ndarray | None, quarantined: np.ndarray,
+    min_history: int, max_stale_sessions: int,
+) -> np.ndarray:
+    """Per symbol, the index in :data:`REASONS` of the first failing rule (0 = eligible)."""
+    history = np.asarray(signals["history"])
+    rules = (
+        quarantined,
+        np.zeros(len(history), bool) if member is None else ~member,
+        history == 0,
+        history < min_history,
+        np.isnan(signals["momentum"]),
+        np.asarray(signals["flat_run"]) > max_stale_sessions,
+    )
+    codes = np.zeros(len(history), dtype=np.int8)
+    for code, failing in enumerate(rules, start=1):
+        codes[(codes == 0) & failing] = code
+    return codes
+
+
+def reason_texts(codes: np.ndarray, *, min_history: int, max_stale_sessions: int) -> np.ndarray:
+    texts = np.array([r.format(min_history=min_history, max_stale_sessions=max_stale_sessions) for r in REASONS],
+                     dtype=object)
+    return texts[codes]
 
 
 def eligibility_reasons(
@@ -19,20 +51,14 @@ def eligibility_reasons(
     min_history: int, max_stale_sessions: int,
 ) -> pd.Series:
     """Why each symbol is not eligible ('' when eligible); the first failing rule wins."""
-    reasons = pd.Series("", index=signals.index, dtype=object)
-    rules = [
-        (signals.index.isin(list(quarantined)), "quarantined by validation"),
-        (~signals.index.isin(list(members)) if members is not None else np.zeros(len(signals), bool),
-         "not a universe member at as_of"),
-        (signals["history"].to_numpy() == 0, "no close at as_of"),
-        (signals["history"].to_numpy() < min_history, f"fewer than {min_history} sessions of history"),
-        (signals["momentum"].isna().to_numpy(), "momentum undefined"),
-        (signals["flat_run"].to_numpy() > max_stale_sessions,
-         f"stale: close unchanged for more than {max_stale_sessions} sessions"),
-    ]
-    for mask, reason in rules:
-        reasons[(reasons == "") & mask] = reason
-    return reasons
+    member = None if members is None else signals.index.isin(list(members))
+    codes = eligibility_codes(
+        {c: signals[c].to_numpy() for c in ("momentum", "history", "flat_run")}, member=member,
+        quarantined=signals.index.isin(list(quarantined)), min_history=min_history,
+        max_stale_sessions=max_stale_sessions,
+    )
+    texts = reason_texts(codes, min_history=min_history, max_stale_sessions=max_stale_sessions)
+    return pd.Series(texts, index=signals.index, dtype=object)
 
 
 def holdings_count(eligible: int, *, min_holdings: int = 5, fraction: float = 0.05, fixed: int | None = None) -> int:
@@ -41,36 +67,52 @@ def holdings_count(eligible: int, *, min_holdings: int = 5, fraction: float = 0.
     return min(wanted, eligible)
 
 
-def _rank(frame: pd.DataFrame, column: str, ascending: bool) -> pd.DataFrame:
-    return frame.sort_values([column, "symbol"], ascending=[ascending, True], kind="mergesort")
+def pick(
+    momentum: np.ndarray, fip: np.ndarray, eligible: np.ndarray, symbol_rank: np.ndarray, *,
+    holdings: int, strategy: str = "qmom",
+) -> tuple[np.ndarray, np.ndarray]:
+    """(in_pool, selected) masks: pool = top 2H by momentum (qmom) or top H; qmom keeps the H lowest fip."""
+    candidates = np.flatnonzero(eligible)
+    ranked = candidates[np.lexsort((symbol_rank[candidates], -momentum[candidates]))]
+    if strategy == "qmom":
+        pool = ranked[: 2 * holdings]
+        chosen = pool[np.lexsort((symbol_rank[pool], fip[pool]))][:holdings]
+    elif strategy == "momentum":
+        pool = chosen = ranked[:holdings]
+    else:
+        raise ValueError(f"unknown strategy {strategy!r}; expected 'qmom' or 'momentum'")
+    in_pool = np.zeros(len(momentum), bool)
+    selected = np.zeros(len(momentum), bool)
+    in_pool[pool] = True
+    selected[chosen] = True
+    return in_pool, selected
 
 
 def select(
     signals: pd.DataFrame, reasons: pd.Series, *, holdings: int, strategy: str = "qmom",
     to_cash: bool = False,
 ) -> pd.DataFrame:
-    """The score table: pool = top 2H by momentum (qmom) or top H (momentum); qmom keeps the H lowest fip.
-
-    Selected names get weight 1/H, or 0 when ``to_cash`` (the regime filter says hold cash).
-    """
-    table = signals[["momentum", "fip"]].copy()
-    table["eligible"] = reasons == ""
-    table["reason"] = reasons
-    table = table.rename_axis("symbol").reset_index()
-    ranked = _rank(table[table["eligible"]], "momentum", ascending=False)
-    if strategy == "qmom":
-        pool = ranked.head(2 * holdings)
-        chosen = _rank(pool, "fip", ascending=True).head(holdings)
-    elif strategy == "momentum":
-        pool = ranked.head(holdings)
-        chosen = pool
-    else:
-        raise ValueError(f"unknown strategy {strategy!r}; expected 'qmom' or 'momentum'")
-    table["in_pool"] = table["symbol"].isin(pool["symbol"])
-    table["selected"] = table["symbol"].isin(chosen["symbol"])
+    """The score table of :func:`pick`; selected names get weight 1/H, or 0 when ``to_cash``."""
+    symbols = signals.index.to_numpy(dtype=object)
+    eligible = (reasons == "").to_numpy()
+    in_pool, selected = pick(
+        signals["momentum"].to_numpy(), signals["fip"].to_numpy(), eligible, symbol_ranks(symbols),
+        holdings=holdings, strategy=strategy,
+    )
     weight = 0.0 if to_cash or holdings == 0 else 1.0 / holdings
-    table["weight"] = np.where(table["selected"], weight, 0.0)
-    return table[SCORE_COLUMNS].sort_values("symbol", ignore_index=True)
+    table = pd.DataFrame({
+        "symbol": symbols, "momentum": signals["momentum"].to_numpy(), "fip": signals["fip"].to_numpy(),
+        "eligible": eligible, "reason": reasons.to_numpy(), "in_pool": in_pool, "selected": selected,
+        "weight": np.where(selected, weight, 0.0),
+    })
+    return table.sort_values("symbol", ignore_index=True)
+
+
+def symbol_ranks(symbols: np.ndarray) -> np.ndarray:
+    """Each symbol's position in sorted order (the tie-breaker)."""
+    ranks = np.empty(len(symbols), dtype=np.int64)
+    ranks[np.argsort(symbols, kind="stable")] = np.arange(len(symbols))
+    return ranks
 
 
 def target_weights(scores: pd.DataFrame) -> pd.Series:

@@ -11,22 +11,33 @@ import numpy as np
 import pandas as pd
 
 
-def trailing_window(closes: pd.DataFrame, length: int) -> np.ndarray:
+def trailing_window(closes: pd.DataFrame | np.ndarray, length: int) -> np.ndarray:
     """The last ``length`` valid closes of each symbol, oldest first: shape (length, n_symbols).
 
-    Columns with fewer valid closes are NaN-padded at the top. Vectorised: O(rows x symbols).
+    Columns with fewer valid closes are NaN-padded at the top. Columns whose last ``length`` rows
+    are all valid are copied as they are; only the others are gathered from their own bars.
     """
-    values = closes.to_numpy(dtype="float64")
+    values = np.asarray(closes, dtype="float64")
+    out = np.full((length, values.shape[1]), np.nan)
+    tail = values[-length:]
+    complete = ~np.isnan(tail).any(axis=0) if len(tail) == length else np.zeros(values.shape[1], bool)
+    if complete.any():
+        out[:, complete] = tail[:, complete]
+    gaps = np.flatnonzero(~complete)
+    if len(gaps):
+        out[:, gaps] = _gather(values[:, gaps], length)
+    return out
+
+
+def _gather(values: np.ndarray, length: int) -> np.ndarray:
     valid = ~np.isnan(values)
     cols, rows = np.nonzero(valid.T)
     counts = valid.sum(axis=0)
     ends = np.cumsum(counts)
-    starts = ends - counts
     pos = ends[None, :] - length + np.arange(length)[:, None]
-    ok = pos >= starts[None, :]
+    ok = pos >= (ends - counts)[None, :]
     out = np.full((length, values.shape[1]), np.nan)
-    flat = values[rows, cols]
-    out[ok] = flat[pos[ok]]
+    out[ok] = values[rows, cols][pos[ok]]
     return out
 
 
@@ -54,30 +65,34 @@ def fip_from_window(window: np.ndarray, lookback: int = 252, skip: int = 21) -> 
 def longest_flat_run(window: np.ndarray) -> np.ndarray:
     """Per symbol, the longest run of consecutive sessions whose close equals the previous close."""
     flat = np.diff(window, axis=0) == 0
-    run = np.zeros(flat.shape[1], dtype=int)
-    best = np.zeros(flat.shape[1], dtype=int)
-    for row in flat:
-        run = np.where(row, run + 1, 0)
-        best = np.maximum(best, run)
-    return best
+    if not flat.size:
+        return np.zeros(window.shape[1], dtype=int)
+    count = np.cumsum(flat, axis=0)
+    reset = np.maximum.accumulate(np.where(flat, 0, count), axis=0)
+    return (count - reset).max(axis=0).astype(int)
+
+
+def signal_arrays(values: np.ndarray, lookback: int = 252, skip: int = 21) -> dict[str, np.ndarray]:
+    """momentum, fip, history (sessions) and flat_run per column of ``values`` at its last row.
+
+    ``values``: (sessions, symbols) adjusted closes up to ``t``, NaN = no bar. Symbols without a close
+    at ``t`` get NaN signals and history 0.
+    """
+    window = trailing_window(values, lookback + 1)
+    has_close = ~np.isnan(values[-1]) if len(values) else np.zeros(values.shape[1], bool)
+    history = np.where(has_close, (~np.isnan(values)).sum(axis=0), 0)
+    return {
+        "momentum": np.where(has_close, momentum_from_window(window, lookback, skip), np.nan),
+        "fip": np.where(has_close, fip_from_window(window, lookback, skip), np.nan),
+        "history": history,
+        "flat_run": longest_flat_run(window),
+    }
 
 
 def momentum_signals(closes: pd.DataFrame, lookback: int = 252, skip: int = 21) -> pd.DataFrame:
-    """Per symbol at the last row ``t``: momentum, fip, history (sessions) and longest flat run.
-
-    Symbols without a close at ``t`` get NaN signals and history 0.
-    """
-    window = trailing_window(closes, lookback + 1)
-    has_close = closes.iloc[-1].notna().to_numpy() if len(closes) else np.zeros(closes.shape[1], bool)
-    history = np.where(has_close, closes.notna().sum(axis=0).to_numpy(), 0)
-    mom = momentum_from_window(window, lookback, skip)
-    fip = fip_from_window(window, lookback, skip)
-    mom = np.where(has_close, mom, np.nan)
-    fip = np.where(has_close, fip, np.nan)
-    return pd.DataFrame(
-        {"momentum": mom, "fip": fip, "history": history, "flat_run": longest_flat_run(window)},
-        index=pd.Index(closes.columns, name="symbol"),
-    )
+    """:func:`signal_arrays` of wide closes as a frame indexed by symbol."""
+    arrays = signal_arrays(closes.to_numpy(dtype="float64"), lookback, skip)
+    return pd.DataFrame(arrays, index=pd.Index(closes.columns, name="symbol"))
 
 
 def below_trend(benchmark: pd.Series, window: int = 200) -> bool:

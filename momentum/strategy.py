@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import pandas as pd
 
-from momentum.selection import eligibility_reasons, holdings_count, select
+from momentum.selection import eligibility_codes, holdings_count, pick, reason_texts, symbol_ranks
 from momentum.settings import Settings
-from momentum.signals import below_trend, momentum_signals
+from momentum.signals import below_trend, signal_arrays
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,29 @@ class StrategyParams:
         return asdict(self)
 
 
+def score_arrays(
+    values: np.ndarray, symbol_rank: np.ndarray, *, member: np.ndarray | None, quarantined: np.ndarray | None,
+    to_cash: bool, params: StrategyParams,
+) -> dict[str, np.ndarray]:
+    """The strategy's core at the last row of ``values`` (sessions x symbols adjusted closes).
+
+    Returns per-symbol arrays: momentum, fip, history, flat_run, code (see ``selection.REASONS``),
+    in_pool, selected and weight (fraction of equity).
+    """
+    out = signal_arrays(values, params.lookback, params.skip)
+    blocked = np.zeros(values.shape[1], bool) if quarantined is None else quarantined
+    out["code"] = eligibility_codes(out, member=member, quarantined=blocked, min_history=params.lookback + 1,
+                                    max_stale_sessions=params.max_stale_sessions)
+    eligible = out["code"] == 0
+    holdings = holdings_count(int(eligible.sum()), min_holdings=params.min_holdings,
+                              fraction=params.holdings_fraction, fixed=params.holdings)
+    out["in_pool"], out["selected"] = pick(out["momentum"], out["fip"], eligible, symbol_rank,
+                                           holdings=holdings, strategy=params.strategy)
+    weight = 0.0 if to_cash or holdings == 0 else 1.0 / holdings
+    out["weight"] = np.where(out["selected"], weight, 0.0)
+    return out
+
+
 def score_at(
     closes: pd.DataFrame, *, members: Collection[str] | None, quarantined: Collection[str] = (),
     benchmark: pd.Series | None = None, params: StrategyParams = StrategyParams(),
@@ -42,20 +66,24 @@ def score_at(
     """The score table at session ``as_of`` (default: the last row) from wide adjusted closes.
 
     Rows after ``as_of`` are cut off here, so nothing computed at ``as_of`` can see later data.
+    Columns: symbol, momentum, fip, eligible, reason, in_pool, selected, weight; sorted by symbol.
     """
     if as_of is not None:
         closes = closes.loc[: pd.Timestamp(as_of)]
         benchmark = None if benchmark is None else benchmark.loc[: pd.Timestamp(as_of)]
         if not len(closes) or closes.index[-1] != pd.Timestamp(as_of):
             raise ValueError(f"no closes on the session {pd.Timestamp(as_of):%Y-%m-%d}")
-    signals = momentum_signals(closes, params.lookback, params.skip)
-    reasons = eligibility_reasons(
-        signals, members=members, quarantined=quarantined,
-        min_history=params.lookback + 1, max_stale_sessions=params.max_stale_sessions,
-    )
-    holdings = holdings_count(
-        int((reasons == "").sum()), min_holdings=params.min_holdings,
-        fraction=params.holdings_fraction, fixed=params.holdings,
-    )
+    symbols = closes.columns.to_numpy(dtype=object)
     to_cash = params.regime_filter and benchmark is not None and below_trend(benchmark, params.regime_window)
-    return select(signals, reasons, holdings=holdings, strategy=params.strategy, to_cash=to_cash)
+    core = score_arrays(
+        closes.to_numpy(dtype="float64"), symbol_ranks(symbols),
+        member=None if members is None else np.isin(symbols, list(members)),
+        quarantined=np.isin(symbols, list(quarantined)), to_cash=to_cash, params=params,
+    )
+    table = pd.DataFrame({
+        "symbol": symbols, "momentum": core["momentum"], "fip": core["fip"], "eligible": core["code"] == 0,
+        "reason": reason_texts(core["code"], min_history=params.lookback + 1,
+                               max_stale_sessions=params.max_stale_sessions),
+        "in_pool": core["in_pool"], "selected": core["selected"], "weight": core["weight"],
+    })
+    return table.sort_values("symbol", ignore_index=True)

@@ -180,3 +180,17 @@ def test_point_in_time_universe_on_the_embedded_data(symbol, as_of, why):
     row = table.set_index("symbol").loc[symbol]
     assert not row["eligible"] and not row["selected"] and row["reason"] == "not a universe member at as_of", why
     assert table["selected"].sum() == min(19, table["eligible"].sum())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 30))
+def test_trailing_window_equals_each_symbols_own_last_closes(seed, length):
+    """The fast path (complete tails) and the gather path agree with a per-column reference."""
+    rng = np.random.default_rng(seed)
+    values = rng.uniform(1, 2, (25, 6))
+    values[rng.random(values.shape) < rng.uniform(0, 0.5)] = np.nan
+    got = trailing_window(values, length)
+    for j in range(values.shape[1]):
+        own = values[~np.isnan(values[:, j]), j][-length:]
+        expected = np.r_[np.full(length - len(own), np.nan), own]
+        np.testing.assert_array_equal(got[:, j], expected)
