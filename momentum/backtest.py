@@ -129,18 +129,17 @@ def run_backtest(
         raise ValueError(f"no sessions of data between {start:%Y-%m-%d} and {end:%Y-%m-%d}")
     schedule = rebalance_schedule(dates[rows[0]], dates[rows[-1]], config.rebalance_months, config.trade_offset)
     schedule = schedule[schedule["trade_date"] <= dates[rows[-1]]]
-    rate = (config.cost_bps + config.slippage_bps) / 1e4
+    rate, step = (config.cost_bps + config.slippage_bps) / 1e4, 1e-6 if config.fractional else 1.0
+    column = {symbol: k for k, symbol in enumerate(symbols)}
     shares, cash = np.zeros(len(symbols)), float(config.initial_cash)
     events: list[tuple[int, np.ndarray, float]] = []
     trades, plans, rebalances = [], [], []
     for signal, trade in schedule.itertuples(index=False):
-        i, j, n_trades = dates.get_loc(signal), dates.get_loc(trade), len(trades)
-        gone = np.flatnonzero((shares != 0) & np.isnan(raw[i]))
-        if len(gone):
-            delta = np.zeros(len(symbols))
-            delta[gone] = -shares[gone]
-            cash = _fill(delta, px[i], rate, cash, signal, signal, symbols, delta, "delisted", trades)
-            shares = shares + delta
+        i, j = dates.get_loc(signal), dates.get_loc(trade)
+        delisted = np.where((shares != 0) & np.isnan(raw[i]), -shares, 0.0)
+        cash, *flows = _fill(delisted, px[i], rate, cash, (signal, signal, "delisted"), symbols, delisted, trades)
+        if delisted.any():
+            shares = shares + delisted
             events.append((i, shares, cash))
         session_start = max(nyse_sessions(CALENDAR_START, signal)[-window], dates[0])
         scored = closes.loc[session_start:signal].dropna(axis=1, how="all")
@@ -151,50 +150,50 @@ def run_backtest(
             rebalance_key=f"{signal:%Y%m%d}", fractional=config.fractional, min_order_value=config.min_order_value,
             cash_buffer=config.cash_buffer, cost_bps=config.cost_bps + config.slippage_bps,
         )
-        plans.append(plan.assign(signal_date=signal))
-        planned = _signed(plan, symbols)
-        delta = np.where(np.isnan(raw[j]) & (planned > 0), 0.0, planned)
-        traded = np.flatnonzero(delta)
-        funded = _fund_buys(pd.Series(delta[traded], index=traded), cash, pd.Series(px[j, traded], index=traded),
-                            rate, step=1e-6 if config.fractional else 1.0)
-        delta[traded] = funded.to_numpy()
-        equity_before = cash + float(shares @ px[j])
-        cash_before = cash
-        cash = _fill(delta, px[j], rate, cash, signal, trade, symbols, planned, "rebalance", trades)
+        plan["signal_date"] = signal
+        plans.append(plan)
+        planned = np.zeros(len(symbols))
+        planned[[column[x] for x in plan["symbol"]]] = np.where(plan["side"] == "sell", -plan["qty"], plan["qty"])
+        delta = _funded(planned, raw[j], px[j], cash, rate, step)
+        equity_before, cash_before = cash + float(shares @ px[j]), cash
+        cash, *more = _fill(delta, px[j], rate, cash, (signal, trade, "rebalance"), symbols, planned, trades)
         shares = shares + delta
         events.append((j, shares, cash))
-        done = pd.DataFrame(trades[n_trades:], columns=TRADE_COLUMNS)
-        rebalances.append(_rebalance_row(signal, trade, scores, cash_before, equity_before, done))
+        bought, sold, costs = (a + b for a, b in zip(flows, more))
+        selected = sorted(scores.loc[scores["selected"], "symbol"])
+        turnover = (bought + sold) / 2 / equity_before if equity_before > 0 else 0.0
+        rebalances.append((signal, trade, ",".join(selected), len(selected), cash_before, equity_before,
+                           bought, sold, costs, turnover))
     return _result(dates[rows], rows, px, events, config.initial_cash, benchmark, rebalances, trades, plans)
 
 
-def _signed(plan: pd.DataFrame, symbols: np.ndarray) -> np.ndarray:
-    """The plan as signed share quantities aligned to ``symbols`` (buys positive)."""
-    qty = np.where(plan["side"] == "sell", -plan["qty"], plan["qty"]).astype(float)
-    return pd.Series(qty, index=plan["symbol"]).reindex(symbols).fillna(0.0).to_numpy()
+def _funded(planned: np.ndarray, close: np.ndarray, price: np.ndarray, cash: float, rate: float,
+            step: float) -> np.ndarray:
+    """The planned shares that fill: buys of names without a close dropped, buys trimmed if unfunded."""
+    delta = np.where(np.isnan(close) & (planned > 0), 0.0, planned)
+    if cash - float(delta @ price) - rate * float(np.abs(delta) @ price) >= -1e-9:
+        return delta
+    traded = np.flatnonzero(delta)
+    trimmed = _fund_buys(pd.Series(delta[traded], index=traded), cash, pd.Series(price[traded], index=traded),
+                         rate, step)
+    delta[traded] = trimmed.to_numpy()
+    return delta
 
 
-def _fill(delta: np.ndarray, prices: np.ndarray, rate: float, cash: float, signal: pd.Timestamp,
-          when: pd.Timestamp, symbols: np.ndarray, planned: np.ndarray, reason: str, trades: list) -> float:
-    """Book the non-zero ``delta`` shares at ``prices`` into ``trades``; return the cash afterwards."""
+def _fill(delta: np.ndarray, prices: np.ndarray, rate: float, cash: float, when: tuple, symbols: np.ndarray,
+          planned: np.ndarray, trades: list) -> tuple[float, float, float, float]:
+    """Book the non-zero ``delta`` shares at ``prices`` into ``trades`` (``when``: signal, fill date,
+    reason); return cash afterwards, bought and sold notional and costs (dollars)."""
     idx = np.flatnonzero(delta)
     notional = np.abs(delta[idx]) * prices[idx]
     cost = rate * notional
     for k, col in enumerate(idx):
-        trades.append((signal, when, symbols[col], "sell" if delta[col] < 0 else "buy", abs(planned[col]),
-                       abs(delta[col]), prices[col], notional[k], cost[k], reason))
-    return cash - float(delta[idx] @ prices[idx]) - float(cost.sum())
-
-
-def _rebalance_row(signal: pd.Timestamp, trade: pd.Timestamp, scores: pd.DataFrame, cash_before: float,
-                   equity_before: float, done: pd.DataFrame) -> dict:
-    selected = sorted(scores.loc[scores["selected"], "symbol"])
-    bought = float(done.loc[done["side"] == "buy", "notional"].sum())
-    sold = float(done.loc[done["side"] == "sell", "notional"].sum())
-    return {"signal_date": signal, "trade_date": trade, "selected": ",".join(selected), "n_selected": len(selected),
-            "cash_before": cash_before, "equity_before": equity_before, "bought": bought, "sold": sold,
-            "costs": float(done["cost"].sum()),
-            "turnover": (bought + sold) / 2 / equity_before if equity_before > 0 else 0.0}
+        side = "sell" if delta[col] < 0 else "buy"
+        trades.append((*when[:2], symbols[col], side, abs(planned[col]), abs(delta[col]), prices[col],
+                       notional[k], cost[k], when[2]))
+    buys = delta[idx] > 0
+    return (cash - float(delta[idx] @ prices[idx]) - float(cost.sum()), float(notional[buys].sum()),
+            float(notional[~buys].sum()), float(cost.sum()))
 
 
 def _result(
