@@ -1,23 +1,49 @@
-"""Send an order plan to a broker exactly once: guards, sells first, bounded waits, reconciliation.
+"""Send an order plan to a broker exactly once: guards, market clock, sells first, bounded waits,
+reconciliation.
 
-Every order is looked up by its ``client_order_id`` before it is submitted, and a submit that times
-out is answered by a lookup, never by a blind resubmit. A sell that does not fill blocks the buys.
+Exactly once rests on the broker, not on our memory: every order of a plan carries a deterministic
+``client_order_id`` and the broker refuses a second order with an id it has seen. So
+
+* before every submit the id is looked up at the broker; an order found there is reported, never
+  re-sent (a re-run after a crash, a Prefect retry, a second run of the same rebalance);
+* a submit whose outcome is unknown (timeout, 5xx after retries) is answered by a lookup; if the
+  lookup cannot answer either, a :class:`TransientBrokerError` propagates and the next attempt starts
+  with a lookup again;
+* a duplicate-id refusal is answered by a lookup (the earlier attempt had landed);
+* a refusal (4xx) that left nothing at the broker is reported ``rejected``; a partial fill is
+  reported ``partially_filled``: neither is re-sent by this run.
+
+Sells go first and are waited for (bounded by ``fill_timeout_seconds``). A sell that did not fill
+blocks the buys it would fund: each buy not yet at the broker goes only while the cash left covers it
+(with the price band as a margin); the others are recorded ``blocked`` with the reason. The open sell
+is left at the broker (a day order); a later run of the same rebalance finds it and, once it has
+filled, sends the blocked buys.
+
+Nothing here imports Prefect: logging goes through the ``log`` callable a caller passes in.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
 
-from momentum.brokers.base import Broker, DuplicateOrderError, OrderRequest, OrderStatus, TransientBrokerError
+from momentum.brokers.base import (
+    Broker, BrokerError, DuplicateOrderError, OrderRequest, OrderStatus, Position, TransientBrokerError,
+)
 
 OUTCOME_COLUMNS = [
     "client_order_id", "symbol", "side", "qty", "status", "filled_qty", "filled_avg_price",
-    "broker_order_id", "note",
+    "broker_order_id", "action", "pending", "note",
 ]
+# action: what this run did with the order
+SUBMITTED = "submitted"  # this run posted it and the broker booked it
+FOUND = "found_at_broker"  # the broker already had the id: not posted again
+REFUSED = "refused"  # this run posted it and the broker refused it (nothing booked)
+NONE = "none"  # not posted (market closed, blocked, kill switch)
 
 
 class GuardError(RuntimeError):
@@ -26,7 +52,7 @@ class GuardError(RuntimeError):
 
 @dataclass(frozen=True)
 class Guards:
-    """Limits checked on the whole plan before anything is sent (dollars, fractions)."""
+    """Limits checked on the whole plan before anything is sent (dollars, fractions, seconds)."""
 
     max_order_notional: float = 1_000_000.0
     max_rebalance_notional: float = 10_000_000.0
@@ -37,91 +63,235 @@ class Guards:
     poll_seconds: float = 1.0
 
 
-def check_guards(plan: pd.DataFrame, last_close: pd.Series, guards: Guards) -> None:
-    """Raise :class:`GuardError` naming the first guard the plan breaks."""
+def check_guards(
+    plan: pd.DataFrame, last_close: pd.Series, guards: Guards, positions: list[Position] | None = None,
+) -> None:
+    """Raise :class:`GuardError` naming the first guard the plan breaks.
+
+    The price band compares the plan's reference prices and, for symbols the broker holds, the
+    broker's own mark (market value / quantity) against the last close: a stale or wrong price source
+    stops the run before anything is sent.
+    """
     if guards.kill_switch:
         raise GuardError("kill switch engaged: no order sent")
-    too_big = plan[plan["est_value"] > guards.max_order_notional]
+    if plan.empty:
+        return
+    value = plan["est_value"].astype(float)
+    if "notional" in plan:
+        value = plan["notional"].astype(float).fillna(value).combine(value, max)
+    too_big = plan[value > guards.max_order_notional]
     if len(too_big):
         row = too_big.iloc[0]
         raise GuardError(
-            f"order {row['client_order_id']} worth ${row['est_value']:,.2f} exceeds max_order_notional "
-            f"${guards.max_order_notional:,.2f}"
+            f"order {row['client_order_id']} worth ${value[too_big.index[0]]:,.2f} exceeds max_order_notional "
+            f"${guards.max_order_notional:,.2f}: no order sent"
         )
-    total = float(plan["est_value"].sum())
+    total = float(value.sum())
     if total > guards.max_rebalance_notional:
-        raise GuardError(f"rebalance worth ${total:,.2f} exceeds max_rebalance_notional ${guards.max_rebalance_notional:,.2f}")
-    close = last_close.reindex(plan["symbol"]).to_numpy()
-    off = (plan["ref_price"].to_numpy() / close - 1).__abs__() > guards.price_band
-    bad = plan[off | pd.isna(close)]
-    if len(bad):
-        row = bad.iloc[0]
         raise GuardError(
-            f"price of {row['symbol']} ({row['ref_price']}) is outside ±{guards.price_band:.0%} of its last close"
+            f"rebalance worth ${total:,.2f} exceeds max_rebalance_notional ${guards.max_rebalance_notional:,.2f}: "
+            "no order sent"
         )
+    checks = [(str(s), float(p), "plan reference price") for s, p in zip(plan["symbol"], plan["ref_price"])]
+    planned = set(plan["symbol"])
+    checks += [(p.symbol, p.market_value / p.qty, "broker mark") for p in positions or []
+               if p.symbol in planned and p.qty > 0]
+    for symbol, price, what in checks:
+        close = float(last_close.get(symbol, float("nan")))
+        if not (math.isfinite(price) and math.isfinite(close) and close > 0):
+            raise GuardError(f"no valid last close or {what} for {symbol}: no order sent")
+        if abs(price / close - 1) > guards.price_band:
+            raise GuardError(
+                f"{what} of {symbol} ({price:,.4f}) is outside ±{guards.price_band:.0%} of its last close "
+                f"({close:,.4f}): no order sent"
+            )
 
 
-def send_once(broker: Broker, order: OrderRequest) -> tuple[OrderStatus, str]:
-    """Submit unless the broker already has this client_order_id; a timeout is answered by a lookup."""
+def _matches(found: OrderStatus, order: OrderRequest) -> bool:
+    if found.symbol != order.symbol or found.side != order.side:
+        return False
+    if order.qty is not None and found.qty is not None:
+        return abs(found.qty - order.qty) <= 1e-6 * max(1.0, abs(order.qty))
+    return True
+
+
+def send_once(
+    broker: Broker, order: OrderRequest, gate: Callable[[], str] | None = None,
+) -> tuple[OrderStatus | None, str, str]:
+    """Submit unless the broker already has this id. Returns (status or None, action, note).
+
+    ``gate`` is asked only for an order the broker does not have yet: a non-empty answer is the
+    reason not to send it (action ``none``). None with action ``refused`` means the broker refused
+    the order and holds nothing under the id. A :class:`TransientBrokerError` propagates only when
+    neither the submit nor a lookup could tell whether the order is booked: the caller must not
+    resubmit without looking it up first (the next attempt starts here, with a lookup).
+    """
     existing = broker.get_by_client_id(order.client_order_id)
     if existing is not None:
-        return existing, "already at broker"
+        return existing, FOUND, "already at the broker (sent by an earlier run); not sent again"
+    reason = gate() if gate is not None else ""
+    if reason:
+        return None, NONE, reason
     try:
-        return broker.submit(order), "sent"
+        return broker.submit(order), SUBMITTED, "sent"
     except DuplicateOrderError:
         found = broker.get_by_client_id(order.client_order_id)
         if found is None:
             raise
-        return found, "already at broker"
+        return found, FOUND, "already at the broker (duplicate id refused); not sent again"
     except TransientBrokerError:
         found = broker.get_by_client_id(order.client_order_id)
         if found is None:
             raise
-        return found, "sent (confirmed by lookup)"
+        return found, SUBMITTED, "sent (outcome confirmed by a lookup after a timeout or server error)"
+    except BrokerError as exc:
+        # A refusal (4xx) or an answer we could not read: the broker is the judge of what is booked.
+        found = broker.get_by_client_id(order.client_order_id)
+        if found is not None:
+            return found, SUBMITTED, f"sent (confirmed by a lookup after: {exc})"
+        return None, REFUSED, f"rejected by the broker, nothing booked: {exc}"
 
 
-def _wait(broker: Broker, statuses: dict[str, OrderStatus], guards: Guards,
+def _wait(broker: Broker, statuses: dict[str, OrderStatus], timeout: float, poll: float,
           sleep: Callable[[float], None], clock: Callable[[], float]) -> dict[str, OrderStatus]:
-    deadline = clock() + guards.fill_timeout_seconds
-    while any(not s.terminal for s in statuses.values()) and clock() < deadline:
-        sleep(guards.poll_seconds)
+    """Poll the non-final orders until all are final or ``timeout`` seconds have passed."""
+    deadline = clock() + timeout
+    interval = min(0.05, poll)
+    while any(not s.terminal for s in statuses.values()):
+        left = deadline - clock()
+        if left <= 0:
+            break
+        sleep(max(0.0, min(interval, left)))
+        interval = min(poll, interval * 2)
         for coid, status in statuses.items():
             if not status.terminal:
                 statuses[coid] = broker.get_by_client_id(coid) or status
     return statuses
 
 
+def _describe(status: OrderStatus, waited: bool, timeout: float) -> str:
+    planned = "" if status.qty is None else f" of {status.qty:g}"
+    if status.status == "filled":
+        return ""
+    if status.status == "partially_filled":
+        return f"PARTIAL: filled {status.filled_qty:g}{planned}; the rest is left to the broker, never re-sent"
+    if status.status == "rejected":
+        return "REJECTED by the broker; not re-sent"
+    if status.status in ("canceled", "expired"):
+        return f"{status.status.upper()} at the broker after filling {status.filled_qty:g}{planned}; not re-sent"
+    if waited:
+        return (f"NOT FILLED within {timeout:g}s (broker status {status.status}); left open at the broker, "
+                "a later run of this rebalance looks it up again")
+    return f"queued at the broker (status {status.status})"
+
+
 def execute_plan(
     plan: pd.DataFrame, broker: Broker, guards: Guards, last_close: pd.Series, *,
+    kill_check: Callable[[], bool] | None = None, log: Callable[[str], None] | None = None,
     sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
 ) -> pd.DataFrame:
-    """Run the plan: guards, clock check, sells, wait, buys (only if every sell filled), wait."""
-    check_guards(plan, last_close, guards)
+    """Run the plan: guards, market clock, sells, wait, buys (funded ones only), wait.
+
+    Returns one row per planned order (:data:`OUTCOME_COLUMNS`). ``kill_check`` is asked before every
+    submit (a kill switch engaged mid-run stops the remaining orders); ``log`` receives one line per
+    notable event.
+    """
+    say = log or (lambda _msg: None)
+    if guards.kill_switch:  # before the broker is even asked anything
+        raise GuardError("kill switch engaged: no order sent")
+    positions = broker.positions() if len(plan) else []
+    check_guards(plan, last_close, guards, positions)
+    if plan.empty:
+        return _frame(plan, {})
     outcomes: dict[str, dict] = {}
     market = broker.clock()
-    if not market.is_open and not guards.queue_when_closed:
-        note = f"market closed; not sent (next open {market.next_open:%Y-%m-%d %H:%M} UTC)"
-        return _frame(plan, {c: {"status": "not_sent", "note": note} for c in plan["client_order_id"]})
+    queued = False
+    if not market.is_open:
+        if not guards.queue_when_closed:
+            note = (f"NOT SENT: market closed (next open {market.next_open.isoformat()}); "
+                    "set queue_when_closed=true to queue orders for the open")
+            say(note)
+            return _frame(plan, {c: {"status": "not_sent", "action": NONE, "pending": True, "note": note}
+                                 for c in plan["client_order_id"]})
+        queued = True
+        say(f"market closed: queueing orders for the next open ({market.next_open.isoformat()})")
+
+    killed = False
     for side in ("sell", "buy"):
         rows = plan[plan["side"] == side]
-        if side == "buy":
-            unfilled = [o for o in outcomes.values() if o["status"] != "filled"]
-            if unfilled and len(rows):
-                note = "blocked: sell " + ", ".join(o["symbol"] for o in unfilled) + " did not fill"
-                outcomes.update({c: {"status": "blocked", "note": note} for c in rows["client_order_id"]})
-                break
+        if rows.empty:
+            continue
+        gate = _funding_gate(plan, outcomes, broker, guards) if side == "buy" else None
         sent: dict[str, OrderStatus] = {}
-        notes: dict[str, str] = {}
         for row in rows.itertuples(index=False):
-            order = OrderRequest(client_order_id=row.client_order_id, symbol=row.symbol, side=row.side, qty=float(row.qty))
-            sent[row.client_order_id], notes[row.client_order_id] = send_once(broker, order)
-        for coid, status in _wait(broker, sent, guards, sleep, clock).items():
+            coid = row.client_order_id
+            if killed or (kill_check is not None and kill_check()):
+                killed = True
+                break
+            notional = getattr(row, "notional", float("nan"))
+            has_notional = notional is not None and not pd.isna(notional)
+            order = OrderRequest(client_order_id=coid, symbol=row.symbol, side=row.side,
+                                 qty=None if has_notional else float(row.qty),
+                                 notional=float(notional) if has_notional else None)
+            value = float(notional) if has_notional else float(row.est_value)
+            status, action, note = send_once(broker, order, None if gate is None else lambda v=value: gate(v))
+            if status is None:
+                say(f"{coid}: {note}")
+                blocked = action == NONE
+                outcomes[coid] = {"status": "blocked" if blocked else "rejected", "action": action,
+                                  "pending": blocked, "note": note}
+                continue
+            if action == FOUND and not _matches(status, order):
+                note = (f"CONFLICT: id already used at the broker for {status.side} {status.qty} {status.symbol}, "
+                        f"not the planned {order.side} {order.qty} {order.symbol}; not sent")
+                say(f"{coid}: {note}")
+            sent[coid] = status
+            outcomes[coid] = {"action": action, "note": note}
+        waited = not queued and guards.fill_timeout_seconds > 0
+        final = _wait(broker, sent, guards.fill_timeout_seconds, guards.poll_seconds, sleep, clock) if waited else sent
+        for coid, status in final.items():
+            detail = _describe(status, waited, guards.fill_timeout_seconds)
+            if detail:
+                say(f"{coid}: {detail}")
+            note = outcomes[coid]["note"]
             outcomes[coid] = {
                 "symbol": status.symbol, "status": status.status, "filled_qty": status.filled_qty,
                 "filled_avg_price": status.filled_avg_price, "broker_order_id": status.broker_order_id,
-                "note": notes[coid] if status.terminal else notes[coid] + "; not final within timeout",
+                "action": outcomes[coid]["action"], "pending": not status.terminal,
+                "note": f"{note}; {detail}" if detail else note,
             }
+        if killed:
+            say("kill switch engaged during the run: the remaining orders were not sent")
+            outcomes.update({c: {"status": "not_sent", "action": NONE, "pending": True,
+                                 "note": "NOT SENT: kill switch engaged during the run"}
+                             for c in plan["client_order_id"] if c not in outcomes})
+            break
     return _frame(plan, outcomes)
+
+
+def _funding_gate(plan: pd.DataFrame, outcomes: dict[str, dict], broker: Broker,
+                  guards: Guards) -> Callable[[float], str] | None:
+    """None when every sell filled (the plan funds its buys). Otherwise a gate for each buy not yet at
+    the broker: it may go only if the cash left covers it with the price band as a margin; the buys
+    the unfilled sells would have funded are blocked, with the reason."""
+    sells = plan[plan["side"] == "sell"]
+    unfilled = [(row.symbol, row.client_order_id, outcomes.get(row.client_order_id, {}).get("status", "not_sent"))
+                for row in sells.itertuples(index=False)
+                if outcomes.get(row.client_order_id, {}).get("status") != "filled"]
+    if not unfilled:
+        return None
+    what = ", ".join(f"{symbol} ({coid}, {status})" for symbol, coid, status in unfilled)
+    left = [broker.account().cash]
+
+    def gate(value: float) -> str:
+        need = value * (1 + guards.price_band)
+        if need <= left[0]:
+            left[0] -= need
+            return ""
+        return (f"BLOCKED: sell {what} did not fill and this buy needs its proceeds (about ${need:,.2f} with "
+                f"the price band, cash left ${left[0]:,.2f}); re-run this rebalance once the sell has filled")
+
+    return gate
 
 
 def _frame(plan: pd.DataFrame, outcomes: dict[str, dict]) -> pd.DataFrame:
@@ -130,21 +300,38 @@ def _frame(plan: pd.DataFrame, outcomes: dict[str, dict]) -> pd.DataFrame:
     if extra.empty:
         extra = pd.DataFrame(columns=["client_order_id"])
     merged = base.merge(extra.drop(columns=["symbol"], errors="ignore"), on="client_order_id", how="left")
-    for column, default in (("status", "not_sent"), ("filled_qty", 0.0), ("filled_avg_price", float("nan")),
-                            ("broker_order_id", ""), ("note", "")):
+    defaults = {"status": "not_sent", "filled_qty": 0.0, "filled_avg_price": float("nan"), "broker_order_id": "",
+                "action": NONE, "pending": True, "note": ""}
+    for column, default in defaults.items():
         if column not in merged:
             merged[column] = default
-        merged[column] = merged[column].fillna(default) if column != "filled_avg_price" else merged[column].astype(float)
+        merged[column] = merged[column].astype(object).where(merged[column].notna(), default)
+    merged["qty"] = merged["qty"].astype(float)
     merged["filled_qty"] = merged["filled_qty"].astype(float)
+    merged["filled_avg_price"] = merged["filled_avg_price"].astype(float)
+    merged["pending"] = merged["pending"].astype(bool)
+    for column in ("client_order_id", "symbol", "side", "status", "broker_order_id", "action", "note"):
+        merged[column] = merged[column].astype(str)
     return merged[OUTCOME_COLUMNS]
 
 
-def reconcile(plan: pd.DataFrame, positions: dict[str, float]) -> pd.DataFrame:
-    """Broker positions against the plan's target quantities: one row per symbol that differs."""
-    target = plan.set_index("symbol")["target_qty"] if len(plan) else pd.Series(dtype=float)
-    symbols = sorted(set(target.index))
+def reconcile(plan: pd.DataFrame, positions: dict[str, float], tolerance: float = 1e-6) -> pd.DataFrame:
+    """Broker positions against the plan's target quantities: one row per planned symbol that differs.
+
+    Notional buys (a dollar amount) are compared with a 2 % tolerance: their share count is an estimate.
+    """
+    columns = ["symbol", "target_qty", "broker_qty", "difference"]
+    if plan.empty:
+        return pd.DataFrame({c: pd.Series(dtype=float if c != "symbol" else object) for c in columns})
+    target = plan.groupby("symbol")["target_qty"].last()
+    symbols = sorted(target.index)
     broker_qty = pd.Series(positions, dtype=float).reindex(symbols).fillna(0.0)
-    diff = pd.DataFrame({"symbol": symbols, "target_qty": target.reindex(symbols).to_numpy(),
-                         "broker_qty": broker_qty.to_numpy()})
+    diff = pd.DataFrame({"symbol": symbols, "target_qty": target.reindex(symbols).to_numpy(dtype=float),
+                         "broker_qty": broker_qty.to_numpy(dtype=float)})
     diff["difference"] = diff["broker_qty"] - diff["target_qty"]
-    return diff[diff["difference"].abs() > 1e-6].reset_index(drop=True)
+    allowed = pd.Series(tolerance, index=diff.index)
+    if "notional" in plan:
+        estimated = set(plan.loc[plan["notional"].notna(), "symbol"])
+        rel = diff["symbol"].isin(estimated).to_numpy()
+        allowed[rel] = (diff.loc[rel, "target_qty"].abs() * 0.02).clip(lower=tolerance)
+    return diff[diff["difference"].abs() > allowed].reset_index(drop=True)

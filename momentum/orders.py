@@ -1,38 +1,60 @@
 """Order planning: target weights + current positions + cash + reference prices -> an order plan.
 
 Quantities are shares, prices and values dollars, weights fractions of equity. Sells come before buys
-and buys are trimmed until they are funded by cash plus sell proceeds after costs.
+and buys are trimmed until they are funded by cash plus sell proceeds after costs. Whole shares by
+default; ``fractional`` plans 6-decimal quantities and ``notional`` (needs ``fractional``) sends the
+buys as dollar amounts (brokers that support it: paper, Alpaca with fractionable assets). Every order
+carries a deterministic ``client_order_id`` built from the rebalance, the symbol and the side, so a
+re-run of the same rebalance sends the same ids and the broker refuses a second copy.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
 
 PLAN_COLUMNS = [
-    "client_order_id", "symbol", "side", "qty", "ref_price", "est_value",
+    "client_order_id", "symbol", "side", "qty", "notional", "ref_price", "est_value",
     "current_qty", "target_qty", "target_weight",
 ]
+MAX_CLIENT_ORDER_ID = 48
+_ID_CHARS = re.compile(r"^[A-Za-z0-9._-]+$")
 
 
 def client_order_id(rebalance_key: str, symbol: str, side: str) -> str:
     """Deterministic broker idempotency key for one rebalance, symbol and side (at most 48 chars)."""
+    if side not in ("buy", "sell"):
+        raise ValueError(f"side must be 'buy' or 'sell', got {side!r}")
     coid = f"mom-{rebalance_key}-{symbol}-{side}"
-    if len(coid) > 48:
-        raise ValueError(f"client_order_id {coid!r} longer than 48 characters")
+    if len(coid) > MAX_CLIENT_ORDER_ID:
+        raise ValueError(f"client_order_id {coid!r} longer than {MAX_CLIENT_ORDER_ID} characters")
+    if not _ID_CHARS.match(coid):
+        raise ValueError(f"client_order_id {coid!r} has characters outside A-Z a-z 0-9 . _ -")
     return coid
 
 
 def plan_orders(
     target_weights: pd.Series, positions: pd.Series, cash: float, prices: pd.Series, *,
-    rebalance_key: str, fractional: bool = False, min_order_value: float = 1.0,
+    rebalance_key: str, fractional: bool = False, notional: bool = False, min_order_value: float = 1.0,
     cash_buffer: float = 0.0, cost_bps: float = 0.0,
 ) -> pd.DataFrame:
     """The orders that move ``positions`` (symbol -> shares) to ``target_weights`` at ``prices``.
 
     Equity = cash + marked positions; ``cash_buffer`` of it stays in cash. Whole shares unless
     ``fractional`` (then 6 decimals). Orders worth less than ``min_order_value`` are dropped.
+    With ``notional`` the buys carry a dollar ``notional`` (qty stays the estimate); sells always go
+    by quantity so a position can be closed exactly. The plan is sorted sells first, then by symbol.
     """
+    if notional and not fractional:
+        raise ValueError("notional orders need fractional=True (a dollar amount buys fractions of a share)")
+    if cash < 0 or not np.isfinite(cash):
+        raise ValueError(f"cash must be a finite number >= 0, got {cash!r}")
+    if not 0 <= cash_buffer < 1:
+        raise ValueError(f"cash_buffer must be in [0, 1), got {cash_buffer!r}")
+    if (target_weights < 0).any() or target_weights.sum() > 1 + 1e-9:
+        raise ValueError("target weights must be >= 0 and sum to at most 1 (long-only, no leverage)")
     symbols = sorted(set(target_weights.index) | set(positions[positions != 0].index))
     missing = [s for s in symbols if not (s in prices.index and np.isfinite(prices[s]) and prices[s] > 0)]
     if missing:
@@ -53,6 +75,7 @@ def plan_orders(
     })
     plan = plan[plan["qty"] > 0].copy()
     plan["est_value"] = plan["qty"] * plan["ref_price"]
+    plan["notional"] = np.where(notional & (plan["side"] == "buy"), np.floor(plan["est_value"] * 100) / 100, np.nan)
     plan["client_order_id"] = [client_order_id(rebalance_key, s, d) for s, d in zip(plan["symbol"], plan["side"])]
     plan["order"] = np.where(plan["side"] == "sell", 0, 1)
     plan = plan.sort_values(["order", "symbol"], ignore_index=True)

@@ -23,6 +23,14 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
             for row in out.to_dict(orient="records")]
 
 
+def execution_headline(executions: pd.DataFrame) -> dict[str, Any]:
+    """How many orders need attention (not filled), how many are still pending, and the first problem."""
+    problems = executions[executions["status"] != "filled"]
+    return {"orders": len(executions), "filled": int((executions["status"] == "filled").sum()),
+            "attention": len(problems), "pending": int(executions["pending"].sum()),
+            "headline": str(problems["note"].iloc[0]) if len(problems) else ""}
+
+
 def run_summary(store: VersionedStore, refs: dict[str, DatasetRef], settings: Settings) -> dict[str, Any]:
     """Everything the CLI prints after a run, keyed for scripts."""
     as_of = refs["bars"].as_of
@@ -50,7 +58,9 @@ def run_summary(store: VersionedStore, refs: dict[str, DatasetRef], settings: Se
     if "orders" in refs:
         summary["orders"] = _records(store.read(refs["orders"])[["client_order_id", "symbol", "side", "qty", "ref_price", "est_value"]])
     if "executions" in refs:
-        summary["fills"] = _records(store.read(refs["executions"]))
+        executions = store.read(refs["executions"])
+        summary["fills"] = _records(executions)
+        summary["execution"] = execution_headline(executions)
     if "account" in refs:
         account = store.read(refs["account"])
         cash = float(account.loc[account["symbol"] == "$CASH", "market_value"].sum())

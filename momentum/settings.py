@@ -66,7 +66,12 @@ class Settings(BaseSettings):
     price_band: float = Field(0.1, gt=0, description="allowed fraction away from the last close")
     kill_switch: bool = False
     queue_when_closed: bool = False
-    fill_timeout_seconds: float = Field(60.0, ge=0)
+    fill_timeout_seconds: float = Field(60.0, ge=0, description="how long execution waits for fills")
+    fill_poll_seconds: float = Field(1.0, gt=0, description="pause between fill checks")
+    notional_orders: bool = Field(False, description="send buys as dollar amounts (needs fractional)")
+    alpaca_timeout_seconds: float = Field(10.0, gt=0)
+    alpaca_max_retries: int = Field(4, ge=0)
+    alpaca_backoff_seconds: float = Field(0.5, ge=0)
 
     @field_validator("rebalance_months")
     @classmethod
@@ -79,6 +84,8 @@ class Settings(BaseSettings):
     def _consistent(self) -> "Settings":
         if self.skip >= self.lookback:
             raise ValueError(f"skip ({self.skip}) must be smaller than lookback ({self.lookback})")
+        if self.notional_orders and not self.fractional:
+            raise ValueError("notional_orders needs fractional=true (a dollar amount buys fractions of a share)")
         if self.universe == "file" and not self.universe_file:
             raise ValueError("universe='file' needs universe_file")
         return self

@@ -34,8 +34,12 @@ def run_text(summary: dict[str, Any]) -> str:
     if "orders" in summary:
         lines += ["", f"orders ({summary['broker']} broker):",
                   table(summary["orders"], ["client_order_id", "side", "symbol", "qty", "ref_price", "est_value"])]
+    if "execution" in summary:
+        ex = summary["execution"]
+        lines += ["", f"execution: {ex['filled']} of {ex['orders']} orders filled"
+                  + (f"; {ex['attention']} need attention ({ex['pending']} pending): {ex['headline']}" if ex["attention"] else "")]
     if "fills" in summary:
-        lines += ["", "fills:", table(summary["fills"], ["symbol", "side", "qty", "status", "filled_qty", "filled_avg_price", "note"])]
+        lines += ["fills:", table(summary["fills"], ["symbol", "side", "qty", "status", "filled_qty", "filled_avg_price", "note"])]
     if "account" in summary:
         account = summary["account"]
         lines += ["", f"account value: ${account['value']:,.2f} (cash ${account['cash']:,.2f})"]

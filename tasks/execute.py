@@ -1,15 +1,23 @@
-"""Execution: send the committed plan exactly once -> datasets ``executions`` and ``account``."""
+"""Execution: send the committed plan exactly once -> datasets ``executions`` and ``account``.
+
+Neither task is cached: each run asks the broker again (every order is looked up by its
+``client_order_id`` before any submit), so a re-run after a crash, a blocked sell or a closed market
+finishes the rebalance without sending anything twice. Identical observations commit no new version
+(the datasets are content-addressed).
+"""
 
 from __future__ import annotations
 
 import pandas as pd
-from prefect import task
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NONE as NO_CACHE
 
 from momentum.brokers import make_broker
 from momentum.execution import Guards, execute_plan, reconcile
 from momentum.settings import Settings
-from momentum.store import DatasetRef
-from tasks.common import RETRY, STAGE, current_flow_run_id, only_transient, open_store
+from momentum.store import DatasetRef, VersionedStore
+from tasks.common import RETRY, broker_credentials, current_flow_run_id, only_transient, open_store
 from tasks.plan import closes_at
 
 KILL_SWITCH = "KILL_SWITCH"
@@ -20,38 +28,91 @@ def guards(settings: Settings, kill_marker: bool) -> Guards:
         max_order_notional=settings.max_order_notional, max_rebalance_notional=settings.max_rebalance_notional,
         price_band=settings.price_band, kill_switch=settings.kill_switch or kill_marker,
         queue_when_closed=settings.queue_when_closed, fill_timeout_seconds=settings.fill_timeout_seconds,
+        poll_seconds=settings.fill_poll_seconds,
     )
 
 
-@task(name="execute", retry_condition_fn=only_transient, **RETRY, **STAGE)
+def _kill_check(settings: Settings, store: VersionedStore):
+    return lambda: settings.kill_switch or store.marker_exists(KILL_SWITCH)
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return "" if pd.isna(value) else f"{value:,.4f}".rstrip("0").rstrip(".")
+    return str(value).replace("|", "/")
+
+
+def report_markdown(outcomes: pd.DataFrame, gaps: pd.DataFrame, as_of: str, broker: str) -> str:
+    """The execution report: one line per order, then the positions that differ from the plan."""
+    counts = outcomes["status"].value_counts().to_dict()
+    head = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    lines = [f"**Execution of the {as_of} rebalance ({broker} broker): {head or 'no orders'}**", ""]
+    attention = outcomes[outcomes["status"] != "filled"]
+    if len(attention):
+        lines += [f"**{len(attention)} order(s) need attention** (see the notes).", ""]
+    lines += ["| client_order_id | side | symbol | qty | status | filled | price | action | note |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for r in outcomes.itertuples(index=False):
+        lines.append("| " + " | ".join(_cell(v) for v in (r.client_order_id, r.side, r.symbol, r.qty, r.status,
+                                                          r.filled_qty, r.filled_avg_price, r.action, r.note)) + " |")
+    lines += ["", "**Positions against the plan:** " + ("all planned positions match." if gaps.empty else "")]
+    if len(gaps):
+        lines += ["", "| symbol | target_qty | broker_qty | difference |", "|---|---|---|---|"]
+        lines += ["| " + " | ".join(_cell(v) for v in r) + " |" for r in gaps.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+@task(name="execute", retry_condition_fn=only_transient, cache_policy=NO_CACHE, **RETRY)
 def execute(settings: Settings, orders_ref: DatasetRef, bars_ref: DatasetRef, live: bool = False) -> DatasetRef:
-    """Guards, then sells, then buys; every order's outcome -> dataset ``executions``."""
+    """Guards, market clock, sells, buys; every order's outcome -> dataset ``executions``.
+
+    A transient broker failure fails the task with a retryable error; Prefect's retry starts over and
+    finds the orders already sent by their ids. Guard failures (kill switch, limits, price band, live
+    opt-in) are not retried.
+    """
+    logger = get_run_logger()
     store = open_store(settings)
     prices = closes_at(store, bars_ref)
     broker = make_broker(settings, store, as_of=orders_ref.as_of, prices=prices, live_opt_in=live,
-                         flow_run_id=current_flow_run_id())
-    outcomes = execute_plan(store.read(orders_ref), broker, guards(settings, store.marker_exists(KILL_SWITCH)), prices)
+                         flow_run_id=current_flow_run_id(), credentials=broker_credentials(settings))
+    plan = store.read(orders_ref)
+    outcomes = execute_plan(
+        plan, broker, guards(settings, store.marker_exists(KILL_SWITCH)), prices,
+        kill_check=_kill_check(settings, store), log=logger.warning,
+    )
+    gaps = reconcile(plan, {p.symbol: p.qty for p in broker.positions()})
+    if len(gaps):
+        logger.warning("positions differ from the plan: %s", ", ".join(
+            f"{r.symbol} {r.broker_qty:g} vs {r.target_qty:g}" for r in gaps.itertuples(index=False)))
+    create_markdown_artifact(report_markdown(outcomes, gaps, orders_ref.as_of, settings.broker),
+                             key="execution-report", description=f"orders of the {orders_ref.as_of} rebalance")
     return store.write("executions", orders_ref.as_of, outcomes, inputs={"orders": orders_ref},
                        params={"broker": settings.broker}, flow_run_id=current_flow_run_id(), content_addressed=True)
 
 
-@task(name="account", retry_condition_fn=only_transient, **RETRY, **STAGE)
+@task(name="account", retry_condition_fn=only_transient, cache_policy=NO_CACHE, **RETRY)
 def snapshot_account(
     settings: Settings, orders_ref: DatasetRef, executions_ref: DatasetRef, bars_ref: DatasetRef, live: bool = False,
 ) -> DatasetRef:
-    """Positions and cash after execution, marked at the as_of close and reconciled with the plan."""
+    """Positions and cash after execution, marked at the as_of close and reconciled with the plan.
+
+    Keyed by the plan (content-addressed): the same account after a re-run is the same version.
+    """
     store = open_store(settings)
     prices = closes_at(store, bars_ref)
-    broker = make_broker(settings, store, as_of=orders_ref.as_of, prices=prices, live_opt_in=live)
-    positions = {p.symbol: p.qty for p in broker.positions()}
-    market_value = {p.symbol: p.market_value for p in broker.positions()}
+    broker = make_broker(settings, store, as_of=orders_ref.as_of, prices=prices, live_opt_in=live,
+                         credentials=broker_credentials(settings))
+    held = broker.positions()
+    positions = {p.symbol: p.qty for p in held}
+    market_value = {p.symbol: p.market_value for p in held}
     gaps = reconcile(store.read(orders_ref), positions).set_index("symbol")["difference"]
     cash = broker.account().cash
+    symbols = sorted(set(positions) | set(gaps.index))
     frame = pd.DataFrame({
-        "symbol": [*sorted(positions), "$CASH"],
-        "qty": [*(positions[s] for s in sorted(positions)), cash],
-        "market_value": [*(market_value[s] for s in sorted(positions)), cash],
+        "symbol": [*symbols, "$CASH"],
+        "qty": [*(positions.get(s, 0.0) for s in symbols), cash],
+        "market_value": [*(market_value.get(s, 0.0) for s in symbols), cash],
     })
     frame["plan_difference"] = frame["symbol"].map(gaps).fillna(0.0).astype(float)
-    return store.write("account", orders_ref.as_of, frame, inputs={"executions": executions_ref},
+    return store.write("account", orders_ref.as_of, frame, inputs={"orders": orders_ref},
                        params={"broker": settings.broker}, flow_run_id=current_flow_run_id(), content_addressed=True)

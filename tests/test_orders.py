@@ -5,9 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from momentum.brokers.base import DuplicateOrderError, OrderRequest
+from datetime import datetime, timezone
+
+from momentum.brokers.base import (
+    Account, BrokerError, DuplicateOrderError, MarketClock, OrderRequest, OrderStatus, Position, TransientBrokerError,
+)
 from momentum.brokers.paper import LEDGER, PaperBroker
-from momentum.execution import Guards, GuardError, execute_plan, reconcile
+from momentum.execution import OUTCOME_COLUMNS, Guards, GuardError, execute_plan, reconcile, send_once
 from momentum.orders import client_order_id, plan_orders
 from momentum.store import VersionedStore
 
@@ -75,7 +79,8 @@ def test_execute_twice_sends_each_order_once(broker):
     first = execute_plan(plan, broker, Guards(), PRICES)
     second = execute_plan(plan, broker, Guards(), PRICES)
     assert (first["status"] == "filled").all() and set(first["note"]) == {"sent"}
-    assert set(second["note"]) == {"already at broker"}
+    assert set(first["action"]) == {"submitted"} and set(second["action"]) == {"found_at_broker"}
+    assert not first["pending"].any() and second["note"].str.startswith("already at the broker").all()
     ledger = broker.store.read(broker.store.resolve(LEDGER).ref)
     assert ledger["client_order_id"].is_unique and len(ledger) == len(plan)
     assert reconcile(plan, {p.symbol: p.qty for p in broker.positions()}).empty
@@ -98,7 +103,7 @@ def test_crash_midway_then_rerun_completes_without_duplicates(broker, monkeypatc
     monkeypatch.undo()
     outcome = execute_plan(plan, broker, Guards(), PRICES)
     assert (outcome["status"] == "filled").all()
-    assert list(outcome["note"]).count("already at broker") == 2
+    assert list(outcome["action"]) == ["found_at_broker"] * 2 + ["submitted"]
     ledger = broker.store.read(broker.store.resolve(LEDGER).ref)
     assert sorted(ledger["client_order_id"]) == sorted(plan["client_order_id"])
 
@@ -115,3 +120,165 @@ def test_guards_stop_before_the_first_order(broker):
     with pytest.raises(GuardError, match="outside ±10% of its last close"):
         execute_plan(plan, broker, Guards(), PRICES * 1.5)
     assert broker.store.refs(LEDGER) == []
+
+
+def test_plan_notional_buys_and_input_checks():
+    plan = plan_orders(pd.Series({"A": 0.5, "B": 0.5}), pd.Series({"C": 10.0}), 100.0, PRICES, rebalance_key="k",
+                       fractional=True, notional=True)
+    sells, buys = plan[plan["side"] == "sell"], plan[plan["side"] == "buy"]
+    assert sells["notional"].isna().all() and (buys["notional"] <= buys["est_value"]).all()
+    assert buys["notional"].tolist() == [300.0, 300.0] and buys["qty"].tolist() == [30.0, 15.0]
+    with pytest.raises(ValueError, match="notional orders need fractional"):
+        plan_orders(pd.Series({"A": 1.0}), pd.Series(dtype=float), 100.0, PRICES, rebalance_key="k", notional=True)
+    with pytest.raises(ValueError, match="long-only"):
+        plan_orders(pd.Series({"A": 0.8, "B": 0.8}), pd.Series(dtype=float), 100.0, PRICES, rebalance_key="k")
+    with pytest.raises(ValueError, match="characters outside"):
+        client_order_id("k", "A B", "buy")
+    assert client_order_id("20221130", "BRK.B", "sell") == "mom-20221130-BRK.B-sell"
+
+
+class FakeBroker:
+    """An in-memory broker with knobs: hold (sells stay open), partial, reject, closed market, flaky lookups."""
+
+    name, live = "fake", False
+
+    def __init__(self, cash=1_000.0, positions=None, prices=PRICES):
+        self.cash, self.held, self.prices = cash, dict(positions or {}), prices
+        self.orders: dict[str, OrderStatus] = {}
+        self.posts: list[str] = []
+        self.hold, self.partial, self.reject, self.is_open = set(), set(), set(), True
+        self.lookup_failures = 0
+
+    def account(self):
+        return Account(cash=self.cash, equity=self.cash + sum(q * self.prices[s] for s, q in self.held.items()))
+
+    def positions(self):
+        return [Position(s, q, q * self.prices[s]) for s, q in self.held.items() if q]
+
+    def clock(self):
+        now = datetime(2022, 11, 30, 15, tzinfo=timezone.utc)
+        return MarketClock(now, self.is_open, datetime(2022, 12, 1, 14, 30, tzinfo=timezone.utc), now)
+
+    def get_by_client_id(self, coid):
+        if self.lookup_failures:
+            self.lookup_failures -= 1
+            raise TransientBrokerError("lookup timed out")
+        return self.orders.get(coid)
+
+    def open_orders(self):
+        return [o for o in self.orders.values() if not o.terminal]
+
+    def cancel(self, broker_order_id):
+        raise BrokerError("not supported")
+
+    def submit(self, order):
+        self.posts.append(order.client_order_id)
+        if order.client_order_id in self.orders:
+            raise DuplicateOrderError(order.client_order_id)
+        if order.symbol in self.reject:
+            raise BrokerError("POST /v2/orders -> 403: insufficient buying power")
+        qty = order.qty if order.qty is not None else round(order.notional / self.prices[order.symbol], 6)
+        filled = 0.0 if order.symbol in self.hold else qty / 2 if order.symbol in self.partial else qty
+        status = "accepted" if not filled or not self.is_open else "partially_filled" if filled < qty else "filled"
+        filled = filled if self.is_open else 0.0
+        sign = 1 if order.side == "buy" else -1
+        self.held[order.symbol] = self.held.get(order.symbol, 0.0) + sign * filled
+        self.cash -= sign * filled * self.prices[order.symbol]
+        result = OrderStatus(order.client_order_id, f"b-{len(self.orders)}", order.symbol, order.side, status, qty,
+                             filled, self.prices[order.symbol] if filled else None)
+        self.orders[order.client_order_id] = result
+        return result
+
+
+def rebalance_plan(broker: FakeBroker):
+    return plan_orders(pd.Series({"A": 0.5, "B": 0.5}), pd.Series(broker.held, dtype=float), broker.cash, PRICES,
+                       rebalance_key="r1")
+
+
+FAST = Guards(fill_timeout_seconds=0.05, poll_seconds=0.01)
+
+
+def test_a_sell_that_does_not_fill_blocks_the_buys_it_would_fund():
+    broker = FakeBroker(cash=0.0, positions={"C": 20.0})
+    broker.hold.add("C")
+    plan = rebalance_plan(broker)
+    out = execute_plan(plan, broker, FAST, PRICES).set_index("symbol")
+    assert list(out.columns) == [c for c in OUTCOME_COLUMNS if c != "symbol"]
+    assert out.loc["C", "status"] == "accepted" and "NOT FILLED within 0.05s" in out.loc["C", "note"]
+    assert (out.loc[["A", "B"], "status"] == "blocked").all() and out["pending"].all()
+    assert out.loc["A", "note"].startswith("BLOCKED: sell C (mom-r1-C-sell, accepted) did not fill")
+    assert broker.posts == ["mom-r1-C-sell"]
+    # only the buys the sell would fund are blocked: A fits in the cash (with a 10 % margin), B does not
+    rich = FakeBroker(cash=3_300.0, positions={"C": 20.0})
+    rich.hold.add("C")
+    out = execute_plan(rebalance_plan(rich), rich, FAST, PRICES).set_index("symbol")
+    assert out.loc["A", "status"] == "filled" and out.loc["B", "status"] == "blocked"
+    assert "cash left $935.00" in out.loc["B", "note"]
+    # the sell fills later: a re-run finds C and A and sends only B
+    rich.hold.clear()
+    rich.orders["mom-r1-C-sell"] = rich.orders["mom-r1-C-sell"].__class__(
+        **{**rich.orders["mom-r1-C-sell"].__dict__, "status": "filled", "filled_qty": 20.0, "filled_avg_price": 50.0})
+    rich.held["C"], rich.cash = 0.0, rich.cash + 1_000.0
+    again = execute_plan(rebalance_plan(FakeBroker(cash=3_300.0, positions={"C": 20.0})), rich, FAST, PRICES)
+    assert list(again["action"]) == ["found_at_broker", "found_at_broker", "submitted"]
+    assert rich.posts == ["mom-r1-C-sell", "mom-r1-A-buy", "mom-r1-B-buy"]
+
+
+def test_partial_fills_and_rejections_are_reported_and_not_resent():
+    broker = FakeBroker(cash=2_000.0)
+    broker.partial.add("A")
+    broker.reject.add("B")
+    plan = rebalance_plan(broker)
+    out = execute_plan(plan, broker, FAST, PRICES).set_index("symbol")
+    assert out.loc["A", "status"] == "partially_filled" and "PARTIAL: filled 50 of 100" in out.loc["A", "note"]
+    assert out.loc["B", "status"] == "rejected" and "insufficient buying power" in out.loc["B", "note"]
+    assert out.loc["B", "action"] == "refused" and not out.loc["B", "pending"]
+    again = execute_plan(plan, broker, FAST, PRICES).set_index("symbol")
+    assert again.loc["A", "action"] == "found_at_broker" and broker.posts.count("mom-r1-A-buy") == 1
+    assert set(reconcile(plan, {p.symbol: p.qty for p in broker.positions()})["symbol"]) == {"A", "B"}
+
+
+def test_market_closed_sends_nothing_unless_queueing():
+    broker = FakeBroker()
+    broker.is_open = False
+    plan = rebalance_plan(broker)
+    out = execute_plan(plan, broker, FAST, PRICES)
+    assert set(out["status"]) == {"not_sent"} and broker.posts == []
+    assert out["note"].str.startswith("NOT SENT: market closed (next open 2022-12-01T14:30:00+00:00)").all()
+    queued = execute_plan(plan, broker, Guards(queue_when_closed=True), PRICES)
+    assert set(queued["status"]) == {"accepted"} and queued["note"].str.contains("queued at the broker").all()
+
+
+def test_unknown_outcome_is_looked_up_never_resubmitted_blindly():
+    broker = FakeBroker()
+    order = OrderRequest("id-9", "A", "buy", qty=1)
+    broker.lookup_failures = 1
+    with pytest.raises(TransientBrokerError):
+        send_once(broker, order)  # cannot tell whether it is booked: raise, submit nothing
+    assert broker.posts == []
+    status, action, _ = send_once(broker, order)
+    assert action == "submitted" and status.status == "filled"
+    _, action, _ = send_once(broker, order)
+    assert action == "found_at_broker" and broker.posts == ["id-9"]
+
+
+def test_conflicting_order_under_the_same_id_is_flagged_and_kill_switch_mid_run():
+    broker = FakeBroker(cash=2_000.0)
+    broker.submit(OrderRequest("mom-r1-A-buy", "A", "buy", qty=3))  # same id, another quantity
+    plan = rebalance_plan(broker)
+    out = execute_plan(plan, broker, FAST, PRICES).set_index("symbol")
+    assert out.loc["A", "note"].startswith("CONFLICT") and broker.posts.count("mom-r1-A-buy") == 1
+    calls = iter([False, True])
+    fresh = FakeBroker(cash=2_000.0)
+    out = execute_plan(rebalance_plan(fresh), fresh, FAST, PRICES, kill_check=lambda: next(calls)).set_index("symbol")
+    assert out.loc["A", "status"] == "filled" and out.loc["B", "status"] == "not_sent"
+    assert "kill switch engaged during the run" in out.loc["B", "note"] and fresh.posts == ["mom-r1-A-buy"]
+
+
+def test_reconcile_tolerates_notional_estimates_only():
+    plan = plan_orders(pd.Series({"A": 1.0}), pd.Series(dtype=float), 1_000.0, PRICES, rebalance_key="k",
+                       fractional=True, notional=True)
+    assert reconcile(plan, {"A": 99.5}).empty
+    assert len(reconcile(plan, {"A": 90.0})) == 1
+    whole = plan_orders(pd.Series({"A": 1.0}), pd.Series(dtype=float), 1_000.0, PRICES, rebalance_key="k")
+    assert reconcile(whole, {"A": 99.0})["difference"].tolist() == [-1.0]

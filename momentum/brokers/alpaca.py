@@ -54,6 +54,9 @@ LIVE_HOST = "api.alpaca.markets"
 PAPER_HOST = "paper-api.alpaca.markets"
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
+DEFAULT_TIMEOUT = 10.0  # seconds per HTTP request
+DEFAULT_MAX_RETRIES = 4  # attempts after the first, per request
+DEFAULT_BACKOFF_SECONDS = 0.5  # first backoff; doubles per attempt
 MAX_WAIT_SECONDS = 60.0  # cap on any single wait (Retry-After / rate-limit reset / backoff)
 MAX_CLIENT_ORDER_ID = 128
 OPEN_ORDERS_LIMIT = 500  # Alpaca's maximum page size (default is 50)
@@ -77,6 +80,7 @@ class AlpacaBroker:
     """Alpaca Trading API v2 over HTTPS; ``live`` must agree with the endpoint."""
 
     name = "alpaca"
+    supports_fractional = True  # fractional qty and notional orders (time_in_force=day, fractionable assets)
 
     def __init__(
         self,
@@ -86,9 +90,9 @@ class AlpacaBroker:
         *,
         live: bool,
         session: requests.Session | None = None,
-        timeout: float = 10.0,
-        max_retries: int = 4,
-        backoff_seconds: float = 0.5,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        backoff_seconds: float = DEFAULT_BACKOFF_SECONDS,
         sleep: Callable[[float], Any] = time.sleep,
     ) -> None:
         if not key_id or not secret_key:

@@ -31,6 +31,7 @@ class PaperBroker:
 
     name = "paper"
     live = False
+    supports_fractional = True
 
     def __init__(
         self, store: VersionedStore, *, as_of: str, prices: pd.Series, initial_cash: float,
