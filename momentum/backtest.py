@@ -4,11 +4,12 @@ For every rebalance signal session in range (``rebalance_schedule``):
 
 1. Delistings: a held name without a close on the signal session is sold at its last close
    (commission and slippage charged), booked on the signal session, before anything else.
-2. Selection: ``score_at`` on the same window the live ingest stores (the last ``scoring_sessions``
+2. Selection: ``score_arrays`` (the core of the live ``score_at``) on the same window the live ingest stores (the last ``scoring_sessions``
    NYSE sessions up to the signal session, symbols with at least one bar in it), with the
    universe at that session. Live validation can quarantine symbols; the backtest does not
    validate, so nothing is quarantined here.
-3. Planning: ``plan_orders(target_weights(scores), book, cash, signal-session closes, ...)`` exactly as
+3. Planning: ``plan_quantities`` (the core of the live ``plan_orders``) on the targets, book, cash and
+   signal-session closes, exactly as
    the live plan task calls it; the plan is kept verbatim in ``BacktestResult.orders``.
 4. Fills: ``trade_offset`` sessions later, at that session's close, the planned share quantities are
    traded (sells first). A buy of a name without a close that session is dropped; a sell uses the
@@ -31,10 +32,11 @@ import pandas as pd
 
 from momentum.calendar import CALENDAR_START, DEFAULT_MONTHS, nyse_sessions, rebalance_schedule
 from momentum.metrics import performance
-from momentum.orders import PLAN_COLUMNS, _fund_buys, plan_orders
-from momentum.selection import target_weights
+from momentum.orders import PLAN_COLUMNS, fund_buys, plan_frame, plan_quantities
+from momentum.selection import symbol_ranks
 from momentum.settings import Settings
-from momentum.strategy import StrategyParams, score_at
+from momentum.signals import below_trend
+from momentum.strategy import StrategyParams, score_arrays
 
 Members = Callable[[pd.Timestamp], Collection[str] | None]
 TRADE_COLUMNS = ["signal_date", "trade_date", "symbol", "side", "planned_qty", "qty", "price", "notional",
@@ -130,8 +132,9 @@ def run_backtest(
     schedule = rebalance_schedule(dates[rows[0]], dates[rows[-1]], config.rebalance_months, config.trade_offset)
     schedule = schedule[schedule["trade_date"] <= dates[rows[-1]]]
     rate, step = (config.cost_bps + config.slippage_bps) / 1e4, 1e-6 if config.fractional else 1.0
-    column = {symbol: k for k, symbol in enumerate(symbols)}
     shares, cash = np.zeros(len(symbols)), float(config.initial_cash)
+    calendar = nyse_sessions(CALENDAR_START, dates[-1])
+    ranks = symbol_ranks(symbols)
     events: list[tuple[int, np.ndarray, float]] = []
     trades, plans, rebalances = [], [], []
     for signal, trade in schedule.itertuples(index=False):
@@ -141,30 +144,46 @@ def run_backtest(
         if delisted.any():
             shares = shares + delisted
             events.append((i, shares, cash))
-        session_start = max(nyse_sessions(CALENDAR_START, signal)[-window], dates[0])
-        scored = closes.loc[session_start:signal].dropna(axis=1, how="all")
-        scores = score_at(scored, members=members(signal), benchmark=benchmark, params=params, as_of=signal)
-        held = shares != 0
-        plan = plan_orders(
-            target_weights(scores), pd.Series(shares[held], index=symbols[held]), cash, scored.iloc[-1].dropna(),
-            rebalance_key=f"{signal:%Y%m%d}", fractional=config.fractional, min_order_value=config.min_order_value,
-            cash_buffer=config.cash_buffer, cost_bps=config.cost_bps + config.slippage_bps,
+        window_start = max(calendar[calendar.searchsorted(signal) - window + 1], dates[0])
+        universe = members(signal)
+        to_cash = (params.regime_filter and benchmark is not None
+                   and below_trend(benchmark.loc[:signal], params.regime_window))
+        core = score_arrays(
+            raw[dates.searchsorted(window_start):i + 1], ranks, quarantined=None, to_cash=to_cash, params=params,
+            member=None if universe is None else np.isin(symbols, list(universe)),
         )
-        plan["signal_date"] = signal
-        plans.append(plan)
+        traded = np.flatnonzero((core["weight"] > 0) | (shares != 0))
         planned = np.zeros(len(symbols))
-        planned[[column[x] for x in plan["symbol"]]] = np.where(plan["side"] == "sell", -plan["qty"], plan["qty"])
+        planned[traded] = plan_quantities(
+            core["weight"][traded], shares[traded], cash, raw[i, traded], fractional=config.fractional,
+            min_order_value=config.min_order_value, cash_buffer=config.cash_buffer,
+            cost_bps=config.cost_bps + config.slippage_bps,
+        )
+        plans.append((signal, traded, planned[traded], raw[i, traded], shares[traded], core["weight"][traded]))
         delta = _funded(planned, raw[j], px[j], cash, rate, step)
         equity_before, cash_before = cash + float(shares @ px[j]), cash
         cash, *more = _fill(delta, px[j], rate, cash, (signal, trade, "rebalance"), symbols, planned, trades)
         shares = shares + delta
         events.append((j, shares, cash))
         bought, sold, costs = (a + b for a, b in zip(flows, more))
-        selected = sorted(scores.loc[scores["selected"], "symbol"])
+        selected = sorted(symbols[core["selected"]])
         turnover = (bought + sold) / 2 / equity_before if equity_before > 0 else 0.0
         rebalances.append((signal, trade, ",".join(selected), len(selected), cash_before, equity_before,
                            bought, sold, costs, turnover))
+    plans = _plans(symbols, plans)
     return _result(dates[rows], rows, px, events, config.initial_cash, benchmark, rebalances, trades, plans)
+
+
+def _plans(symbols: np.ndarray, plans: list[tuple]) -> pd.DataFrame:
+    """Every rebalance's live plan table in one frame, with its signal_date."""
+    if not plans:
+        return pd.DataFrame(columns=[*PLAN_COLUMNS, "signal_date"])
+    signal, traded, *arrays = zip(*plans)
+    keys = np.concatenate([np.full(len(t), f"{s:%Y%m%d}", dtype=object) for s, t in zip(signal, traded)])
+    frame = plan_frame(symbols[np.concatenate(traded)], *map(np.concatenate, arrays), rebalance_key=keys)
+    frame["signal_date"] = np.repeat(np.array(signal, dtype="datetime64[ns]"),
+                                     [np.count_nonzero(d) for d in arrays[0]])  # rows come grouped by rebalance
+    return frame
 
 
 def _funded(planned: np.ndarray, close: np.ndarray, price: np.ndarray, cash: float, rate: float,
@@ -174,9 +193,7 @@ def _funded(planned: np.ndarray, close: np.ndarray, price: np.ndarray, cash: flo
     if cash - float(delta @ price) - rate * float(np.abs(delta) @ price) >= -1e-9:
         return delta
     traded = np.flatnonzero(delta)
-    trimmed = _fund_buys(pd.Series(delta[traded], index=traded), cash, pd.Series(price[traded], index=traded),
-                         rate, step)
-    delta[traded] = trimmed.to_numpy()
+    delta[traded] = fund_buys(delta[traded], cash, price[traded], rate, step)
     return delta
 
 
@@ -198,7 +215,7 @@ def _fill(delta: np.ndarray, prices: np.ndarray, rate: float, cash: float, when:
 
 def _result(
     sessions: pd.DatetimeIndex, rows: np.ndarray, px: np.ndarray, events: list, initial_cash: float,
-    benchmark: pd.Series | None, rebalances: list, trades: list, plans: list,
+    benchmark: pd.Series | None, rebalances: list, trades: list, plans: pd.DataFrame,
 ) -> BacktestResult:
     """Daily curves: the state after the last event at or before each session, marked at its close."""
     equity = np.full(len(rows), float(initial_cash))
@@ -219,5 +236,5 @@ def _result(
         holdings=pd.Series(holdings.astype(int), index=sessions, name="holdings"), benchmark=bench,
         rebalances=pd.DataFrame(rebalances, columns=REBALANCE_COLUMNS),
         trades=pd.DataFrame(trades, columns=TRADE_COLUMNS),
-        orders=pd.concat(plans, ignore_index=True) if plans else pd.DataFrame(columns=[*PLAN_COLUMNS, "signal_date"]),
+        orders=plans,
     )

@@ -59,44 +59,69 @@ def plan_orders(
     missing = [s for s in symbols if not (s in prices.index and np.isfinite(prices[s]) and prices[s] > 0)]
     if missing:
         raise ValueError(f"no valid reference price for {', '.join(missing)}")
-    px = prices.reindex(symbols).astype(float)
-    current = positions.reindex(symbols).fillna(0.0).astype(float)
-    weights = target_weights.reindex(symbols).fillna(0.0).astype(float)
-    equity = cash + float((current * px).sum())
+    px = prices.reindex(symbols).to_numpy(dtype=float)
+    current = positions.reindex(symbols).fillna(0.0).to_numpy(dtype=float)
+    weights = target_weights.reindex(symbols).fillna(0.0).to_numpy(dtype=float)
+    delta = plan_quantities(weights, current, cash, px, fractional=fractional, min_order_value=min_order_value,
+                            cash_buffer=cash_buffer, cost_bps=cost_bps)
+    return plan_frame(np.array(symbols, dtype=object), delta, px, current, weights, rebalance_key=rebalance_key,
+                      notional=notional)
+
+
+def plan_quantities(
+    weights: np.ndarray, current: np.ndarray, cash: float, px: np.ndarray, *, fractional: bool = False,
+    min_order_value: float = 1.0, cash_buffer: float = 0.0, cost_bps: float = 0.0,
+) -> np.ndarray:
+    """Shares to trade per symbol (+ buy, - sell): the planning core, on arrays in symbol order.
+
+    Equity = cash + current . px; targets are floored to whole (or 1e-6) shares; trades worth less
+    than ``min_order_value`` are dropped; buys are trimmed until funded after costs.
+    """
+    equity = cash + float(current @ px)
     raw = weights * equity * (1.0 - cash_buffer) / px
     target = np.floor(raw * 1e6) / 1e6 if fractional else np.floor(raw)
     delta = target - current
-    delta[(delta.abs() * px) < min_order_value] = 0.0
-    delta = _fund_buys(delta, cash, px, cost_bps / 1e4, step=1e-6 if fractional else 1.0)
-    plan = pd.DataFrame({
-        "symbol": symbols, "qty": delta.abs().to_numpy(), "side": np.where(delta < 0, "sell", "buy"),
-        "ref_price": px.to_numpy(), "current_qty": current.to_numpy(),
-        "target_qty": (current + delta).to_numpy(), "target_weight": weights.to_numpy(),
-    })
-    plan = plan[plan["qty"] > 0].copy()
-    plan["est_value"] = plan["qty"] * plan["ref_price"]
-    plan["notional"] = np.where(notional & (plan["side"] == "buy"), np.floor(plan["est_value"] * 100) / 100, np.nan)
-    plan["client_order_id"] = [client_order_id(rebalance_key, s, d) for s, d in zip(plan["symbol"], plan["side"])]
-    plan["order"] = np.where(plan["side"] == "sell", 0, 1)
-    plan = plan.sort_values(["order", "symbol"], ignore_index=True)
-    return plan[PLAN_COLUMNS]
+    delta[np.abs(delta) * px < min_order_value] = 0.0
+    return fund_buys(delta, cash, px, cost_bps / 1e4, step=1e-6 if fractional else 1.0)
 
 
-def _fund_buys(delta: pd.Series, cash: float, px: pd.Series, cost: float, step: float) -> pd.Series:
-    """Trim the largest buys one step at a time until cash after sells and costs stays >= 0."""
+def plan_frame(
+    symbols: np.ndarray, delta: np.ndarray, px: np.ndarray, current: np.ndarray, weights: np.ndarray, *,
+    rebalance_key: str | np.ndarray, notional: bool = False,
+) -> pd.DataFrame:
+    """The plan table of non-zero ``delta`` rows (:data:`PLAN_COLUMNS`): by rebalance key (one key, or
+    one per row for many rebalances at once), then sells first, then by symbol."""
+    keys = np.broadcast_to(np.asarray(rebalance_key, dtype=object), delta.shape)
+    traded = np.flatnonzero(delta)
+    traded = traded[np.lexsort((symbols[traded], delta[traded] > 0, keys[traded]))]
+    side = np.where(delta[traded] < 0, "sell", "buy")
+    qty = np.abs(delta[traded])
+    est_value = qty * px[traded]
+    return pd.DataFrame({
+        "client_order_id": [client_order_id(k, s, d) for k, s, d in zip(keys[traded], symbols[traded], side)],
+        "symbol": symbols[traded], "side": side, "qty": qty,
+        "notional": np.where(notional & (side == "buy"), np.floor(est_value * 100) / 100, np.nan),
+        "ref_price": px[traded], "est_value": est_value, "current_qty": current[traded],
+        "target_qty": current[traded] + delta[traded], "target_weight": weights[traded],
+    }, columns=PLAN_COLUMNS)
+
+
+def fund_buys(delta: np.ndarray, cash: float, px: np.ndarray, cost: float, step: float) -> np.ndarray:
+    """Trim the largest buy (first in symbol order on ties) until cash after sells and costs is >= 0."""
     delta = delta.copy()
 
     def cash_after() -> float:
-        sells = float((-delta.clip(upper=0) * px).sum())
-        buys = float((delta.clip(lower=0) * px).sum())
+        sells = float(np.clip(-delta, 0, None) @ px)
+        buys = float(np.clip(delta, 0, None) @ px)
         return cash + sells * (1 - cost) - buys * (1 + cost)
 
-    while cash_after() < -1e-9:
-        buys = delta.clip(lower=0) * px
-        biggest = buys.idxmax()
+    shortfall = -cash_after()
+    while shortfall > 1e-9:
+        buys = np.clip(delta, 0, None) * px
+        biggest = int(np.argmax(buys))
         if buys[biggest] <= 0:
             break
-        shortfall = -cash_after()
         steps = max(1.0, np.ceil(shortfall / (px[biggest] * (1 + cost)) / step))
         delta[biggest] = max(0.0, delta[biggest] - steps * step)
+        shortfall = -cash_after()
     return delta

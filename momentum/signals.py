@@ -18,12 +18,10 @@ def trailing_window(closes: pd.DataFrame | np.ndarray, length: int) -> np.ndarra
     are all valid are copied as they are; only the others are gathered from their own bars.
     """
     values = np.asarray(closes, dtype="float64")
-    out = np.full((length, values.shape[1]), np.nan)
-    tail = values[-length:]
-    complete = ~np.isnan(tail).any(axis=0) if len(tail) == length else np.zeros(values.shape[1], bool)
-    if complete.any():
-        out[:, complete] = tail[:, complete]
-    gaps = np.flatnonzero(~complete)
+    if len(values) < length:
+        return _gather(values, length)
+    out = values[-length:].copy()
+    gaps = np.flatnonzero(np.isnan(out).any(axis=0))
     if len(gaps):
         out[:, gaps] = _gather(values[:, gaps], length)
     return out
@@ -49,27 +47,28 @@ def momentum_from_window(window: np.ndarray, lookback: int = 252, skip: int = 21
 def fip_from_window(window: np.ndarray, lookback: int = 252, skip: int = 21) -> np.ndarray:
     """Frog-in-the-pan: ``sign(mom) * (share of negative days - share of positive days)``.
 
-    Daily returns of sessions t-lookback+1 .. t-skip; flat days count in neither bucket but stay in
-    the denominator. Lower is smoother. NaN when the window is incomplete.
+    Daily returns of sessions t-lookback+1 .. t-skip; flat days (an unchanged close) count in neither
+    bucket but stay in the denominator. Lower is smoother. NaN when the window is incomplete.
     """
     path = window[: lookback - skip + 1]
-    daily = path[1:] / path[:-1] - 1.0
-    n = daily.shape[0]
-    neg = (daily < 0).sum(axis=0) / n
-    pos = (daily > 0).sum(axis=0) / n
-    mom = momentum_from_window(window, lookback, skip)
-    out = np.sign(mom) * (neg - pos)
+    n = path.shape[0] - 1
+    down = (path[1:] < path[:-1]).sum(axis=0)
+    up = (path[1:] > path[:-1]).sum(axis=0)
+    out = np.sign(momentum_from_window(window, lookback, skip)) * (down - up) / n
     return np.where(np.isnan(path).any(axis=0), np.nan, out)
 
 
 def longest_flat_run(window: np.ndarray) -> np.ndarray:
     """Per symbol, the longest run of consecutive sessions whose close equals the previous close."""
-    flat = np.diff(window, axis=0) == 0
-    if not flat.size:
-        return np.zeros(window.shape[1], dtype=int)
-    count = np.cumsum(flat, axis=0)
-    reset = np.maximum.accumulate(np.where(flat, 0, count), axis=0)
-    return (count - reset).max(axis=0).astype(int)
+    flat = window[1:] == window[:-1]
+    best = np.zeros(window.shape[1], dtype=int)
+    some = np.flatnonzero(flat.any(axis=0))
+    if len(some):
+        part = flat[:, some]
+        count = np.cumsum(part, axis=0, dtype=np.int32)
+        reset = np.maximum.accumulate(np.where(part, 0, count), axis=0)
+        best[some] = (count - reset).max(axis=0)
+    return best
 
 
 def signal_arrays(values: np.ndarray, lookback: int = 252, skip: int = 21) -> dict[str, np.ndarray]:
