@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     # portfolio and orders
     initial_cash: float = Field(100_000.0, gt=0, description="dollars")
     cost_bps: float = Field(5.0, ge=0, description="basis points of traded notional")
+    paper_slippage_bps: float = Field(0.0, ge=0, description="paper fills: buys at close x (1 + bps), sells below")
     fractional: bool = False
     min_order_value: float = Field(1.0, ge=0, description="dollars")
     cash_buffer: float = Field(0.0, ge=0, lt=1, description="fraction of equity kept in cash")

@@ -24,7 +24,9 @@ def plan_params(settings: Settings) -> dict:
     """What the plan depends on besides its input datasets (no secrets). The Alpaca endpoint is part
     of it: a plan made against one account is never reused for another."""
     params = {"broker": settings.broker, "fractional": settings.fractional, "min_order_value": settings.min_order_value,
-              "cash_buffer": settings.cash_buffer, "cost_bps": settings.cost_bps, "notional": settings.notional_orders}
+              "cash_buffer": settings.cash_buffer, "notional": settings.notional_orders,
+              # buys are funded with room for every cost the fill will carry
+              "cost_bps": settings.cost_bps + (settings.paper_slippage_bps if settings.broker == "paper" else 0.0)}
     if settings.broker == "alpaca":
         params["endpoint"] = settings.alpaca_base_url
     return params

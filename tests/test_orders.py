@@ -282,3 +282,12 @@ def test_reconcile_tolerates_notional_estimates_only():
     assert len(reconcile(plan, {"A": 90.0})) == 1
     whole = plan_orders(pd.Series({"A": 1.0}), pd.Series(dtype=float), 1_000.0, PRICES, rebalance_key="k")
     assert reconcile(whole, {"A": 99.0})["difference"].tolist() == [-1.0]
+
+
+def test_paper_fill_price_rule_applies_slippage_against_the_order(tmp_path):
+    broker = PaperBroker(VersionedStore(str(tmp_path)), as_of="2022-02-28", prices=PRICES, initial_cash=1_000.0,
+                         slippage_bps=50)
+    buy = broker.submit(OrderRequest("s-1", "A", "buy", qty=10))
+    sell = broker.submit(OrderRequest("s-2", "A", "sell", qty=4))
+    assert buy.filled_avg_price == pytest.approx(10.0 * 1.005) and sell.filled_avg_price == pytest.approx(10.0 * 0.995)
+    assert broker.account().cash == pytest.approx(1_000 - 10 * 10.05 + 4 * 9.95)

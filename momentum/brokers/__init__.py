@@ -81,7 +81,8 @@ def make_broker(
         from momentum.brokers.paper import PaperBroker
 
         return PaperBroker(store, as_of=as_of, prices=prices, initial_cash=settings.initial_cash,
-                           cost_bps=settings.cost_bps, flow_run_id=flow_run_id)
+                           cost_bps=settings.cost_bps, slippage_bps=settings.paper_slippage_bps,
+                           flow_run_id=flow_run_id)
     live = check_live_opt_in(settings, live_opt_in)
     creds = credentials or AlpacaCredentials.from_settings(settings)
     if creds is None:

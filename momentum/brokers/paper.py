@@ -1,6 +1,7 @@
 """The paper broker (the default): simulated fills, its order book kept as a dataset in the store.
 
-Fills happen at once at the as_of close (the reference price given to it) with ``cost_bps`` basis
+Fills happen at once at the as_of close (the reference price given to it), moved against the order by
+``slippage_bps`` (buys above, sells below; 0 by default), with ``cost_bps`` basis
 points of commission on traded notional. Like a real broker it refuses a second order with a
 ``client_order_id`` it has seen, refuses sells of shares it does not hold (long-only) and buys it cannot
 pay for. Each accepted order commits a new version of the ``paper_ledger`` dataset, so a crash between
@@ -35,10 +36,10 @@ class PaperBroker:
 
     def __init__(
         self, store: VersionedStore, *, as_of: str, prices: pd.Series, initial_cash: float,
-        cost_bps: float = 0.0, flow_run_id: str | None = None,
+        cost_bps: float = 0.0, slippage_bps: float = 0.0, flow_run_id: str | None = None,
     ) -> None:
         self.store, self.as_of, self.prices = store, as_of, prices
-        self.initial_cash, self.cost = initial_cash, cost_bps / 1e4
+        self.initial_cash, self.cost, self.slippage = initial_cash, cost_bps / 1e4, slippage_bps / 1e4
         self.flow_run_id = flow_run_id
 
     def _ledger(self) -> tuple[pd.DataFrame, str | None]:
@@ -98,7 +99,8 @@ class PaperBroker:
         return _status(row)
 
     def _fill(self, order: OrderRequest) -> tuple[str, float, float]:
-        price = float(self.prices.get(order.symbol, float("nan")))
+        close = float(self.prices.get(order.symbol, float("nan")))
+        price = close * (1 + self.slippage if order.side == "buy" else 1 - self.slippage)
         if not price > 0:
             return "rejected", 0.0, float("nan")
         qty = _qty(order, price)
