@@ -37,25 +37,34 @@ def resolve_as_of(settings: Settings, as_of: str | None) -> str:
     return day.strftime("%Y-%m-%d")
 
 
+def _fetch_once(settings: Settings, dataset: str, as_of: str, fetch) -> DatasetRef:
+    """The committed version for these parameters, or ``fetch(provider, params)`` written as a new one."""
+    store, params = open_store(settings), _params(settings)
+    committed = store.lookup(dataset, as_of, params=params)
+    if committed is not None:
+        return committed
+    frame = fetch(make_provider(settings), params)
+    return store.write(dataset, as_of, frame, params=params, flow_run_id=current_flow_run_id())
+
+
 @task(name="ingest", retry_condition_fn=only_transient, **RETRY, **STAGE)
 def ingest(settings: Settings, as_of: str) -> DatasetRef:
     """Bars for the history window ending at ``as_of`` -> dataset ``bars`` (never refetched if committed)."""
-    store, params = open_store(settings), _params(settings)
-    committed = store.lookup("bars", as_of, params=params)
-    if committed is not None:
-        return committed
-    start = nyse_sessions(pd.Timestamp(as_of) - pd.Timedelta(days=2 * params["sessions"] + 30), as_of)
-    bars = make_provider(settings).bars(start[-params["sessions"]], pd.Timestamp(as_of))
-    return store.write("bars", as_of, bars, params=params, flow_run_id=current_flow_run_id())
+    day = pd.Timestamp(as_of)
+
+    def fetch(provider, params):
+        start = nyse_sessions(day - pd.Timedelta(days=2 * params["sessions"] + 30), day)[-params["sessions"]]
+        return provider.bars(start, day)
+
+    return _fetch_once(settings, "bars", as_of, fetch)
 
 
 @task(name="ingest-benchmark", retry_condition_fn=only_transient, **RETRY, **STAGE)
 def ingest_benchmark(settings: Settings, as_of: str) -> DatasetRef:
     """The benchmark's closes up to ``as_of`` -> dataset ``benchmark`` (date, close)."""
-    store, params = open_store(settings), _params(settings)
-    committed = store.lookup("benchmark", as_of, params=params)
-    if committed is not None:
-        return committed
-    levels = make_provider(settings).benchmark(None, pd.Timestamp(as_of)).tail(2 * params["sessions"])
-    frame = pd.DataFrame({"date": levels.index.astype("datetime64[ns]"), "close": levels.to_numpy(float)})
-    return store.write("benchmark", as_of, frame, params=params, flow_run_id=current_flow_run_id())
+
+    def fetch(provider, params):
+        levels = provider.benchmark(None, pd.Timestamp(as_of)).tail(2 * params["sessions"])
+        return pd.DataFrame({"date": levels.index.astype("datetime64[ns]"), "close": levels.to_numpy(float)})
+
+    return _fetch_once(settings, "benchmark", as_of, fetch)
