@@ -2,9 +2,9 @@
 
 A scheduled (``only_on_schedule``) run at ``as_of`` owes the rebalance of the latest signal session
 on or before ``as_of`` unless it has been executed. "Executed" means the store holds an
-``executions`` version at that signal session or later: ``executions`` is written at its order plan's
-as_of, which is the signal session the plan was scored at, and only after the broker answered for
-every order. A rebalance executed later (for example a manual one) supersedes an older signal: the
+``executions`` version at that signal session or later with no pending order: ``executions`` is
+written at its order plan's as_of, which is the signal session the plan was scored at, after the
+broker answered for every order. A rebalance executed later (for example a manual one) supersedes an older signal: the
 account has moved on, so an older plan is never sent after it. A run that failed before ``executions``
 was committed (kill switch, broker down, validation) leaves the rebalance owed, so the next run (or a
 retry) executes it; the plan itself is reused once committed and every order carries a deterministic
@@ -29,15 +29,16 @@ def latest_signal_session(as_of: object, months: Iterable[int] = DEFAULT_MONTHS)
     return f"{found[-1]:%Y-%m-%d}" if len(found) else None
 
 
-def executed_sessions(store: VersionedStore) -> list[str]:
-    """The as_of (signal sessions) of every committed ``executions`` version, sorted (one LIST)."""
-    return sorted({ref.as_of for ref in store.refs(EXECUTIONS)})
-
-
 def is_executed(store: VersionedStore, signal_session: str) -> bool:
-    """True when the rebalance of ``signal_session`` (or a later one) has been executed."""
+    """True when the rebalance of ``signal_session`` (or a later one) has been executed in full.
+
+    The latest ``executions`` version at or after the session decides: while any of its orders is
+    still pending (not sent because the market was closed, blocked by an unfilled sell, not final
+    within the timeout) the rebalance stays owed, so the next run sends or checks what is left.
+    """
     day = pd.Timestamp(signal_session).strftime("%Y-%m-%d")
-    return any(executed >= day for executed in executed_sessions(store))
+    done = [ref for ref in store.refs(EXECUTIONS) if ref.as_of >= day]
+    return bool(done) and not store.read(done[-1], columns=["pending"])["pending"].any()
 
 
 def owed_rebalance(store: VersionedStore, as_of: object, months: Iterable[int] = DEFAULT_MONTHS) -> str | None:

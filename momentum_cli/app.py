@@ -9,14 +9,19 @@ from typing import Any, Optional
 
 import typer
 
+from momentum_cli.backtest_cmd import backtest
 from momentum_cli.render import run_text
+from momentum_cli.serve_cmd import automations, serve
 from momentum_cli.store_cmd import store_app
 from momentum_cli.validate_cmd import validate
 
 app = typer.Typer(help="A long-only US-equity momentum bot on a versioned parquet store.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 app.add_typer(store_app, name="store")
+app.command()(serve)
+app.command()(automations)
 app.command()(validate)
+app.command()(backtest)
 
 
 def fail(message: str) -> None:

@@ -1,0 +1,329 @@
+"""Run it like production: a real ``prefect server`` on loopback (SQLite in a temporary PREFECT_HOME), the
+process work pool, ``prefect deploy --all`` from prefect.yaml, a worker; runs triggered with the CLI, a
+failed execute retried with ``prefect flow-run retry``; the failure notification through an automation.
+Also the catch-up rule (a rebalance keyed by its signal session, executed once) on its own."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from momentum.brokers.paper import LEDGER
+from momentum.catchup import is_executed, latest_signal_session, owed_rebalance
+from momentum.store import VersionedStore
+from momentum_cli.serve_cmd import DEPLOYMENTS, FLOW, POOL, REPO_ROOT, LocalStack
+
+UPSTREAM = ["bars", "benchmark", "validation", "scores", "orders"]
+ARTIFACT_KEYS = {"validation-summary", "validation-report", "ranking", "target-portfolio", "order-plan", "fills",
+                 "reconciliation", "datasets", "run-summary"}
+LAST_SESSION = "2022-12-28"  # the embedded data's last session: the daily run's as_of
+OWED = "2022-11-30"  # the latest signal session before it (months 2, 5, 8, 11)
+
+
+# --- one local stack per test session, shared with tests/test_ui.py ---------------------------------
+_shared: dict = {"stack": None, "users": 0}
+
+
+@contextlib.contextmanager
+def shared_stack(tmp_path_factory):
+    """Start the stack on first use, stop it when its last user (a session fixture) is torn down."""
+    if _shared["stack"] is None:
+        root = tmp_path_factory.mktemp("prefect-stack")
+        stack = LocalStack(home=root / "home", store_url=str(root / "store"), worker_poll_seconds=1,
+                           inherit_momentum_env=False)
+        stack.start()  # stops what it started if a step fails
+        _shared["stack"] = stack
+    _shared["users"] += 1
+    try:
+        yield _shared["stack"]
+    finally:
+        _shared["users"] -= 1
+        if _shared["users"] == 0:
+            _shared["stack"].stop()
+            _shared["stack"] = None
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    with shared_stack(tmp_path_factory) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def api(stack: LocalStack):
+    """A client of the stack's API (also inside another API's test harness)."""
+    with temporary_settings({PREFECT_API_URL: stack.api_url}):
+        with get_client(sync_client=True) as client:
+            yield client
+
+
+def trigger(stack: LocalStack, deployment: str, **params: str) -> str:
+    """``prefect deployment run FLOW/deployment -p k=v ...`` (the documented command) -> the flow run's id."""
+    args = [a for k, v in params.items() for a in ("-p", f"{k}={v}")]
+    out = stack.prefect("deployment", "run", f"{FLOW}/{deployment}", *args).stdout
+    return re.search(r"UUID: ([0-9a-f-]{36})", out).group(1)
+
+
+def submit(stack: LocalStack, deployment: str, **params) -> str:
+    """The same through the client (no CLI start-up): ``run_deployment(..., timeout=0)``."""
+    from prefect.deployments import run_deployment
+
+    with temporary_settings({PREFECT_API_URL: stack.api_url}):
+        return str(run_deployment(f"{FLOW}/{deployment}", parameters=params, timeout=0).id)
+
+
+def wait_final(stack: LocalStack, flow_run_id: str, timeout: float = 240):
+    deadline = time.monotonic() + timeout
+    with api(stack) as client:
+        while time.monotonic() < deadline:
+            run = client.read_flow_run(flow_run_id)
+            if run.state is not None and run.state.is_final():
+                return run
+            time.sleep(0.5)
+    raise TimeoutError(f"flow run {flow_run_id} not final after {timeout} s; worker log:\n{stack.log('worker')}")
+
+
+def task_states(stack: LocalStack, flow_run_id: str, attempt: int, expect: tuple[str, ...] = (),
+                timeout: float = 30) -> dict[str, list[str]]:
+    """task name (without its suffix) -> states of its runs in the flow run's ``attempt``-th run; waits
+    until the ``expect`` tasks are recorded (the server records task runs from events, a little later)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with api(stack) as client:
+            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+        out: dict[str, list[str]] = {}
+        for run in runs:
+            if run.flow_run_run_count == attempt:
+                out.setdefault(run.name.rsplit("-", 1)[0], []).append(run.state.name)
+        if all(name in out for name in expect) or time.monotonic() > deadline:
+            return out
+        time.sleep(0.5)
+
+
+def artifacts(stack: LocalStack, flow_run_id: str) -> dict:
+    """key -> data of the flow run's latest artifact with that key (tables decoded to rows)."""
+    with api(stack) as client:
+        found = client.read_artifacts(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+    out = {}
+    for artifact in sorted(found, key=lambda a: a.created):
+        if artifact.key:
+            data = artifact.data
+            out[artifact.key] = json.loads(data) if artifact.type == "table" and isinstance(data, str) else data
+    return out
+
+
+def artifact_keys(stack: LocalStack, flow_run_id: str) -> set[str]:
+    return set(artifacts(stack, flow_run_id))
+
+
+def ledger(store: VersionedStore) -> pd.DataFrame:
+    return store.read(store.resolve(LEDGER).ref)
+
+
+class Webhook:
+    """A loopback HTTP endpoint that records the JSON bodies POSTed to it."""
+
+    def __init__(self) -> None:
+        bodies = self.bodies = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's naming
+                bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}"))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/notify"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def wait(self, timeout: float) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while not self.bodies and time.monotonic() < deadline:
+            time.sleep(0.25)
+        return self.bodies
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def webhook():
+    hook = Webhook()
+    yield hook
+    hook.close()
+
+
+# --- prefect.yaml ---------------------------------------------------------------------------------
+def test_prefect_yaml_deploys_every_deployment_on_the_local_pool(stack):
+    """`prefect deploy --all` ran in the stack's start (it fails on a skipped or invalid file); check the
+    deployments it made: schedule in New York time, parameters, pool, pull steps."""
+    with api(stack) as client:
+        daily = client.read_deployment_by_name(f"{FLOW}/daily")
+        manual = client.read_deployment_by_name(f"{FLOW}/rebalance")
+    assert {daily.name, manual.name} == set(DEPLOYMENTS)
+    assert daily.work_pool_name == manual.work_pool_name == POOL
+    assert daily.parameters == {"only_on_schedule": True} and manual.parameters == {"only_on_schedule": False}
+    (schedule,) = daily.schedules
+    assert schedule.schedule.cron == "30 17 * * 1-5" and schedule.schedule.timezone == "America/New_York"
+    assert schedule.active and not manual.schedules
+    steps = [next(iter(step)) for step in daily.pull_steps]
+    assert steps == ["prefect.deployments.steps.set_working_directory", "tasks.secrets.secret_blocks_to_env"]
+    assert daily.pull_steps[0]["prefect.deployments.steps.set_working_directory"]["directory"] == "{{ $MOMENTUM_HOME }}"
+
+
+def test_serverless_prefect_file_is_valid():
+    """The serverless variant (ECS push pool, image from ./Dockerfile) passes Prefect's own schema."""
+    from prefect.cli.deploy._models import PrefectYamlModel
+
+    raw = yaml.safe_load((REPO_ROOT / "scripts" / "prefect.serverless.yaml").read_text())
+    model = PrefectYamlModel.model_validate(raw)
+    assert {d.name for d in model.deployments} == set(DEPLOYMENTS)
+    for deployment in raw["deployments"]:
+        assert deployment["entrypoint"] == "flows/rebalance.py:rebalance"
+        assert deployment["work_pool"]["job_variables"]["image"]
+    assert raw["pull"][0]["prefect.deployments.steps.set_working_directory"]["directory"] == "/opt/momentum"
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+    assert "MOMENTUM_HOME=/opt/momentum" in dockerfile and "WORKDIR /opt/momentum" in dockerfile
+
+
+# --- end to end -----------------------------------------------------------------------------------
+def test_manual_rebalance_deployment_with_parameters_completes_with_artifacts(stack, tmp_path):
+    store_url = str(tmp_path / "manual-store")
+    run_id = trigger(stack, "rebalance", as_of=OWED, strategy="momentum", store_url=store_url)
+    run = wait_final(stack, run_id)
+    assert run.state.is_completed(), f"{run.state.message}\n{stack.log('worker')}"
+    shown = artifacts(stack, run_id)
+    assert ARTIFACT_KEYS <= set(shown)
+    store = VersionedStore(store_url)
+    (orders,) = store.refs("orders")
+    plan = store.read(orders)
+    assert [row["client_order_id"] for row in shown["order-plan"]] == list(plan["client_order_id"])
+    assert {row["client_order_id"] for row in shown["fills"]} == set(plan["client_order_id"])
+    assert {row["symbol"] for row in shown["reconciliation"]} >= set(plan["symbol"]) | {"$CASH"}
+    assert len(shown["ranking"]) == 20 and "(file://" in shown["validation-report"]
+    assert "passed" in shown["validation-summary"] and store_url in shown["datasets"]
+    assert orders.as_of == OWED and store.manifest(orders).flow_run_id == run_id
+    assert store.manifest(store.resolve("scores").ref).params["strategy"] == "momentum"
+    assert set(ledger(store)["status"]) == {"filled"}
+    worker = stack.log("worker", tail=200_000)
+    assert "set_working_directory" in worker and "secret_blocks_to_env" in worker  # the pull steps ran
+
+
+def test_failed_execute_notifies_and_a_retry_redoes_only_what_failed(stack, tmp_path, webhook):
+    created = subprocess.run([sys.executable, "-m", "momentum_cli", "automations", "--webhook-url", webhook.url],
+                             env=stack.env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout.strip().splitlines()[-1])["name"] == "momentum-run-failed"
+    store_url = str(tmp_path / "daily-store")
+    store = VersionedStore(store_url)
+    store.fs.pipe_file(f"{store.root}/KILL_SWITCH", b"")  # execute refuses to send anything
+
+    run_id = submit(stack, "daily", store_url=store_url)  # as_of 2022-12-28 owes the 2022-11-30 rebalance
+    failed = wait_final(stack, run_id)
+    assert failed.state.is_failed() and "kill switch" in failed.state.message
+    assert task_states(stack, run_id, 1, expect=("execute",))["execute"] == ["Failed"]
+    before = {name: store.refs(name) for name in UPSTREAM}
+    assert {r.as_of for r in before["orders"]} == {OWED} and store.refs("executions") == []
+    (notice,) = webhook.wait(timeout=60)[:1]
+    assert run_id in notice["text"] and "Failed" in notice["subject"] and "kill switch" in notice["text"]
+
+    store.fs.rm(f"{store.root}/KILL_SWITCH")
+    stack.prefect("flow-run", "retry", run_id)
+    retried = wait_final(stack, run_id)
+    assert retried.state.is_completed(), f"{retried.state.message}\n{stack.log('worker')}"
+    assert retried.run_count == 2
+    states = task_states(stack, run_id, 2, expect=("ingest", "ingest-benchmark", "validate", "score", "plan",
+                                                   "execute", "account", "summarize"))
+    for name in ("ingest", "ingest-benchmark", "validate", "score", "plan"):
+        assert set(states[name]) == {"Cached"}, (name, states)
+    assert states["execute"] == ["Completed"] and states["account"] == ["Completed"]
+    assert {name: store.refs(name) for name in UPSTREAM} == before  # nothing upstream recomputed
+    book = ledger(store)
+    plan = store.read(before["orders"][-1])
+    assert book["client_order_id"].is_unique and sorted(book["client_order_id"]) == sorted(plan["client_order_id"])
+    assert ARTIFACT_KEYS <= artifact_keys(stack, run_id)
+
+
+def test_secret_blocks_fill_only_missing_variables(stack):
+    """The pull step that brings broker keys from Prefect Secret blocks into a run's environment (run in a
+    child process like a flow run's: loading a block emits events, and a process keeps one events client)."""
+    script = """
+import json, os
+from prefect.blocks.system import Secret
+from tasks.secrets import secret_blocks_to_env
+Secret(value="key-from-block").save("momentum-test-key-id", overwrite=True)
+Secret(value="secret-from-block").save("momentum-test-secret-key", overwrite=True)
+out = secret_blocks_to_env({"MOMENTUM_ALPACA_KEY_ID": "momentum-test-key-id",
+                            "MOMENTUM_ALPACA_SECRET_KEY": "momentum-test-secret-key",
+                            "MOMENTUM_TEST_SECRET": "no-such-block"})
+print(json.dumps({**out, "env": {k: os.environ.get(k) for k in ("MOMENTUM_ALPACA_KEY_ID", "MOMENTUM_ALPACA_SECRET_KEY")}}))
+"""
+    env = {**stack.env, "MOMENTUM_ALPACA_SECRET_KEY": "from-the-environment"}
+    env.pop("MOMENTUM_ALPACA_KEY_ID", None)
+    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["loaded"] == ["MOMENTUM_ALPACA_KEY_ID"] and out["missing"] == ["MOMENTUM_TEST_SECRET"]
+    assert out["env"] == {"MOMENTUM_ALPACA_KEY_ID": "key-from-block", "MOMENTUM_ALPACA_SECRET_KEY": "from-the-environment"}
+
+
+# --- the catch-up rule ------------------------------------------------------------------------------
+def test_latest_signal_session():
+    assert latest_signal_session(LAST_SESSION) == OWED
+    assert latest_signal_session(OWED) == OWED
+    assert latest_signal_session("2022-11-29") == "2022-08-31"
+    assert latest_signal_session("2022-12-28", months=[12]) == "2021-12-31"
+    assert latest_signal_session("1990-01-31", months=[2]) is None
+
+
+def test_owed_rebalance_is_keyed_by_its_signal_session(tmp_path):
+    store = VersionedStore(str(tmp_path / "store"))
+    assert owed_rebalance(store, LAST_SESSION) == OWED
+    frame = pd.DataFrame({"client_order_id": ["x"], "pending": [False]})
+    store.write("executions", "2022-08-31", frame)
+    assert owed_rebalance(store, LAST_SESSION) == OWED and not is_executed(store, OWED)
+    store.write("executions", OWED, frame.assign(pending=True), content_addressed=True)
+    assert owed_rebalance(store, LAST_SESSION) == OWED  # an order still pending: the rebalance stays owed
+    store.write("executions", OWED, frame, content_addressed=True)
+    assert owed_rebalance(store, LAST_SESSION) is None and owed_rebalance(store, OWED) is None
+    assert owed_rebalance(store, "2023-03-01") == "2023-02-28"
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_scheduled_runs_catch_up_once(tmp_path):
+    """In process (the test session's Prefect API, not the stack's: a process keeps one events client): a
+    run owes the latest signal session's rebalance until it is executed, then the next runs send nothing;
+    an older signal is never sent after a newer one."""
+    from flows.rebalance import rebalance
+
+    url = str(tmp_path / "store")
+    first = rebalance(as_of=LAST_SESSION, store_url=url, only_on_schedule=True)
+    book = ledger(VersionedStore(url))
+    second = rebalance(as_of=LAST_SESSION, store_url=url, only_on_schedule=True)
+    earlier = rebalance(as_of="2022-11-29", store_url=url, only_on_schedule=True)  # superseded
+    assert first["rebalance"]["signal_session"] == OWED and first["rebalance"]["caught_up"]
+    assert first["datasets"]["bars"]["as_of"] == LAST_SESSION and first["datasets"]["signal_bars"]["as_of"] == OWED
+    assert {f["status"] for f in first["fills"]} == {"filled"} and len(book) == len(first["fills"])
+    for summary in (second, earlier):
+        assert "orders" not in summary and not summary["rebalance"]["executed"]
+    assert ledger(VersionedStore(url)).equals(book)
