@@ -49,32 +49,34 @@ class PaperBroker:
             return pd.DataFrame({c: pd.Series(dtype=t) for c, t in LEDGER_COLUMNS.items()}), None
         return self.store.read(manifest.ref), manifest.version
 
-    def _filled(self) -> pd.DataFrame:
+    def _fills(self) -> pd.DataFrame:
         ledger, _ = self._ledger()
-        return ledger[ledger["filled_qty"] > 0]
+        return _filled(ledger)
 
     def positions(self) -> list[Position]:
-        fills = self._filled()
-        signed = fills["filled_qty"].where(fills["side"] == "buy", -fills["filled_qty"])
-        qty = signed.groupby(fills["symbol"]).sum()
-        return [
-            Position(symbol=s, qty=float(q), market_value=float(q * self._price(s)))
-            for s, q in qty.items() if abs(q) > 1e-9
-        ]
+        return self._positions(self._fills())
 
     def account(self) -> Account:
-        fills = self._filled()
-        notional = fills["filled_qty"] * fills["filled_avg_price"]
-        flow = notional.where(fills["side"] == "sell", -notional).sum() - fills["commission"].sum()
-        cash = self.initial_cash + float(flow)
-        return Account(cash=cash, equity=cash + sum(p.market_value for p in self.positions()))
+        fills = self._fills()
+        cash = self._cash(fills)
+        return Account(cash=cash, equity=cash + sum(p.market_value for p in self._positions(fills)))
 
-    def _price(self, symbol: str) -> float:
-        if symbol in self.prices.index and pd.notna(self.prices[symbol]):
-            return float(self.prices[symbol])
-        fills = self._filled()
-        last = fills.loc[fills["symbol"] == symbol, "filled_avg_price"]
-        return float(last.iloc[-1]) if len(last) else 0.0
+    def _positions(self, fills: pd.DataFrame) -> list[Position]:
+        """Net shares per symbol from the fills, marked at the as_of close (else the last fill price)."""
+        signed = fills["filled_qty"].where(fills["side"] == "buy", -fills["filled_qty"])
+        last_fill = fills.groupby("symbol")["filled_avg_price"].last()
+        out = []
+        for symbol, qty in signed.groupby(fills["symbol"]).sum().items():
+            if abs(qty) > 1e-9:
+                close = self.prices.get(symbol, float("nan"))
+                price = float(close) if pd.notna(close) else float(last_fill[symbol])
+                out.append(Position(symbol=symbol, qty=float(qty), market_value=float(qty * price)))
+        return out
+
+    def _cash(self, fills: pd.DataFrame) -> float:
+        notional = fills["filled_qty"] * fills["filled_avg_price"]
+        return self.initial_cash + float(notional.where(fills["side"] == "sell", -notional).sum()
+                                         - fills["commission"].sum())
 
     def submit(self, order: OrderRequest) -> OrderStatus:
         ledger, prior = self._ledger()
@@ -84,7 +86,7 @@ class PaperBroker:
             raise BrokerError(
                 f"paper account already traded on {ledger['as_of'].max()}; cannot trade on earlier {self.as_of}"
             )
-        status, filled, price = self._fill(order)
+        status, filled, price = self._fill(order, _filled(ledger))
         row = {
             "client_order_id": order.client_order_id, "broker_order_id": f"paper-{len(ledger) + 1:08d}",
             "as_of": self.as_of, "symbol": order.symbol, "side": order.side, "qty": filled or _qty(order, price),
@@ -98,16 +100,16 @@ class PaperBroker:
         )
         return _status(row)
 
-    def _fill(self, order: OrderRequest) -> tuple[str, float, float]:
+    def _fill(self, order: OrderRequest, fills: pd.DataFrame) -> tuple[str, float, float]:
         close = float(self.prices.get(order.symbol, float("nan")))
         price = close * (1 + self.slippage if order.side == "buy" else 1 - self.slippage)
         if not price > 0:
             return "rejected", 0.0, float("nan")
         qty = _qty(order, price)
-        held = sum(p.qty for p in self.positions() if p.symbol == order.symbol)
+        held = sum(p.qty for p in self._positions(fills) if p.symbol == order.symbol)
         if qty <= 0 or (order.side == "sell" and qty > held + 1e-9):
             return "rejected", 0.0, price
-        if order.side == "buy" and qty * price * (1 + self.cost) > self.account().cash + 1e-6:
+        if order.side == "buy" and qty * price * (1 + self.cost) > self._cash(fills) + 1e-6:
             return "rejected", 0.0, price
         return "filled", qty, price
 
@@ -127,6 +129,10 @@ class PaperBroker:
         day = pd.Timestamp(self.as_of).date()
         close = datetime.combine(day, time(21, 0), tzinfo=timezone.utc)
         return MarketClock(timestamp=close, is_open=True, next_open=close, next_close=close)
+
+
+def _filled(ledger: pd.DataFrame) -> pd.DataFrame:
+    return ledger[ledger["filled_qty"] > 0]
 
 
 def _qty(order: OrderRequest, price: float) -> float:
