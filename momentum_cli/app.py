@@ -45,17 +45,22 @@ def check_settings(**overrides: Any) -> None:
         fail(str(exc))
 
 
+def parse_value(text: str) -> Any:
+    """A flag value: JSON when it parses (numbers, true/false, lists), else the string itself."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
 def parse_sets(pairs: list[str]) -> dict[str, Any]:
-    """``key=value`` pairs -> overrides (values parsed as JSON when they parse, else strings)."""
+    """``key=value`` pairs -> overrides."""
     out: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
             fail(f"--set expects key=value, got {pair!r}")
-        try:
-            out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.strip()] = value
+        out[key.strip()] = parse_value(value)
     return out
 
 

@@ -25,12 +25,9 @@ def parse_sweep(items: list[str]) -> dict[str, list]:
 
 
 def _value(text: str) -> Any:
-    if "/" in text:
-        return [_value(part) for part in text.split("/")]
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
+    from momentum_cli.app import parse_value
+
+    return [parse_value(part) for part in text.split("/")] if "/" in text else parse_value(text)
 
 
 def summary_text(summary: dict[str, Any]) -> str:
