@@ -94,9 +94,31 @@ def _every(read, **filters) -> list:
             return out
 
 
+def refusal_logged(texts: dict[str, str]) -> bool:
+    """The broker's refusal reached the API's run logs, scrubbed."""
+    return any(k.startswith("log ") and "rejected by the broker" in v and "key *** with secret ***" in v
+               for k, v in texts.items())
+
+
+def api_logs(client, flow_run_id, wait_seconds: float = 30.0) -> dict[str, str]:
+    """The run's logs as the API holds them. Logs travel in background batches, so drain the sender and
+    poll (bounded) until the refusal has arrived."""
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=10)
+    logs = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id]))
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        out = {f"log {log.id}": log.model_dump_json() for log in _every(client.read_logs, log_filter=logs)}
+        if refusal_logged(out) or time.monotonic() > deadline:
+            return out
+        time.sleep(0.5)
+
+
 def prefect_texts(flow_run_id) -> dict[str, str]:
     """Flow runs (parameters), task runs (inputs), artifacts and API logs of the run, as JSON text."""
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, LogFilter, LogFilterFlowRunId
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
     this_run = FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
     out = {}
@@ -108,14 +130,10 @@ def prefect_texts(flow_run_id) -> dict[str, str]:
         artifacts = ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
         for artifact in _every(client.read_artifacts, artifact_filter=artifacts):
             out[f"artifact {artifact.key} {artifact.id}"] = artifact.model_dump_json()
-        logs = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id]))
-        for log in _every(client.read_logs, log_filter=logs):
-            out[f"log {log.id}"] = log.model_dump_json()
+        out |= api_logs(client, flow_run_id)
     assert any(k.startswith("artifact execution-report") for k in out)
     assert any(k.startswith("task_run execute") for k in out)
-    # the refusal reached the API's run logs, scrubbed
-    assert any(k.startswith("log ") and "rejected by the broker" in v and "key *** with secret ***" in v
-               for k, v in out.items())
+    assert refusal_logged(out)
     return out
 
 
