@@ -56,7 +56,11 @@ def store_url(request, tmp_path):
 @pytest.fixture(scope="session")
 def prefect_api():
     """A real Prefect API (the test harness's temporary server), once per session."""
+    from prefect.logging.configuration import setup_logging
     from prefect.testing.utilities import prefect_test_harness
 
+    # Bind Prefect's console handler to the session's stderr now: configured lazily inside a CliRunner
+    # invoke, it would keep that invoke's stream, which is closed by the next one.
+    setup_logging()
     with prefect_test_harness(server_startup_timeout=60):
         yield
