@@ -100,16 +100,19 @@ def wait_final(stack: LocalStack, flow_run_id: str, timeout: float = 240):
 def task_states(stack: LocalStack, flow_run_id: str, attempt: int, expect: tuple[str, ...] = (),
                 timeout: float = 30) -> dict[str, list[str]]:
     """task name (without its suffix) -> states of its runs in the flow run's ``attempt``-th run; waits
-    until the ``expect`` tasks are recorded (the server records task runs from events, a little later)."""
+    until the ``expect`` tasks are recorded in a final state (the server records task runs and their states
+    from events, a little later)."""
     deadline = time.monotonic() + timeout
     while True:
         with api(stack) as client:
             runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
         out: dict[str, list[str]] = {}
+        settled = True
         for run in runs:
             if run.flow_run_run_count == attempt:
-                out.setdefault(run.name.rsplit("-", 1)[0], []).append(run.state.name)
-        if all(name in out for name in expect) or time.monotonic() > deadline:
+                settled &= run.state is not None and run.state.is_final()
+                out.setdefault(run.name.rsplit("-", 1)[0], []).append(run.state.name if run.state else "unrecorded")
+        if (settled and all(name in out for name in expect)) or time.monotonic() > deadline:
             return out
         time.sleep(0.5)
 
