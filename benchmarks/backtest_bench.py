@@ -2,7 +2,7 @@
 
 20 years (5040 sessions) of seeded synthetic closes (``synthetic_panel``: late listings, delistings),
 plain momentum, top 25, quarterly, 10 bps, fractional shares. Ours is the whole backtest: the live
-selection (``score_arrays``, the core of ``score_at``) and planning (``plan_quantities``, the core of
+selection (``signals_at`` + ``score_signals``, the core of ``score_at``) and planning (``plan_quantities``, the core of
 ``plan_orders``) at every rebalance, fills and the daily
 mark-to-market. vectorbt (``Portfolio.from_orders``, target percent, shared cash, sells first) only
 simulates the same portfolio from our target weights, so its figure leaves out the selection work.

@@ -4,13 +4,15 @@ For every rebalance signal session in range (``rebalance_schedule``):
 
 1. Delistings: a held name without a close on the signal session is sold at its last close
    (commission and slippage charged), booked on the signal session, before anything else.
-2. Selection: ``score_arrays`` (the core of the live ``score_at``) on the same window the live ingest stores (the last ``scoring_sessions``
-   NYSE sessions up to the signal session, symbols with at least one bar in it), with the
-   universe at that session. Live validation can quarantine symbols; the backtest does not
-   validate, so nothing is quarantined here.
+2. Selection: the live ``score_at`` in two steps. ``signals_at`` computes the signals of every
+   signal session in one pass, each from the same window the live ingest stores (the last
+   ``scoring_sessions`` NYSE sessions up to that session; ``score_at`` is ``signals_at`` at one
+   session); ``score_signals`` then applies eligibility, the universe at that session and the
+   selection. Live validation can quarantine symbols; the backtest does not validate, so nothing is
+   quarantined here.
 3. Planning: ``plan_quantities`` (the core of the live ``plan_orders``) on the targets, book, cash and
-   signal-session closes, exactly as
-   the live plan task calls it; the plan is kept verbatim in ``BacktestResult.orders``.
+   signal-session closes, exactly as the live plan task calls it; the plan is kept verbatim in
+   ``BacktestResult.orders``.
 4. Fills: ``trade_offset`` sessions later, at that session's close, the planned share quantities are
    traded (sells first). A buy of a name without a close that session is dropped; a sell uses the
    last close. If the buys would overdraw cash at the fill prices, they are trimmed by the live rule
@@ -19,7 +21,8 @@ For every rebalance signal session in range (``rebalance_schedule``):
 Costs: ``cost_bps`` (commission) and ``slippage_bps`` are both charged in cash as bps / 1e4 of the
 traded notional ``|qty| x close``; slippage charged this way equals filling at ``close x (1 +/- bps)``.
 Planning funds buys with their sum. Between trades positions are constant, so the daily
-mark-to-market is one matrix-vector product per holding period over forward-filled closes.
+mark-to-market is one matrix-vector product per holding period over the held names' closes (a
+missing close carried forward from the name's last one); no full-panel copy is made.
 """
 
 from __future__ import annotations
@@ -35,8 +38,8 @@ from momentum.metrics import performance
 from momentum.orders import PLAN_COLUMNS, fund_buys, plan_frame, plan_quantities
 from momentum.selection import symbol_ranks
 from momentum.settings import Settings
-from momentum.signals import below_trend
-from momentum.strategy import StrategyParams, score_arrays
+from momentum.signals import below_trend, signals_at
+from momentum.strategy import StrategyParams, score_signals
 
 Members = Callable[[pd.Timestamp], Collection[str] | None]
 TRADE_COLUMNS = ["signal_date", "trade_date", "symbol", "side", "planned_qty", "qty", "price", "notional",
@@ -122,7 +125,6 @@ def run_backtest(
     closes = closes.sort_index()
     dates, symbols = closes.index, closes.columns.to_numpy()
     raw = closes.to_numpy(dtype="float64")
-    px = closes.ffill().fillna(0.0).to_numpy()
     window = scoring_sessions(params)
     start = config.start if config.start is not None else dates[min(window - 1, len(dates) - 1)]
     end = config.end if config.end is not None else dates[-1]
@@ -131,47 +133,53 @@ def run_backtest(
         raise ValueError(f"no sessions of data between {start:%Y-%m-%d} and {end:%Y-%m-%d}")
     schedule = rebalance_schedule(dates[rows[0]], dates[rows[-1]], config.rebalance_months, config.trade_offset)
     schedule = schedule[schedule["trade_date"] <= dates[rows[-1]]]
+    signal_rows, trade_rows = dates.get_indexer(schedule["signal_date"]), dates.get_indexer(schedule["trade_date"])
+    calendar = nyse_sessions(CALENDAR_START, dates[-1])
+    window_starts = dates.searchsorted(calendar[np.maximum(calendar.searchsorted(schedule["signal_date"]) - window + 1, 0)])
+    signals = signals_at(raw, signal_rows, window_starts, params.lookback, params.skip)
     rate, step = (config.cost_bps + config.slippage_bps) / 1e4, 1e-6 if config.fractional else 1.0
     shares, cash = np.zeros(len(symbols)), float(config.initial_cash)
-    calendar = nyse_sessions(CALENDAR_START, dates[-1])
     ranks = symbol_ranks(symbols)
     events: list[tuple[int, np.ndarray, float]] = []
     trades, plans, rebalances = [], [], []
-    for signal, trade in schedule.itertuples(index=False):
-        i, j = dates.get_loc(signal), dates.get_loc(trade)
-        delisted = np.where((shares != 0) & np.isnan(raw[i]), -shares, 0.0)
-        cash, *flows = _fill(delisted, px[i], rate, cash, (signal, signal, "delisted"), symbols, delisted, trades)
-        if delisted.any():
-            shares = shares + delisted
+    for k, (signal, trade) in enumerate(schedule.itertuples(index=False)):
+        i, j = signal_rows[k], trade_rows[k]
+        held = np.flatnonzero(shares)
+        gone = held[np.isnan(raw[i, held])]
+        cash, *flows = _fill(gone, -shares[gone], _last_close(raw, i, gone), -shares[gone], cash, rate,
+                             (signal, signal, "delisted"), symbols, trades)
+        if len(gone):
+            shares = shares.copy()
+            shares[gone] = 0.0
             events.append((i, shares, cash))
-        window_start = max(calendar[calendar.searchsorted(signal) - window + 1], dates[0])
         universe = members(signal)
         to_cash = (params.regime_filter and benchmark is not None
                    and below_trend(benchmark.loc[:signal], params.regime_window))
-        core = score_arrays(
-            raw[dates.searchsorted(window_start):i + 1], ranks, quarantined=None, to_cash=to_cash, params=params,
-            member=None if universe is None else np.isin(symbols, list(universe)),
+        core = score_signals(
+            {name: values[k] for name, values in signals.items()}, ranks, quarantined=None, to_cash=to_cash,
+            params=params, member=None if universe is None else np.isin(symbols, list(universe)),
         )
         traded = np.flatnonzero((core["weight"] > 0) | (shares != 0))
-        planned = np.zeros(len(symbols))
-        planned[traded] = plan_quantities(
+        planned = plan_quantities(
             core["weight"][traded], shares[traded], cash, raw[i, traded], fractional=config.fractional,
             min_order_value=config.min_order_value, cash_buffer=config.cash_buffer,
             cost_bps=config.cost_bps + config.slippage_bps,
         )
-        plans.append((signal, traded, planned[traded], raw[i, traded], shares[traded], core["weight"][traded]))
-        delta = _funded(planned, raw[j], px[j], cash, rate, step)
-        equity_before, cash_before = cash + float(shares @ px[j]), cash
-        cash, *more = _fill(delta, px[j], rate, cash, (signal, trade, "rebalance"), symbols, planned, trades)
-        shares = shares + delta
+        plans.append((signal, traded, planned, raw[i, traded], shares[traded], core["weight"][traded]))
+        price = _last_close(raw, j, traded)
+        delta = _funded(planned, raw[j, traded], price, cash, rate, step)
+        equity_before, cash_before = cash + float(shares[traded] @ price), cash
+        cash, *more = _fill(traded, delta, price, planned, cash, rate, (signal, trade, "rebalance"), symbols, trades)
+        shares = shares.copy()
+        shares[traded] += delta
         events.append((j, shares, cash))
         bought, sold, costs = (a + b for a, b in zip(flows, more))
         selected = sorted(symbols[core["selected"]])
         turnover = (bought + sold) / 2 / equity_before if equity_before > 0 else 0.0
         rebalances.append((signal, trade, ",".join(selected), len(selected), cash_before, equity_before,
                            bought, sold, costs, turnover))
-    plans = _plans(symbols, plans)
-    return _result(dates[rows], rows, px, events, config.initial_cash, benchmark, rebalances, trades, plans)
+    return _result(dates[rows], rows, raw, events, config.initial_cash, benchmark, rebalances, _trades(trades),
+                   _plans(symbols, plans))
 
 
 def _plans(symbols: np.ndarray, plans: list[tuple]) -> pd.DataFrame:
@@ -186,6 +194,17 @@ def _plans(symbols: np.ndarray, plans: list[tuple]) -> pd.DataFrame:
     return frame
 
 
+def _last_close(raw: np.ndarray, row: int, cols: np.ndarray) -> np.ndarray:
+    """Closes of ``cols`` at ``row``; a symbol without a bar there is priced at its last close before."""
+    out = raw[row, cols].copy()
+    missing = np.flatnonzero(np.isnan(out))
+    if len(missing):
+        seen = ~np.isnan(raw[: row + 1, cols[missing]])
+        last = row - np.argmax(seen[::-1], axis=0)
+        out[missing] = np.where(seen.any(axis=0), raw[last, cols[missing]], np.nan)
+    return out
+
+
 def _funded(planned: np.ndarray, close: np.ndarray, price: np.ndarray, cash: float, rate: float,
             step: float) -> np.ndarray:
     """The planned shares that fill: buys of names without a close dropped, buys trimmed if unfunded."""
@@ -197,25 +216,53 @@ def _funded(planned: np.ndarray, close: np.ndarray, price: np.ndarray, cash: flo
     return delta
 
 
-def _fill(delta: np.ndarray, prices: np.ndarray, rate: float, cash: float, when: tuple, symbols: np.ndarray,
-          planned: np.ndarray, trades: list) -> tuple[float, float, float, float]:
-    """Book the non-zero ``delta`` shares at ``prices`` into ``trades`` (``when``: signal, fill date,
-    reason); return cash afterwards, bought and sold notional and costs (dollars)."""
-    idx = np.flatnonzero(delta)
-    notional = np.abs(delta[idx]) * prices[idx]
+def _fill(cols: np.ndarray, delta: np.ndarray, prices: np.ndarray, planned: np.ndarray, cash: float, rate: float,
+          when: tuple, symbols: np.ndarray, trades: list) -> tuple[float, float, float, float]:
+    """Book the non-zero ``delta`` shares of ``cols`` at ``prices`` into ``trades`` (``when``: signal,
+    fill date, reason); return cash afterwards, bought and sold notional and costs (dollars)."""
+    done = delta != 0
+    if not done.any():
+        return cash, 0.0, 0.0, 0.0
+    delta, prices = delta[done], prices[done]
+    notional = np.abs(delta) * prices
     cost = rate * notional
-    for k, col in enumerate(idx):
-        side = "sell" if delta[col] < 0 else "buy"
-        trades.append((*when[:2], symbols[col], side, abs(planned[col]), abs(delta[col]), prices[col],
-                       notional[k], cost[k], when[2]))
-    buys = delta[idx] > 0
-    return (cash - float(delta[idx] @ prices[idx]) - float(cost.sum()), float(notional[buys].sum()),
-            float(notional[~buys].sum()), float(cost.sum()))
+    trades.append((when, symbols[cols[done]], delta, np.abs(planned[done]), prices, notional, cost))
+    bought, costs = float(notional[delta > 0].sum()), float(cost.sum())
+    return cash - float(delta @ prices) - costs, bought, float(notional.sum()) - bought, costs
+
+
+def _trades(fills: list[tuple]) -> pd.DataFrame:
+    """The booked fills as one frame (:data:`TRADE_COLUMNS`), in booking order."""
+    if not fills:
+        return pd.DataFrame(columns=TRADE_COLUMNS)
+    when, symbol, delta, planned, price, notional, cost = zip(*fills)
+    sizes = [len(s) for s in symbol]
+    signal, trade, reason = zip(*when)
+    signal, trade = (np.repeat(np.array(dates, dtype="datetime64[ns]"), sizes) for dates in (signal, trade))
+    delta = np.concatenate(delta)
+    return pd.DataFrame({
+        "signal_date": signal, "trade_date": trade, "symbol": np.concatenate(symbol),
+        "side": np.where(delta < 0, "sell", "buy"), "planned_qty": np.concatenate(planned), "qty": np.abs(delta),
+        "price": np.concatenate(price), "notional": np.concatenate(notional), "cost": np.concatenate(cost),
+        "reason": np.repeat(np.array(reason, dtype=object), sizes),
+    }, columns=TRADE_COLUMNS)
+
+
+def _marks(raw: np.ndarray, lo: int, hi: int, cols: np.ndarray) -> np.ndarray:
+    """Closes of ``cols`` on rows lo..hi-1, a missing one carried forward from the symbol's last close."""
+    block = raw[lo:hi, cols]
+    if not np.isnan(block).any():
+        return block
+    block = block.copy()
+    block[0] = _last_close(raw, lo, cols)
+    last = np.where(np.isnan(block), 0, np.arange(len(block))[:, None])
+    np.maximum.accumulate(last, axis=0, out=last)
+    return block[last, np.arange(len(cols))]
 
 
 def _result(
-    sessions: pd.DatetimeIndex, rows: np.ndarray, px: np.ndarray, events: list, initial_cash: float,
-    benchmark: pd.Series | None, rebalances: list, trades: list, plans: pd.DataFrame,
+    sessions: pd.DatetimeIndex, rows: np.ndarray, raw: np.ndarray, events: list, initial_cash: float,
+    benchmark: pd.Series | None, rebalances: list, trades: pd.DataFrame, plans: pd.DataFrame,
 ) -> BacktestResult:
     """Daily curves: the state after the last event at or before each session, marked at its close."""
     equity = np.full(len(rows), float(initial_cash))
@@ -225,7 +272,8 @@ def _result(
         lo = np.searchsorted(rows, row)
         hi = np.searchsorted(rows, at[k + 1]) if k + 1 < len(events) else len(rows)
         held = np.flatnonzero(shares)
-        equity[lo:hi] = cash_k + px[rows[lo:hi]][:, held] @ shares[held]
+        if hi > lo:
+            equity[lo:hi] = cash_k + _marks(raw, rows[lo], rows[hi - 1] + 1, held) @ shares[held]
         cash[lo:hi], holdings[lo:hi] = cash_k, len(held)
     bench = None
     if benchmark is not None:
@@ -234,7 +282,14 @@ def _result(
     return BacktestResult(
         equity=pd.Series(equity, index=sessions, name="equity"), cash=pd.Series(cash, index=sessions, name="cash"),
         holdings=pd.Series(holdings.astype(int), index=sessions, name="holdings"), benchmark=bench,
-        rebalances=pd.DataFrame(rebalances, columns=REBALANCE_COLUMNS),
-        trades=pd.DataFrame(trades, columns=TRADE_COLUMNS),
-        orders=plans,
+        rebalances=_rebalances(rebalances), trades=trades, orders=plans,
     )
+
+
+def _rebalances(rows: list[tuple]) -> pd.DataFrame:
+    """One row per rebalance (:data:`REBALANCE_COLUMNS`), built column by column."""
+    columns = list(zip(*rows)) or [()] * len(REBALANCE_COLUMNS)
+    data = dict(zip(REBALANCE_COLUMNS, columns))
+    for name in ("signal_date", "trade_date"):
+        data[name] = np.array(data[name], dtype="datetime64[ns]")
+    return pd.DataFrame(data, columns=REBALANCE_COLUMNS)

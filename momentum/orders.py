@@ -35,6 +35,17 @@ def client_order_id(rebalance_key: str, symbol: str, side: str) -> str:
     return coid
 
 
+def client_order_ids(rebalance_keys: np.ndarray, symbols: np.ndarray, sides: np.ndarray) -> np.ndarray:
+    """:func:`client_order_id` of many orders at once (checked together, same rules and errors)."""
+    keys, symbols, sides = (np.asarray(a, dtype=object) for a in (rebalance_keys, symbols, sides))
+    ids = "mom-" + keys + "-" + symbols + "-" + sides
+    if len(ids) and not (((sides == "buy") | (sides == "sell")).all() and max(map(len, ids)) <= MAX_CLIENT_ORDER_ID
+                         and _ID_CHARS.match("".join(ids))):
+        for args in zip(keys, symbols, sides):
+            client_order_id(*args)  # raises naming the first bad one
+    return ids
+
+
 def plan_orders(
     target_weights: pd.Series, positions: pd.Series, cash: float, prices: pd.Series, *,
     rebalance_key: str, fractional: bool = False, notional: bool = False, min_order_value: float = 1.0,
@@ -93,12 +104,12 @@ def plan_frame(
     one per row for many rebalances at once), then sells first, then by symbol."""
     keys = np.broadcast_to(np.asarray(rebalance_key, dtype=object), delta.shape)
     traded = np.flatnonzero(delta)
-    traded = traded[np.lexsort((symbols[traded], delta[traded] > 0, keys[traded]))]
+    traded = traded[np.lexsort((symbols[traded].astype(str), delta[traded] > 0, keys[traded].astype(str)))]
     side = np.where(delta[traded] < 0, "sell", "buy")
     qty = np.abs(delta[traded])
     est_value = qty * px[traded]
     return pd.DataFrame({
-        "client_order_id": [client_order_id(k, s, d) for k, s, d in zip(keys[traded], symbols[traded], side)],
+        "client_order_id": client_order_ids(keys[traded], symbols[traded], side),
         "symbol": symbols[traded], "side": side, "qty": qty,
         "notional": np.where(notional & (side == "buy"), np.floor(est_value * 100) / 100, np.nan),
         "ref_price": px[traded], "est_value": est_value, "current_qty": current[traded],

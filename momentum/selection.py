@@ -72,8 +72,9 @@ def pick(
     holdings: int, strategy: str = "qmom",
 ) -> tuple[np.ndarray, np.ndarray]:
     """(in_pool, selected) masks: pool = top 2H by momentum (qmom) or top H; qmom keeps the H lowest fip."""
-    candidates = np.flatnonzero(eligible)
-    ranked = candidates[np.lexsort((symbol_rank[candidates], -momentum[candidates]))]
+    in_symbol_order = np.argsort(symbol_rank)
+    by_symbol = in_symbol_order[eligible[in_symbol_order]]
+    ranked = by_symbol[np.argsort(-momentum[by_symbol], kind="stable")]  # ties keep symbol order
     if strategy == "qmom":
         pool = ranked[: 2 * holdings]
         chosen = pool[np.lexsort((symbol_rank[pool], fip[pool]))][:holdings]

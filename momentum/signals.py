@@ -75,17 +75,81 @@ def signal_arrays(values: np.ndarray, lookback: int = 252, skip: int = 21) -> di
     """momentum, fip, history (sessions) and flat_run per column of ``values`` at its last row.
 
     ``values``: (sessions, symbols) adjusted closes up to ``t``, NaN = no bar. Symbols without a close
-    at ``t`` get NaN signals and history 0.
+    at ``t`` get NaN signals and history 0; ``flat_run`` (the longest run of unchanged closes in the
+    window) is measured for symbols with a full window and is 0 for the others. This is
+    :func:`signals_at` at the last row, so the live score and the backtest share one computation.
     """
-    window = trailing_window(values, lookback + 1)
-    has_close = ~np.isnan(values[-1]) if len(values) else np.zeros(values.shape[1], bool)
-    history = np.where(has_close, (~np.isnan(values)).sum(axis=0), 0)
-    return {
-        "momentum": np.where(has_close, momentum_from_window(window, lookback, skip), np.nan),
-        "fip": np.where(has_close, fip_from_window(window, lookback, skip), np.nan),
+    values = np.asarray(values, dtype="float64")
+    if not len(values):
+        n = values.shape[1]
+        return {"momentum": np.full(n, np.nan), "fip": np.full(n, np.nan), "history": np.zeros(n, int),
+                "flat_run": np.zeros(n, int)}
+    return {k: v[0] for k, v in signals_at(values, np.array([len(values) - 1]), None, lookback, skip).items()}
+
+
+def signals_at(
+    values: np.ndarray, ends: np.ndarray, starts: np.ndarray | None = None, lookback: int = 252, skip: int = 21,
+) -> dict[str, np.ndarray]:
+    """:func:`signal_arrays` at many sessions in one pass: row k holds the signals at row ``ends[k]``
+    of ``values``, computed from rows ``starts[k]..ends[k]`` only (default: from row 0).
+
+    Symbols whose last ``lookback + 1`` rows are all bars (the common case) are computed for every
+    session at once from window sums of daily move signs; symbols with a gap inside their window are
+    gathered from their own bars. Arrays have shape (len(ends), n_symbols).
+    """
+    ends = np.asarray(ends, dtype=np.int64)
+    starts = np.zeros_like(ends) if starts is None else np.asarray(starts, dtype=np.int64)
+    first, mid = np.maximum(ends - lookback, 0), np.maximum(ends - skip, 0)
+    holes = np.isnan(values)
+    has_close = ~holes[ends]
+    missing, gaps = _window_sums(holes, (starts, ends + 1), (first, ends + 1))
+    history = np.where(has_close, (ends - starts + 1)[:, None] - missing, 0)
+    later, earlier = values[1:], values[:-1]
+    moves = np.greater(later, earlier).view(np.int8) - np.less(later, earlier).view(np.int8)  # +1 up, -1 down
+    (net_up,) = _window_sums(moves, (first, mid))
+    (moved,) = _window_sums(np.abs(moves), (first, ends))  # up or down days; the rest of a dense window is flat
+    full = history >= lookback + 1  # a close at t and a complete window
+    dense = full & (gaps == 0)
+    momentum = values[mid] / values[first] - 1.0
+    out = {
+        "momentum": np.where(dense, momentum, np.nan),
+        "fip": np.where(dense, np.sign(momentum) * -net_up / (lookback - skip), np.nan),
         "history": history,
-        "flat_run": longest_flat_run(window),
+        "flat_run": _flat_runs(values, (ends - first)[:, None] - moved, first, lookback + 1, dense),
     }
+    for k in np.flatnonzero((full & ~dense).any(axis=1)):
+        cols = np.flatnonzero(full[k] & ~dense[k])
+        window = trailing_window(values[starts[k]:ends[k] + 1, cols], lookback + 1)
+        out["momentum"][k, cols] = momentum_from_window(window, lookback, skip)
+        out["fip"][k, cols] = fip_from_window(window, lookback, skip)
+        out["flat_run"][k, cols] = longest_flat_run(window)
+    return out
+
+
+def _flat_runs(values: np.ndarray, flats: np.ndarray, first: np.ndarray, length: int, dense: np.ndarray) -> np.ndarray:
+    """Longest run of unchanged closes in each dense window of ``values`` (``length`` rows from
+    ``first[k]``; 0 outside dense windows), given each window's count of ``flats`` (flat days): measured
+    only where a window has two flat days or more, which most symbols on most dates do not."""
+    flats = np.where(dense, flats, 0)
+    runs = np.minimum(flats, 1)  # one flat day is a run of one
+    k, cols = np.nonzero(flats > 1)
+    if len(k):
+        rows = first[k][None, :] + np.arange(length)[:, None]
+        runs[k, cols] = longest_flat_run(values[rows, cols])
+    return runs
+
+
+def _window_sums(x: np.ndarray, *windows: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:
+    """For each (lo, hi) pair of row arrays, the column sums of rows lo[k]..hi[k]-1 of ``x`` (bool or
+    small ints): (len(lo), n_columns) ints. Overlapping windows share work: ``x`` is summed once per
+    segment between consecutive window edges."""
+    cuts = np.unique(np.concatenate([[0, len(x)], *(edge for pair in windows for edge in pair)]))
+    data = x.view(np.int8) if x.dtype == bool else x
+    totals = np.zeros((len(cuts), x.shape[1]), dtype=np.int64)
+    for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:]), start=1):
+        totals[i] = data[a:b].sum(axis=0, dtype=np.int32)
+    np.cumsum(totals, axis=0, out=totals)
+    return [totals[np.searchsorted(cuts, hi)] - totals[np.searchsorted(cuts, lo)] for lo, hi in windows]
 
 
 def momentum_signals(closes: pd.DataFrame, lookback: int = 252, skip: int = 21) -> pd.DataFrame:

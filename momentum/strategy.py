@@ -35,17 +35,14 @@ class StrategyParams:
         return asdict(self)
 
 
-def score_arrays(
-    values: np.ndarray, symbol_rank: np.ndarray, *, member: np.ndarray | None, quarantined: np.ndarray | None,
-    to_cash: bool, params: StrategyParams,
+def score_signals(
+    signals: dict[str, np.ndarray], symbol_rank: np.ndarray, *, member: np.ndarray | None,
+    quarantined: np.ndarray | None, to_cash: bool, params: StrategyParams,
 ) -> dict[str, np.ndarray]:
-    """The strategy's core at the last row of ``values`` (sessions x symbols adjusted closes).
-
-    Returns per-symbol arrays: momentum, fip, history, flat_run, code (see ``selection.REASONS``),
-    in_pool, selected and weight (fraction of equity).
-    """
-    out = signal_arrays(values, params.lookback, params.skip)
-    blocked = np.zeros(values.shape[1], bool) if quarantined is None else quarantined
+    """Eligibility, selection and weights from one session's signal arrays (``signals.signal_arrays``);
+    the backtest computes the signals of all its sessions at once and calls this per rebalance."""
+    out = dict(signals)
+    blocked = np.zeros(len(out["history"]), bool) if quarantined is None else quarantined
     out["code"] = eligibility_codes(out, member=member, quarantined=blocked, min_history=params.lookback + 1,
                                     max_stale_sessions=params.max_stale_sessions)
     eligible = out["code"] == 0
@@ -75,8 +72,8 @@ def score_at(
             raise ValueError(f"no closes on the session {pd.Timestamp(as_of):%Y-%m-%d}")
     symbols = closes.columns.to_numpy(dtype=object)
     to_cash = params.regime_filter and benchmark is not None and below_trend(benchmark, params.regime_window)
-    core = score_arrays(
-        closes.to_numpy(dtype="float64"), symbol_ranks(symbols),
+    core = score_signals(
+        signal_arrays(closes.to_numpy(dtype="float64"), params.lookback, params.skip), symbol_ranks(symbols),
         member=None if members is None else np.isin(symbols, list(members)),
         quarantined=np.isin(symbols, list(quarantined)), to_cash=to_cash, params=params,
     )

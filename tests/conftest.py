@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata as md
 import logging
 import os
+import time
 import uuid
 
 import pytest
@@ -64,3 +65,25 @@ def prefect_api():
     setup_logging()
     with prefect_test_harness(server_startup_timeout=60):
         yield
+
+
+@pytest.fixture
+def recorded_task_runs(prefect_api):
+    """``read(flow_run_id, expect)``: the flow run's task runs once the API has recorded every one of them
+    in a final state and the ``expect`` task names are among them. Task runs and their states reach the
+    API as events, processed a little after the flow run returns; this waits (bounded) instead of racing."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    def read(flow_run_id, expect: tuple[str, ...] = (), timeout: float = 30.0) -> list:
+        deadline = time.monotonic() + timeout
+        while True:
+            with get_client(sync_client=True) as client:
+                runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+            names = {run.name.rsplit("-", 1)[0] for run in runs}
+            settled = all(run.state is not None and run.state.is_final() for run in runs)
+            if (settled and set(expect) <= names) or time.monotonic() > deadline:
+                return runs
+            time.sleep(0.25)
+
+    return read

@@ -190,7 +190,7 @@ def test_broker_answers_429_and_500_on_the_first_tries(server, url):
     assert all(server.post_count(c) == 1 for c in plan["client_order_id"][2:])
 
 
-def test_prefect_retries_the_execute_task_after_a_transient_failure(server, url, monkeypatch):
+def test_prefect_retries_the_execute_task_after_a_transient_failure(server, url, monkeypatch, recorded_task_runs):
     monkeypatch.setenv("MOMENTUM_ALPACA_MAX_RETRIES", "1")
     real_submit, calls = alpaca_module.AlpacaBroker.submit, []
 
@@ -208,9 +208,7 @@ def test_prefect_retries_the_execute_task_after_a_transient_failure(server, url,
     assert state.is_completed()
     executions = assert_done(server, url)  # posted once: the retry found the third order by its id
     assert list(executions["action"]) == ["found_at_broker"] * 3 + ["submitted"] * 4
-    with get_client(sync_client=True) as client:
-        task_runs = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id])))
+    task_runs = recorded_task_runs(state.state_details.flow_run_id, expect=("execute",))
     (execute_run,) = [t for t in task_runs if t.name.startswith("execute")]
     assert execute_run.run_count == 2 and execute_run.state.is_completed()
 

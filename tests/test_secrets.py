@@ -14,7 +14,6 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-import momentum.brokers.alpaca as alpaca_module
 from flows.rebalance import rebalance
 from tasks.common import ALPACA_SECRET_BLOCKS
 

@@ -194,3 +194,52 @@ def test_trailing_window_equals_each_symbols_own_last_closes(seed, length):
         own = values[~np.isnan(values[:, j]), j][-length:]
         expected = np.r_[np.full(length - len(own), np.nan), own]
         np.testing.assert_array_equal(got[:, j], expected)
+
+
+def gathered_signals(values: np.ndarray, lookback: int, skip: int) -> dict[str, np.ndarray]:
+    """Reference: each symbol's own last lookback+1 bars, gathered one column at a time."""
+    n = values.shape[1]
+    out = {"momentum": np.full(n, np.nan), "fip": np.full(n, np.nan), "history": np.zeros(n, int),
+           "flat_run": np.zeros(n, int)}
+    for j in range(n):
+        own = values[~np.isnan(values[:, j]), j]
+        if np.isnan(values[-1, j]):
+            continue
+        out["history"][j] = len(own)
+        if len(own) < lookback + 1:
+            continue
+        window = own[-(lookback + 1):]
+        path = window[: lookback - skip + 1]
+        momentum = window[lookback - skip] / window[0] - 1
+        moves = np.diff(path)
+        out["momentum"][j] = momentum
+        out["fip"][j] = np.sign(momentum) * ((moves < 0).sum() - (moves > 0).sum()) / (lookback - skip)
+        run = best = 0
+        for a, b in zip(window[:-1], window[1:]):
+            run = run + 1 if a == b else 0
+            best = max(best, run)
+        out["flat_run"][j] = best
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 10_000))
+def test_signals_at_many_sessions_equal_each_sessions_own_window(seed):
+    """The one-pass computation over many (start, end) windows equals a per-window, per-symbol reference:
+    gaps, late listings, delistings, flat runs and windows that start mid-panel included."""
+    from momentum.signals import signals_at
+
+    rng = np.random.default_rng(seed)
+    sessions, n = int(rng.integers(LB + 2, 60)), 7
+    values = np.round(rng.uniform(1, 1.2, (sessions, n)), int(rng.integers(1, 4)))  # rounding makes flat days
+    values[:, 0] = values[0, 0]  # a stale column
+    values[rng.random(values.shape) < rng.uniform(0, 0.2)] = np.nan
+    values[: int(rng.integers(0, sessions)), 1] = np.nan  # a late listing
+    values[int(rng.integers(0, sessions)):, 2] = np.nan  # a delisting
+    ends = np.sort(rng.choice(sessions, size=min(sessions, 6), replace=False))
+    starts = np.maximum(ends - rng.integers(0, sessions, len(ends)), 0)
+    got = signals_at(values, ends, starts, LB, SKIP)
+    for k, (start, end) in enumerate(zip(starts, ends)):
+        expected = gathered_signals(values[start:end + 1], LB, SKIP)
+        for name, column in expected.items():
+            np.testing.assert_allclose(got[name][k], column, rtol=1e-12, err_msg=f"{name} at row {end}")
