@@ -20,23 +20,31 @@ Retry and idempotency rules
   so a 422 is treated as a duplicate only when its message says the client_order_id must be unique.
 * Any other 4xx raises :class:`BrokerError` with method, path, status and Alpaca's ``message``.
 * Alpaca sends numbers as strings: every number is parsed and must be finite; a missing or malformed
-  field raises :class:`BrokerError` naming the field.
+  field raises :class:`BrokerError` naming the field (the wire format lives in ``alpaca_wire.py``).
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import random
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
 
+from momentum.brokers.alpaca_wire import (
+    check_client_order_id,
+    check_same_order,
+    is_duplicate,
+    number,
+    order_body,
+    parse_order,
+    rate_limit_wait,
+    text_field,
+    timestamp_field,
+)
 from momentum.brokers.base import (
     Account,
     BrokerError,
@@ -58,7 +66,6 @@ DEFAULT_TIMEOUT = 10.0  # seconds per HTTP request
 DEFAULT_MAX_RETRIES = 4  # attempts after the first, per request
 DEFAULT_BACKOFF_SECONDS = 0.5  # first backoff; doubles per attempt
 MAX_WAIT_SECONDS = 60.0  # cap on any single wait (Retry-After / rate-limit reset / backoff)
-MAX_CLIENT_ORDER_ID = 128
 OPEN_ORDERS_LIMIT = 500  # Alpaca's maximum page size (default is 50)
 
 _TRANSIENT_EXC = (
@@ -132,8 +139,8 @@ class AlpacaBroker:
         data = self._expect_object(self._get("/v2/account"), "GET /v2/account")
         where = "account"
         return Account(
-            cash=_num(data, "cash", where),
-            equity=_num(data, "equity", where),
+            cash=number(data, "cash", where),
+            equity=number(data, "equity", where),
         )
 
     def positions(self) -> list[Position]:
@@ -147,9 +154,9 @@ class AlpacaBroker:
                 raise BrokerError(f"GET /v2/positions: {where} is not an object")
             out.append(
                 Position(
-                    symbol=_str(item, "symbol", where),
-                    qty=_num(item, "qty", where),
-                    market_value=_num(item, "market_value", where),
+                    symbol=text_field(item, "symbol", where),
+                    qty=number(item, "qty", where),
+                    market_value=number(item, "market_value", where),
                 )
             )
         return out
@@ -161,14 +168,14 @@ class AlpacaBroker:
         if not isinstance(is_open, bool):
             raise BrokerError(f"{where}: field 'is_open' missing or not a boolean")
         return MarketClock(
-            timestamp=_ts(data, "timestamp", where),
+            timestamp=timestamp_field(data, "timestamp", where),
             is_open=is_open,
-            next_open=_ts(data, "next_open", where),
-            next_close=_ts(data, "next_close", where),
+            next_open=timestamp_field(data, "next_open", where),
+            next_close=timestamp_field(data, "next_close", where),
         )
 
     def get_by_client_id(self, client_order_id: str) -> OrderStatus | None:
-        _check_client_order_id(client_order_id)
+        check_client_order_id(client_order_id)
         path = "/v2/orders:by_client_order_id"
         data = self._get(path, params={"client_order_id": client_order_id}, none_on_404=True)
         if data is None:
@@ -199,7 +206,7 @@ class AlpacaBroker:
         self._request("DELETE", f"/v2/orders/{quote(broker_order_id, safe='')}")
 
     def submit(self, order: OrderRequest) -> OrderStatus:
-        body = _order_body(order)
+        body = order_body(order)
         path = "/v2/orders"
         cid = order.client_order_id
         outcome_unknown = False  # has an earlier attempt possibly landed?
@@ -227,11 +234,11 @@ class AlpacaBroker:
                     continue
                 # 3xx/4xx: the broker answered and refused (5xx never gets here: see _send).
                 message = self._error_message(resp)
-                if status == 422 and _is_duplicate(message):
+                if status == 422 and is_duplicate(message):
                     if outcome_unknown:
                         existing = self.get_by_client_id(cid)
                         if existing is not None:
-                            _check_same_order(existing, order)
+                            check_same_order(existing, order)
                             log.info("alpaca POST %s: earlier attempt for %s had landed", path, cid)
                             return existing
                     raise DuplicateOrderError(
@@ -243,7 +250,7 @@ class AlpacaBroker:
             log.warning("alpaca POST %s: outcome unknown for %s (%s); looking it up", path, cid, last)
             existing = self.get_by_client_id(cid)
             if existing is not None:
-                _check_same_order(existing, order)
+                check_same_order(existing, order)
                 return existing
             if attempt < self.max_retries:
                 self._pause(self._backoff(attempt))
@@ -361,7 +368,7 @@ class AlpacaBroker:
 
     def _order(self, data: Any, what: str) -> OrderStatus:
         try:
-            return _parse_order(data)
+            return parse_order(data)
         except BrokerError as exc:
             raise BrokerError(self._scrub(f"{what}: {exc}")) from None
 
@@ -376,169 +383,9 @@ class AlpacaBroker:
             self._sleep(seconds)
 
     def _wait_rate_limit(self, resp: requests.Response, attempt: int, method: str, path: str) -> None:
-        wait = _rate_limit_wait(resp.headers, time.time())
+        wait = rate_limit_wait(resp.headers, time.time())
         if wait is None:
             wait = self._backoff(attempt)
         wait = min(MAX_WAIT_SECONDS, max(0.0, wait))
         log.warning("alpaca %s %s: rate limited (429); waiting %.2fs", method, path, wait)
         self._pause(wait)
-
-
-# ---------------------------------------------------------------------- parsing helpers
-
-
-def _rate_limit_wait(headers: Mapping[str, str], now: float) -> float | None:
-    retry_after = headers.get("Retry-After")
-    if retry_after:
-        try:
-            value = float(retry_after)
-            if math.isfinite(value):
-                return max(0.0, value)
-        except ValueError:
-            try:
-                when = parsedate_to_datetime(retry_after)
-                if when.tzinfo is None:
-                    when = when.replace(tzinfo=timezone.utc)
-                return max(0.0, when.timestamp() - now)
-            except (TypeError, ValueError, IndexError):
-                pass
-    reset = headers.get("X-RateLimit-Reset")
-    if reset:
-        try:
-            value = float(reset)
-        except ValueError:
-            return None
-        if math.isfinite(value):
-            return max(0.0, value - now)
-    return None
-
-
-def _is_duplicate(message: str) -> bool:
-    text = message.lower()
-    return "client_order_id" in text and "unique" in text
-
-
-def _check_client_order_id(client_order_id: str) -> None:
-    if not isinstance(client_order_id, str) or not client_order_id.strip():
-        raise ValueError("client_order_id must be a non-empty string")
-    if len(client_order_id) > MAX_CLIENT_ORDER_ID:
-        raise ValueError(f"client_order_id longer than {MAX_CLIENT_ORDER_ID} characters")
-
-
-def _fmt_qty(value: float) -> str:
-    text = f"{value:.9f}".rstrip("0").rstrip(".")
-    return text
-
-
-def _order_body(order: OrderRequest) -> dict[str, str]:
-    _check_client_order_id(order.client_order_id)
-    if not isinstance(order.symbol, str) or not order.symbol.strip():
-        raise ValueError("symbol must be a non-empty string")
-    if order.side not in ("buy", "sell"):
-        raise ValueError(f"side must be 'buy' or 'sell', got {order.side!r}")
-    if (order.qty is None) == (order.notional is None):
-        raise ValueError("exactly one of qty and notional must be set")
-    body = {
-        "symbol": order.symbol,
-        "side": order.side,
-        "type": "market",
-        "time_in_force": "day",
-        "client_order_id": order.client_order_id,
-    }
-    if order.qty is not None:
-        qty = float(order.qty)
-        if not math.isfinite(qty) or qty <= 0:
-            raise ValueError(f"qty must be a positive finite number, got {order.qty!r}")
-        text = _fmt_qty(qty)
-        if float(text) <= 0:
-            raise ValueError(f"qty {order.qty!r} rounds to zero at 9 decimals")
-        body["qty"] = text
-    else:
-        notional = float(order.notional)  # type: ignore[arg-type]
-        if not math.isfinite(notional) or notional <= 0:
-            raise ValueError(f"notional must be a positive finite number, got {order.notional!r}")
-        text = f"{notional:.2f}"
-        if float(text) <= 0:
-            raise ValueError(f"notional {order.notional!r} rounds to zero cents")
-        body["notional"] = text
-    return body
-
-
-def _to_float(value: Any, field: str, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise BrokerError(f"{where}: field '{field}' is not a number string: {type(value).__name__}")
-    try:
-        out = float(value)
-    except ValueError:
-        raise BrokerError(f"{where}: field '{field}' is not a number: {str(value)[:40]!r}") from None
-    if not math.isfinite(out):
-        raise BrokerError(f"{where}: field '{field}' is not finite: {str(value)[:40]!r}")
-    return out
-
-
-def _num(data: Mapping[str, Any], field: str, where: str) -> float:
-    if field not in data or data[field] is None:
-        raise BrokerError(f"{where}: field '{field}' missing")
-    return _to_float(data[field], field, where)
-
-
-def _opt_num(data: Mapping[str, Any], field: str, where: str) -> float | None:
-    value = data.get(field)
-    return None if value is None else _to_float(value, field, where)
-
-
-def _str(data: Mapping[str, Any], field: str, where: str) -> str:
-    value = data.get(field)
-    if not isinstance(value, str) or not value:
-        raise BrokerError(f"{where}: field '{field}' missing or not a non-empty string")
-    return value
-
-
-def _ts(data: Mapping[str, Any], field: str, where: str) -> datetime:
-    text = _str(data, field, where)
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise BrokerError(f"{where}: field '{field}' is not an ISO-8601 timestamp: {text[:40]!r}") from None
-    if value.tzinfo is None:
-        raise BrokerError(f"{where}: field '{field}' has no UTC offset: {text[:40]!r}")
-    return value
-
-
-def _parse_order(data: Any) -> OrderStatus:
-    where = "order"
-    if not isinstance(data, dict):
-        raise BrokerError(f"{where}: expected a JSON object")
-    side = _str(data, "side", where)
-    if side not in ("buy", "sell"):
-        raise BrokerError(f"{where}: field 'side' is {side!r}, expected 'buy' or 'sell'")
-    qty = _opt_num(data, "qty", where)
-    if "filled_qty" not in data:
-        raise BrokerError(f"{where}: field 'filled_qty' missing")
-    filled_qty = _opt_num(data, "filled_qty", where) or 0.0
-    filled_avg_price = _opt_num(data, "filled_avg_price", where)
-    if qty is not None and qty < 0:
-        raise BrokerError(f"{where}: field 'qty' is negative")
-    if filled_qty < 0:
-        raise BrokerError(f"{where}: field 'filled_qty' is negative")
-    if filled_avg_price is not None and filled_avg_price <= 0:
-        raise BrokerError(f"{where}: field 'filled_avg_price' is not positive")
-    return OrderStatus(
-        client_order_id=_str(data, "client_order_id", where),
-        broker_order_id=_str(data, "id", where),
-        symbol=_str(data, "symbol", where),
-        side=side,  # type: ignore[arg-type]
-        status=_str(data, "status", where),
-        qty=qty,
-        filled_qty=filled_qty,
-        filled_avg_price=filled_avg_price,
-    )
-
-
-def _check_same_order(existing: OrderStatus, order: OrderRequest) -> None:
-    """The id is ours, but make sure the booked order is the one we meant to place."""
-    if existing.symbol != order.symbol or existing.side != order.side:
-        raise DuplicateOrderError(
-            f"client_order_id {order.client_order_id!r} is booked as {existing.side} {existing.symbol}, "
-            f"not {order.side} {order.symbol}"
-        )

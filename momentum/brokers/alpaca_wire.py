@@ -1,0 +1,174 @@
+"""Alpaca Trading API v2 wire format: order bodies out, JSON replies in, rate-limit headers.
+
+Alpaca sends numbers as strings; every number is parsed and must be finite, and a missing or malformed
+field raises :class:`BrokerError` naming the field. Pure functions: no HTTP here (``alpaca.py`` does it).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from momentum.brokers.base import BrokerError, DuplicateOrderError, OrderRequest, OrderStatus
+
+MAX_CLIENT_ORDER_ID = 128
+
+
+def rate_limit_wait(headers: Mapping[str, str], now: float) -> float | None:
+    retry_after = headers.get("Retry-After")
+    if retry_after:
+        try:
+            value = float(retry_after)
+            if math.isfinite(value):
+                return max(0.0, value)
+        except ValueError:
+            try:
+                when = parsedate_to_datetime(retry_after)
+                if when.tzinfo is None:
+                    when = when.replace(tzinfo=timezone.utc)
+                return max(0.0, when.timestamp() - now)
+            except (TypeError, ValueError, IndexError):
+                pass
+    reset = headers.get("X-RateLimit-Reset")
+    if reset:
+        try:
+            value = float(reset)
+        except ValueError:
+            return None
+        if math.isfinite(value):
+            return max(0.0, value - now)
+    return None
+
+
+def is_duplicate(message: str) -> bool:
+    text = message.lower()
+    return "client_order_id" in text and "unique" in text
+
+
+def check_client_order_id(client_order_id: str) -> None:
+    if not isinstance(client_order_id, str) or not client_order_id.strip():
+        raise ValueError("client_order_id must be a non-empty string")
+    if len(client_order_id) > MAX_CLIENT_ORDER_ID:
+        raise ValueError(f"client_order_id longer than {MAX_CLIENT_ORDER_ID} characters")
+
+
+def format_qty(value: float) -> str:
+    text = f"{value:.9f}".rstrip("0").rstrip(".")
+    return text
+
+
+def order_body(order: OrderRequest) -> dict[str, str]:
+    check_client_order_id(order.client_order_id)
+    if not isinstance(order.symbol, str) or not order.symbol.strip():
+        raise ValueError("symbol must be a non-empty string")
+    if order.side not in ("buy", "sell"):
+        raise ValueError(f"side must be 'buy' or 'sell', got {order.side!r}")
+    if (order.qty is None) == (order.notional is None):
+        raise ValueError("exactly one of qty and notional must be set")
+    body = {
+        "symbol": order.symbol,
+        "side": order.side,
+        "type": "market",
+        "time_in_force": "day",
+        "client_order_id": order.client_order_id,
+    }
+    if order.qty is not None:
+        qty = float(order.qty)
+        if not math.isfinite(qty) or qty <= 0:
+            raise ValueError(f"qty must be a positive finite number, got {order.qty!r}")
+        text = format_qty(qty)
+        if float(text) <= 0:
+            raise ValueError(f"qty {order.qty!r} rounds to zero at 9 decimals")
+        body["qty"] = text
+    else:
+        notional = float(order.notional)  # type: ignore[arg-type]
+        if not math.isfinite(notional) or notional <= 0:
+            raise ValueError(f"notional must be a positive finite number, got {order.notional!r}")
+        text = f"{notional:.2f}"
+        if float(text) <= 0:
+            raise ValueError(f"notional {order.notional!r} rounds to zero cents")
+        body["notional"] = text
+    return body
+
+
+def to_float(value: Any, field: str, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise BrokerError(f"{where}: field '{field}' is not a number string: {type(value).__name__}")
+    try:
+        out = float(value)
+    except ValueError:
+        raise BrokerError(f"{where}: field '{field}' is not a number: {str(value)[:40]!r}") from None
+    if not math.isfinite(out):
+        raise BrokerError(f"{where}: field '{field}' is not finite: {str(value)[:40]!r}")
+    return out
+
+
+def number(data: Mapping[str, Any], field: str, where: str) -> float:
+    if field not in data or data[field] is None:
+        raise BrokerError(f"{where}: field '{field}' missing")
+    return to_float(data[field], field, where)
+
+
+def optional_number(data: Mapping[str, Any], field: str, where: str) -> float | None:
+    value = data.get(field)
+    return None if value is None else to_float(value, field, where)
+
+
+def text_field(data: Mapping[str, Any], field: str, where: str) -> str:
+    value = data.get(field)
+    if not isinstance(value, str) or not value:
+        raise BrokerError(f"{where}: field '{field}' missing or not a non-empty string")
+    return value
+
+
+def timestamp_field(data: Mapping[str, Any], field: str, where: str) -> datetime:
+    text = text_field(data, field, where)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise BrokerError(f"{where}: field '{field}' is not an ISO-8601 timestamp: {text[:40]!r}") from None
+    if value.tzinfo is None:
+        raise BrokerError(f"{where}: field '{field}' has no UTC offset: {text[:40]!r}")
+    return value
+
+
+def parse_order(data: Any) -> OrderStatus:
+    where = "order"
+    if not isinstance(data, dict):
+        raise BrokerError(f"{where}: expected a JSON object")
+    side = text_field(data, "side", where)
+    if side not in ("buy", "sell"):
+        raise BrokerError(f"{where}: field 'side' is {side!r}, expected 'buy' or 'sell'")
+    qty = optional_number(data, "qty", where)
+    if "filled_qty" not in data:
+        raise BrokerError(f"{where}: field 'filled_qty' missing")
+    filled_qty = optional_number(data, "filled_qty", where) or 0.0
+    filled_avg_price = optional_number(data, "filled_avg_price", where)
+    if qty is not None and qty < 0:
+        raise BrokerError(f"{where}: field 'qty' is negative")
+    if filled_qty < 0:
+        raise BrokerError(f"{where}: field 'filled_qty' is negative")
+    if filled_avg_price is not None and filled_avg_price <= 0:
+        raise BrokerError(f"{where}: field 'filled_avg_price' is not positive")
+    return OrderStatus(
+        client_order_id=text_field(data, "client_order_id", where),
+        broker_order_id=text_field(data, "id", where),
+        symbol=text_field(data, "symbol", where),
+        side=side,  # type: ignore[arg-type]
+        status=text_field(data, "status", where),
+        qty=qty,
+        filled_qty=filled_qty,
+        filled_avg_price=filled_avg_price,
+    )
+
+
+def check_same_order(existing: OrderStatus, order: OrderRequest) -> None:
+    """The id is ours, but make sure the booked order is the one we meant to place."""
+    if existing.symbol != order.symbol or existing.side != order.side:
+        raise DuplicateOrderError(
+            f"client_order_id {order.client_order_id!r} is booked as {existing.side} {existing.symbol}, "
+            f"not {order.side} {order.symbol}"
+        )
