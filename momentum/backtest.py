@@ -134,9 +134,8 @@ def run_backtest(
     schedule = rebalance_schedule(dates[rows[0]], dates[rows[-1]], config.rebalance_months, config.trade_offset)
     schedule = schedule[schedule["trade_date"] <= dates[rows[-1]]]
     signal_rows, trade_rows = dates.get_indexer(schedule["signal_date"]), dates.get_indexer(schedule["trade_date"])
-    calendar = nyse_sessions(CALENDAR_START, dates[-1])
-    window_starts = dates.searchsorted(calendar[np.maximum(calendar.searchsorted(schedule["signal_date"]) - window + 1, 0)])
-    signals = signals_at(raw, signal_rows, window_starts, params.lookback, params.skip)
+    signals = signals_at(raw, signal_rows, _window_starts(dates, schedule["signal_date"], window), params.lookback,
+                         params.skip)
     rate, step = (config.cost_bps + config.slippage_bps) / 1e4, 1e-6 if config.fractional else 1.0
     shares, cash = np.zeros(len(symbols)), float(config.initial_cash)
     ranks = symbol_ranks(symbols)
@@ -180,6 +179,14 @@ def run_backtest(
                            bought, sold, costs, turnover))
     return _result(dates[rows], rows, raw, events, config.initial_cash, benchmark, rebalances, _trades(trades),
                    _plans(symbols, plans))
+
+
+def _window_starts(dates: pd.DatetimeIndex, signal_dates: pd.Series, window: int) -> np.ndarray:
+    """Row of ``dates`` where each signal session's live scoring window starts: ``window`` NYSE sessions
+    up to and including the signal session (the data's first row if the window starts before it)."""
+    calendar = nyse_sessions(CALENDAR_START, dates[-1])
+    first = np.maximum(calendar.searchsorted(signal_dates) - window + 1, 0)
+    return dates.searchsorted(calendar[first])
 
 
 def _plans(symbols: np.ndarray, plans: list[tuple]) -> pd.DataFrame:
