@@ -16,6 +16,17 @@ def table(rows: list[dict[str, Any]], columns: list[str] | None = None, empty: s
     return frame.to_string(index=False, float_format=lambda v: f"{v:,.4f}")
 
 
+def _rebalance_note(reb: dict[str, Any]) -> str:
+    """Why orders were (or were not) planned on this run."""
+    if not reb["executed"]:
+        return " (plan and execution skipped: only_on_schedule)"
+    if reb.get("caught_up"):
+        return f" (caught up the rebalance of {reb['signal_session']})"
+    if not reb["is_signal_session"]:
+        return " (a manual run rebalances at as_of; --only-on-schedule trades only on signal sessions)"
+    return ""
+
+
 def run_text(summary: dict[str, Any]) -> str:
     """The human summary of one run."""
     data, val, reb = summary["data"], summary["validation"], summary["rebalance"]
@@ -25,8 +36,7 @@ def run_text(summary: dict[str, Any]) -> str:
         f"data: {summary['provider']} provider, {data['symbols']} symbols, {data['start']} .. {data['end']} ({data['rows']} bars)",
         f"validation: passed; quarantined: {quarantined}; warnings: {val['warnings']}",
         f"rebalance: as_of {'IS' if reb['is_signal_session'] else 'is not'} a signal session; "
-        f"next signal session {reb['next_signal_session']}"
-        + ("" if reb["executed"] else " (plan and execution skipped: only_on_schedule)"),
+        f"next signal session {reb['next_signal_session']}" + _rebalance_note(reb),
         "", "ranking (top by 12-1 momentum):",
         table(summary["ranking"], ["symbol", "momentum", "fip", "eligible", "selected", "reason"]),
         "", "target portfolio:", table(summary["target_portfolio"]),

@@ -24,6 +24,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from momentum.brokers.paper import LEDGER
 from momentum.catchup import is_executed, latest_signal_session, owed_rebalance
 from momentum.store import VersionedStore
+from momentum_cli.render import run_text
 from momentum_cli.serve_cmd import DEPLOYMENTS, FLOW, POOL, REPO_ROOT, LocalStack
 
 UPSTREAM = ["bars", "benchmark", "validation", "scores", "orders"]
@@ -300,6 +301,8 @@ def test_scheduled_runs_catch_up_once(tmp_path):
     second = rebalance(as_of=LAST_SESSION, store_url=url, only_on_schedule=True)
     earlier = rebalance(as_of="2022-11-29", store_url=url, only_on_schedule=True)  # superseded
     assert first["rebalance"]["signal_session"] == OWED and first["rebalance"]["caught_up"]
+    assert f"(caught up the rebalance of {OWED})" in run_text(first)
+    assert "(plan and execution skipped: only_on_schedule)" in run_text(second)
     assert first["datasets"]["bars"]["as_of"] == LAST_SESSION and first["datasets"]["signal_bars"]["as_of"] == OWED
     assert {f["status"] for f in first["fills"]} == {"filled"} and len(book) == len(first["fills"])
     for summary in (second, earlier):

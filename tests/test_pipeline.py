@@ -42,6 +42,15 @@ def test_full_run_on_each_store(store_url):
     assert scores["selected"].sum() == 5
 
 
+def test_a_manual_run_off_the_calendar_rebalances_and_says_so(tmp_path):
+    from momentum_cli.render import run_text
+
+    summary = rebalance(as_of="2022-12-28", store_url=str(tmp_path))
+    assert not summary["rebalance"]["is_signal_session"] and summary["rebalance"]["signal_session"] == "2022-12-28"
+    assert summary["orders"] and not summary["rebalance"]["caught_up"]
+    assert "a manual run rebalances at as_of; --only-on-schedule trades only on signal sessions" in run_text(summary)
+
+
 def test_second_run_for_the_same_as_of_sends_nothing(tmp_path):
     url = str(tmp_path / "store")
     first = rebalance(as_of=AS_OF, store_url=url)
