@@ -134,6 +134,10 @@ def run_backtest(
     schedule = rebalance_schedule(dates[rows[0]], dates[rows[-1]], config.rebalance_months, config.trade_offset)
     schedule = schedule[schedule["trade_date"] <= dates[rows[-1]]]
     signal_rows, trade_rows = dates.get_indexer(schedule["signal_date"]), dates.get_indexer(schedule["trade_date"])
+    missing = sorted(set(schedule["signal_date"][signal_rows < 0]) | set(schedule["trade_date"][trade_rows < 0]))
+    if missing:
+        raise ValueError("no row in the closes for the rebalance session(s) "
+                         + ", ".join(f"{day:%Y-%m-%d}" for day in missing))
     signals = signals_at(raw, signal_rows, _window_starts(dates, schedule["signal_date"], window), params.lookback,
                          params.skip)
     rate, step = (config.cost_bps + config.slippage_bps) / 1e4, 1e-6 if config.fractional else 1.0
@@ -295,8 +299,9 @@ def _result(
 
 def _rebalances(rows: list[tuple]) -> pd.DataFrame:
     """One row per rebalance (:data:`REBALANCE_COLUMNS`), built column by column."""
-    columns = list(zip(*rows)) or [()] * len(REBALANCE_COLUMNS)
-    data = dict(zip(REBALANCE_COLUMNS, columns))
+    if not rows:
+        return pd.DataFrame(columns=REBALANCE_COLUMNS)
+    data = dict(zip(REBALANCE_COLUMNS, zip(*rows)))
     for name in ("signal_date", "trade_date"):
         data[name] = np.array(data[name], dtype="datetime64[ns]")
     return pd.DataFrame(data, columns=REBALANCE_COLUMNS)

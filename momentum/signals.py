@@ -129,13 +129,14 @@ def signals_at(
 def _flat_runs(values: np.ndarray, flats: np.ndarray, first: np.ndarray, length: int, dense: np.ndarray) -> np.ndarray:
     """Longest run of unchanged closes in each dense window of ``values`` (``length`` rows from
     ``first[k]``; 0 outside dense windows), given each window's count of ``flats`` (flat days): measured
-    only where a window has two flat days or more, which most symbols on most dates do not."""
+    only where a window has two flat days or more, in batches of bounded size."""
     flats = np.where(dense, flats, 0)
     runs = np.minimum(flats, 1)  # one flat day is a run of one
     k, cols = np.nonzero(flats > 1)
-    if len(k):
-        rows = first[k][None, :] + np.arange(length)[:, None]
-        runs[k, cols] = longest_flat_run(values[rows, cols])
+    step = max(1, 2**22 // length)  # windows per batch: at most 4M closes (32 MB) gathered at once
+    for lo in range(0, len(k), step):
+        kk, cc = k[lo:lo + step], cols[lo:lo + step]
+        runs[kk, cc] = longest_flat_run(values[first[kk][None, :] + np.arange(length)[:, None], cc])
     return runs
 
 

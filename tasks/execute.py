@@ -17,7 +17,7 @@ from momentum.brokers import make_broker
 from momentum.execution import Guards, execute_plan, reconcile
 from momentum.settings import Settings
 from momentum.store import DatasetRef, VersionedStore
-from tasks.common import RETRY, broker_credentials, current_flow_run_id, only_transient, open_store
+from tasks.common import RETRY, current_flow_run_id, only_transient, open_store
 from tasks.plan import closes_at
 
 KILL_SWITCH = "KILL_SWITCH"
@@ -74,7 +74,7 @@ def execute(settings: Settings, orders_ref: DatasetRef, bars_ref: DatasetRef, li
     store = open_store(settings)
     prices = closes_at(store, bars_ref)
     broker = make_broker(settings, store, as_of=orders_ref.as_of, prices=prices, live_opt_in=live,
-                         flow_run_id=current_flow_run_id(), credentials=broker_credentials(settings))
+                         flow_run_id=current_flow_run_id())
     plan = store.read(orders_ref)
     outcomes = execute_plan(
         plan, broker, guards(settings, store.marker_exists(KILL_SWITCH)), prices,
@@ -100,8 +100,7 @@ def snapshot_account(
     """
     store = open_store(settings)
     prices = closes_at(store, bars_ref)
-    broker = make_broker(settings, store, as_of=orders_ref.as_of, prices=prices, live_opt_in=live,
-                         credentials=broker_credentials(settings))
+    broker = make_broker(settings, store, as_of=orders_ref.as_of, prices=prices, live_opt_in=live)
     held = broker.positions()
     positions = {p.symbol: p.qty for p in held}
     market_value = {p.symbol: p.market_value for p in held}

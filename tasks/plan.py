@@ -10,7 +10,7 @@ from momentum.orders import plan_orders
 from momentum.selection import target_weights
 from momentum.settings import Settings
 from momentum.store import DatasetRef
-from tasks.common import RETRY, STAGE, broker_credentials, current_flow_run_id, only_transient, open_store
+from tasks.common import RETRY, STAGE, current_flow_run_id, only_transient, open_store
 
 
 def closes_at(store, bars_ref: DatasetRef) -> pd.Series:
@@ -42,8 +42,7 @@ def plan(settings: Settings, scores_ref: DatasetRef, bars_ref: DatasetRef, live:
     if committed is not None:
         return committed
     prices = closes_at(store, bars_ref)
-    broker = make_broker(settings, store, as_of=scores_ref.as_of, prices=prices, live_opt_in=live,
-                         credentials=broker_credentials(settings))
+    broker = make_broker(settings, store, as_of=scores_ref.as_of, prices=prices, live_opt_in=live)
     if settings.fractional and not getattr(broker, "supports_fractional", False):
         raise ValueError(f"broker {settings.broker!r} does not support fractional orders")
     positions = pd.Series({p.symbol: p.qty for p in broker.positions()}, dtype=float)

@@ -206,6 +206,12 @@ def test_a_delisted_holding_is_sold_at_its_last_close():
     assert not after["selected"].str.contains("A").any()
 
 
+def test_a_rebalance_session_missing_from_the_closes_is_an_error_not_a_guess():
+    closes = _trending_panel().drop(index=[pd.Timestamp("2019-08-30"), pd.Timestamp("2019-09-03")])
+    with pytest.raises(ValueError, match="rebalance session.*2019-08-30, 2019-09-03"):
+        run_backtest(closes, params=StrategyParams(strategy="momentum", holdings=2))
+
+
 def test_trades_at_the_offset_session_close_and_never_look_ahead():
     closes = _trending_panel()
     params, config = StrategyParams(strategy="momentum", holdings=3), BacktestConfig(trade_offset=2)

@@ -189,7 +189,7 @@ def test_prefect_yaml_deploys_every_deployment_on_the_local_pool(stack):
     assert schedule.schedule.cron == "30 17 * * 1-5" and schedule.schedule.timezone == "America/New_York"
     assert schedule.active and not manual.schedules
     steps = [next(iter(step)) for step in daily.pull_steps]
-    assert steps == ["prefect.deployments.steps.set_working_directory"]
+    assert steps == ["prefect.deployments.steps.set_working_directory", "tasks.secrets.secret_blocks_to_env"]
     assert daily.pull_steps[0]["prefect.deployments.steps.set_working_directory"]["directory"] == "{{ $MOMENTUM_HOME }}"
 
 
@@ -228,7 +228,7 @@ def test_manual_rebalance_deployment_with_parameters_completes_with_artifacts(st
     assert store.manifest(store.resolve("scores").ref).params["strategy"] == "momentum"
     assert set(ledger(store)["status"]) == {"filled"}
     worker = stack.log("worker", tail=200_000)
-    assert "set_working_directory" in worker  # the pull step ran
+    assert "set_working_directory" in worker and "secret_blocks_to_env" in worker  # the pull steps ran
 
 
 def test_failed_execute_notifies_and_a_retry_redoes_only_what_failed(stack, tmp_path, webhook):
@@ -264,6 +264,30 @@ def test_failed_execute_notifies_and_a_retry_redoes_only_what_failed(stack, tmp_
     plan = store.read(before["orders"][-1])
     assert book["client_order_id"].is_unique and sorted(book["client_order_id"]) == sorted(plan["client_order_id"])
     assert ARTIFACT_KEYS <= artifact_keys(stack, run_id)
+
+
+def test_secret_blocks_fill_only_missing_variables(stack):
+    """The pull step that brings broker keys from Prefect Secret blocks into a run's environment (run in a
+    child process like a flow run's: loading a block emits events, and a process keeps one events client)."""
+    script = """
+import json, os
+from prefect.blocks.system import Secret
+from tasks.secrets import secret_blocks_to_env
+Secret(value="key-from-block").save("momentum-test-key-id", overwrite=True)
+Secret(value="secret-from-block").save("momentum-test-secret-key", overwrite=True)
+out = secret_blocks_to_env({"MOMENTUM_ALPACA_KEY_ID": "momentum-test-key-id",
+                            "MOMENTUM_ALPACA_SECRET_KEY": "momentum-test-secret-key",
+                            "MOMENTUM_TEST_SECRET": "no-such-block"})
+print(json.dumps({**out, "env": {k: os.environ.get(k) for k in ("MOMENTUM_ALPACA_KEY_ID", "MOMENTUM_ALPACA_SECRET_KEY")}}))
+"""
+    env = {**stack.env, "MOMENTUM_ALPACA_SECRET_KEY": "from-the-environment"}
+    env.pop("MOMENTUM_ALPACA_KEY_ID", None)
+    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["loaded"] == ["MOMENTUM_ALPACA_KEY_ID"] and out["missing"] == ["MOMENTUM_TEST_SECRET"]
+    assert out["env"] == {"MOMENTUM_ALPACA_KEY_ID": "key-from-block", "MOMENTUM_ALPACA_SECRET_KEY": "from-the-environment"}
 
 
 # --- the catch-up rule ------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
 from flows.rebalance import rebalance
-from tasks.common import ALPACA_SECRET_BLOCKS
+from tasks.secrets import DEFAULT_BLOCKS, secret_blocks_to_env
 
 try:  # works whether or not tests/ is a package
     from tests.alpaca_server import AlpacaServer
@@ -203,15 +203,19 @@ def test_canary_keys_from_prefect_secret_blocks_never_leak(monkeypatch, tmp_path
         assert state.is_failed() and srv.requests == []
         with pytest.raises(ValueError, match="MOMENTUM_ALPACA_KEY_ID .* Prefect Secret blocks"):
             state.result()
-        Secret(value=key_id).save(ALPACA_SECRET_BLOCKS["key_id"], overwrite=True)
-        Secret(value=secret).save(ALPACA_SECRET_BLOCKS["secret_key"], overwrite=True)
+        Secret(value=key_id).save(DEFAULT_BLOCKS["MOMENTUM_ALPACA_KEY_ID"], overwrite=True)
+        Secret(value=secret).save(DEFAULT_BLOCKS["MOMENTUM_ALPACA_SECRET_KEY"], overwrite=True)
+        for variable in DEFAULT_BLOCKS:  # empty, so the pull step fills it and teardown removes it again
+            monkeypatch.setenv(variable, "")
+        # what a deployment's pull step does before the flow starts (prefect.yaml)
+        assert secret_blocks_to_env() == {"loaded": list(DEFAULT_BLOCKS), "missing": []}
         hostile_faults(srv, key_id, secret)
         capfd.readouterr()
         run_and_scan(srv, url, (key_id, secret), all_logs, capfd)
     finally:
         srv.stop()
         with get_client(sync_client=True) as client:
-            for name in ALPACA_SECRET_BLOCKS.values():
+            for name in DEFAULT_BLOCKS.values():
                 try:
                     client.delete_block_document(client.read_block_document_by_name(name, "secret").id)
                 except Exception:  # noqa: BLE001 - not created

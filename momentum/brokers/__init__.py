@@ -74,8 +74,8 @@ def make_broker(
 ) -> Broker:
     """The configured broker. Live trading needs both ``settings.live_trading`` and ``live_opt_in``.
 
-    Alpaca keys come from ``credentials`` (resolved by the caller, e.g. from a Prefect Secret block)
-    or else from the environment through ``settings``; never from a parameter of a run.
+    Alpaca keys come from ``credentials`` when given, else from the environment through ``settings``
+    (deployments fill it from Prefect Secret blocks with their pull step); never from a run parameter.
     """
     if settings.broker == "paper":
         from momentum.brokers.paper import PaperBroker
@@ -87,8 +87,8 @@ def make_broker(
     creds = credentials or AlpacaCredentials.from_settings(settings)
     if creds is None:
         raise ValueError(
-            "broker 'alpaca' needs API keys: set MOMENTUM_ALPACA_KEY_ID and MOMENTUM_ALPACA_SECRET_KEY, or create "
-            "the Prefect Secret blocks momentum-alpaca-key-id and momentum-alpaca-secret-key"
+            "broker 'alpaca' needs API keys: set MOMENTUM_ALPACA_KEY_ID and MOMENTUM_ALPACA_SECRET_KEY (deployments "
+            "load them from the Prefect Secret blocks momentum-alpaca-key-id and momentum-alpaca-secret-key)"
         )
     from momentum.brokers import alpaca
 
