@@ -25,25 +25,28 @@ _ID_CHARS = re.compile(r"^[A-Za-z0-9._-]+$")
 
 def client_order_id(rebalance_key: str, symbol: str, side: str) -> str:
     """Deterministic broker idempotency key for one rebalance, symbol and side (at most 48 chars)."""
-    if side not in ("buy", "sell"):
-        raise ValueError(f"side must be 'buy' or 'sell', got {side!r}")
-    coid = f"mom-{rebalance_key}-{symbol}-{side}"
-    if len(coid) > MAX_CLIENT_ORDER_ID:
-        raise ValueError(f"client_order_id {coid!r} longer than {MAX_CLIENT_ORDER_ID} characters")
-    if not _ID_CHARS.match(coid):
-        raise ValueError(f"client_order_id {coid!r} has characters outside A-Z a-z 0-9 . _ -")
-    return coid
+    return str(client_order_ids([rebalance_key], [symbol], [side])[0])
 
 
-def client_order_ids(rebalance_keys: np.ndarray, symbols: np.ndarray, sides: np.ndarray) -> np.ndarray:
-    """:func:`client_order_id` of many orders at once (checked together, same rules and errors)."""
+def client_order_ids(rebalance_keys, symbols, sides) -> np.ndarray:
+    """:func:`client_order_id` of many orders at once (strings in, ``mom-{key}-{symbol}-{side}`` out),
+    checked together; a bad one raises naming it."""
     keys, symbols, sides = (np.asarray(a, dtype=object) for a in (rebalance_keys, symbols, sides))
     ids = "mom-" + keys + "-" + symbols + "-" + sides
     if len(ids) and not (((sides == "buy") | (sides == "sell")).all() and max(map(len, ids)) <= MAX_CLIENT_ORDER_ID
                          and _ID_CHARS.match("".join(ids))):
-        for args in zip(keys, symbols, sides):
-            client_order_id(*args)  # raises naming the first bad one
+        for coid, side in zip(ids, sides):
+            _check_client_order_id(coid, side)
     return ids
+
+
+def _check_client_order_id(coid: str, side: str) -> None:
+    if side not in ("buy", "sell"):
+        raise ValueError(f"side must be 'buy' or 'sell', got {side!r}")
+    if len(coid) > MAX_CLIENT_ORDER_ID:
+        raise ValueError(f"client_order_id {coid!r} longer than {MAX_CLIENT_ORDER_ID} characters")
+    if not _ID_CHARS.match(coid):
+        raise ValueError(f"client_order_id {coid!r} has characters outside A-Z a-z 0-9 . _ -")
 
 
 def plan_orders(

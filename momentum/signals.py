@@ -39,25 +39,6 @@ def _gather(values: np.ndarray, length: int) -> np.ndarray:
     return out
 
 
-def momentum_from_window(window: np.ndarray, lookback: int = 252, skip: int = 21) -> np.ndarray:
-    """12-1 momentum ``close[t-skip] / close[t-lookback] - 1`` from a (lookback+1, n) window (fraction)."""
-    return window[lookback - skip] / window[0] - 1.0
-
-
-def fip_from_window(window: np.ndarray, lookback: int = 252, skip: int = 21) -> np.ndarray:
-    """Frog-in-the-pan: ``sign(mom) * (share of negative days - share of positive days)``.
-
-    Daily returns of sessions t-lookback+1 .. t-skip; flat days (an unchanged close) count in neither
-    bucket but stay in the denominator. Lower is smoother. NaN when the window is incomplete.
-    """
-    path = window[: lookback - skip + 1]
-    n = path.shape[0] - 1
-    down = (path[1:] < path[:-1]).sum(axis=0)
-    up = (path[1:] > path[:-1]).sum(axis=0)
-    out = np.sign(momentum_from_window(window, lookback, skip)) * (down - up) / n
-    return np.where(np.isnan(path).any(axis=0), np.nan, out)
-
-
 def longest_flat_run(window: np.ndarray) -> np.ndarray:
     """Per symbol, the longest run of consecutive sessions whose close equals the previous close."""
     flat = window[1:] == window[:-1]
@@ -93,9 +74,13 @@ def signals_at(
     """:func:`signal_arrays` at many sessions in one pass: row k holds the signals at row ``ends[k]``
     of ``values``, computed from rows ``starts[k]..ends[k]`` only (default: from row 0).
 
-    Symbols whose last ``lookback + 1`` rows are all bars (the common case) are computed for every
-    session at once from window sums of daily move signs; symbols with a gap inside their window are
-    gathered from their own bars. Arrays have shape (len(ends), n_symbols).
+    Momentum is ``close[t-skip] / close[t-lookback] - 1`` (a fraction). Frog-in-the-pan is
+    ``sign(momentum) * (share of down days - share of up days)`` over the daily moves of sessions
+    t-lookback+1 .. t-skip; flat days (an unchanged close) count in neither bucket but stay in the
+    denominator; lower is smoother. Symbols whose last ``lookback + 1`` rows are all bars (the common
+    case) are computed for every session at once from window sums of daily move signs; a symbol with a
+    gap inside its window gets the same computation on its own last ``lookback + 1`` bars.
+    Arrays have shape (len(ends), n_symbols).
     """
     ends = np.asarray(ends, dtype=np.int64)
     starts = np.zeros_like(ends) if starts is None else np.asarray(starts, dtype=np.int64)
@@ -119,10 +104,10 @@ def signals_at(
     }
     for k in np.flatnonzero((full & ~dense).any(axis=1)):
         cols = np.flatnonzero(full[k] & ~dense[k])
-        window = trailing_window(values[starts[k]:ends[k] + 1, cols], lookback + 1)
-        out["momentum"][k, cols] = momentum_from_window(window, lookback, skip)
-        out["fip"][k, cols] = fip_from_window(window, lookback, skip)
-        out["flat_run"][k, cols] = longest_flat_run(window)
+        own_bars = trailing_window(values[starts[k]:ends[k] + 1, cols], lookback + 1)  # gapless: history is full
+        own = signals_at(own_bars, np.array([lookback]), None, lookback, skip)
+        for name in ("momentum", "fip", "flat_run"):
+            out[name][k, cols] = own[name][0]
     return out
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from momentum.selection import holdings_count, select, eligibility_reasons
-from momentum.signals import fip_from_window, longest_flat_run, momentum_signals, trailing_window
+from momentum.signals import longest_flat_run, momentum_signals, trailing_window
 from momentum.strategy import StrategyParams, score_at
 
 LB, SKIP = 10, 2  # small windows keep hand computations readable
@@ -31,15 +31,14 @@ def test_fip_counts_flat_days_in_the_denominator_only():
     # path t-10..t-2 (9 closes, 8 returns): up, up, flat, down, up, flat, up, up -> 5 up, 1 down, 2 flat
     path = [100, 101, 102, 102, 101, 103, 103, 104, 105]
     prices = path + [50.0, 50.0]  # t-1 and t: outside the fip window, must not matter
-    window = trailing_window(closes({"A": prices}), LB + 1)
-    fip = fip_from_window(window, LB, SKIP)[0]
+    fip = momentum_signals(closes({"A": prices}), LB, SKIP).loc["A", "fip"]
     assert fip == pytest.approx(1 * (1 / 8 - 5 / 8))  # sign(mom)=+1
 
 
 def test_fip_sign_follows_momentum():
     path = [100, 99, 98, 98, 97, 96, 97, 95, 94]  # momentum < 0, 6 down, 1 up, 1 flat
-    window = trailing_window(closes({"A": path + [1.0, 1.0]}), LB + 1)
-    assert fip_from_window(window, LB, SKIP)[0] == pytest.approx(-1 * (6 / 8 - 1 / 8))
+    fip = momentum_signals(closes({"A": path + [1.0, 1.0]}), LB, SKIP).loc["A", "fip"]
+    assert fip == pytest.approx(-1 * (6 / 8 - 1 / 8))
 
 
 def test_windows_count_each_symbols_own_sessions():
