@@ -16,6 +16,8 @@ from momentum.store import DatasetRef, VersionedStore
 
 TRANSIENT = (TransientBrokerError, ConnectionError, TimeoutError)
 RETRY = {"retries": 3, "retry_delay_seconds": [1, 4, 15], "retry_jitter_factor": 0.2}
+
+
 def open_store(settings: Settings) -> VersionedStore:
     return VersionedStore(settings.store_url)
 
