@@ -11,10 +11,11 @@ from prefect.context import TaskRunContext
 from prefect.runtime import flow_run
 
 from momentum.brokers.base import TransientBrokerError
+from momentum.errors import TransientError
 from momentum.settings import Settings
 from momentum.store import DatasetRef, VersionedStore
 
-TRANSIENT = (TransientBrokerError, ConnectionError, TimeoutError)
+TRANSIENT = (TransientError, TransientBrokerError, ConnectionError, TimeoutError)
 RETRY = {"retries": 3, "retry_delay_seconds": [1, 4, 15], "retry_jitter_factor": 0.2}
 
 

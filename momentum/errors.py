@@ -1,0 +1,22 @@
+"""The bot's error classes: what went wrong decides what the bot does next.
+
+- :class:`TransientError`: a service was briefly unavailable (timeout, connection reset, HTTP 429/5xx).
+  The bot retries it: the adapter that talks to the service retries its own calls (bounded, jittered
+  backoff); a stage task retries only these, and only where no adapter retries under it.
+- :class:`PermanentError`: bad data, bad configuration, a refused request (HTTP 4xx), a safety guard.
+  The bot stops the run and reports one line saying what, where and how to fix it; nothing is retried.
+"""
+
+from __future__ import annotations
+
+
+class MomentumError(RuntimeError):
+    """Root of every error the bot raises on purpose."""
+
+
+class TransientError(MomentumError):
+    """Retried: the same call may succeed in a moment."""
+
+
+class PermanentError(MomentumError):
+    """Not retried: the run stops and reports this error's one-line message."""
