@@ -19,7 +19,7 @@ from tasks.execute import execute, snapshot_account
 from tasks.ingest import ingest, ingest_benchmark, resolve_as_of
 from tasks.plan import plan
 from tasks.score import score
-from tasks.summary import summarize
+from tasks.summary import run_outcome, summarize
 from tasks.validate import validate
 
 
@@ -42,7 +42,8 @@ def rebalance(
     live: bool = False,
     overrides: dict[str, Any] | None = None,
 ) -> dict:
-    """One run at ``as_of`` (default: the provider's last session); returns the run summary.
+    """One run at ``as_of`` (default: the provider's last session); returns the run summary, or ends
+    Failed (with the summary as its data) when orders were left rejected, unfilled or not sent.
 
     Parameters left empty come from ``MOMENTUM_*`` settings; ``overrides`` sets any other setting.
     ``live`` is the explicit live-trading opt-in (also needs MOMENTUM_LIVE_TRADING=true).
@@ -62,4 +63,4 @@ def rebalance(
         refs["orders"] = plan(settings, trade["scores"], trade["bars"], live)
         refs["executions"] = execute(settings, refs["orders"], trade["bars"], live)
         refs["account"] = snapshot_account(settings, refs["orders"], refs["executions"], trade["bars"], live)
-    return summarize(settings, refs)
+    return run_outcome(summarize(settings, refs))

@@ -15,6 +15,8 @@ import exchange_calendars as xc
 import numpy as np
 import pandas as pd
 
+from momentum.errors import PermanentError
+
 CALENDAR_START = pd.Timestamp("1990-01-02")  # exchange_calendars rejects an earlier XNYS start
 CALENDAR_END = pd.Timestamp("2030-12-31")
 DEFAULT_MONTHS: tuple[int, ...] = (2, 5, 8, 11)
@@ -61,6 +63,33 @@ def _day(value: object) -> pd.Timestamp:
 def _in_range(day: pd.Timestamp) -> pd.Timestamp:
     if not CALENDAR_START <= day <= CALENDAR_END:
         raise ValueError(f"{day.date()} is outside the NYSE calendar {CALENDAR_START.date()}..{CALENDAR_END.date()}")
+    return day
+
+
+class InvalidAsOf(PermanentError):
+    """The requested as_of cannot be run: not a date, not an NYSE session, or past the data."""
+
+
+def checked_as_of(as_of: str | None, last_session: pd.Timestamp) -> pd.Timestamp:
+    """The session a run scores: ``as_of`` (YYYY-MM-DD) or, when empty, the provider's ``last_session``.
+
+    Refused (one line, with the fix): a non-date, a day that is not an NYSE session, a day after the
+    provider's last session.
+    """
+    last = _day(last_session)
+    if not as_of:
+        return last
+    try:
+        day = _day(pd.Timestamp(str(as_of)))
+    except (ValueError, TypeError):
+        raise InvalidAsOf(f"as_of {as_of!r} is not a date", "--as-of", "use YYYY-MM-DD") from None
+    if not CALENDAR_START <= day <= CALENDAR_END or not is_session(day):
+        hint = f"the session before it is {previous_session(day):%Y-%m-%d}" if CALENDAR_START < day <= CALENDAR_END \
+            else f"the NYSE calendar covers {CALENDAR_START:%Y-%m-%d}..{CALENDAR_END:%Y-%m-%d}"
+        raise InvalidAsOf(f"as_of {day:%Y-%m-%d} is not an NYSE session", "--as-of", hint)
+    if day > last:
+        raise InvalidAsOf(f"as_of {day:%Y-%m-%d} is after the provider's last session {last:%Y-%m-%d}", "--as-of",
+                          f"use {last:%Y-%m-%d} or earlier, or leave --as-of out")
     return day
 
 

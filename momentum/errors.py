@@ -11,7 +11,11 @@ from __future__ import annotations
 
 
 class MomentumError(RuntimeError):
-    """Root of every error the bot raises on purpose."""
+    """Root of every error the bot raises on purpose; its message reads ``<what>, <where> (<fix>)``."""
+
+    def __init__(self, what: str, where: str | None = None, fix: str | None = None) -> None:
+        self.what, self.where, self.fix = what, where, fix
+        super().__init__(what + (f", {where}" if where else "") + (f" ({fix})" if fix else ""))
 
 
 class TransientError(MomentumError):

@@ -24,15 +24,29 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def execution_headline(executions: pd.DataFrame) -> dict[str, Any]:
-    """How many orders need attention (not filled), how many are still pending, and the first problem."""
-    problems = executions[executions["status"] != "filled"]
-    return {"orders": len(executions), "filled": int((executions["status"] == "filled").sum()),
-            "attention": len(problems), "pending": int(executions["pending"].sum()),
+    """Each order counted once: filled, rejected, pending (sent, still open at the broker), not sent
+    (never posted: blocked, market closed, kill switch), canceled (canceled or expired); ``attention``
+    is every order not filled, ``headline`` the first one's reason."""
+    status, sent = executions["status"], executions["action"] != "none"
+    problems = executions[status != "filled"]
+    return {"orders": len(executions), "filled": int((status == "filled").sum()),
+            "attention": len(problems), "pending": int((executions["pending"] & sent).sum()),
+            "rejected": int((status == "rejected").sum()), "not_sent": int((~sent & (status != "filled")).sum()),
+            "canceled": int(status.isin(["canceled", "expired"]).sum()),
             "headline": str(problems["note"].iloc[0]) if len(problems) else ""}
 
 
+def attention_line(execution: dict[str, Any]) -> str:
+    """``4 of 6 orders not filled (4 rejected, 0 pending, 2 not sent)``: the counts that are not zero."""
+    parts = [f"{execution[k]} {label}" for k, label in (("rejected", "rejected"), ("pending", "pending"),
+                                                          ("not_sent", "not sent"), ("canceled", "canceled"))
+             if execution[k]]
+    return f"{execution['attention']} of {execution['orders']} orders not filled ({', '.join(parts)})"
+
+
 def run_summary(store: VersionedStore, refs: dict[str, DatasetRef], settings: Settings) -> dict[str, Any]:
-    """Everything the CLI prints after a run, keyed for scripts."""
+    """Everything the CLI prints after a run, keyed for scripts. Ranking, target portfolio and orders are
+    those of the rebalance executed: the signal session's when the run caught one up."""
     as_of = refs["bars"].as_of
     bars = store.read(refs["bars"], columns=["date", "symbol"])
     validation = store.read(refs["validation"])
@@ -51,7 +65,9 @@ def run_summary(store: VersionedStore, refs: dict[str, DatasetRef], settings: Se
         "datasets": {name: {"version": ref.version, "as_of": ref.as_of, "path": store.manifest(ref).path}
                      for name, ref in refs.items()},
     }
-    scores = store.read(refs["scores"])
+    if "orders" in refs:
+        summary["rebalance"] |= {"signal_session": refs["orders"].as_of, "caught_up": refs["orders"].as_of != as_of}
+    scores = store.read(refs.get("signal_scores", refs["scores"]))  # a caught-up rebalance shows what it traded
     ranked = scores.sort_values(["momentum", "symbol"], ascending=[False, True], na_position="last")
     summary["ranking"] = _records(ranked.head(TOP_N)[["symbol", "momentum", "fip", "eligible", "selected", "reason"]])
     summary["target_portfolio"] = _records(scores[scores["weight"] > 0][["symbol", "weight"]])

@@ -3,46 +3,51 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 from typing import Any, Optional
 
 import typer
 
+from momentum.settings import Settings
 from momentum_cli.backtest_cmd import backtest
+from momentum_cli.preflight import check_run
 from momentum_cli.render import run_text
 from momentum_cli.serve_cmd import automations, serve
 from momentum_cli.store_cmd import store_app
+from momentum_cli.tool import OneLineGroup, fail
 from momentum_cli.validate_cmd import validate
 
-app = typer.Typer(help="A long-only US-equity momentum bot on a versioned parquet store.",
-                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+app = typer.Typer(help="A long-only US-equity momentum bot on a versioned parquet store.", cls=OneLineGroup,
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False, rich_markup_mode=None)
 app.add_typer(store_app, name="store")
 app.command()(serve)
 app.command()(automations)
 app.command()(validate)
 app.command()(backtest)
 
-
-def fail(message: str) -> None:
-    """One line on stderr, exit status 1."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
+DEFAULTS = Settings.model_fields
 
 
-def check_settings(**overrides: Any) -> None:
-    """Fail fast, in one line, on a bad setting (environment or flags) before any run starts."""
-    from pydantic import ValidationError
+def default_of(field: str) -> str:
+    """``(default: X, env MOMENTUM_FIELD)`` for an option whose value falls back to a setting."""
+    return f"(default: {DEFAULTS[field].default}, or MOMENTUM_{field.upper()})"
 
-    from momentum.settings import Settings
 
-    try:
-        Settings().with_overrides(**overrides)
-    except ValidationError as exc:
-        fail("invalid settings: " + "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()))
-    except ValueError as exc:
-        fail(str(exc))
+def _version(value: bool) -> None:
+    if value:
+        from momentum import __version__
+
+        typer.echo(f"momentum {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    debug: bool = typer.Option(False, "--debug", help="On a failure, print the traceback before the one-line reason "
+                               "(also MOMENTUM_DEBUG=1; accepted anywhere on the command line)."),
+) -> None:
+    """A long-only US-equity momentum bot on a versioned parquet store. Exit status: 0 when the command did
+    what it was asked, 1 when it failed (one line on stderr says what, where and how to fix it)."""
 
 
 def parse_value(text: str) -> Any:
@@ -59,37 +64,47 @@ def parse_sets(pairs: list[str]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
-            fail(f"--set expects key=value, got {pair!r}")
+            fail(f"--set expects key=value, got {pair!r}", "--set", "e.g. --set lookback=126")
         out[key.strip()] = parse_value(value)
     return out
 
 
 @app.command()
 def run(
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Signal session YYYY-MM-DD (default: last session in the data)"),
-    store: Optional[str] = typer.Option(None, "--store", help="Store URL: a folder or s3://bucket/prefix"),
-    provider: Optional[str] = typer.Option(None, "--provider", help="embedded | synthetic"),
-    strategy: Optional[str] = typer.Option(None, "--strategy", help="qmom | momentum"),
-    broker: Optional[str] = typer.Option(None, "--broker", help="paper | alpaca"),
-    only_on_schedule: Optional[bool] = typer.Option(None, "--only-on-schedule/--always",
-                                                    help="Plan and execute only on a rebalance signal session"),
+    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE",
+                                        help="Session to score, YYYY-MM-DD (default: the provider's last session)"),
+    store: Optional[str] = typer.Option(None, "--store", metavar="URL",
+                                        help=f"A folder or s3://bucket/prefix {default_of('store_url')}"),
+    provider: Optional[str] = typer.Option(None, "--provider", metavar="NAME",
+                                           help=f"embedded | synthetic {default_of('provider')}"),
+    strategy: Optional[str] = typer.Option(None, "--strategy", metavar="NAME",
+                                           help=f"qmom | momentum {default_of('strategy')}"),
+    broker: Optional[str] = typer.Option(None, "--broker", metavar="NAME", help=f"paper | alpaca {default_of('broker')}"),
+    only_on_schedule: Optional[bool] = typer.Option(
+        None, "--only-on-schedule/--always",
+        help="Plan and execute only the rebalance a signal session owes, or at as_of whatever the calendar "
+             f"{default_of('only_on_schedule')}"),
     live: bool = typer.Option(False, "--live", help="Opt in to live trading (also needs MOMENTUM_LIVE_TRADING=true)"),
-    set_: list[str] = typer.Option([], "--set", help="Any other setting, key=value (repeatable)"),
+    set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help="Any other setting (repeatable)"),
     as_json: bool = typer.Option(False, "--json", help="Print the run summary as one JSON object"),
 ) -> None:
-    """Run the whole pipeline once: ingest, validate, score, plan, execute."""
+    """Run the whole pipeline once: ingest, validate, score, plan, execute.
+
+    Exit status 1 when a stage failed or orders were left rejected, unfilled or not sent (the summary is
+    still printed and everything is committed)."""
+    named = {"store_url": store, "provider": provider, "strategy": strategy, "broker": broker,
+             "only_on_schedule": only_on_schedule}
     overrides = parse_sets(set_)
-    check_settings(store_url=store, provider=provider, strategy=strategy, broker=broker,
-                   only_on_schedule=only_on_schedule, **overrides)
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry calls: offline by default
+    _, day = check_run(as_of, **named, **overrides)
     from flows.rebalance import rebalance
 
-    try:
-        summary = rebalance(as_of=as_of, store_url=store, provider=provider, strategy=strategy, broker=broker,
-                            only_on_schedule=only_on_schedule, live=live, overrides=overrides)
-    except Exception as exc:  # noqa: BLE001 - the CLI's job is a one-line reason
-        fail(f"{type(exc).__name__}: {exc}".splitlines()[0])
+    state = rebalance(as_of=day, **named, live=live, overrides=overrides, return_state=True)
+    summary = state.result(raise_on_failure=False)
+    if isinstance(summary, BaseException):
+        raise summary
     typer.echo(json.dumps(summary, default=str) if as_json else run_text(summary))
+    if state.is_failed():
+        fail(state.message or "the run failed")
 
 
 @app.command()
@@ -117,7 +132,4 @@ def calendar(
 
 
 def main() -> None:
-    try:
-        app()
-    except KeyboardInterrupt:
-        sys.exit(130)
+    app()

@@ -19,7 +19,7 @@ def parse_sweep(items: list[str]) -> dict[str, list]:
     for item in items:
         name, sep, values = item.partition("=")
         if not sep or not values:
-            raise typer.BadParameter(f"--sweep expects name=v1,v2,..., got {item!r}")
+            raise typer.BadParameter(f"--sweep expects name=v1,v2,..., got {item!r}", param_hint="--sweep")
         out[name.strip()] = [_value(v.strip()) for v in values.split(",")]
     return out
 
@@ -71,17 +71,18 @@ def backtest(
     as_json: bool = typer.Option(False, "--json", help="Print the metrics, final equity and rebalances as one JSON object"),
 ) -> None:
     """Backtest the live strategy over history; store the results and an HTML report."""
-    from flows.backtest import flow_with
-    from momentum_cli.app import fail, parse_sets
+    from momentum_cli.app import parse_sets
+    from momentum_cli.preflight import check_backtest
 
     overrides = parse_sets(set_)
     swept = parse_sweep(sweep) or None
-    try:
-        summary = flow_with(task_runner, dask_address)(
-            start=start, end=end, store_url=store, provider=provider, strategy=strategy, holdings=holdings,
-            cost_bps=cost_bps, slippage_bps=slippage_bps, fractional=fractional, initial_cash=initial_cash,
-            report_dir=report, overrides=overrides, sweep=swept,
-        )
-    except Exception as exc:  # noqa: BLE001 - the CLI's job is a one-line reason
-        fail(f"{type(exc).__name__}: {exc}".splitlines()[0])
+    check_backtest(start, end, task_runner, swept, store_url=store, provider=provider, strategy=strategy, holdings=holdings,
+                   cost_bps=cost_bps, fractional=fractional, initial_cash=initial_cash, **overrides)
+    from flows.backtest import flow_with
+
+    summary = flow_with(task_runner, dask_address)(
+        start=start, end=end, store_url=store, provider=provider, strategy=strategy, holdings=holdings,
+        cost_bps=cost_bps, slippage_bps=slippage_bps, fractional=fractional, initial_cash=initial_cash,
+        report_dir=report, overrides=overrides, sweep=swept,
+    )
     typer.echo(json.dumps(summary, default=str) if as_json else summary_text(summary))

@@ -6,6 +6,8 @@ from typing import Any
 
 import pandas as pd
 
+from momentum.report import attention_line
+
 
 def table(rows: list[dict[str, Any]], columns: list[str] | None = None, empty: str = "  (none)") -> str:
     if not rows:
@@ -31,15 +33,16 @@ def run_text(summary: dict[str, Any]) -> str:
     """The human summary of one run."""
     data, val, reb = summary["data"], summary["validation"], summary["rebalance"]
     quarantined = ", ".join(val["quarantined"]) or "none"
+    at = f" at the signal session {reb['signal_session']}" if reb.get("caught_up") else ""
     lines = [
         f"momentum run as of {summary['as_of']}",
         f"data: {summary['provider']} provider, {data['symbols']} symbols, {data['start']} .. {data['end']} ({data['rows']} bars)",
         f"validation: passed; quarantined: {quarantined}; warnings: {val['warnings']}",
         f"rebalance: as_of {'IS' if reb['is_signal_session'] else 'is not'} a signal session; "
         f"next signal session {reb['next_signal_session']}" + _rebalance_note(reb),
-        "", "ranking (top by 12-1 momentum):",
+        "", f"ranking (top by 12-1 momentum){at}:",
         table(summary["ranking"], ["symbol", "momentum", "fip", "eligible", "selected", "reason"]),
-        "", "target portfolio:", table(summary["target_portfolio"]),
+        "", f"target portfolio{at}:", table(summary["target_portfolio"]),
     ]
     if "orders" in summary:
         lines += ["", f"orders ({summary['broker']} broker):",
@@ -47,7 +50,7 @@ def run_text(summary: dict[str, Any]) -> str:
     if "execution" in summary:
         ex = summary["execution"]
         lines += ["", f"execution: {ex['filled']} of {ex['orders']} orders filled"
-                  + (f"; {ex['attention']} need attention ({ex['pending']} pending): {ex['headline']}" if ex["attention"] else "")]
+                  + (f"; {attention_line(ex)}: {ex['headline']}" if ex["attention"] else "")]
     if "fills" in summary:
         lines += ["fills:", table(summary["fills"], ["symbol", "side", "qty", "status", "filled_qty", "filled_avg_price", "note"])]
     if "account" in summary:

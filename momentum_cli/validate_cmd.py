@@ -8,22 +8,34 @@ from typing import Optional
 
 import typer
 
+from momentum_cli.tool import fail
+
 
 def read_bars(path: Path):
-    """A csv or parquet file in the bars schema; dates parsed, nothing else coerced (dtypes are checked)."""
+    """A csv or parquet file in the bars schema; dates parsed, nothing else coerced (dtypes are checked).
+    An empty, binary or unparsable file stops the command with one line naming the file and the problem."""
     import pandas as pd
 
-    if path.suffix.lower() in {".parquet", ".pq"}:
-        bars = pd.read_parquet(path)
-    else:
-        bars = pd.read_csv(path)
+    from momentum_cli.preflight import readable_file
+
+    readable_file(path, "the bars file")
+    fix = "give a csv or parquet file with columns date, symbol, adj_close"
+    try:
+        if path.suffix.lower() in {".parquet", ".pq"}:
+            bars = pd.read_parquet(path)
+        else:
+            bars = pd.read_csv(path)
+    except UnicodeDecodeError:
+        fail("the bars file is not a text csv (binary content)", str(path), fix)
+    except Exception as exc:  # noqa: BLE001 - pandas/pyarrow parse errors: name the file, not a traceback
+        fail(f"the bars file cannot be parsed ({type(exc).__name__}: {str(exc).splitlines()[0]})", str(path), fix)
     if "date" in bars and not pd.api.types.is_datetime64_any_dtype(bars["date"]):
         bars["date"] = pd.to_datetime(bars["date"], errors="coerce")
     return bars
 
 
 def validate(
-    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="csv or parquet: date, symbol, adj_close[, open, high, low, close, volume]"),
+    path: Path = typer.Argument(..., metavar="PATH", help="csv or parquet: date, symbol, adj_close[, open, high, low, close, volume]"),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Expected last session (default: the last date in the file)"),
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as one JSON object"),
     html: Optional[Path] = typer.Option(None, "--html", help="Also write the HTML report here"),
@@ -32,10 +44,12 @@ def validate(
     import pandas as pd
 
     from momentum.calendar import nyse_sessions, previous_session, is_session
-    from momentum.settings import Settings
     from momentum.validation import render_html, validate_bars
 
-    settings = Settings()
+    from momentum_cli.preflight import checked_date, checked_settings
+
+    checked_date(as_of, "--as-of")
+    settings = checked_settings()
     bars = read_bars(path)
     dates = pd.to_datetime(bars["date"], errors="coerce").dropna() if "date" in bars else pd.Series(dtype="datetime64[ns]")
     day = pd.Timestamp(as_of) if as_of else (dates.max().normalize() if len(dates) else pd.Timestamp.today().normalize())
@@ -56,7 +70,6 @@ def validate(
     else:
         typer.echo(result.summary)
         for row in problems.itertuples(index=False):
-            when = "" if pd.isna(row.date) else f" {row.date:%Y-%m-%d}"
-            typer.echo(f"  [{row.severity}] {row.check} {row.symbol}{when}: {row.message}")
+            typer.echo(f"  [{row.severity}] {row.message}")
     if not result.passed:
-        raise typer.Exit(1)
+        fail("validation failed", str(path), "the findings above say what to fix; --json lists them all")

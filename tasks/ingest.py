@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from prefect import task
 
-from momentum.calendar import is_session, nyse_sessions
+from momentum.calendar import checked_as_of, nyse_sessions
 from momentum.providers import make_provider
 from momentum.settings import Settings
 from momentum.store import DatasetRef
@@ -28,13 +28,7 @@ def _params(settings: Settings) -> dict:
 @task(name="resolve-as-of")
 def resolve_as_of(settings: Settings, as_of: str | None) -> str:
     """The requested session, or the provider's last session; never a future or non-trading day."""
-    last = make_provider(settings).last_session()
-    day = pd.Timestamp(as_of) if as_of else last
-    if not is_session(day):
-        raise ValueError(f"as_of {day:%Y-%m-%d} is not an NYSE session")
-    if day > last:
-        raise ValueError(f"as_of {day:%Y-%m-%d} is after the provider's last session {last:%Y-%m-%d}")
-    return day.strftime("%Y-%m-%d")
+    return checked_as_of(as_of, make_provider(settings).last_session()).strftime("%Y-%m-%d")
 
 
 def _fetch_once(settings: Settings, dataset: str, as_of: str, fetch) -> DatasetRef:

@@ -7,8 +7,9 @@ import json
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE as NO_CACHE
+from prefect.states import Failed, State
 
-from momentum.report import run_summary
+from momentum.report import attention_line, run_summary
 from momentum.settings import Settings
 from momentum.store import DatasetRef
 from tasks.artifacts import publish
@@ -20,9 +21,6 @@ def summarize(settings: Settings, refs: dict[str, DatasetRef]) -> dict:
     """The summary of the run, and its artifacts (never cached, so a retried run gets them too)."""
     store = open_store(settings)
     summary = run_summary(store, refs, settings)
-    if "orders" in refs:
-        summary["rebalance"]["signal_session"] = refs["orders"].as_of
-        summary["rebalance"]["caught_up"] = refs["orders"].as_of != summary["as_of"]
     summary["artifacts"] = publish(store, refs, summary)
     datasets = "\n".join(f"| {name} | {d['version']} | {d['path']} |" for name, d in summary["datasets"].items())
     create_markdown_artifact(
@@ -32,3 +30,14 @@ def summarize(settings: Settings, refs: dict[str, DatasetRef]) -> dict:
     )
     summary["artifacts"].append("run-summary")
     return summary
+
+
+def run_outcome(summary: dict) -> dict | State:
+    """The summary, or a Failed state carrying it when orders were left rejected, unfilled or not sent
+    (everything is committed first; the failure notification then tells someone)."""
+    execution = summary.get("execution")
+    if not execution or not execution["attention"]:
+        return summary
+    signal = summary["rebalance"].get("signal_session", summary["as_of"])
+    return Failed(message=f"{attention_line(execution)}, rebalance of {signal} (first: {execution['headline']})",
+                  data=summary)

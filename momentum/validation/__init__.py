@@ -180,7 +180,8 @@ def _result(outcomes: dict[str, _Outcome], *, n_symbols: int, n_sessions: int) -
                    and CHECKS[c].severity == "error"] for s in quarantined}
     why = ", ".join(f"{s}: {'+'.join(reasons[s])}" for s in quarantined)
     warnings = sum(1 for c, o in outcomes.items() if CHECKS[c].severity == "warning" and o.status != "passed")
-    summary = (f"passed: {n_symbols} symbols, {n_sessions} sessions, {len(quarantined)} quarantined"
+    verdict = "passed with quarantine" if quarantined else "passed"
+    summary = (f"{verdict}: {n_symbols} symbols, {n_sessions} sessions, {len(quarantined)} quarantined"
                + (f" ({why})" if quarantined else "") + (f", {warnings} warning check(s)" if warnings else ""))
     return ValidationResult(True, table, quarantined, summary)
 

@@ -1,0 +1,94 @@
+"""What a command can check before Prefect starts: settings, the store, as_of, the files it names.
+
+Each check raises a :class:`~momentum.errors.PermanentError` whose message is the one line the CLI
+prints, so a refusal costs a second, not a Prefect server start.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from momentum.errors import PermanentError
+from momentum.settings import Settings
+
+
+class InvalidSettings(PermanentError):
+    """A setting (environment variable, flag or --set) has a value the bot cannot use."""
+
+
+def checked_settings(**overrides: Any) -> Settings:
+    """``Settings`` from the environment with the overrides applied, or one line naming the bad field."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings().with_overrides(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        raise InvalidSettings(f"invalid settings: {problems}", "MOMENTUM_* environment or --set",
+                              "see the settings table in README.md") from None
+    except ValueError as exc:
+        raise InvalidSettings(str(exc), "settings") from None
+
+
+def readable_file(path: str | Path, what: str) -> Path:
+    """``path`` when it is a readable, non-empty file; else one line naming it."""
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise PermanentError(f"{what} does not exist or is not a file", str(file), "check the path")
+    try:
+        with file.open("rb") as handle:
+            empty = not handle.read(1)
+    except OSError as exc:
+        raise PermanentError(f"{what} cannot be read ({exc.strerror})", str(file), "check its permissions") \
+            from None
+    if empty:
+        raise PermanentError(f"{what} is empty", str(file), "give a file with content")
+    return file
+
+
+def check_store(settings: Settings) -> None:
+    """The store URL has a store's shape and the store answers (credentials, bucket, endpoint)."""
+    from momentum.store import VersionedStore
+
+    VersionedStore(settings.store_url).identity  # noqa: B018 - reading it proves the store is usable
+
+
+def check_run(as_of: str | None, **overrides: Any) -> tuple[Settings, str]:
+    """Everything ``momentum run`` can refuse before Prefect starts; returns the settings and as_of."""
+    from momentum.calendar import checked_as_of
+    from momentum.providers import make_provider
+
+    settings = checked_settings(**overrides)
+    if settings.universe == "file":
+        readable_file(settings.universe_file, "the universe file")
+    check_store(settings)
+    day = checked_as_of(as_of, make_provider(settings).last_session())
+    return settings, f"{day:%Y-%m-%d}"
+
+
+def checked_date(text: str | None, flag: str) -> None:
+    """``text`` is empty or a YYYY-MM-DD date; else one line naming the flag."""
+    import pandas as pd
+
+    if not text:
+        return
+    try:
+        pd.Timestamp(str(text))
+    except (ValueError, TypeError):
+        raise PermanentError(f"{text!r} is not a date", flag, "use YYYY-MM-DD") from None
+
+
+def check_backtest(start: str | None, end: str | None, runner: str, sweep: dict[str, list] | None = None,
+                   **overrides: Any) -> Settings:
+    """Everything ``momentum backtest`` can refuse before Prefect starts (each swept value included)."""
+    checked_date(start, "--start")
+    checked_date(end, "--end")
+    if runner not in {"thread", "dask"}:
+        raise PermanentError(f"unknown task runner {runner!r}", "--task-runner", "use thread or dask")
+    settings = checked_settings(**overrides)
+    for name, values in (sweep or {}).items():
+        for value in values:
+            checked_settings(**{**overrides, name: value})
+    check_store(settings)
+    return settings

@@ -1,0 +1,74 @@
+"""The CLI's one error path: every failure ends in one line on stderr and exit status 1.
+
+``error: <what>, <where> (<how to fix>)``; a traceback only with ``--debug`` (anywhere on the command
+line) or ``MOMENTUM_DEBUG=1``. Commands raise (:func:`fail`, or any exception from below); the group
+turns it into that line, so no command prints its own errors.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Any
+
+import logging
+
+import typer
+from typer.core import TyperGroup
+
+from momentum.errors import PermanentError
+
+DEBUG_ENV = "MOMENTUM_DEBUG"
+# Typer's usage errors (bad flag, missing argument): click's UsageError, vendored by newer Typer releases.
+UsageError = next(cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "UsageError")
+
+
+class CliError(PermanentError):
+    """A refusal by the command line itself (a bad flag value, a file it cannot read)."""
+
+
+def fail(what: str, where: str | None = None, fix: str | None = None) -> None:
+    """Stop the command: ``error: <what>, <where> (<fix>)`` on stderr, exit status 1."""
+    raise CliError(what, where, fix)
+
+
+def debug_requested(argv: list[str]) -> bool:
+    return "--debug" in argv or os.environ.get(DEBUG_ENV, "").strip().lower() in {"1", "true", "yes"}
+
+
+def error_line(exc: BaseException) -> str:
+    """One line naming the failure: the error's own message, or its type and first line."""
+    if isinstance(exc, UsageError):
+        where = exc.ctx.command_path if exc.ctx else "momentum"
+        return f"{exc.format_message().rstrip('.')}, {where} (see {where} --help)"
+    text = str(exc).strip()
+    if not isinstance(exc, PermanentError) or not text:
+        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return text.splitlines()[0]
+
+
+class OneLineGroup(TyperGroup):
+    """Typer's group with the error policy above (also what ``CliRunner`` goes through)."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # offline is the default, not an error
+        argv = list(sys.argv[1:] if args is None else args)
+        debug = debug_requested(argv)
+        argv = [arg for arg in argv if arg != "--debug"]
+        try:
+            code = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+            code = code if isinstance(code, int) else 0
+        except (KeyboardInterrupt, typer.Abort):
+            typer.echo("error: interrupted", err=True)
+            code = 130
+        except Exception as exc:  # noqa: BLE001 - the tool's job is a one-line reason
+            if debug:
+                traceback.print_exception(exc)
+            logging.getLogger("prefect").setLevel(logging.WARNING)  # the error stays the last line on stderr
+            typer.echo(f"error: {error_line(exc)}", err=True)
+            code = 1
+        if standalone_mode:
+            sys.exit(code)
+        return code
