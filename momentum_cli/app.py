@@ -132,4 +132,4 @@ def calendar(
 
 
 def main() -> None:
-    app()
+    app(prog_name="momentum")

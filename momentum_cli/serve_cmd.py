@@ -23,7 +23,10 @@ from typing import Optional
 
 import typer
 
+# Where the flows' code lives: the checkout, or site-packages for an installed package (flows/ is a package).
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The deployments: the root prefect.yaml, shipped inside the package as momentum_cli/prefect.yaml (a link).
+PREFECT_FILE = Path(__file__).resolve().parent / "prefect.yaml"
 POOL = "momentum-local"
 FLOW = "rebalance"
 DEPLOYMENTS = ("daily", "rebalance")
@@ -153,8 +156,8 @@ class LocalStack:
                      "--overwrite")
 
     def deploy(self) -> str:
-        """``prefect deploy --all`` from the repository (validates and applies prefect.yaml)."""
-        done = self.prefect("deploy", "--all")
+        """``prefect deploy --all`` from the code root (validates and applies prefect.yaml)."""
+        done = self.prefect("deploy", "--all", "--prefect-file", str(PREFECT_FILE))
         output = done.stdout + done.stderr
         if "Skipping" in output or any(f"{FLOW}/{name}" not in output for name in DEPLOYMENTS):
             raise RuntimeError(f"prefect deploy --all did not apply every deployment:\n{output}")
@@ -217,11 +220,7 @@ def serve(
     """
     from momentum.settings import Settings
 
-    repo = REPO_ROOT if (REPO_ROOT / "prefect.yaml").exists() else Path.cwd()
-    if not (repo / "prefect.yaml").exists():
-        typer.echo("error: prefect.yaml not found: run from a checkout of momentum (pip install -e .)", err=True)
-        raise typer.Exit(1)
-    stack = LocalStack(home=home.expanduser(), store_url=store or Settings().store_url, port=port, repo=repo,
+    stack = LocalStack(home=home.expanduser(), store_url=store or Settings().store_url, port=port,
                        worker_poll_seconds=poll_seconds)
     typer.echo(f"starting a Prefect server on {stack.ui_url} (PREFECT_HOME={stack.home}) ...")
     stopping = False

@@ -20,11 +20,11 @@ def read_bars(path: Path):
 
     readable_file(path, "the bars file")
     fix = "give a csv or parquet file with columns date, symbol, adj_close"
+    parquet = path.suffix.lower() in {".parquet", ".pq"}
+    if not parquet and b"\x00" in path.read_bytes()[:8192]:
+        fail("the bars file is not a text csv (binary content)", str(path), fix)
     try:
-        if path.suffix.lower() in {".parquet", ".pq"}:
-            bars = pd.read_parquet(path)
-        else:
-            bars = pd.read_csv(path)
+        bars = pd.read_parquet(path) if parquet else pd.read_csv(path)
     except UnicodeDecodeError:
         fail("the bars file is not a text csv (binary content)", str(path), fix)
     except Exception as exc:  # noqa: BLE001 - pandas/pyarrow parse errors: name the file, not a traceback
