@@ -266,6 +266,26 @@ def test_failed_execute_notifies_and_a_retry_redoes_only_what_failed(stack, tmp_
     assert ARTIFACT_KEYS <= artifact_keys(stack, run_id)
 
 
+def test_a_run_that_leaves_every_order_rejected_ends_failed_and_notifies(stack, tmp_path, webhook):
+    created = subprocess.run([sys.executable, "-m", "momentum_cli", "automations", "--webhook-url", webhook.url],
+                             env=stack.env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert created.returncode == 0, created.stderr
+    store_url = str(tmp_path / "rejected-store")
+    traded = wait_final(stack, trigger(stack, "rebalance", as_of=LAST_SESSION, store_url=store_url))
+    assert traded.state.is_completed(), traded.state.message
+    run_id = trigger(stack, "rebalance", as_of=OWED, store_url=store_url)  # the paper book is already past it
+    failed = wait_final(stack, run_id)
+    assert failed.state.is_failed() and "6 of 6 orders not filled (4 rejected, 2 not sent)" in failed.state.message
+    store = VersionedStore(store_url)
+    (executions,) = [ref for ref in store.refs("executions") if ref.as_of == OWED]
+    assert store.manifest(executions).flow_run_id == run_id and not (store.read(executions)["status"] == "filled").any()
+    deadline = time.monotonic() + 60
+    while not any(run_id in body["text"] for body in webhook.bodies) and time.monotonic() < deadline:
+        time.sleep(0.25)
+    (notice,) = [body for body in webhook.bodies if run_id in body["text"]]
+    assert "Failed" in notice["subject"] and "orders not filled" in notice["text"]
+
+
 def test_secret_blocks_fill_only_missing_variables(stack):
     """The pull step that brings broker keys from Prefect Secret blocks into a run's environment (run in a
     child process like a flow run's: loading a block emits events, and a process keeps one events client)."""
@@ -329,6 +349,14 @@ def test_scheduled_runs_catch_up_once(tmp_path):
     assert "(plan and execution skipped: only_on_schedule)" in run_text(second)
     assert first["datasets"]["bars"]["as_of"] == LAST_SESSION and first["datasets"]["signal_bars"]["as_of"] == OWED
     assert {f["status"] for f in first["fills"]} == {"filled"} and len(book) == len(first["fills"])
+    store = VersionedStore(url)
+    plan = store.read(store.resolve("orders", as_of=OWED, strict_as_of=True).ref)
+    targets = {(row["symbol"], row["weight"]) for row in first["target_portfolio"]}
+    assert targets == set(zip(plan.loc[plan["target_weight"] > 0, "symbol"], plan.loc[plan["target_weight"] > 0, "target_weight"]))
+    signal_scores = store.read(store.resolve("scores", as_of=OWED, strict_as_of=True).ref)
+    assert [row["symbol"] for row in first["ranking"]] == list(
+        signal_scores.sort_values(["momentum", "symbol"], ascending=[False, True])["symbol"].head(len(first["ranking"])))
+    assert f"target portfolio at the signal session {OWED}:" in run_text(first)
     for summary in (second, earlier):
         assert "orders" not in summary and not summary["rebalance"]["executed"]
     assert ledger(VersionedStore(url)).equals(book)

@@ -216,11 +216,11 @@ def test_prefect_retries_the_execute_task_after_a_transient_failure(server, url,
 def test_a_sell_that_does_not_fill_blocks_the_buys_and_the_run_reports_it(server, url):
     server.set_fill_mode("hold")  # the sells stay open
     state = run(server, url, fill_timeout_seconds=0.3)
-    assert state.is_completed()
+    assert state.is_failed() and state.message.startswith("7 of 7 orders not filled (2 pending, 5 not sent)")
     plan = plan_of(url)
     sells, buys = plan["client_order_id"][:2], plan["client_order_id"][2:]
     assert sorted(server.posts) == sorted(sells)  # no buy was sent
-    summary = state.result()
+    summary = state.result(raise_on_failure=False)
     fills = {f["client_order_id"]: f for f in summary["fills"]}
     for cid in sells:
         assert fills[cid]["status"] == "accepted" and fills[cid]["pending"]
@@ -246,16 +246,16 @@ def test_a_sell_that_does_not_fill_blocks_the_buys_and_the_run_reports_it(server
 def test_market_closed_sends_nothing_unless_queueing_is_configured(server, url):
     server.set_market_open(False)
     state = run(server, url)
-    assert state.is_completed()
+    assert state.is_failed() and "not sent" in state.message
     assert server.posts == []
-    fills = state.result()["fills"]
+    fills = state.result(raise_on_failure=False)["fills"]
     assert {f["status"] for f in fills} == {"not_sent"}
     assert all(f["note"].startswith("NOT SENT: market closed (next open ") for f in fills)
     assert all("queue_when_closed" in f["note"] for f in fills)
 
     queued = run(server, url, queue_when_closed=True)  # sells queue for the open; the buys need their cash
-    assert queued.is_completed()
-    fills = {f["side"]: f for f in queued.result()["fills"]}
+    assert queued.is_failed() and "pending" in queued.message
+    fills = {f["side"]: f for f in queued.result(raise_on_failure=False)["fills"]}
     assert fills["sell"]["status"] == "accepted" and "queued at the broker" in fills["sell"]["note"]
     assert fills["buy"]["status"] == "blocked"
     assert len(server.posts) == 2
@@ -271,15 +271,15 @@ def test_rejections_and_partial_fills_are_reported_never_resent(alpaca_env, url)
     try:
         srv.set_fill_mode("partial", fraction=0.5)
         state = run(srv, url, fill_timeout_seconds=0.2)
-        assert state.is_completed()
-        fills = state.result()["fills"]
+        assert state.is_failed() and state.message.startswith("5 of 5 orders not filled (5 pending)")
+        fills = state.result(raise_on_failure=False)["fills"]
         assert len(fills) == 5 and all(f["side"] == "buy" for f in fills)
         for f in fills:
             assert f["status"] == "partially_filled" and f["pending"]
             assert f["filled_qty"] == pytest.approx(f["qty"] / 2)
             assert f"PARTIAL: filled {f['filled_qty']:g} of {f['qty']:g}" in f["note"]
         posts = list(srv.posts)
-        assert run(srv, url, fill_timeout_seconds=0.2).is_completed()
+        assert run(srv, url, fill_timeout_seconds=0.2).is_failed()
         assert srv.posts == posts and len(set(posts)) == 5  # a partial fill is never re-sent
     finally:
         srv.stop()
@@ -288,8 +288,8 @@ def test_rejections_and_partial_fills_are_reported_never_resent(alpaca_env, url)
     srv = AlpacaServer(KEY_ID, SECRET, cash=100_000.0, prices={s: p for s, p in CLOSES.items() if s != "KO"}).start()
     try:
         state = run(srv, url + "-2")
-        assert state.is_completed()
-        fills = {f["symbol"]: f for f in state.result()["fills"]}
+        assert state.is_failed() and state.message.startswith("1 of 5 orders not filled (1 rejected)")
+        fills = {f["symbol"]: f for f in state.result(raise_on_failure=False)["fills"]}
         assert fills["KO"]["status"] == "rejected" and 'asset "KO" not found' in fills["KO"]["note"]
         assert fills["KO"]["action"] == "refused" and not fills["KO"]["pending"]
         assert all(f["status"] == "filled" for s, f in fills.items() if s != "KO")

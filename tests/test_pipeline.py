@@ -138,7 +138,8 @@ def test_cli_run_json_and_store_commands(tmp_path):
 def test_cli_failure_is_one_line_and_nonzero(tmp_path):
     result = CliRunner().invoke(app, ["run", "--as-of", "2022-12-25", "--store", str(tmp_path)])
     assert result.exit_code == 1
-    assert result.stderr.strip().splitlines()[-1] == "error: ValueError: as_of 2022-12-25 is not an NYSE session"
+    assert result.stderr.strip().splitlines() == [
+        "error: as_of 2022-12-25 is not an NYSE session, --as-of (the session before it is 2022-12-23)"]
 
 
 @pytest.mark.parametrize(("args", "message"), [
