@@ -7,9 +7,8 @@ from typing import Any, Optional
 
 import typer
 
-from momentum.settings import Settings
 from momentum_cli.backtest_cmd import backtest
-from momentum_cli.preflight import check_run
+from momentum_cli.preflight import check_run, default_of
 from momentum_cli.render import run_text
 from momentum_cli.serve_cmd import automations, serve
 from momentum_cli.store_cmd import store_app
@@ -23,14 +22,6 @@ app.command()(serve)
 app.command()(automations)
 app.command()(validate)
 app.command()(backtest)
-
-DEFAULTS = Settings.model_fields
-
-
-def default_of(field: str) -> str:
-    """``(default: X, env MOMENTUM_FIELD)`` for an option whose value falls back to a setting."""
-    return f"(default: {DEFAULTS[field].default}, or MOMENTUM_{field.upper()})"
-
 
 def _version(value: bool) -> None:
     if value:
@@ -116,8 +107,7 @@ def calendar(
     import pandas as pd
 
     from momentum.calendar import rebalance_schedule
-    from momentum.settings import Settings
-
+    
     settings = Settings()
     y = year or pd.Timestamp.today().year
     schedule = rebalance_schedule(f"{y}-01-01", f"{y}-12-31", settings.rebalance_months, settings.trade_offset)

@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 import typer
 
+from momentum_cli.preflight import default_of
 from momentum_cli.render import table
 
 SHOWN = ["cagr", "volatility", "sharpe", "sortino", "max_drawdown", "max_drawdown_peak", "max_drawdown_trough",
@@ -55,15 +56,15 @@ def summary_text(summary: dict[str, Any]) -> str:
 def backtest(
     start: Optional[str] = typer.Option(None, "--start", help="First session YYYY-MM-DD (default: first full scoring window)"),
     end: Optional[str] = typer.Option(None, "--end", help="Last session YYYY-MM-DD (default: last session in the data)"),
-    provider: Optional[str] = typer.Option(None, "--provider", help="embedded | synthetic"),
-    strategy: Optional[str] = typer.Option(None, "--strategy", help="qmom | momentum (qmom also runs momentum as baseline)"),
-    holdings: Optional[int] = typer.Option(None, "--holdings", help="Fixed number of names"),
-    cost_bps: Optional[float] = typer.Option(None, "--cost-bps", help="Commission, basis points of traded notional"),
+    provider: Optional[str] = typer.Option(None, "--provider", help=f"embedded | synthetic {default_of('provider')}"),
+    strategy: Optional[str] = typer.Option(None, "--strategy", help=f"qmom | momentum (qmom also runs momentum as baseline) {default_of('strategy')}"),
+    holdings: Optional[int] = typer.Option(None, "--holdings", help="Fixed number of names (default: the holdings rule, max(min_holdings, holdings_fraction of eligible))"),
+    cost_bps: Optional[float] = typer.Option(None, "--cost-bps", help=f"Commission, basis points of traded notional {default_of('cost_bps')}"),
     slippage_bps: float = typer.Option(0.0, "--slippage-bps", help="Slippage, basis points of traded notional"),
-    fractional: Optional[bool] = typer.Option(None, "--fractional/--whole-shares", help="Fractional or whole shares"),
-    initial_cash: Optional[float] = typer.Option(None, "--initial-cash", help="Starting cash in dollars"),
+    fractional: Optional[bool] = typer.Option(None, "--fractional/--whole-shares", help=f"Fractional or whole shares {default_of('fractional')}"),
+    initial_cash: Optional[float] = typer.Option(None, "--initial-cash", help=f"Starting cash in dollars {default_of('initial_cash')}"),
     report: Optional[str] = typer.Option(None, "--report", help="Also write backtest.html and the PNGs to this folder"),
-    store: Optional[str] = typer.Option(None, "--store", help="Store URL: a folder or s3://bucket/prefix"),
+    store: Optional[str] = typer.Option(None, "--store", help=f"Store URL: a folder or s3://bucket/prefix {default_of('store_url')}"),
     sweep: list[str] = typer.Option([], "--sweep", help="Sweep a setting: name=v1,v2 (repeatable; months as 2/5/8/11)"),
     task_runner: str = typer.Option("thread", "--task-runner", help="thread | dask (needs prefect-dask)"),
     dask_address: Optional[str] = typer.Option(None, "--dask-address", help="Dask scheduler address (default: a local cluster)"),

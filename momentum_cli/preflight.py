@@ -13,6 +13,11 @@ from momentum.errors import PermanentError
 from momentum.settings import Settings
 
 
+def default_of(field: str) -> str:
+    """``(default: X, or MOMENTUM_FIELD)``: the help of an option whose value falls back to a setting."""
+    return f"(default: {Settings.model_fields[field].default}, or MOMENTUM_{field.upper()})"
+
+
 class InvalidSettings(PermanentError):
     """A setting (environment variable, flag or --set) has a value the bot cannot use."""
 

@@ -8,14 +8,16 @@ from typing import Optional
 
 import typer
 
+from momentum_cli.tool import fail
+
 store_app = typer.Typer(help="Inspect the versioned parquet store.", no_args_is_help=True)
 
 
 def _store(url: Optional[str]):
-    from momentum.settings import Settings
     from momentum.store import VersionedStore
+    from momentum_cli.preflight import checked_settings
 
-    return VersionedStore(url or Settings().store_url)
+    return VersionedStore(url or checked_settings().store_url)
 
 
 @store_app.command("ls")
@@ -31,9 +33,10 @@ def ls(
     if as_json:
         typer.echo(json.dumps([asdict(m) for m in manifests], default=str))
         return
+    if not manifests and dataset:
+        fail(f"dataset {dataset!r} has no committed version", f"store {st.url}", "momentum store ls lists the datasets")
     if not manifests:
-        typer.echo(f"no committed versions in {st.url}" + (f" for {dataset!r}" if dataset else ""))
-        raise typer.Exit(1 if dataset else 0)
+        typer.echo(f"no committed versions in {st.url}")
     for m in manifests:
         inputs = ", ".join(f"{k}={v}" for k, v in m.inputs.items()) or "-"
         typer.echo(f"{m.dataset:<12} as_of={m.as_of}  v={m.version}  rows={m.rows:<7} created={m.created_at}"
@@ -50,17 +53,10 @@ def show(
     lineage: bool = typer.Option(False, "--lineage", help="Print the manifest (lineage) instead of the rows"),
 ) -> None:
     """Print one version of a dataset (csv/json go to stdout for scripts)."""
-    from momentum.store import StoreError
-
     if fmt not in {"table", "csv", "json"}:
-        typer.echo(f"error: --format must be table, csv or json, not {fmt!r}", err=True)
-        raise typer.Exit(2)
+        fail(f"unknown format {fmt!r}", "--format", "use table, csv or json")
     st = _store(store)
-    try:
-        manifest = st.resolve(dataset, as_of=as_of, version=version)
-    except StoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+    manifest = st.resolve(dataset, as_of=as_of, version=version)
     if lineage:
         typer.echo(json.dumps(asdict(manifest), indent=1, default=str))
         return

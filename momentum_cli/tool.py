@@ -48,6 +48,20 @@ def error_line(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
+METAVARS = {"str": "TEXT", "text": "TEXT", "int": "INTEGER", "integer": "INTEGER", "float": "NUMBER", "path": "PATH"}
+
+
+def plain_metavars(command: Any) -> None:
+    """``--store TEXT`` instead of Typer's ``--store <str>``: name every valued option by its type."""
+    for param in getattr(command, "params", []):
+        if param.param_type_name == "option" and not param.is_flag and param.metavar is None:
+            kind = param.bare_type() if hasattr(param, "bare_type") else param.type.name
+            kind = kind.lower().removeprefix("list[").removesuffix("]")  # a repeatable option names one value
+            param.metavar = METAVARS.get(kind, kind.upper())
+    for sub in getattr(command, "commands", {}).values():
+        plain_metavars(sub)
+
+
 class OneLineGroup(TyperGroup):
     """Typer's group with the error policy above (also what ``CliRunner`` goes through)."""
 
@@ -57,6 +71,7 @@ class OneLineGroup(TyperGroup):
         argv = list(sys.argv[1:] if args is None else args)
         debug = debug_requested(argv)
         argv = [arg for arg in argv if arg != "--debug"]
+        plain_metavars(self)
         try:
             code = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
             code = code if isinstance(code, int) else 0
