@@ -15,13 +15,16 @@ from momentum_cli.store_cmd import store_app
 from momentum_cli.tool import OneLineGroup, fail
 from momentum_cli.validate_cmd import validate
 
-app = typer.Typer(help="A long-only US-equity momentum bot on a versioned parquet store.", cls=OneLineGroup,
+app = typer.Typer(help="A long-only US-equity momentum bot on a versioned parquet store. Exit status 0: the command "
+                  "did what it was asked; 1: it failed, and one line on stderr says what, where and how to fix it.",
+                  cls=OneLineGroup,
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False, rich_markup_mode=None)
 app.add_typer(store_app, name="store")
 app.command()(serve)
 app.command()(automations)
 app.command()(validate)
 app.command()(backtest)
+
 
 def _version(value: bool) -> None:
     if value:
@@ -37,8 +40,8 @@ def main_options(
     debug: bool = typer.Option(False, "--debug", help="On a failure, print the traceback before the one-line reason "
                                "(also MOMENTUM_DEBUG=1; accepted anywhere on the command line)."),
 ) -> None:
-    """A long-only US-equity momentum bot on a versioned parquet store. Exit status: 0 when the command did
-    what it was asked, 1 when it failed (one line on stderr says what, where and how to fix it)."""
+    """Global options. ``--debug`` is read by :class:`~momentum_cli.tool.OneLineGroup` wherever it stands; it is declared here
+    for ``--help``."""
 
 
 def parse_value(text: str) -> Any:
@@ -107,8 +110,9 @@ def calendar(
     import pandas as pd
 
     from momentum.calendar import rebalance_schedule
-    
-    settings = Settings()
+    from momentum_cli.preflight import checked_settings
+
+    settings = checked_settings()
     y = year or pd.Timestamp.today().year
     schedule = rebalance_schedule(f"{y}-01-01", f"{y}-12-31", settings.rebalance_months, settings.trade_offset)
     rows = [{"signal_date": f"{r.signal_date:%Y-%m-%d}", "trade_date": f"{r.trade_date:%Y-%m-%d}"}
