@@ -354,12 +354,8 @@ def test_notebook_executes_against_the_stored_backtest(flow_run, monkeypatch):
 
 
 def _cli():
-    import typer
+    from momentum_cli.app import app
 
-    from momentum_cli.backtest_cmd import backtest
-
-    app = typer.Typer()
-    app.command()(backtest)
     return app
 
 
@@ -370,17 +366,19 @@ def test_cli_json_and_summary(prefect_api, tmp_path):
     from typer.testing import CliRunner
 
     args = [*SMALL, "--strategy", "momentum", "--holdings", "4", "--cost-bps", "10", "--store", str(tmp_path / "s")]
-    out = CliRunner().invoke(_cli(), [*args, "--json"])
+    out = CliRunner().invoke(_cli(), ["backtest", *args, "--json"])
     assert out.exit_code == 0, out.output
     summary = json.loads(out.stdout)
     assert {"metrics", "final_equity", "rebalances"} <= set(summary)
     assert summary["metrics"]["final_equity"] == summary["final_equity"] and summary["final_equity"] > 0
     assert summary["rebalances"] and all(len(r["selected"]) == 4 for r in summary["rebalances"])
     assert all(r["trade_date"] > r["signal_date"] for r in summary["rebalances"])
-    text = CliRunner().invoke(_cli(), args)
+    text = CliRunner().invoke(_cli(), ["backtest", *args])
     assert text.exit_code == 0 and f"final equity: ${summary['final_equity']:,.2f}" in text.stdout
-    bad = CliRunner().invoke(_cli(), [*args, "--set", "skip=400"])
-    assert bad.exit_code == 1 and "error:" in bad.output
+    bad = CliRunner().invoke(_cli(), ["backtest", *args, "--set", "skip=400"])
+    assert bad.exit_code == 1 and bad.stderr.strip().splitlines() == [
+        "error: invalid settings: settings: Value error, skip (400) must be smaller than lookback (252), "
+        "MOMENTUM_* environment or --set (see the settings table in README.md)"]
 
 
 def test_parse_sweep():
@@ -394,7 +392,7 @@ def test_cli_sweep_writes_one_comparison_table(prefect_api, tmp_path):
     from typer.testing import CliRunner
 
     store_url = str(tmp_path / "s")
-    out = CliRunner().invoke(_cli(), [*SMALL, "--store", store_url, "--report", str(tmp_path / "r"), "--json",
+    out = CliRunner().invoke(_cli(), ["backtest", *SMALL, "--store", store_url, "--report", str(tmp_path / "r"), "--json",
                                       "--sweep", "lookback=126,252", "--sweep", "holdings=3,5"])
     assert out.exit_code == 0, out.output
     rows = json.loads(out.stdout)["sweep"]

@@ -156,8 +156,9 @@ def run_and_scan(srv: AlpacaServer, url: str, secrets: tuple[str, str], all_logs
     since = time.time()
     state = rebalance(as_of=AS_OF, store_url=url, broker="alpaca",
                       overrides={"alpaca_base_url": srv.base_url, "fill_timeout_seconds": 1.0}, return_state=True)
-    assert state.is_completed()
-    summary = state.result()
+    assert state.is_failed() and state.message.startswith("1 of 5 orders not filled (1 rejected)")  # the refusal
+    assert_absent(secrets, {"flow run state message": state.message})
+    summary = state.result(raise_on_failure=False)
     # the keys were used: the server authenticated every request with exactly these values
     assert srv.auth_failures == 0 and len(srv.requests) > 10 and len(srv.posts) == 5
     fills = {f["symbol"]: f for f in summary["fills"]}
