@@ -13,6 +13,7 @@ from momentum_cli.backtest_cmd import backtest
 from momentum_cli.render import run_text
 from momentum_cli.serve_cmd import automations, serve
 from momentum_cli.store_cmd import store_app
+from momentum_cli.universe_cmd import universe
 from momentum_cli.validate_cmd import validate
 
 app = typer.Typer(help="A long-only US-equity momentum bot on a versioned parquet store.",
@@ -22,6 +23,7 @@ app.command()(serve)
 app.command()(automations)
 app.command()(validate)
 app.command()(backtest)
+app.command()(universe)
 
 
 def fail(message: str) -> None:

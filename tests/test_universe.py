@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import index_constitution as ic
@@ -246,3 +247,41 @@ def test_membership_is_vectorised_and_fast() -> None:
     counts = m.sum(axis=1)
     assert counts.loc[SWITCH_DATE:].between(480, 510).all()
     assert np.isfinite(counts).all()
+
+
+def _universe_cli(*args: str):
+    from typer.testing import CliRunner
+
+    from momentum_cli.app import app
+
+    return CliRunner().invoke(app, ["universe", *args])
+
+
+def test_cli_universe_json_lists_the_members_with_their_join_dates() -> None:
+    out = _universe_cli("--as-of", "2008-11-28", "--json")
+    assert out.exit_code == 0, out.output
+    body = json.loads(out.stdout)
+    assert set(body) == {"as_of", "count", "members", "sources"} and body["as_of"] == "2008-11-28"
+    assert body["count"] == len(body["members"]) == len(sp500_members(T("2008-11-28")))
+    since = {m["symbol"]: m["since"] for m in body["members"]}
+    assert since["AMD"] == "1996-01-02" and since["AAPL"] == "1982-11-30" and "FSLR" not in since
+    assert [m["symbol"] for m in body["members"]] == sorted(since)
+    assert [s["name"] for s in body["sources"]] == [s["name"] for s in sp500_sources()]
+    assert out.stderr == ""
+    text = _universe_cli("--as-of", "2008-11-28")
+    assert text.exit_code == 0 and text.stdout.startswith(f"S&P 500 members on 2008-11-28: {body['count']}\n")
+    assert "AMD 1996-01-02" in " ".join(text.stdout.split())
+
+
+def test_cli_universe_before_1996_says_membership_is_partial() -> None:
+    out = _universe_cli("--as-of", "1991-01-02", "--json")
+    assert out.exit_code == 0, out.output
+    assert out.stderr.count("\n") == 1 and "partial" in out.stderr and "1996-01-02" in out.stderr
+    assert json.loads(out.stdout)["count"] == len(sp500_members(T("1991-01-02"))) > 0
+
+
+@pytest.mark.parametrize("bad", ["2020-13-01", "2020", "yesterday", "2021-02-30"])
+def test_cli_universe_bad_date_is_one_line_and_exit_1(bad: str) -> None:
+    out = _universe_cli("--as-of", bad)
+    assert out.exit_code == 1 and out.stdout == ""
+    assert out.stderr.startswith("error: bad date") and "--as-of" in out.stderr and out.stderr.count("\n") == 1
