@@ -303,14 +303,19 @@ def members_at(membership: pd.DataFrame, as_of: object) -> set[str]:
     return set(row.index[row.to_numpy(dtype=bool)])
 
 
+def resolved_universe(settings: Settings) -> str:
+    """``sp500``, ``all`` or ``file``: ``auto`` is the S&P 500 for the embedded data, else every symbol."""
+    if settings.universe == "auto":
+        return "sp500" if settings.provider == "embedded" else "all"
+    return settings.universe
+
+
 def universe_members(settings: Settings, symbols: Sequence[str], as_of: pd.Timestamp) -> set[str] | None:
     """The symbols in the configured universe at ``as_of``; None means every symbol (``all``).
 
     ``auto`` is the point-in-time S&P 500 for the embedded data and every symbol for synthetic data.
     """
-    kind = settings.universe
-    if kind == "auto":
-        kind = "sp500" if settings.provider == "embedded" else "all"
+    kind = resolved_universe(settings)
     if kind == "all":
         return None
     dates = pd.DatetimeIndex([pd.Timestamp(as_of)])

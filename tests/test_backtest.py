@@ -14,8 +14,10 @@ import pandas as pd
 import pytest
 
 from momentum.backtest import BacktestConfig, run_backtest, scoring_sessions
+from momentum.backtest_page import metric_text, money, percent, render_html
 from momentum.backtest_report import (
-    PLOTS, curves_table, metrics_table, rebalances_table, render_html, render_pngs,
+    PLOTS, all_metrics, curves_table, metrics_table, plot_drawdown, plot_equity, plot_holdings_turnover,
+    plot_rolling, plot_yearly, rebalances_table, render_pngs,
 )
 from momentum.brokers.paper import LEDGER, LEDGER_COLUMNS
 from momentum.calendar import nyse_sessions, session_offset
@@ -24,7 +26,7 @@ from momentum.providers.embedded import EmbeddedProvider
 from momentum.providers.synthetic import synthetic_panel
 from momentum.settings import Settings
 from momentum.store import VersionedStore
-from momentum.strategy import StrategyParams
+from momentum.strategy import EQUAL_WEIGHT, StrategyParams
 from momentum.universe import universe_members
 from momentum.validation import TABLE_COLUMNS
 
@@ -132,6 +134,39 @@ def test_zero_cost_equity_equals_a_hand_written_reference(synthetic):
     reference = _reference_curve(closes, result, 250_000.0)
     assert result.final_equity == pytest.approx(reference.iloc[-1], rel=1e-9)
     np.testing.assert_allclose(result.equity.to_numpy(), reference.to_numpy(), rtol=1e-9)
+
+
+def _equal_weight_reference(closes: pd.DataFrame, members, days: pd.DatetimeIndex, initial_cash: float) -> pd.Series:
+    """Day-by-day loop, fractional shares, trades at the signal close, no costs: at each rebalance day
+    sell everything, then hold floor(1e6 x equity / n / close) / 1e6 shares of each of the n universe
+    members with a close that day."""
+    prices = closes.ffill()
+    cash, shares, curve = initial_cash, {}, {}
+    for day in closes.loc[days[0]:].index:
+        row = prices.loc[day]
+        if day in days:
+            cash += sum(q * row[s] for s, q in shares.items())
+            picks = [s for s in sorted(members(day)) if not np.isnan(closes.at[day, s])]
+            shares = {s: np.floor(cash / len(picks) / row[s] * 1e6) / 1e6 for s in picks}
+            cash -= sum(q * row[s] for s, q in shares.items())
+        curve[day] = cash + sum(q * row[s] for s, q in shares.items())
+    return pd.Series(curve)
+
+
+def test_equal_weight_curve_equals_an_independent_computation(synthetic):
+    closes, benchmark = synthetic
+    universe = lambda day: set(closes.columns[: 35 if day.month < 7 else 50])  # noqa: E731 - changes twice a year
+    config = BacktestConfig(trade_offset=0, fractional=True, min_order_value=0.0, initial_cash=250_000.0)
+    params = StrategyParams(strategy="qmom", holdings=6, regime_filter=True).equal_weight()
+    assert params.strategy == EQUAL_WEIGHT and not params.regime_filter and params.lookback == 252
+    result = run_backtest(closes, params=params, config=config, members=universe, benchmark=benchmark)
+    days = pd.DatetimeIndex(result.rebalances["signal_date"])
+    reference = _equal_weight_reference(closes, universe, days, 250_000.0)
+    assert (result.trades["reason"] == "delisted").any() and result.holdings.max() == 50
+    expected = [",".join(s for s in sorted(universe(d)) if not np.isnan(closes.at[d, s])) for d in days]
+    assert result.rebalances["selected"].tolist() == expected  # names without a full window included
+    np.testing.assert_allclose(result.equity.loc[days[0]:].to_numpy(), reference.to_numpy(), rtol=1e-9)
+    assert result.final_equity == pytest.approx(reference.iloc[-1], rel=1e-9)
 
 
 def _replay(closes: pd.DataFrame, result, initial_cash: float, with_costs: bool) -> float:
