@@ -27,7 +27,7 @@ PLOTS = ("equity", "drawdown", "yearly_returns", "rolling_12m", "holdings_turnov
 # What the provider's benchmark series is (keyed by provider name).
 BENCHMARK_LABELS = {"embedded": "S&P 500 price index, dividends excluded", "alpaca": "SPY adjusted",
                     "synthetic": "equal-weight index of the synthetic symbols"}
-EQUAL_WEIGHT_LABEL = "equal weight: every universe member with a close, same schedule and costs"
+EQUAL_WEIGHT_LABEL = "every universe member with a close, equally weighted, same schedule and costs"
 MOST_NAMES = 60  # the names-held panel shows at most this many names (those held longest)
 
 
@@ -108,11 +108,14 @@ def _figure(title: str, ylabel: str, height: float = 4.2) -> tuple[Figure, Axes]
     return fig, ax
 
 
-def _legend(ax: Axes, labels: Mapping[str, str] | None) -> None:
-    """The legend outside the axes, on the right, so it never covers data; series named by ``labels``."""
+def _legend(fig: Figure, ax: Axes, labels: Mapping[str, str] | None) -> None:
+    """One legend below every axes of ``fig``, so it never covers data; series named by ``labels``."""
     handles, names = ax.get_legend_handles_labels()
-    ax.legend(handles, [(labels or {}).get(n, n) for n in names], loc="upper left", bbox_to_anchor=(1.01, 1.0),
-              borderaxespad=0.0, frameon=False, fontsize=9)
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+    texts = [f"{n}: {labels[n]}" if labels and n in labels else n for n in names]
+    fig.legend(handles, texts, loc="outside lower center", ncol=2 if len(texts) > 2 else len(texts),
+               frameon=False, fontsize=9)
 
 
 def _percent(ax: Axes) -> None:
@@ -126,7 +129,7 @@ def plot_equity(curves: pd.DataFrame, labels: Mapping[str, str] | None = None) -
     wide.plot(ax=ax, logy=True, lw=1.2, color=_colors(list(wide.columns)), xlabel="")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"${v:,.0f}"))
     ax.yaxis.set_minor_formatter(NullFormatter())
-    _legend(ax, labels)
+    _legend(fig, ax, labels)
     return fig
 
 
@@ -136,7 +139,7 @@ def plot_drawdown(curves: pd.DataFrame, labels: Mapping[str, str] | None = None)
     wide = _wide(curves)
     wide.apply(drawdown).plot(ax=ax, lw=1.0, color=_colors(list(wide.columns)), xlabel="")
     _percent(ax)
-    _legend(ax, labels)
+    _legend(fig, ax, labels)
     return fig
 
 
@@ -148,7 +151,7 @@ def plot_yearly(curves: pd.DataFrame, labels: Mapping[str, str] | None = None) -
     yearly.plot.bar(ax=ax, width=0.8, color=_colors(list(wide.columns)), xlabel="")
     ax.axhline(0, color="black", lw=0.8)
     _percent(ax)
-    _legend(ax, labels)
+    _legend(fig, ax, labels)
     return fig
 
 
@@ -159,7 +162,7 @@ def plot_rolling(curves: pd.DataFrame, labels: Mapping[str, str] | None = None) 
     (wide / wide.shift(SESSIONS_PER_YEAR) - 1).plot(ax=ax, lw=1.0, color=_colors(list(wide.columns)), xlabel="")
     ax.axhline(0, color="black", lw=0.8)
     _percent(ax)
-    _legend(ax, labels)
+    _legend(fig, ax, labels)
     return fig
 
 
@@ -201,19 +204,20 @@ def plot_holdings_turnover(curves: pd.DataFrame, rebalances: pd.DataFrame,
     fig = Figure(figsize=(11, 4.5 + 0.16 * rows), dpi=90, layout="constrained")
     top, middle, bottom = fig.subplots(3, 1, sharex=True, height_ratios=[max(2.0, 0.16 * rows), 1.4, 1.4])
     _names_panel(top, main, rebalances[rebalances["series"] == main], curves["date"].max())
-    strategies = curves[curves["series"] != BENCHMARK]
+    first_trade = rebalances["trade_date"].min()
+    strategies = curves[(curves["series"] != BENCHMARK) & (curves["date"] >= first_trade)]
     share = (strategies["cash"] / strategies["equity"]).rename("cash")
     cash = strategies.assign(cash=share).pivot(index="date", columns="series", values="cash")
     colors = dict(zip(cash.columns, _colors(list(cash.columns))))
     for name in cash.columns:
         middle.plot(cash.index, cash[name], lw=1.0, label=name, color=colors[name])
-    middle.set(title="Cash share of equity", ylabel="cash")
+    middle.set(title="Cash share of equity (from the first trade)", ylabel="cash")
     for name, group in rebalances.groupby("series", sort=False):
         bottom.plot(group["trade_date"], group["turnover"], marker="o", ms=3, lw=0.8, label=name, color=colors[name])
     bottom.set(title="Turnover per rebalance (traded notional / 2 / equity)", ylabel="turnover")
     for ax in (middle, bottom):
         _percent(ax)
-        _legend(ax, labels)
+    _legend(fig, bottom, labels)
     for ax in (top, middle, bottom):
         ax.grid(True, alpha=0.3)
     return fig
