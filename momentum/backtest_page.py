@@ -19,6 +19,7 @@ from momentum.universe import COMPLETE_FROM, SWITCH_DATE, resolved_universe
 PERCENT = {"total_return", "cagr", "volatility", "max_drawdown", "best_year_return", "worst_year_return", "alpha",
            "hit_rate", "turnover", "excess_vs_equal_weight"}
 RATIOS = {"sharpe", "sortino", "calmar", "beta"}
+COUNTS = {"best_year", "worst_year", "rebalances"}
 DATA = {"embedded": "20 large US stocks, daily adjusted closes (dividends included; skfolio 1.12.2 dataset)",
         "alpaca": "Alpaca daily bars adjusted for splits and dividends",
         "synthetic": "synthetic random-walk closes"}
@@ -51,7 +52,7 @@ def metric_text(name: str, value: object) -> str:
         return "–"
     if isinstance(value, pd.Timestamp):
         return f"{value:%Y-%m-%d}"
-    if isinstance(value, numbers.Integral):
+    if isinstance(value, numbers.Integral) or name in COUNTS:
         return str(int(value))
     if name in PERCENT:
         return percent(float(value))
@@ -65,7 +66,7 @@ def metric_text(name: str, value: object) -> str:
 def _holdings_rule(settings: Settings) -> str:
     if settings.holdings is not None:
         return f"{settings.holdings} names"
-    return (f"max({settings.min_holdings}, {percent(settings.holdings_fraction)} of the eligible names), "
+    return (f"max({settings.min_holdings}, {100 * settings.holdings_fraction:g} % of the eligible names), "
             "equally weighted")
 
 
@@ -101,7 +102,7 @@ def assumptions(settings: Settings, start: pd.Timestamp, end: pd.Timestamp, slip
                       f"{settings.trade_offset} session(s) later at the close; regime filter "
                       f"{'on' if settings.regime_filter else 'off'}",
         "share rounding": f"{shares}; orders under {money(settings.min_order_value)} are skipped; cash buffer "
-                          f"{percent(settings.cash_buffer)}",
+                          f"{100 * settings.cash_buffer:g} % of equity",
         "survivorship": SURVIVORSHIP.get(settings.provider, OTHER_SURVIVORSHIP),
     }
 

@@ -418,7 +418,7 @@ def test_report_states_its_assumptions_first(flow_run):
         assert "index-constitution" in items["universe"] and "1996-01-02" in items["universe"]
         assert "S&P 500 price index, dividends excluded" in items["benchmarks"] and "equal_weight" in items["benchmarks"]
         assert "commission 5 bps + slippage 0 bps" in items["costs"]
-        for part in ("lookback 252 sessions", "skip 21 sessions", "max(5, 5.00 % of the eligible names)",
+        for part in ("lookback 252 sessions", "skip 21 sessions", "max(5, 5 % of the eligible names)",
                      "Feb, May, Aug, Nov", "trade 1 session(s) later", "qmom"):
             assert part in items["parameters"], part
         assert "whole shares" in items["share rounding"]
@@ -465,6 +465,7 @@ def test_report_shows_percent_dollars_and_dates(flow_run):
     assert money(1234567.891) == "$1,234,567.89" and metric_text("best_year", np.int64(2009)) == "2009"
     assert metric_text("max_drawdown_peak", pd.Timestamp("2008-05-20")) == "2008-05-20"
     assert metric_text("sharpe", 0.81614) == "0.82" and metric_text("alpha", float("nan")) == "–"
+    assert rows["rebalances"] == [str(len(summary["rebalances"]))] * 3 + ["–"]
 
 
 def test_legends_are_outside_every_plot_and_the_holdings_plot_names_the_holdings(synthetic):
