@@ -15,6 +15,7 @@ from momentum.signals import below_trend, signal_arrays
 # The benchmark a selection strategy must beat: every universe member with a close, equally weighted.
 EQUAL_WEIGHT = "equal_weight"
 
+
 @dataclass(frozen=True)
 class StrategyParams:
     """Windows in sessions; ``holdings`` fixes H, else H = max(min_holdings, round(fraction * eligible))."""
@@ -53,8 +54,8 @@ def score_signals(
                                     max_stale_sessions=params.max_stale_sessions)
     eligible = out["code"] == 0
     if params.strategy == EQUAL_WEIGHT:  # every member with a close at the session (history rules waived)
-        out["in_pool"] = out["selected"] = ~blocked & (np.asarray(out["history"]) > 0) & (
-            True if member is None else member)
+        with_close = ~blocked & (np.asarray(out["history"]) > 0)
+        out["in_pool"] = out["selected"] = with_close if member is None else with_close & member
         holdings = int(out["selected"].sum())
     else:
         holdings = holdings_count(int(eligible.sum()), min_holdings=params.min_holdings,

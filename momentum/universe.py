@@ -203,6 +203,8 @@ def sp500_members(as_of: pd.Timestamp) -> pd.DataFrame:
     day = pd.Timestamp(as_of)
     if day is pd.NaT or day.tz is not None:
         raise ValueError(f"as_of must be a tz-naive date, got {as_of!r}")
+    if not pd.Timestamp.min <= day <= pd.Timestamp.max:
+        raise ValueError(f"as_of {day.date().isoformat()} is outside {pd.Timestamp.min:%Y-%m-%d} .. {pd.Timestamp.max:%Y-%m-%d}")
     t = day.as_unit("ns").value
     pieces, spells = _pieces(), _spells()
     now = pieces[(pieces["start"] <= t) & (pieces["end"] > t)].drop_duplicates("key")

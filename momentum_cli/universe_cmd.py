@@ -24,15 +24,16 @@ def universe(
     from momentum_cli.app import fail
 
     try:
+        if as_of and not _DATE.match(as_of):
+            raise ValueError(f"bad date {as_of!r}")
         day = pd.Timestamp(as_of) if as_of else pd.Timestamp.today().normalize()
-    except ValueError:
-        day = None
-    if day is None or (as_of and not _DATE.match(as_of)):
-        fail(f"bad date {as_of!r}, --as-of (use YYYY-MM-DD, e.g. 2008-11-28)")
+        listed = sp500_members(day)
+    except ValueError as exc:
+        fail(f"{str(exc).splitlines()[0]}, --as-of (use YYYY-MM-DD, e.g. 2008-11-28)")
     if day < COMPLETE_FROM:
         typer.echo(f"note: S&P 500 membership before {COMPLETE_FROM:%Y-%m-%d} is partial "
                    "(only members with a known join date)", err=True)
-    members = [{"symbol": s, "since": f"{since:%Y-%m-%d}"} for s, since in sp500_members(day).itertuples(index=False)]
+    members = [{"symbol": s, "since": f"{since:%Y-%m-%d}"} for s, since in listed.itertuples(index=False)]
     if as_json:
         typer.echo(json.dumps({"as_of": f"{day:%Y-%m-%d}", "count": len(members), "members": members,
                                "sources": sp500_sources()}))
