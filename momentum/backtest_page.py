@@ -114,7 +114,7 @@ def _assumptions_html(items: Mapping[str, str]) -> str:
 
 
 def _cell(column: str, value: object) -> str:
-    if column in ("turnover",):
+    if column == "turnover":
         return percent(float(value))
     if column == "costs":
         return money(float(value))

@@ -117,7 +117,8 @@ def _late_joins(rows: pd.DataFrame) -> np.ndarray:
     spells = _spell_rows()
     unknown = ~spells["symbol"].isin(set(rows["symbol"]))
     renamed = set(spells.loc[unknown & (spells["end"] != _NEVER), "end"])
-    late = spells[(spells["start"] > SWITCH_DATE.value) & ~spells["start"].isin(renamed)]
+    late = spells[(spells["start"] > SWITCH_DATE.value) & ~spells["start"].isin(renamed)].drop_duplicates(
+        ["symbol", "end"])
     joined = rows.merge(late.rename(columns={"start": "joined"}), on=["symbol", "end"], how="left")["joined"]
     placeholder = rows["start"].to_numpy() == UNKNOWN_OPT_IN.value
     return np.where(placeholder & joined.notna().to_numpy(), joined.fillna(0).to_numpy(np.int64),
@@ -130,7 +131,8 @@ def _pieces() -> pd.DataFrame:
     rows = _ic_rows()
     known = rows[rows["start"] != UNKNOWN_OPT_IN.value]
     late = rows.assign(start=_late_joins(rows))
-    ic_part = pd.concat([_clip(known, np.iinfo(np.int64).min, COMPLETE_FROM.value), _clip(late, SWITCH_DATE.value, _NEVER)])
+    ic_part = pd.concat([_clip(known, np.iinfo(np.int64).min, COMPLETE_FROM.value),
+                         _clip(late, SWITCH_DATE.value, _NEVER)])
     ic_part = _spelled(ic_part.rename(columns={"symbol": "key"}))
     spells = _clip(_spell_rows(), COMPLETE_FROM.value, SWITCH_DATE.value).rename(columns={"symbol": "ticker"})
     aliases = _ticker_aliases()
@@ -204,7 +206,8 @@ def sp500_members(as_of: pd.Timestamp) -> pd.DataFrame:
     if day is pd.NaT or day.tz is not None:
         raise ValueError(f"as_of must be a tz-naive date, got {as_of!r}")
     if not pd.Timestamp.min <= day <= pd.Timestamp.max:
-        raise ValueError(f"as_of {day.date().isoformat()} is outside {pd.Timestamp.min:%Y-%m-%d} .. {pd.Timestamp.max:%Y-%m-%d}")
+        raise ValueError(f"as_of {day.date().isoformat()} is outside "
+                         f"{pd.Timestamp.min:%Y-%m-%d} .. {pd.Timestamp.max:%Y-%m-%d}")
     t = day.as_unit("ns").value
     pieces, spells = _pieces(), _spells()
     now = pieces[(pieces["start"] <= t) & (pieces["end"] > t)].drop_duplicates("key")
