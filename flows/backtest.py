@@ -1,4 +1,5 @@
-"""The backtest flow: history -> variants (strategy and, for qmom, the plain-momentum baseline) -> store.
+"""The backtest flow: history -> variants (strategy, for qmom the plain-momentum baseline, and the
+equal-weight benchmark) -> store.
 
 With ``sweep`` ({setting: [values]}) every combination runs as its own task on the flow's task runner
 and one comparison table is written instead. The runner is a thread pool by default; ``flow_with``
@@ -13,7 +14,10 @@ from prefect import Flow, flow
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from momentum.settings import Settings
-from tasks.backtest import load_history, run_variant, store_backtest, store_sweep, sweep_variant, sweep_variants
+from momentum.strategy import EQUAL_WEIGHT
+from tasks.backtest import (
+    load_history, run_equal_weight, run_variant, store_backtest, store_sweep, sweep_variant, sweep_variants,
+)
 
 BASELINE = "momentum"
 
@@ -50,6 +54,7 @@ def backtest(
     names = [settings.strategy] + ([BASELINE] if settings.strategy != BASELINE else [])
     futures = {name: run_variant.submit(settings.with_overrides(strategy=name), closes, benchmark, start, end,
                                         slippage_bps) for name in names}
+    futures[EQUAL_WEIGHT] = run_equal_weight.submit(settings, closes, benchmark, start, end, slippage_bps)
     return store_backtest(settings, {name: f.result() for name, f in futures.items()}, slippage_bps, report_dir)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -11,6 +11,9 @@ import pandas as pd
 from momentum.selection import eligibility_codes, holdings_count, pick, reason_texts, symbol_ranks
 from momentum.settings import Settings
 from momentum.signals import below_trend, signal_arrays
+
+# The benchmark a selection strategy must beat: every universe member with a close, equally weighted.
+EQUAL_WEIGHT = "equal_weight"
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,10 @@ class StrategyParams:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    def equal_weight(self) -> "StrategyParams":
+        """The equal-weight benchmark of these parameters: same windows, no selection, never in cash."""
+        return replace(self, strategy=EQUAL_WEIGHT, regime_filter=False)
+
 
 def score_signals(
     signals: dict[str, np.ndarray], symbol_rank: np.ndarray, *, member: np.ndarray | None,
@@ -46,10 +53,15 @@ def score_signals(
     out["code"] = eligibility_codes(out, member=member, quarantined=blocked, min_history=params.lookback + 1,
                                     max_stale_sessions=params.max_stale_sessions)
     eligible = out["code"] == 0
-    holdings = holdings_count(int(eligible.sum()), min_holdings=params.min_holdings,
-                              fraction=params.holdings_fraction, fixed=params.holdings)
-    out["in_pool"], out["selected"] = pick(out["momentum"], out["fip"], eligible, symbol_rank,
-                                           holdings=holdings, strategy=params.strategy)
+    if params.strategy == EQUAL_WEIGHT:  # every member with a close at the session (history rules waived)
+        with_close = ~blocked & (np.asarray(out["history"]) > 0)
+        out["in_pool"] = out["selected"] = with_close if member is None else with_close & member
+        holdings = int(out["selected"].sum())
+    else:
+        holdings = holdings_count(int(eligible.sum()), min_holdings=params.min_holdings,
+                                  fraction=params.holdings_fraction, fixed=params.holdings)
+        out["in_pool"], out["selected"] = pick(out["momentum"], out["fip"], eligible, symbol_rank,
+                                               holdings=holdings, strategy=params.strategy)
     weight = 0.0 if to_cash or holdings == 0 else 1.0 / holdings
     out["weight"] = np.where(out["selected"], weight, 0.0)
     return out

@@ -13,6 +13,7 @@ from momentum_cli.render import run_text
 from momentum_cli.serve_cmd import automations, serve
 from momentum_cli.store_cmd import store_app
 from momentum_cli.tool import OneLineGroup, fail
+from momentum_cli.universe_cmd import universe
 from momentum_cli.validate_cmd import validate
 
 app = typer.Typer(help="A long-only US-equity momentum bot on a versioned parquet store. Exit status 0: the command "
@@ -24,6 +25,7 @@ app.command()(serve)
 app.command()(automations)
 app.command()(validate)
 app.command()(backtest)
+app.command()(universe)
 
 
 def _version(value: bool) -> None:

@@ -11,7 +11,8 @@ from momentum_cli.preflight import default_of
 from momentum_cli.render import table
 
 SHOWN = ["cagr", "volatility", "sharpe", "sortino", "max_drawdown", "max_drawdown_peak", "max_drawdown_trough",
-         "calmar", "beta", "alpha", "hit_rate", "best_year", "worst_year", "turnover", "avg_holdings", "final_equity"]
+         "calmar", "beta", "alpha", "hit_rate", "excess_vs_equal_weight", "best_year", "worst_year", "turnover",
+         "avg_holdings", "final_equity"]
 
 
 def parse_sweep(items: list[str]) -> dict[str, list]:
@@ -45,6 +46,7 @@ def summary_text(summary: dict[str, Any]) -> str:
         f"final equity: ${summary['final_equity']:,.2f} over {len(summary['rebalances'])} rebalances",
         "", table(rows),
     ]
+    lines += [f"{name}: {m['label']}" for name, m in summary["compared"].items() if m.get("label")]
     if last:
         lines += ["", f"last rebalance: signal {last['signal_date']}, trade {last['trade_date']}: {', '.join(last['selected'])}"]
     lines += ["", f"report: {summary['report']}"] + (

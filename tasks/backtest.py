@@ -13,12 +13,14 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NONE as NO_CACHE
 
 from momentum.backtest import BacktestConfig, BacktestResult, run_backtest
+from momentum.backtest_page import assumptions, render_html
 from momentum.backtest_report import (
-    all_metrics, curves_table, jsonable, metrics_table, rebalances_table, render_html, render_pngs,
+    BENCHMARK, EQUAL_WEIGHT_LABEL, all_metrics, benchmark_label, curves_table, jsonable, metrics_table,
+    rebalances_table, render_pngs,
 )
 from momentum.providers import bars_to_wide, make_provider
 from momentum.settings import Settings
-from momentum.strategy import StrategyParams
+from momentum.strategy import EQUAL_WEIGHT, StrategyParams
 from momentum.universe import universe_members
 from tasks.common import current_flow_run_id, open_store
 
@@ -35,9 +37,9 @@ def load_history(settings: Settings, end: str | None) -> tuple[pd.DataFrame, pd.
 
 
 def _run(settings: Settings, closes: pd.DataFrame, benchmark: pd.Series, start: str | None, end: str | None,
-         slippage_bps: float) -> BacktestResult:
+         slippage_bps: float, params: StrategyParams | None = None) -> BacktestResult:
     return run_backtest(
-        closes, params=StrategyParams.from_settings(settings),
+        closes, params=params or StrategyParams.from_settings(settings),
         config=BacktestConfig.from_settings(settings, start, end, slippage_bps),
         members=partial(universe_members, settings, list(closes.columns)), benchmark=benchmark,
     )
@@ -48,6 +50,14 @@ def run_variant(settings: Settings, closes: pd.DataFrame, benchmark: pd.Series, 
                 end: str | None, slippage_bps: float = 0.0) -> BacktestResult:
     """One backtest with the live selection and planning (see :mod:`momentum.backtest`)."""
     return _run(settings, closes, benchmark, start, end, slippage_bps)
+
+
+@task(name="backtest-equal-weight", cache_policy=NO_CACHE)
+def run_equal_weight(settings: Settings, closes: pd.DataFrame, benchmark: pd.Series, start: str | None,
+                     end: str | None, slippage_bps: float = 0.0) -> BacktestResult:
+    """The equal-weight benchmark: every universe member with a close, same schedule, costs and engine."""
+    return _run(settings, closes, benchmark, start, end, slippage_bps,
+                params=StrategyParams.from_settings(settings).equal_weight())
 
 
 def _params(settings: Settings, **extra: Any) -> dict:
@@ -76,9 +86,11 @@ def store_backtest(settings: Settings, results: dict[str, BacktestResult], slipp
     refs = {name: store.write(name, as_of, frame, params=params, flow_run_id=run_id) for name, frame in
             {"backtest_equity": curves, "backtest_rebalances": rebalances, "backtest_trades": trades,
              "backtest_metrics": table}.items()}
-    pngs = render_pngs(curves, rebalances)
+    labels = {BENCHMARK: benchmark_label(settings.provider), EQUAL_WEIGHT: EQUAL_WEIGHT_LABEL}
+    pngs = render_pngs(curves, rebalances, labels)
     title = f"Backtest {settings.strategy} {start:%Y-%m-%d} .. {as_of:%Y-%m-%d} ({settings.provider} data)"
-    page = render_html(title, table.set_index("series").T, rebalances, pngs)
+    page = render_html(title, table.set_index("series").T, rebalances, pngs, labels=labels,
+                       assumptions=assumptions(settings, start, as_of, slippage_bps, labels[BENCHMARK]))
     url = store.put_report(f"backtest/{as_of:%Y-%m-%d}/{refs['backtest_equity'].version}.html", page)
     if report_dir:
         folder = Path(report_dir)
@@ -86,7 +98,8 @@ def store_backtest(settings: Settings, results: dict[str, BacktestResult], slipp
         (folder / "backtest.html").write_text(page)
         for name, png in pngs.items():
             (folder / f"{name}.png").write_bytes(png)
-    rows = {name: jsonable(values) for name, values in metrics.items()}
+    rows = {name: {**jsonable(values), **({"label": labels[name]} if name in labels else {})}
+            for name, values in metrics.items()}
     table = "\n".join(f"| {name} | {m['cagr']:.4f} | {m['sharpe']:.3f} | {m['max_drawdown']:.4f} | {m['final_equity']:,.2f} |"
                       for name, m in rows.items())
     create_markdown_artifact(f"{title}\n\n| series | CAGR | Sharpe | max drawdown | final equity |\n|---|---|---|---|---|\n"

@@ -14,8 +14,10 @@ import pandas as pd
 import pytest
 
 from momentum.backtest import BacktestConfig, run_backtest, scoring_sessions
+from momentum.backtest_page import metric_text, money, percent, render_html
 from momentum.backtest_report import (
-    PLOTS, curves_table, metrics_table, rebalances_table, render_html, render_pngs,
+    PLOTS, all_metrics, curves_table, metrics_table, plot_drawdown, plot_equity, plot_holdings_turnover,
+    plot_rolling, plot_yearly, rebalances_table, render_pngs,
 )
 from momentum.brokers.paper import LEDGER, LEDGER_COLUMNS
 from momentum.calendar import nyse_sessions, session_offset
@@ -24,7 +26,7 @@ from momentum.providers.embedded import EmbeddedProvider
 from momentum.providers.synthetic import synthetic_panel
 from momentum.settings import Settings
 from momentum.store import VersionedStore
-from momentum.strategy import StrategyParams
+from momentum.strategy import EQUAL_WEIGHT, StrategyParams
 from momentum.universe import universe_members
 from momentum.validation import TABLE_COLUMNS
 
@@ -132,6 +134,39 @@ def test_zero_cost_equity_equals_a_hand_written_reference(synthetic):
     reference = _reference_curve(closes, result, 250_000.0)
     assert result.final_equity == pytest.approx(reference.iloc[-1], rel=1e-9)
     np.testing.assert_allclose(result.equity.to_numpy(), reference.to_numpy(), rtol=1e-9)
+
+
+def _equal_weight_reference(closes: pd.DataFrame, members, days: pd.DatetimeIndex, initial_cash: float) -> pd.Series:
+    """Day-by-day loop, fractional shares, trades at the signal close, no costs: at each rebalance day
+    sell everything, then hold floor(1e6 x equity / n / close) / 1e6 shares of each of the n universe
+    members with a close that day."""
+    prices = closes.ffill()
+    cash, shares, curve = initial_cash, {}, {}
+    for day in closes.loc[days[0]:].index:
+        row = prices.loc[day]
+        if day in days:
+            cash += sum(q * row[s] for s, q in shares.items())
+            picks = [s for s in sorted(members(day)) if not np.isnan(closes.at[day, s])]
+            shares = {s: np.floor(cash / len(picks) / row[s] * 1e6) / 1e6 for s in picks}
+            cash -= sum(q * row[s] for s, q in shares.items())
+        curve[day] = cash + sum(q * row[s] for s, q in shares.items())
+    return pd.Series(curve)
+
+
+def test_equal_weight_curve_equals_an_independent_computation(synthetic):
+    closes, benchmark = synthetic
+    universe = lambda day: set(closes.columns[: 35 if day.month < 7 else 50])  # noqa: E731 - changes twice a year
+    config = BacktestConfig(trade_offset=0, fractional=True, min_order_value=0.0, initial_cash=250_000.0)
+    params = StrategyParams(strategy="qmom", holdings=6, regime_filter=True).equal_weight()
+    assert params.strategy == EQUAL_WEIGHT and not params.regime_filter and params.lookback == 252
+    result = run_backtest(closes, params=params, config=config, members=universe, benchmark=benchmark)
+    days = pd.DatetimeIndex(result.rebalances["signal_date"])
+    reference = _equal_weight_reference(closes, universe, days, 250_000.0)
+    assert (result.trades["reason"] == "delisted").any() and result.holdings.max() == 50
+    expected = [",".join(s for s in sorted(universe(d)) if not np.isnan(closes.at[d, s])) for d in days]
+    assert result.rebalances["selected"].tolist() == expected  # names without a full window included
+    np.testing.assert_allclose(result.equity.loc[days[0]:].to_numpy(), reference.to_numpy(), rtol=1e-9)
+    assert result.final_equity == pytest.approx(reference.iloc[-1], rel=1e-9)
 
 
 def _replay(closes: pd.DataFrame, result, initial_cash: float, with_costs: bool) -> float:
@@ -311,7 +346,7 @@ def test_flow_stores_datasets_report_and_artifacts(flow_run):
 
     summary, store, _ = flow_run
     curves = store.read(store.resolve("backtest_equity").ref)
-    assert set(curves["series"]) == {"qmom", "momentum", "benchmark"}
+    assert set(curves["series"]) == {"qmom", "momentum", "equal_weight", "benchmark"}
     qmom = curves[curves["series"] == "qmom"]
     assert qmom["equity"].iloc[-1] == pytest.approx(summary["final_equity"])
     rebalances = store.read(store.resolve("backtest_rebalances").ref).query("series == 'qmom'")
@@ -319,9 +354,20 @@ def test_flow_stores_datasets_report_and_artifacts(flow_run):
     assert summary["rebalances"][0]["signal_date"] == "2016-02-29" and summary["rebalances"][0]["trade_date"] == "2016-03-01"
     metrics = store.read(store.resolve("backtest_metrics").ref).set_index("series")
     assert metrics.loc["qmom", "sharpe"] == pytest.approx(summary["metrics"]["sharpe"])
-    assert set(summary["compared"]) == {"momentum", "benchmark"}
+    assert set(summary["compared"]) == {"momentum", "equal_weight", "benchmark"}
+    assert summary["compared"]["benchmark"]["label"] == "S&P 500 price index, dividends excluded"
+    assert "equally weighted" in summary["compared"]["equal_weight"]["label"]
+    ew = summary["compared"]["equal_weight"]
+    for m in (summary["metrics"], summary["compared"]["momentum"]):
+        assert m["excess_vs_equal_weight"] == pytest.approx(m["cagr"] - ew["cagr"], rel=1e-12)
+    assert metrics.loc["qmom", "excess_vs_equal_weight"] == pytest.approx(summary["metrics"]["excess_vs_equal_weight"])
     trades = store.read(store.resolve("backtest_trades").ref)
-    assert set(trades["series"]) == {"qmom", "momentum"}
+    assert set(trades["series"]) == {"qmom", "momentum", "equal_weight"}
+    ew_rebalances = store.read(store.resolve("backtest_rebalances").ref).query("series == 'equal_weight'")
+    assert ew_rebalances["signal_date"].tolist() == rebalances["signal_date"].tolist()  # the same schedule
+    # the 2016 embedded universe: all 20 names were S&P 500 members then but AMD (out 2013-09-20 .. 2017-03-20)
+    assert ew_rebalances["n_selected"].iloc[0] == 19 and "AMD" not in ew_rebalances["selected"].iloc[0]
+    assert ew_rebalances["n_selected"].iloc[-1] == 19 and "RRC" not in ew_rebalances["selected"].iloc[-1]
     _assert_report(Path(summary["report"]).read_text())
     run_id = store.resolve("backtest_equity").flow_run_id
     with get_client(sync_client=True) as client:
@@ -329,6 +375,125 @@ def test_flow_stores_datasets_report_and_artifacts(flow_run):
     by_key = {a.key: a for a in artifacts}
     assert summary["report"].split("/")[-1] in by_key["backtest-report"].data  # the link to the HTML report
     assert "final equity" in by_key["backtest"].data
+
+
+class _Assumptions(HTMLParser):
+    """Item -> text of the ``<section id="assumptions">`` definition list; ``first`` = its position
+    among the page's sections and tables (it must come before the metrics)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[str, str] = {}
+        self.order: list[str] = []
+        self._inside, self._item, self._tag = False, None, None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in ("section", "table") and attrs.get("id"):
+            self.order.append(attrs["id"])
+        self._inside = self._inside or (tag == "section" and attrs.get("id") == "assumptions")
+        self._tag = tag
+
+    def handle_endtag(self, tag):
+        self._inside = self._inside and tag != "section"
+
+    def handle_data(self, data):
+        if self._inside and self._tag == "dt":
+            self._item = data
+        elif self._inside and self._tag == "dd" and self._item:
+            self.items[self._item] = self.items.get(self._item, "") + data
+
+
+def test_report_states_its_assumptions_first(flow_run):
+    summary, _, folder = flow_run
+    for page in (Path(summary["report"]).read_text(), (folder / "backtest.html").read_text()):
+        parser = _Assumptions()
+        parser.feed(page)
+        assert parser.order[0] == "assumptions" and "metrics" in parser.order
+        items = parser.items
+        assert list(items) == ["data", "universe", "benchmarks", "costs", "parameters", "share rounding",
+                               "survivorship"]
+        assert "embedded" in items["data"] and f"{summary['start']} to {summary['end']}" in items["data"]
+        assert "S&P 500" in items["universe"] and "fja05680/sp500" in items["universe"]
+        assert "index-constitution" in items["universe"] and "1996-01-02" in items["universe"]
+        assert "S&P 500 price index, dividends excluded" in items["benchmarks"] and "equal_weight" in items["benchmarks"]
+        assert "commission 5 bps + slippage 0 bps" in items["costs"]
+        for part in ("lookback 252 sessions", "skip 21 sessions", "max(5, 5 % of the eligible names)",
+                     "Feb, May, Aug, Nov", "trade 1 session(s) later", "qmom"):
+            assert part in items["parameters"], part
+        assert "whole shares" in items["share rounding"]
+        assert "survived" in items["survivorship"] and items["survivorship"].count(".") == 1  # one sentence
+
+
+class _Metrics(HTMLParser):
+    """Row header -> cell texts of the ``metrics`` table."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[str, list[str]] = {}
+        self._table, self._row, self._cell = False, None, None
+
+    def handle_starttag(self, tag, attrs):
+        self._table = self._table or (tag == "table" and dict(attrs).get("id") == "metrics")
+        self._cell = tag if self._table and tag in ("th", "td") else None
+
+    def handle_endtag(self, tag):
+        self._table = self._table and tag != "table"
+        self._row = None if tag == "tr" else self._row
+
+    def handle_data(self, data):
+        if self._cell == "th" and self._row is None:
+            self._row = data
+            self.rows[data] = []
+        elif self._cell == "td" and self._row is not None:
+            self.rows[self._row].append(data)
+        self._cell = None
+
+
+def test_report_shows_percent_dollars_and_dates(flow_run):
+    summary, _, _ = flow_run
+    parser = _Metrics()
+    parser.feed(Path(summary["report"]).read_text())
+    rows = parser.rows
+    cagr = [summary["metrics"]["cagr"]] + [summary["compared"][s]["cagr"] for s in ("momentum", "equal_weight",
+                                                                                     "benchmark")]
+    assert rows["cagr"] == [percent(v) for v in cagr] and all(t.endswith(" %") for t in rows["cagr"])
+    assert all(t.startswith("$") and "," in t for t in rows["final_equity"])
+    assert all(len(t) == 10 and t[4] == t[7] == "-" for t in rows["max_drawdown_peak"])
+    assert rows["excess_vs_equal_weight"][2:] == ["–", "–"]  # not for the equal weight itself nor the index
+    assert percent(175.0708) == "17,507 %" and percent(0.1234) == "12.3 %" and percent(-0.0123) == "-1.23 %"
+    assert money(1234567.891) == "$1,234,567.89" and metric_text("best_year", np.int64(2009)) == "2009"
+    assert metric_text("max_drawdown_peak", pd.Timestamp("2008-05-20")) == "2008-05-20"
+    assert metric_text("sharpe", 0.81614) == "0.82" and metric_text("alpha", float("nan")) == "–"
+    assert rows["rebalances"] == [str(len(summary["rebalances"]))] * 3 + ["–"]
+
+
+def test_legends_are_outside_every_plot_and_the_holdings_plot_names_the_holdings(synthetic):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    closes, benchmark = synthetic
+    params = StrategyParams(strategy="qmom", holdings=4)
+    results = {"qmom": run_backtest(closes, params=params, benchmark=benchmark),
+               EQUAL_WEIGHT: run_backtest(closes, params=params.equal_weight(), benchmark=benchmark)}
+    curves, rebalances = curves_table(results), rebalances_table(results)
+    figures = [plot_equity(curves), plot_drawdown(curves), plot_yearly(curves), plot_rolling(curves),
+               plot_holdings_turnover(curves, rebalances)]
+    for fig in figures:
+        FigureCanvasAgg(fig).draw()
+        renderer = fig.canvas.get_renderer()
+        assert len(fig.legends) == 1 and not any(ax.get_legend() for ax in fig.axes)
+        box = fig.legends[0].get_window_extent(renderer)
+        for ax in fig.axes:
+            assert not box.overlaps(ax.get_window_extent(renderer)), fig.axes[0].get_title()
+    names, cash, _ = figures[-1].axes
+    held = set(",".join(rebalances.query("series == 'qmom'")["selected"]).split(","))
+    assert {t.get_text() for t in names.get_yticklabels()} == held and "qmom" in names.get_title()
+    shares = {line.get_label(): line for line in cash.get_lines()}
+    assert set(shares) == {"qmom", EQUAL_WEIGHT}
+    for name, line in shares.items():  # from the first trade on: the all-cash start is not a cash share
+        equity = results[name].equity.loc[rebalances["trade_date"].min():]
+        np.testing.assert_allclose(line.get_ydata(), (results[name].cash / results[name].equity).loc[equity.index])
+        assert 0 <= line.get_ydata().min() and line.get_ydata().max() < 1
 
 
 def test_report_folder_has_the_page_and_pngs(flow_run):
@@ -371,6 +536,10 @@ def test_cli_json_and_summary(prefect_api, tmp_path):
     summary = json.loads(out.stdout)
     assert {"metrics", "final_equity", "rebalances"} <= set(summary)
     assert summary["metrics"]["final_equity"] == summary["final_equity"] and summary["final_equity"] > 0
+    assert summary["compared"]["benchmark"]["label"] == "equal-weight index of the synthetic symbols"
+    assert summary["compared"]["equal_weight"]["avg_holdings"] > 30  # holds all 40 symbols once they list
+    assert summary["metrics"]["excess_vs_equal_weight"] == pytest.approx(
+        summary["metrics"]["cagr"] - summary["compared"]["equal_weight"]["cagr"])
     assert summary["rebalances"] and all(len(r["selected"]) == 4 for r in summary["rebalances"])
     assert all(r["trade_date"] > r["signal_date"] for r in summary["rebalances"])
     text = CliRunner().invoke(_cli(), ["backtest", *args])

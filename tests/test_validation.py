@@ -509,6 +509,24 @@ def test_render_html_is_self_contained(clean):
     assert "FAILED" in failed and "enough_symbols" in failed
 
 
+def test_render_html_marks_failed_checks_only(clean):
+    import re
+
+    bars = clean.copy()
+    bars.loc[at(bars, "CCC", day(100)), "adj_close"] = np.nan
+    page = render_html(run(bars), title="t")
+    rows = re.findall(r'<tr class="([^"]+)">(.*?)</tr>', page, flags=re.S)
+    statuses = [(cls.split(), re.search(r'<td class="status">(\w+)</td>', cells).group(1)) for cls, cells in rows]
+    assert {status for _, status in statuses} >= {"passed", "failed"}
+    assert any("severity-error" in cls and status == "passed" for cls, status in statuses)  # the old pink rows
+    shaded = [rule for rule in re.findall(r"([^{}]+)\{background:[^}]+\}", page.split("</style>")[0])
+              if rule.strip().startswith("tr")]
+    assert shaded and all(sel.strip().split()[0].startswith(("tr.status-failed", "tr.status-error"))
+                          for rule in shaded for sel in rule.split(","))
+    for cls, status in statuses:  # a row is marked by its status, whatever its severity
+        assert f"status-{status}" in cls
+
+
 # ------------------------------------------------------------------------------------------ embedded real data
 
 

@@ -16,8 +16,9 @@ h1{font-size:1.4rem;margin:0 0 .5rem}h2{font-size:1.1rem;margin:1.5rem 0 .5rem}
 .summary{font-size:1rem;margin:.6rem 0}
 table{border-collapse:collapse;width:100%;font-size:.85rem}
 th,td{border:1px solid #d0d7de;padding:.25rem .5rem;text-align:left;vertical-align:top}
-th{background:#f6f8fa}tr.failed.error td{background:#ffebe9}tr.failed.warning td{background:#fff8c5}
-tr.error.error td,tr.error.warning td{background:#ffd8d3}td.num{text-align:right}
+th{background:#f6f8fa}tr.status-failed.severity-error td{background:#ffebe9}
+tr.status-failed.severity-warning td{background:#fff8c5}tr.status-error td{background:#ffd8d3}
+tr.status-failed td.status,tr.status-error td.status{font-weight:600}td.num{text-align:right}
 .muted{color:#656d76}
 """
 
@@ -30,12 +31,12 @@ def render_html(result: ValidationResult, *, title: str) -> str:
     def rows(frame: pd.DataFrame, with_symbol: bool) -> str:
         out = []
         for r in frame.itertuples(index=False):
-            cells = [esc(r.check), esc(r.level), esc(r.severity), esc(r.status)]
+            cells = [esc(r.check), esc(r.level), esc(r.severity), f'<td class="status">{esc(r.status)}</td>']
             if with_symbol:
                 cells.append(esc(r.symbol))
             cells += [esc(_day(r.date)), f'<td class="num">{int(r.failures)}</td>', esc(r.message)]
             tds = "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in cells)
-            out.append(f'<tr class="{esc(r.status)} {esc(r.severity)}">{tds}</tr>')
+            out.append(f'<tr class="status-{esc(r.status)} severity-{esc(r.severity)}">{tds}</tr>')
         return "\n".join(out)
 
     head = "<tr><th>check</th><th>level</th><th>severity</th><th>status</th>{}<th>date</th><th>failures</th><th>message</th></tr>"
@@ -57,6 +58,7 @@ def render_html(result: ValidationResult, *, title: str) -> str:
 </table>
 <h2>Findings ({len(findings)})</h2>
 {'<p class="muted">none</p>' if findings.empty else f'<table>{head.format("<th>symbol</th>")}{rows(findings, True)}</table>'}
-<p class="muted">Dataset-level failures stop the run; symbol-level errors quarantine the symbol; warnings never block.</p>
+<p class="muted">Shaded rows failed (pink: error severity, yellow: warning, red: the check itself could not run).
+Dataset-level failures stop the run; symbol-level errors quarantine the symbol; warnings never block.</p>
 </body></html>
 """

@@ -1,0 +1,152 @@
+"""The backtest report page: one offline HTML file that states its assumptions first, then the
+metrics (percent, dollars and dates as a reader expects them), every plot (PNGs inlined as base64) and
+the rebalances."""
+
+from __future__ import annotations
+
+import base64
+import calendar
+import html
+import numbers
+from collections.abc import Mapping
+
+import pandas as pd
+
+from momentum.settings import Settings
+from momentum.strategy import EQUAL_WEIGHT
+from momentum.universe import COMPLETE_FROM, SWITCH_DATE, resolved_universe
+
+PERCENT = {"total_return", "cagr", "volatility", "max_drawdown", "best_year_return", "worst_year_return", "alpha",
+           "hit_rate", "turnover", "excess_vs_equal_weight"}
+RATIOS = {"sharpe", "sortino", "calmar", "beta"}
+COUNTS = {"best_year", "worst_year", "rebalances"}
+DATA = {"embedded": "20 large US stocks, daily adjusted closes (dividends included; skfolio 1.12.2 dataset)",
+        "alpaca": "Alpaca daily bars adjusted for splits and dividends",
+        "synthetic": "synthetic random-walk closes"}
+SURVIVORSHIP = {
+    "embedded": "The 20 embedded stocks are companies that survived to 2022, picked with hindsight, so beating "
+                "an index with them says little about selection skill.",
+    "synthetic": "Synthetic data has no survivors to pick, and no real market behind it either.",
+}
+OTHER_SURVIVORSHIP = "A company the provider has no bars for cannot be held, so names that vanished may be missing."
+_CSS = ("body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;font-size:13px}"
+        "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}th small{font-weight:normal;color:#555}"
+        "img{max-width:100%}#assumptions{background:#f6f8fa;border:1px solid #d0d7de;padding:.5em 1em}"
+        "#assumptions dt{font-weight:bold;margin-top:.4em}#assumptions dd{margin-left:1em}")
+
+
+def percent(value: float) -> str:
+    """A fraction as percent: 175.0708 -> '17,507 %', 0.1234 -> '12.3 %', 0.0123 -> '1.23 %'."""
+    pct = 100.0 * value
+    return f"{pct:,.{0 if abs(pct) >= 100 else 1 if abs(pct) >= 10 else 2}f} %"
+
+
+def money(value: float) -> str:
+    """Dollars with thousands separators and cents."""
+    return f"{'-' if value < 0 else ''}${abs(value):,.2f}"
+
+
+def metric_text(name: str, value: object) -> str:
+    """One metric as a reader expects it: percent, dollars, ratios to 2 decimals, dates as dates."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and pd.isna(value)):
+        return "–"
+    if isinstance(value, pd.Timestamp):
+        return f"{value:%Y-%m-%d}"
+    if isinstance(value, numbers.Integral) or name in COUNTS:
+        return str(int(value))
+    if name in PERCENT:
+        return percent(float(value))
+    if name == "final_equity":
+        return money(float(value))
+    if name in RATIOS:
+        return f"{float(value):.2f}"
+    return f"{float(value):,.1f}" if isinstance(value, numbers.Real) else str(value)
+
+
+def _holdings_rule(settings: Settings) -> str:
+    if settings.holdings is not None:
+        return f"{settings.holdings} names"
+    return (f"max({settings.min_holdings}, {100 * settings.holdings_fraction:g} % of the eligible names), "
+            "equally weighted")
+
+
+def _universe(settings: Settings) -> str:
+    kind = resolved_universe(settings)
+    if kind == "all":
+        return "every symbol in the data"
+    if kind == "file":
+        return f"the members listed in {settings.universe_file} (point in time where the file gives dates)"
+    return (f"point-in-time S&P 500 members on each signal session: before {COMPLETE_FROM:%Y-%m-%d} only members "
+            f"with a known join date (index-constitution, partial), {COMPLETE_FROM:%Y-%m-%d} .. "
+            f"{SWITCH_DATE - pd.Timedelta(days=1):%Y-%m-%d} the fja05680/sp500 spells (MIT), from "
+            f"{SWITCH_DATE:%Y-%m-%d} index-constitution; only members with data can be held")
+
+
+def assumptions(settings: Settings, start: pd.Timestamp, end: pd.Timestamp, slippage_bps: float,
+                benchmark: str) -> dict[str, str]:
+    """What a reader must know to believe the figures, item -> one sentence (``benchmark``: its label)."""
+    months = ", ".join(calendar.month_abbr[m] for m in settings.rebalance_months)
+    strategy = settings.strategy + (" (with plain momentum as a baseline)" if settings.strategy != "momentum" else "")
+    shares = ("fractional shares, to 1e-6 of a share" if settings.fractional else
+              "whole shares, rounded down; buys are trimmed one share at a time when cash runs short")
+    return {
+        "data": f"{settings.provider}: {DATA.get(settings.provider, settings.provider + ' bars')}; "
+                f"{start:%Y-%m-%d} to {end:%Y-%m-%d}",
+        "universe": _universe(settings),
+        "benchmarks": f"{benchmark}; and {EQUAL_WEIGHT}, every universe member with a close, equally weighted, "
+                      "rebalanced on the same sessions with the same costs through the same engine",
+        "costs": f"commission {settings.cost_bps:g} bps + slippage {slippage_bps:g} bps of traded notional, "
+                 "charged in cash on every fill",
+        "parameters": f"{strategy}; lookback {settings.lookback} sessions, skip {settings.skip} sessions; holdings "
+                      f"{_holdings_rule(settings)}; signal at the last session of {months}, trade "
+                      f"{settings.trade_offset} session(s) later at the close; regime filter "
+                      f"{'on' if settings.regime_filter else 'off'}",
+        "share rounding": f"{shares}; orders under {money(settings.min_order_value)} are skipped; cash buffer "
+                          f"{100 * settings.cash_buffer:g} % of equity",
+        "survivorship": SURVIVORSHIP.get(settings.provider, OTHER_SURVIVORSHIP),
+    }
+
+
+def _assumptions_html(items: Mapping[str, str]) -> str:
+    rows = "".join(f'<dt id="assumption-{html.escape(k.replace(" ", "-"))}">{html.escape(k)}</dt>'
+                   f"<dd>{html.escape(v)}</dd>" for k, v in items.items())
+    return f'<section id="assumptions"><h2>Assumptions</h2><dl>{rows}</dl></section>'
+
+
+def _cell(column: str, value: object) -> str:
+    if column == "turnover":
+        return percent(float(value))
+    if column == "costs":
+        return money(float(value))
+    if isinstance(value, pd.Timestamp):
+        return f"{value:%Y-%m-%d}"
+    return html.escape("" if value is None else str(value).replace(",", ", "))
+
+
+def _rebalances_html(rebalances: pd.DataFrame) -> str:
+    """The strategies' rebalances (equal weight holds every member: its rows stay in the dataset)."""
+    cols = ["series", "signal_date", "trade_date", "n_selected", "selected", "turnover", "costs"]
+    shown = rebalances[rebalances["series"] != EQUAL_WEIGHT]
+    rows = "".join(f"<tr>{''.join(f'<td>{_cell(c, v)}</td>' for c, v in zip(cols, r))}</tr>"
+                   for r in shown[cols].itertuples(index=False))
+    return (f"<h2>rebalances</h2><table id='rebalances'><tr>{''.join(f'<th>{c}</th>' for c in cols)}</tr>{rows}"
+            "</table>")
+
+
+def render_html(title: str, metrics: pd.DataFrame, rebalances: pd.DataFrame, pngs: dict[str, bytes], *,
+                assumptions: Mapping[str, str] | None = None, labels: Mapping[str, str] | None = None) -> str:
+    """One offline HTML page: assumptions, the metrics table (metrics x series, ``labels`` under the
+    series names), every plot and the rebalances."""
+    labels = labels or {}
+    head = "".join(f"<th>{html.escape(str(c))}" + (f"<br><small>{html.escape(labels[c])}</small>" if c in labels else "")
+                   + "</th>" for c in metrics.columns)
+    body = "".join(f"<tr><th>{html.escape(str(i))}</th>{''.join(f'<td>{metric_text(str(i), v)}</td>' for v in row)}"
+                   "</tr>" for i, row in zip(metrics.index, metrics.itertuples(index=False)))
+    images = "".join(f'<h2>{name.replace("_", " ")}</h2><img id="plot-{name}" alt="{name}" '
+                     f'src="data:image/png;base64,{base64.b64encode(png).decode()}">' for name, png in pngs.items())
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{_CSS}</style>"
+        f"</head><body><h1>{html.escape(title)}</h1>{_assumptions_html(assumptions) if assumptions else ''}"
+        f"<h2>metrics</h2><table id='metrics'><tr><th>metric</th>{head}</tr>{body}</table>{images}"
+        f"{_rebalances_html(rebalances)}</body></html>"
+    )
