@@ -22,7 +22,8 @@ class Settings(BaseSettings):
 
     # store and data
     store_url: str = Field("momentum-store", description="Local folder or s3://bucket/prefix")
-    provider: Literal["embedded", "synthetic"] = "embedded"
+    provider: Literal["embedded", "synthetic", "files"] = "embedded"
+    files_path: str | None = Field(None, description="provider files: folder or s3:// prefix of csv/parquet bars")
     synthetic_symbols: int = Field(50, ge=1)
     synthetic_sessions: int = Field(1260, ge=2)
     synthetic_seed: int = 7
@@ -89,6 +90,8 @@ class Settings(BaseSettings):
             raise ValueError("notional_orders needs fractional=true (a dollar amount buys fractions of a share)")
         if self.universe == "file" and not self.universe_file:
             raise ValueError("universe='file' needs universe_file")
+        if self.provider == "files" and not self.files_path:
+            raise ValueError("provider='files' needs files_path (a folder or s3:// prefix of csv/parquet bars)")
         return self
 
     def public(self) -> dict[str, Any]:

@@ -9,19 +9,6 @@ from typing import Optional
 import typer
 
 
-def read_bars(path: Path):
-    """A csv or parquet file in the bars schema; dates parsed, nothing else coerced (dtypes are checked)."""
-    import pandas as pd
-
-    if path.suffix.lower() in {".parquet", ".pq"}:
-        bars = pd.read_parquet(path)
-    else:
-        bars = pd.read_csv(path)
-    if "date" in bars and not pd.api.types.is_datetime64_any_dtype(bars["date"]):
-        bars["date"] = pd.to_datetime(bars["date"], errors="coerce")
-    return bars
-
-
 def validate(
     path: Path = typer.Argument(..., exists=True, dir_okay=False, help="csv or parquet: date, symbol, adj_close[, open, high, low, close, volume]"),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Expected last session (default: the last date in the file)"),
@@ -32,11 +19,12 @@ def validate(
     import pandas as pd
 
     from momentum.calendar import nyse_sessions, previous_session, is_session
+    from momentum.providers.files import read_bars
     from momentum.settings import Settings
     from momentum.validation import render_html, validate_bars
 
     settings = Settings()
-    bars = read_bars(path)
+    bars = read_bars(str(path))
     dates = pd.to_datetime(bars["date"], errors="coerce").dropna() if "date" in bars else pd.Series(dtype="datetime64[ns]")
     day = pd.Timestamp(as_of) if as_of else (dates.max().normalize() if len(dates) else pd.Timestamp.today().normalize())
     if not is_session(day):

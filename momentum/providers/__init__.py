@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import pandas as pd
@@ -17,7 +18,9 @@ class PriceProvider(Protocol):
 
     name: str
 
-    def bars(self, start: pd.Timestamp | None, end: pd.Timestamp) -> pd.DataFrame: ...
+    def bars(self, start: pd.Timestamp | None, end: pd.Timestamp, symbols: Sequence[str] | None = None) -> pd.DataFrame:
+        """Bars from ``start`` (None: the first) to ``end``, inclusive; ``symbols`` None: the provider's full set."""
+        ...
 
     def benchmark(self, start: pd.Timestamp | None, end: pd.Timestamp) -> pd.Series: ...
 
@@ -37,6 +40,10 @@ def make_provider(settings: Settings) -> PriceProvider:
             n_symbols=settings.synthetic_symbols, n_sessions=settings.synthetic_sessions,
             seed=settings.synthetic_seed,
         )
+    if settings.provider == "files":
+        from momentum.providers.files import FilesProvider
+
+        return FilesProvider(str(settings.files_path))
     raise ValueError(f"unknown provider {settings.provider!r}")
 
 

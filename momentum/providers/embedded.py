@@ -6,6 +6,7 @@ split- and dividend-adjusted, three decimals; the benchmark is the S&P 500 index
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
 
@@ -31,8 +32,9 @@ class EmbeddedProvider:
 
     name = "embedded"
 
-    def bars(self, start: pd.Timestamp | None, end: pd.Timestamp) -> pd.DataFrame:
-        return wide_to_bars(_window(_read("sp500_dataset.csv.gz"), start, end))
+    def bars(self, start: pd.Timestamp | None, end: pd.Timestamp, symbols: Sequence[str] | None = None) -> pd.DataFrame:
+        wide = _window(_read("sp500_dataset.csv.gz"), start, end)
+        return wide_to_bars(wide if symbols is None else wide[[s for s in wide.columns if s in set(symbols)]])
 
     def benchmark(self, start: pd.Timestamp | None, end: pd.Timestamp) -> pd.Series:
         return _window(_read("sp500_index.csv.gz")["SP500"], start, end).rename("benchmark")

@@ -6,6 +6,8 @@ symbols list late and about 10 % delist early, so windows, eligibility and delis
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -64,8 +66,9 @@ class SyntheticProvider:
             mask &= dates >= pd.Timestamp(start)
         return self._panel[mask]
 
-    def bars(self, start: pd.Timestamp | None, end: pd.Timestamp) -> pd.DataFrame:
-        return self._window(start, end).reset_index(drop=True)
+    def bars(self, start: pd.Timestamp | None, end: pd.Timestamp, symbols: Sequence[str] | None = None) -> pd.DataFrame:
+        bars = self._window(start, end)
+        return (bars if symbols is None else bars[bars["symbol"].isin(list(symbols))]).reset_index(drop=True)
 
     def benchmark(self, start: pd.Timestamp | None, end: pd.Timestamp) -> pd.Series:
         """An equal-weight index of the listed symbols, starting at 100."""
