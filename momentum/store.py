@@ -7,6 +7,10 @@ Layout, one immutable folder per version::
 
 The manifest is written last, in one atomic put, and is the commit marker: a version without a
 manifest does not exist for readers, so a writer that dies midway leaves nothing visible.
+A version may instead be made of several parquet objects (:meth:`VersionedStore.write_parts`, e.g. one
+per year: ``{key}.parquet`` next to the manifest); its manifest lists them under ``parts`` and is still
+written last. A part equal to one of a base version is not written again: the manifest points at the
+base's object (objects are immutable, so versions can share them).
 A version id is ``{created UTC}-{fingerprint}``; the fingerprint hashes what the version was computed
 from (dataset, as_of, inputs, parameters, code version). Writing again from the same inputs returns
 the committed version instead of making a second one.
@@ -67,6 +71,7 @@ class Manifest:
     code_version: str = __version__
     flow_run_id: str | None = None
     path: str = ""
+    parts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def ref(self) -> DatasetRef:
@@ -143,7 +148,52 @@ class VersionedStore:
             checksum=checksum, inputs=input_refs, params=params,
             flow_run_id=flow_run_id, path=f"{self.url}/{dataset}/as_of={as_of}/v={version}/{DATA}",
         )
-        self._put(f"{folder}/{MANIFEST}", json.dumps(asdict(manifest), indent=1, default=str).encode())
+        self._put(f"{folder}/{MANIFEST}", _manifest_bytes(manifest))
+        return manifest.ref
+
+    def write_parts(
+        self,
+        dataset: str,
+        as_of: date | str,
+        parts: Mapping[str, pd.DataFrame],
+        *,
+        base: Manifest | None = None,
+        params: Mapping[str, Any] | None = None,
+        flow_run_id: str | None = None,
+    ) -> DatasetRef:
+        """Commit a version made of one parquet object per part key (content-addressed, manifest last).
+
+        Keys name the objects (``{key}.parquet``); a part whose content equals the same key's part of
+        ``base`` reuses that object instead of writing it again.
+        """
+        if not parts:
+            raise ValueError(f"a version of {dataset!r} needs at least one part")
+        as_of, params = _as_of_str(as_of), dict(params or {})
+        sums = {key: content_checksum(frame) for key, frame in sorted(parts.items())}
+        checksum = hashlib.sha256(json.dumps(sums).encode()).hexdigest()
+        fp = fingerprint(dataset, as_of, {}, {**params, "content": checksum})
+        existing = self.find(dataset, as_of, fp)
+        if existing is not None:
+            return existing.ref
+        created = datetime.now(timezone.utc)
+        version = f"{created.strftime('%Y%m%dT%H%M%S%fZ')}-{fp}"
+        folder, listed = self._folder(dataset, as_of, version), {}
+        for key, frame in sorted(parts.items()):
+            reused = (base.parts.get(key) if base else None) or {}
+            if reused.get("checksum") == sums[key]:
+                listed[key] = reused
+                continue
+            self._put(f"{folder}/{key}.parquet", _parquet_bytes(pa.Table.from_pandas(frame, preserve_index=False)))
+            listed[key] = {"path": f"{dataset}/as_of={as_of}/v={version}/{key}.parquet", "rows": len(frame),
+                           "checksum": sums[key]}
+        manifest = Manifest(
+            dataset=dataset, as_of=as_of, version=version, fingerprint=fp, created_at=created.isoformat(),
+            rows=sum(len(f) for f in parts.values()),
+            columns={f.name: str(f.type) for f in pa.Schema.from_pandas(next(iter(parts.values())), preserve_index=False)},
+            checksum=checksum, params=params, flow_run_id=flow_run_id,
+            path=f"{self.url}/{dataset}/as_of={as_of}/v={version}/", parts=listed,
+        )
+        self._put(f"{folder}/{MANIFEST}", _manifest_bytes(manifest))
         return manifest.ref
 
     def _put(self, path: str, payload: bytes) -> None:
@@ -243,15 +293,32 @@ class VersionedStore:
         except FileNotFoundError as exc:
             raise StoreError(f"{ref} is not committed in {self.url}") from exc
 
-    def read(self, ref: DatasetRef, columns: list[str] | None = None) -> pd.DataFrame:
-        """The frame of one committed version (one GET for the whole universe)."""
-        self.manifest(ref)
-        path = f"{self._folder(ref.dataset, ref.as_of, ref.version)}/{DATA}"
+    def read(self, ref: DatasetRef, columns: list[str] | None = None, parts: list[str] | None = None) -> pd.DataFrame:
+        """The frame of one committed version (one GET for the whole universe), or of the named ``parts``
+        of a version made of parts (all of them by default, concatenated in key order)."""
+        manifest = self.manifest(ref)
+        if not manifest.parts:
+            return self._read_object(f"{self._folder(ref.dataset, ref.as_of, ref.version)}/{DATA}", columns)
+        keys = sorted(manifest.parts) if parts is None else [k for k in sorted(manifest.parts) if k in set(parts)]
+        frames = [self._read_object(f"{self.root}/{manifest.parts[k]['path']}", columns) for k in keys]
+        if not frames:
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in (columns or manifest.columns)})
+        return pd.concat(frames, ignore_index=True)
+
+    def _read_object(self, path: str, columns: list[str] | None) -> pd.DataFrame:
         with self.fs.open(path, "rb") as handle:
             return pq.read_table(handle, columns=columns).to_pandas()
 
     def _folder(self, dataset: str, as_of: str, version: str) -> str:
         return f"{self.root}/{dataset}/as_of={as_of}/v={version}"
+
+
+def _manifest_bytes(manifest: Manifest) -> bytes:
+    """The manifest as JSON; ``parts`` only when the version has parts (single-object manifests unchanged)."""
+    record = asdict(manifest)
+    if not record["parts"]:
+        del record["parts"]
+    return json.dumps(record, indent=1, default=str).encode()
 
 
 def _parquet_bytes(table: pa.Table) -> bytes:
