@@ -25,7 +25,7 @@ import os
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import fsspec
 import pandas as pd
@@ -158,18 +158,23 @@ class VersionedStore:
         parts: Mapping[str, pd.DataFrame],
         *,
         base: Manifest | None = None,
+        keep: Sequence[str] = (),
         params: Mapping[str, Any] | None = None,
         flow_run_id: str | None = None,
     ) -> DatasetRef:
         """Commit a version made of one parquet object per part key (content-addressed, manifest last).
 
         Keys name the objects (``{key}.parquet``); a part whose content equals the same key's part of
-        ``base`` reuses that object instead of writing it again.
+        ``base`` reuses that object instead of writing it again, and the ``keep`` keys of ``base`` are
+        carried over as they are (without reading them).
         """
-        if not parts:
+        carried = {key: base.parts[key] for key in keep} if base else {}
+        if not parts and not carried:
             raise ValueError(f"a version of {dataset!r} needs at least one part")
         as_of, params = _as_of_str(as_of), dict(params or {})
-        sums = {key: content_checksum(frame) for key, frame in sorted(parts.items())}
+        sums = {key: part["checksum"] for key, part in carried.items()}
+        sums |= {key: content_checksum(frame) for key, frame in parts.items()}
+        sums = dict(sorted(sums.items()))
         checksum = hashlib.sha256(json.dumps(sums).encode()).hexdigest()
         fp = fingerprint(dataset, as_of, {}, {**params, "content": checksum})
         existing = self.find(dataset, as_of, fp)
@@ -177,7 +182,7 @@ class VersionedStore:
             return existing.ref
         created = datetime.now(timezone.utc)
         version = f"{created.strftime('%Y%m%dT%H%M%S%fZ')}-{fp}"
-        folder, listed = self._folder(dataset, as_of, version), {}
+        folder, listed = self._folder(dataset, as_of, version), dict(carried)
         for key, frame in sorted(parts.items()):
             reused = (base.parts.get(key) if base else None) or {}
             if reused.get("checksum") == sums[key]:
@@ -186,12 +191,13 @@ class VersionedStore:
             self._put(f"{folder}/{key}.parquet", _parquet_bytes(pa.Table.from_pandas(frame, preserve_index=False)))
             listed[key] = {"path": f"{dataset}/as_of={as_of}/v={version}/{key}.parquet", "rows": len(frame),
                            "checksum": sums[key]}
+        columns = ({f.name: str(f.type) for f in pa.Schema.from_pandas(next(iter(parts.values())), preserve_index=False)}
+                   if parts else dict(base.columns))
         manifest = Manifest(
             dataset=dataset, as_of=as_of, version=version, fingerprint=fp, created_at=created.isoformat(),
-            rows=sum(len(f) for f in parts.values()),
-            columns={f.name: str(f.type) for f in pa.Schema.from_pandas(next(iter(parts.values())), preserve_index=False)},
-            checksum=checksum, params=params, flow_run_id=flow_run_id,
-            path=f"{self.url}/{dataset}/as_of={as_of}/v={version}/", parts=listed,
+            rows=sum(int(p["rows"]) for p in listed.values()), columns=columns, checksum=checksum, params=params,
+            flow_run_id=flow_run_id, path=f"{self.url}/{dataset}/as_of={as_of}/v={version}/",
+            parts=dict(sorted(listed.items())),
         )
         self._put(f"{folder}/{MANIFEST}", _manifest_bytes(manifest))
         return manifest.ref

@@ -83,3 +83,16 @@ def test_single_object_versions_keep_their_layout_and_manifest(tmp_path):
 def test_a_version_needs_a_part(tmp_path):
     with pytest.raises(ValueError, match="needs at least one part"):
         VersionedStore(str(tmp_path)).write_parts("history", "2022-12-30", {})
+
+
+def test_kept_parts_are_carried_over_without_reading(store_url, monkeypatch):
+    store = VersionedStore(store_url)
+    base = store.manifest(store.write_parts("history", "2021-12-31", {"year=2020": year(2020), "year=2021": year(2021)}))
+    monkeypatch.setattr(store, "_read_object", lambda *a: pytest.fail("a kept part was read"))
+    ref = store.write_parts("history", "2022-12-30", {"year=2022": year(2022)}, base=base, keep=["year=2020", "year=2021"])
+    manifest = store.manifest(ref)
+    assert {k: v["path"] for k, v in manifest.parts.items() if k != "year=2022"} == \
+        {k: v["path"] for k, v in base.parts.items()}
+    assert manifest.rows == 120
+    monkeypatch.undo()
+    pd.testing.assert_frame_equal(store.read(ref), pd.concat([year(2020), year(2021), year(2022)], ignore_index=True))
