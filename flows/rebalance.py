@@ -35,7 +35,7 @@ def scored(settings: Settings, day: str) -> dict[str, DatasetRef]:
 def rebalance(
     as_of: str | None = None,
     store_url: str | None = None,
-    provider: Literal["embedded", "synthetic", "files"] | None = None,
+    provider: Literal["embedded", "synthetic", "alpaca", "files"] | None = None,
     strategy: Literal["qmom", "momentum"] | None = None,
     broker: Literal["paper", "alpaca"] | None = None,
     only_on_schedule: bool | None = None,

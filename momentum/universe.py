@@ -208,14 +208,24 @@ def members_at(membership: pd.DataFrame, as_of: object) -> set[str]:
 def universe_members(settings: Settings, symbols: Sequence[str], as_of: pd.Timestamp) -> set[str] | None:
     """The symbols in the configured universe at ``as_of``; None means every symbol (``all``).
 
-    ``auto`` is the point-in-time S&P 500 for the embedded data and every symbol for synthetic data.
+    ``auto`` is the point-in-time S&P 500 for the embedded and alpaca data, every symbol otherwise.
     """
     kind = settings.universe
     if kind == "auto":
-        kind = "sp500" if settings.provider == "embedded" else "all"
+        kind = "sp500" if settings.provider in ("embedded", "alpaca") else "all"
     if kind == "all":
         return None
     dates = pd.DatetimeIndex([pd.Timestamp(as_of)])
     if kind == "sp500":
         return members_at(sp500_membership(symbols, dates), as_of)
     return members_at(file_membership(str(settings.universe_file), symbols, dates), as_of)
+
+
+def sp500_members(as_of: pd.Timestamp) -> pd.DataFrame:
+    """S&P 500 members on ``as_of``: columns ``symbol`` (Alpaca spelling, ``BRK.B``) and ``since`` (the
+    day the current membership spell began), sorted by symbol. After the history's last date it is the
+    latest known membership (see :mod:`momentum.membership_freshness`)."""
+    rows = ic.constituents_at("sp500", pd.Timestamp(as_of))
+    frame = pd.DataFrame({"symbol": rows["symbol"].astype(str).map(_key),
+                          "since": pd.to_datetime(rows["opt-in"]).astype("datetime64[ns]")})
+    return frame.drop_duplicates("symbol").sort_values("symbol", ignore_index=True)

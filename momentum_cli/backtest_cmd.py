@@ -55,7 +55,7 @@ def summary_text(summary: dict[str, Any]) -> str:
 def backtest(
     start: Optional[str] = typer.Option(None, "--start", help="First session YYYY-MM-DD (default: first full scoring window)"),
     end: Optional[str] = typer.Option(None, "--end", help="Last session YYYY-MM-DD (default: last session in the data)"),
-    provider: Optional[str] = typer.Option(None, "--provider", help="embedded | synthetic | files"),
+    provider: Optional[str] = typer.Option(None, "--provider", help="embedded | synthetic | alpaca | files"),
     strategy: Optional[str] = typer.Option(None, "--strategy", help="qmom | momentum (qmom also runs momentum as baseline)"),
     holdings: Optional[int] = typer.Option(None, "--holdings", help="Fixed number of names"),
     cost_bps: Optional[float] = typer.Option(None, "--cost-bps", help="Commission, basis points of traded notional"),

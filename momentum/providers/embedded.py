@@ -12,7 +12,7 @@ from importlib import resources
 
 import pandas as pd
 
-from momentum.providers import wide_to_bars
+from momentum.providers import only_symbols, wide_to_bars
 
 
 @lru_cache(maxsize=2)
@@ -33,8 +33,7 @@ class EmbeddedProvider:
     name = "embedded"
 
     def bars(self, start: pd.Timestamp | None, end: pd.Timestamp, symbols: Sequence[str] | None = None) -> pd.DataFrame:
-        wide = _window(_read("sp500_dataset.csv.gz"), start, end)
-        return wide_to_bars(wide if symbols is None else wide[[s for s in wide.columns if s in set(symbols)]])
+        return only_symbols(wide_to_bars(_window(_read("sp500_dataset.csv.gz"), start, end)), symbols)
 
     def benchmark(self, start: pd.Timestamp | None, end: pd.Timestamp) -> pd.Series:
         return _window(_read("sp500_index.csv.gz")["SP500"], start, end).rename("benchmark")

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from momentum.calendar import nyse_sessions
+from momentum.providers import only_symbols
 
 SYNTHETIC_END = pd.Timestamp("2024-12-31")
 
@@ -67,8 +68,7 @@ class SyntheticProvider:
         return self._panel[mask]
 
     def bars(self, start: pd.Timestamp | None, end: pd.Timestamp, symbols: Sequence[str] | None = None) -> pd.DataFrame:
-        bars = self._window(start, end)
-        return (bars if symbols is None else bars[bars["symbol"].isin(list(symbols))]).reset_index(drop=True)
+        return only_symbols(self._window(start, end), symbols)
 
     def benchmark(self, start: pd.Timestamp | None, end: pd.Timestamp) -> pd.Series:
         """An equal-weight index of the listed symbols, starting at 100."""
