@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import index_constitution as ic
 import pandas as pd
 
 from momentum.calendar import nyse_sessions
@@ -19,8 +20,12 @@ from momentum.history import (
     HISTORY, Coverage, Fetch, merge_history, new_sessions, plan_fetches, readjusted_symbols, split_by_year,
     target_coverage, years_of,
 )
+from momentum.live_symbols import _file_symbols, universe_kind
 from momentum.providers import PriceProvider
+from momentum.providers.alpaca_wire import alpaca_symbol
+from momentum.settings import Settings
 from momentum.store import DatasetRef, Manifest, VersionedStore
+from momentum.universe import file_membership, sp500_members, sp500_membership
 
 
 class NoHistoryError(PermanentError):
@@ -43,6 +48,23 @@ class HistoryUpdate:
                 "end": f"{self.coverage.end:%Y-%m-%d}", "symbols": len(self.coverage.symbols),
                 "sessions_fetched": self.sessions_fetched, "readjusted": list(self.readjusted),
                 "requests": self.requests}
+
+
+def members_between(settings: Settings, start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
+    """Symbols in the configured universe on any session of ``[start, end]`` (delisted names included),
+    plus ``benchmark_symbol``, in Alpaca's spelling (``BRK.B``)."""
+    kind, sessions = universe_kind(settings), nyse_sessions(start, end)
+    if kind == "sp500":
+        known = {*ic.history("sp500")["symbol"], *sp500_members(start)["symbol"], *sp500_members(end)["symbol"]}
+        membership = sp500_membership(sorted(known), sessions)
+    elif kind == "file":
+        path = str(settings.universe_file)
+        membership = file_membership(path, _file_symbols(path), sessions)
+    else:
+        raise PermanentError(f"universe {settings.universe!r} names no symbols to backfill for provider "
+                             f"{settings.provider!r} (set universe=sp500, or universe=file with universe_file=PATH)")
+    members = membership.columns[membership.to_numpy().any(axis=0)]
+    return sorted({alpaca_symbol(s) for s in [*members, settings.benchmark_symbol]})
 
 
 def latest_history(store: VersionedStore) -> Manifest | None:

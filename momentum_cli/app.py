@@ -10,6 +10,7 @@ from typing import Any, Optional
 import typer
 
 from momentum_cli.backtest_cmd import backtest
+from momentum_cli.ingest_cmd import ingest
 from momentum_cli.render import run_text
 from momentum_cli.serve_cmd import automations, serve
 from momentum_cli.store_cmd import store_app
@@ -22,6 +23,7 @@ app.command()(serve)
 app.command()(automations)
 app.command()(validate)
 app.command()(backtest)
+app.command()(ingest)
 
 
 def fail(message: str) -> None:

@@ -64,6 +64,11 @@ class AlpacaProvider:
     def last_session(self) -> pd.Timestamp:
         return last_closed_session(self._now(), SETTLE)
 
+    @property
+    def requests_sent(self) -> int:
+        """HTTP requests sent to the data API so far (retries included)."""
+        return self.client.requests_sent
+
     def bars(self, start: pd.Timestamp | None, end: pd.Timestamp, symbols: Sequence[str] | None = None) -> pd.DataFrame:
         """Bars of ``symbols`` (default: S&P 500 members at ``end`` + the benchmark) in [start, end]."""
         if symbols is None:
