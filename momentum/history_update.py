@@ -37,6 +37,7 @@ class HistoryUpdate:
     """What an update did: the committed version, its coverage, and what it cost."""
 
     ref: DatasetRef
+    path: str
     coverage: Coverage
     sessions_fetched: int
     readjusted: tuple[str, ...]
@@ -47,7 +48,7 @@ class HistoryUpdate:
         return {"as_of": self.ref.as_of, "version": self.ref.version, "start": f"{self.coverage.start:%Y-%m-%d}",
                 "end": f"{self.coverage.end:%Y-%m-%d}", "symbols": len(self.coverage.symbols),
                 "sessions_fetched": self.sessions_fetched, "readjusted": list(self.readjusted),
-                "requests": self.requests}
+                "requests": self.requests, "path": self.path}
 
 
 def members_between(settings: Settings, start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
@@ -102,7 +103,7 @@ def update_history(store: VersionedStore, provider: PriceProvider, symbols: Sequ
     sessions = nyse_sessions(min(target.start, stored.start if stored else target.start), target.end)
     fetches = plan_fetches(stored, target, sessions)
     if not fetches:
-        return HistoryUpdate(base.ref, stored, 0, (), 0)
+        return HistoryUpdate(base.ref, base.path, stored, 0, (), 0)
     before = requests_sent(provider)
     fetched = _fetch(provider, fetches)
     if base is None and not len(fetched):
@@ -120,7 +121,7 @@ def update_history(store: VersionedStore, provider: PriceProvider, symbols: Sequ
         HISTORY, coverage.end, parts, base=base, keep=[k for k in (base.parts if base else {}) if k not in parts],
         params={**coverage.params(), "provider": provider.name, "readjusted": readjusted}, flow_run_id=flow_run_id,
     )
-    return HistoryUpdate(ref, coverage, new_sessions(stored, fetched), tuple(readjusted),
+    return HistoryUpdate(ref, store.manifest(ref).path, coverage, new_sessions(stored, fetched), tuple(readjusted),
                          requests_sent(provider) - before)
 
 

@@ -32,8 +32,7 @@ def _update(settings: Settings, symbols: list[str], start: str, end: str) -> tup
 @task(name="ingest-history", retry_condition_fn=only_transient, cache_policy=NO_CACHE, **RETRY)
 def ingest_history(settings: Settings, symbols: list[str], start: str, end: str) -> dict:
     """Fetch what ``history`` lacks over ``[start, end]`` and commit it; returns the ``--json`` summary."""
-    store, update = _update(settings, symbols, start, end)
-    return {**update.summary(), "path": store.manifest(update.ref).path}
+    return _update(settings, symbols, start, end)[1].summary()
 
 
 def stored_history(settings: Settings, end: pd.Timestamp) -> tuple[pd.DataFrame, pd.Series]:

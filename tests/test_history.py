@@ -122,7 +122,8 @@ def test_backfill_then_nothing_then_new_sessions(store_url):
     first = update_history(store, provider, ["AAA", "BBB", "CCC", "ZZZ"], T("2020-01-01"), T("2022-06-30"))
     assert first.summary() | {"version": None} == {
         "as_of": "2022-06-30", "version": None, "start": "2020-01-01", "end": "2022-06-30", "symbols": 4,
-        "sessions_fetched": len(nyse_sessions("2020-01-01", "2022-06-30")), "readjusted": [], "requests": 1}
+        "sessions_fetched": len(nyse_sessions("2020-01-01", "2022-06-30")), "readjusted": [], "requests": 1,
+        "path": f"{store.url}/history/as_of=2022-06-30/v={first.ref.version}/"}
     pd.testing.assert_frame_equal(read_history(store, first.ref), provider.panel)
 
     again = update_history(store, provider, ["AAA", "BBB", "CCC", "ZZZ"], T("2020-01-01"), T("2022-06-30"))
