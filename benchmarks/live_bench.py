@@ -1,7 +1,8 @@
 """Live data at scale, against the local Alpaca Market Data server from the tests and an S3 (moto) store.
 
 Backfill: ``momentum ingest --provider alpaca`` (the ``ingest-history`` flow) of 500 symbols x 10 years of
-daily bars into ``history`` on S3, then the same ingest again with nothing new. Printed per run: wall
+daily bars into ``history`` on S3 (the server holding back the last session), then the next day (one new
+session), then the same ingest again with nothing new. Printed per run: wall
 time, peak RSS, data-API requests (counted by the data server) and S3 requests (moto's access log).
 Targets (2 cores): backfill <= 60 s and <= 150 data requests; the second backfill <= 5 requests. Run:
 
@@ -26,6 +27,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 BUCKET = "momentum-bench"
 BACKFILL_SYMBOLS, BACKFILL_START, BACKFILL_END = 500, "2016-01-01", "2025-12-31"
+RUNS = ("backfill", "next_day", "again")
 BACKFILL_TARGETS = {"backfill_wall_s": 60.0, "backfill_data_requests": 150, "again_requests": 5}
 
 
@@ -48,15 +50,19 @@ def _peak_rss_mb() -> float:
 
 
 def backfill_runs(s3, data) -> dict:
-    """The ingest flow twice on a fresh S3 store: the backfill, then a rerun with nothing new."""
+    """The ingest flow three times on a fresh S3 store: the backfill, the next day, a rerun with nothing new."""
+    import pandas as pd
+
     from flows.ingest import ingest
+    from momentum.calendar import previous_session
 
     prefix = f"s3://{BUCKET}/backfill-{uuid.uuid4().hex[:8]}"
     universe = Path(tempfile.mkdtemp(prefix="live-bench-")) / "universe.txt"
     universe.write_text("\n".join(f"S{i:04d}" for i in range(BACKFILL_SYMBOLS)) + "\n")
     overrides = {"universe": "file", "universe_file": str(universe)}
     out = {}
-    for label in ("backfill", "again"):
+    for label in RUNS:
+        data.newest = previous_session(pd.Timestamp(BACKFILL_END)) if label == "backfill" else None
         s3_start, data_start, t0 = s3.mark(), data.bar_requests, time.perf_counter()
         summary = ingest(start=BACKFILL_START, end=BACKFILL_END, store_url=f"{prefix}/store", provider="alpaca",
                          overrides=overrides)
@@ -79,7 +85,7 @@ def backfill_report(runs: dict) -> dict:
 def backfill_text(report: dict) -> str:
     lines = [f"backfill: {BACKFILL_SYMBOLS} symbols x {BACKFILL_START}..{BACKFILL_END} -> history on S3 (moto)",
              f"{'run':<10}{'wall s':>8}{'data req':>10}{'S3 req':>8}{'sessions':>10}{'peak RSS MB':>13}"]
-    for label in ("backfill", "again"):
+    for label in RUNS:
         r = report[label]
         lines.append(f"{label:<10}{r['wall_s']:>8}{r['data_requests']:>10}{r['s3_requests']:>8}"
                      f"{r['sessions_fetched']:>10}{r['peak_rss_mb']:>13}")

@@ -70,8 +70,7 @@ def members_between(settings: Settings, start: pd.Timestamp, end: pd.Timestamp) 
 
 def latest_history(store: VersionedStore) -> Manifest | None:
     """The newest committed version of ``history`` (None before the first backfill)."""
-    refs = store.refs(HISTORY)
-    return store.manifest(refs[-1]) if refs else None
+    return store.latest(HISTORY)
 
 
 def requests_sent(provider: PriceProvider) -> int:

@@ -96,3 +96,14 @@ def test_kept_parts_are_carried_over_without_reading(store_url, monkeypatch):
     assert manifest.rows == 120
     monkeypatch.undo()
     pd.testing.assert_frame_equal(store.read(ref), pd.concat([year(2020), year(2021), year(2022)], ignore_index=True))
+
+
+def test_latest_is_the_newest_committed_version_and_skips_a_half_written_one(store_url):
+    store = VersionedStore(store_url)
+    assert store.latest("history") is None
+    store.write_parts("history", "2021-12-31", {"year=2021": year(2021)})
+    newest = store.write_parts("history", "2022-12-30", {"year=2022": year(2022)})
+    store.write_parts("history", "2022-06-30", {"year=2022": year(2022, seed=5)})
+    store._put(f"{store.root}/history/as_of=2023-01-03/v=29990101T000000000000Z-0123456789abcdef/year=2023.parquet",
+               b"half written: no manifest")
+    assert store.latest("history").ref == newest == store.refs("history")[-1]
