@@ -108,16 +108,17 @@ def update_history(store: VersionedStore, provider: PriceProvider, symbols: Sequ
     if base is None and not len(fetched):
         raise NoHistoryError(f"{provider.name} returned no bars for {len(target.symbols)} symbols over "
                              f"{target.start:%Y-%m-%d}..{target.end:%Y-%m-%d} (check the symbols and the range)")
-    old = store.read(base.ref, parts=years_of(fetched)) if base else fetched.iloc[:0]
+    read = years_of(fetched) if base else []
+    old = store.read(base.ref, parts=read) if base else fetched.iloc[:0]
     readjusted = readjusted_symbols(old, fetched)
     if readjusted:
-        fetched = _refetch(provider, fetched, readjusted, target)
+        fetched, read = _refetch(provider, fetched, readjusted, target), list(base.parts)
         old = store.read(base.ref)
     parts = split_by_year(merge_history(old, fetched, readjusted))
     newest = pd.Timestamp(fetched["date"].max()) if len(fetched) else stored.end
     coverage = Coverage(target.start, newest if stored is None else max(stored.end, newest), target.symbols)
     ref = store.write_parts(
-        HISTORY, coverage.end, parts, base=base, keep=[k for k in (base.parts if base else {}) if k not in parts],
+        HISTORY, coverage.end, parts, base=base, keep=[k for k in (base.parts if base else {}) if k not in read],
         params={**coverage.params(), "provider": provider.name, "readjusted": readjusted}, flow_run_id=flow_run_id,
     )
     return HistoryUpdate(ref, store.manifest(ref).path, coverage, new_sessions(stored, fetched), tuple(readjusted),

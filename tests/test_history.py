@@ -166,3 +166,18 @@ def test_a_new_member_is_backfilled_and_an_empty_first_answer_refused(tmp_path):
     update = update_history(store, provider, ["AAA", "BBB", "CCC"], T("2020-01-01"), T("2022-06-30"))
     assert provider.calls[-1] == Fetch(("CCC",), T("2020-01-01"), T("2022-06-30")) and update.sessions_fetched == 0
     pd.testing.assert_frame_equal(read_history(store, update.ref), full)
+
+
+def test_a_refetched_symbol_leaves_none_of_its_old_bars_behind(tmp_path):
+    store = VersionedStore(str(tmp_path))
+    full = pd.concat([panel(("AAA",)), panel(("BBB",), start="2021-01-01")], ignore_index=True)
+    full = full.sort_values(["date", "symbol"], ignore_index=True)
+    provider = FakeProvider(full[full["date"] <= T("2022-03-31")])
+    update_history(store, provider, ["AAA", "BBB"], T("2020-01-01"), T("2022-03-31"))
+    restated = full[full["date"] >= T("2021-01-01")].copy()  # AAA's 2020 is gone, the rest re-adjusted
+    restated.loc[restated["symbol"] == "AAA", "adj_close"] *= 0.98
+    provider.panel = restated.reset_index(drop=True)
+    update = update_history(store, provider, ["AAA", "BBB"], T("2020-01-01"), T("2022-06-30"))
+    assert update.readjusted == ("AAA",)
+    assert sorted(store.manifest(update.ref).parts) == ["year=2021", "year=2022"]
+    pd.testing.assert_frame_equal(read_history(store, update.ref), provider.panel)
