@@ -96,6 +96,8 @@ def _refetch(provider: PriceProvider, fetched: pd.DataFrame, readjusted: list[st
 def update_history(store: VersionedStore, provider: PriceProvider, symbols: Sequence[str], start: pd.Timestamp,
                    end: pd.Timestamp, *, flow_run_id: str | None = None) -> HistoryUpdate:
     """Fetch what the store's history lacks for ``symbols`` over ``[start, end]`` and commit it as a version."""
+    if pd.Timestamp(start) > pd.Timestamp(end):
+        raise PermanentError(f"history start {start:%Y-%m-%d} is after its end {end:%Y-%m-%d} (pass --start before --end)")
     base = latest_history(store)
     stored = Coverage.from_params(base.params) if base else None
     target = target_coverage(stored, symbols, start, end)

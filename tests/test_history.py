@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from momentum.calendar import nyse_sessions
+from momentum.errors import PermanentError
 from momentum.history import (
     OVERLAP, Coverage, Fetch, benchmark_split, merge_history, new_sessions, plan_fetches, readjusted_symbols,
     split_by_year, target_coverage,
@@ -162,6 +163,8 @@ def test_a_new_member_is_backfilled_and_an_empty_first_answer_refused(tmp_path):
     provider = FakeProvider(full)
     with pytest.raises(NoHistoryError, match="fake returned no bars for 1 symbols over 2020-01-01..2022-06-30"):
         update_history(store, provider, ["NOPE"], T("2020-01-01"), T("2022-06-30"))
+    with pytest.raises(PermanentError, match="start 2022-07-01 is after its end 2022-06-30"):
+        update_history(store, provider, ["AAA"], T("2022-07-01"), T("2022-06-30"))
     update_history(store, provider, ["AAA", "BBB"], T("2020-01-01"), T("2022-06-30"))
     update = update_history(store, provider, ["AAA", "BBB", "CCC"], T("2020-01-01"), T("2022-06-30"))
     assert provider.calls[-1] == Fetch(("CCC",), T("2020-01-01"), T("2022-06-30")) and update.sessions_fetched == 0
