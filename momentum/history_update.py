@@ -111,7 +111,7 @@ def update_history(store: VersionedStore, provider: PriceProvider, symbols: Sequ
         raise NoHistoryError(f"{provider.name} returned no bars for {len(target.symbols)} symbols over "
                              f"{target.start:%Y-%m-%d}..{target.end:%Y-%m-%d} (check the symbols and the range)")
     read = years_of(fetched) if base else []
-    old = store.read(base.ref, parts=read) if base else fetched.iloc[:0]
+    old = store.read(base.ref, parts=read) if read else fetched.iloc[:0]
     readjusted = readjusted_symbols(old, fetched)
     if readjusted:
         fetched, read = _refetch(provider, fetched, readjusted, target), list(base.parts)

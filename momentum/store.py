@@ -182,15 +182,7 @@ class VersionedStore:
             return existing.ref
         created = datetime.now(timezone.utc)
         version = f"{created.strftime('%Y%m%dT%H%M%S%fZ')}-{fp}"
-        folder, listed = self._folder(dataset, as_of, version), dict(carried)
-        for key, frame in sorted(parts.items()):
-            reused = (base.parts.get(key) if base else None) or {}
-            if reused.get("checksum") == sums[key]:
-                listed[key] = reused
-                continue
-            self._put(f"{folder}/{key}.parquet", _parquet_bytes(pa.Table.from_pandas(frame, preserve_index=False)))
-            listed[key] = {"path": f"{dataset}/as_of={as_of}/v={version}/{key}.parquet", "rows": len(frame),
-                           "checksum": sums[key]}
+        listed = carried | self._put_parts(f"{dataset}/as_of={as_of}/v={version}", parts, sums, base)
         columns = ({f.name: str(f.type) for f in pa.Schema.from_pandas(next(iter(parts.values())), preserve_index=False)}
                    if parts else dict(base.columns))
         manifest = Manifest(
@@ -199,8 +191,21 @@ class VersionedStore:
             flow_run_id=flow_run_id, path=f"{self.url}/{dataset}/as_of={as_of}/v={version}/",
             parts=dict(sorted(listed.items())),
         )
-        self._put(f"{folder}/{MANIFEST}", _manifest_bytes(manifest))
+        self._put(f"{self._folder(dataset, as_of, version)}/{MANIFEST}", _manifest_bytes(manifest))
         return manifest.ref
+
+    def _put_parts(self, folder: str, parts: Mapping[str, pd.DataFrame], sums: Mapping[str, str],
+                   base: Manifest | None) -> dict[str, dict[str, Any]]:
+        """Write each part under ``folder`` (relative to the root) unless ``base`` holds it; their entries."""
+        listed = {}
+        for key, frame in sorted(parts.items()):
+            reused = (base.parts.get(key) if base else None) or {}
+            if reused.get("checksum") == sums[key]:
+                listed[key] = reused
+                continue
+            self._put(f"{self.root}/{folder}/{key}.parquet", _parquet_bytes(pa.Table.from_pandas(frame, preserve_index=False)))
+            listed[key] = {"path": f"{folder}/{key}.parquet", "rows": len(frame), "checksum": sums[key]}
+        return listed
 
     def _put(self, path: str, payload: bytes) -> None:
         """Write one object atomically: a single PUT on object stores, write-then-rename locally."""

@@ -169,6 +169,12 @@ def test_a_new_member_is_backfilled_and_an_empty_first_answer_refused(tmp_path):
     update = update_history(store, provider, ["AAA", "BBB", "CCC"], T("2020-01-01"), T("2022-06-30"))
     assert provider.calls[-1] == Fetch(("CCC",), T("2020-01-01"), T("2022-06-30")) and update.sessions_fetched == 0
     pd.testing.assert_frame_equal(read_history(store, update.ref), full)
+    unknown = update_history(store, provider, ["AAA", "BBB", "CCC", "NOPE"], T("2020-01-01"), T("2022-06-30"))
+    assert provider.calls[-1].symbols == ("NOPE",) and unknown.ref != update.ref
+    assert store.manifest(unknown.ref).parts == store.manifest(update.ref).parts  # nothing new to store
+    calls = len(provider.calls)
+    again = update_history(store, provider, ["AAA", "BBB", "CCC", "NOPE"], T("2020-01-01"), T("2022-06-30"))
+    assert again.ref == unknown.ref and len(provider.calls) == calls  # NOPE was asked for once, not every run
 
 
 def test_a_refetched_symbol_leaves_none_of_its_old_bars_behind(tmp_path):
