@@ -119,3 +119,16 @@ def test_files_provider_needs_a_path():
 
     with pytest.raises(ValueError, match="provider='files' needs files_path"):
         Settings(provider="files")
+
+
+def test_files_are_read_once_per_process_and_again_when_changed(tmp_path, monkeypatch):
+    import momentum.providers.files as files
+
+    (tmp_path / "a.csv").write_bytes(GOOD)
+    opened = []
+    real = files.read_file
+    monkeypatch.setattr(files, "read_file", lambda p, fs, url: opened.append(url) or real(p, fs, url))
+    first = read_folder(str(tmp_path))
+    assert read_folder(str(tmp_path)) is first and len(opened) == 1
+    (tmp_path / "a.csv").write_bytes(GOOD + b"2022-12-01,AAA,11.25\n")
+    assert read_folder(str(tmp_path))["adj_close"].tolist() == [10.0, 10.5, 11.25] and len(opened) == 2

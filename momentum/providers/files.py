@@ -16,6 +16,8 @@ benchmark is never a tradable name. Files without those rows fail the benchmark 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
 
 import fsspec
 import pandas as pd
@@ -77,39 +79,47 @@ def _url(fs: fsspec.AbstractFileSystem, path: str) -> str:
 
 
 def read_folder(url: str) -> pd.DataFrame:
-    """Every bars file under ``url`` (recursive), concatenated and sorted by (date, symbol)."""
+    """Every bars file under ``url`` (recursive), concatenated and sorted by (date, symbol).
+
+    The result is cached per process by the files' names, sizes and ETags (or mtimes): the stages of a
+    run read the files once, and a changed file is read again. Do not modify the returned frame.
+    """
     fs, root = fsspec.core.url_to_fs(url)
     if not fs.exists(root):
         raise BarsFileError(f"files_path {url} does not exist (set files_path to a folder or s3:// prefix)")
-    paths = sorted(p for p in fs.find(root) if p.lower().endswith(SUFFIXES))
-    if not paths:
+    files = tuple(sorted((p, info.get("size"), str(info.get("ETag") or info.get("mtime")))
+                         for p, info in fs.find(root, detail=True).items() if p.lower().endswith(SUFFIXES)))
+    if not files:
         raise BarsFileError(f"files_path {url} holds no {' or '.join(SUFFIXES)} files")
-    frames = [read_file(p, fs, _url(fs, p)).assign(_file=_url(fs, p)) for p in paths]
+    return _read_files(url, files)
+
+
+@lru_cache(maxsize=4)
+def _read_files(url: str, files: tuple[tuple[str, Any, str], ...]) -> pd.DataFrame:
+    fs, _ = fsspec.core.url_to_fs(url)
+    frames = [read_file(p, fs, _url(fs, p)).assign(_file=_url(fs, p)) for p, _, _ in files]
     bars = pd.concat(frames, ignore_index=True)
     bars["date"] = bars["date"].astype("datetime64[ns]")
     twice = bars[bars.duplicated(["date", "symbol"], keep=False)]
-    files = sorted(set(twice["_file"]))
-    if len(files) > 1:
+    names = sorted(set(twice["_file"]))
+    if len(names) > 1:
         first = twice.iloc[0]
-        raise BarsFileError(f"bars files {files[0]} and {files[1]} both hold {first['symbol']} "
+        raise BarsFileError(f"bars files {names[0]} and {names[1]} both hold {first['symbol']} "
                             f"{first['date']:%Y-%m-%d} (keep each (date, symbol) in one file)")
     return bars.drop(columns="_file").sort_values(["date", "symbol"], kind="stable", ignore_index=True)
 
 
 class FilesProvider:
-    """Bars from the user's files (read once per provider instance); benchmark from ``benchmark_symbol``."""
+    """Bars from the user's files (see :func:`read_folder`); benchmark from ``benchmark_symbol``."""
 
     name = "files"
 
     def __init__(self, path: str, benchmark_symbol: str = "SPY") -> None:
         self.path = path
         self.benchmark_symbol = benchmark_symbol
-        self._all: pd.DataFrame | None = None
 
     def _bars(self) -> pd.DataFrame:
-        if self._all is None:
-            self._all = read_folder(self.path)
-        return self._all
+        return read_folder(self.path)
 
     def _window(self, start: pd.Timestamp | None, end: pd.Timestamp) -> pd.DataFrame:
         bars = self._bars()
