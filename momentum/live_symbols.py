@@ -1,4 +1,5 @@
-"""The symbols a live run fetches: the universe at as_of, the held positions and the benchmark.
+"""The symbols a live run fetches: the universe at as_of and the held positions (the benchmark symbol
+is fetched on its own, into the ``benchmark`` dataset).
 
 Symbols are in Alpaca's spelling (``BRK.B``). The S&P 500 universe comes from the membership data;
 past its last date the latest known membership is used, and far past it the run refuses to trade
@@ -50,6 +51,6 @@ def universe_at(settings: Settings, as_of: pd.Timestamp) -> list[str]:
                          "(set universe=sp500 or universe=file with universe_file=PATH)")
 
 
-def run_symbols(universe: Iterable[str], held: Iterable[str], benchmark: str) -> list[str]:
-    """Universe + held positions + benchmark, in Alpaca's spelling, sorted and unique."""
-    return sorted({alpaca_symbol(s) for s in [*universe, *held, benchmark] if s and s.strip()})
+def run_symbols(universe: Iterable[str], held: Iterable[str]) -> list[str]:
+    """Universe + held positions, in Alpaca's spelling, sorted and unique."""
+    return sorted({alpaca_symbol(s) for s in [*universe, *held] if s and s.strip()})

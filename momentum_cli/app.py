@@ -68,7 +68,7 @@ def parse_sets(pairs: list[str]) -> dict[str, Any]:
 def run(
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Signal session YYYY-MM-DD (default: last session in the data)"),
     store: Optional[str] = typer.Option(None, "--store", help="Store URL: a folder or s3://bucket/prefix"),
-    provider: Optional[str] = typer.Option(None, "--provider", help="embedded | synthetic"),
+    provider: Optional[str] = typer.Option(None, "--provider", help="embedded | synthetic | alpaca | files"),
     strategy: Optional[str] = typer.Option(None, "--strategy", help="qmom | momentum"),
     broker: Optional[str] = typer.Option(None, "--broker", help="paper | alpaca"),
     only_on_schedule: Optional[bool] = typer.Option(None, "--only-on-schedule/--always",
