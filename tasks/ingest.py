@@ -27,7 +27,7 @@ def _params(settings: Settings, symbols: list[str] | None = None) -> dict:
     if settings.provider == "alpaca":
         params |= {"source": settings.alpaca_data_url, "feed": settings.alpaca_data_feed, "adjustment": "all",
                    "benchmark_symbol": settings.benchmark_symbol}
-    return params | ({"symbols": symbols} if symbols is not None else {})
+    return params | ({"requested_symbols": symbols} if symbols is not None else {})
 
 
 def fetch_symbols(settings: Settings, store: VersionedStore, as_of: str, live: bool) -> list[str] | None:

@@ -39,7 +39,7 @@ def _benchmark_last(store, benchmark_ref: DatasetRef | None) -> pd.Timestamp | N
 def validate(settings: Settings, bars_ref: DatasetRef, benchmark_ref: DatasetRef | None = None) -> DatasetRef:
     """Bars (and the benchmark's last date) -> dataset ``validation`` (+ HTML report); raises
     :class:`ValidationFailed` when blocking. The symbols a live provider was asked for come from the
-    ``bars`` lineage (params ``symbols``), the ones it dropped from the stored frame's ``rejected``."""
+    ``bars`` lineage (params ``requested_symbols``), the ones it dropped from the stored frame's ``rejected``."""
     store = open_store(settings)
     bars = store.read(bars_ref)
     as_of = pd.Timestamp(bars_ref.as_of)
@@ -47,7 +47,7 @@ def validate(settings: Settings, bars_ref: DatasetRef, benchmark_ref: DatasetRef
     params = {"min_history": settings.lookback + 1, "max_stale_sessions": settings.max_stale_sessions,
               "max_quarantine_fraction": settings.max_quarantine_fraction}
     result = validate_bars(bars, as_of=as_of, sessions=nyse_sessions(start, as_of), **params,
-                           expected=store.manifest(bars_ref).params.get("symbols"),
+                           expected=store.manifest(bars_ref).params.get("requested_symbols"),
                            rejected=bars.attrs.get("rejected") or {}, benchmark_last=_benchmark_last(store, benchmark_ref))
     inputs = {"bars": bars_ref} | ({"benchmark": benchmark_ref} if benchmark_ref is not None else {})
     ref = store.write("validation", bars_ref.as_of, result.table, inputs=inputs,

@@ -300,3 +300,22 @@ def embedded_market(benchmark_symbol: str = "SPY") -> pd.DataFrame:
     index = provider.benchmark(None, last)
     spy = pd.DataFrame({"date": index.index, "symbol": benchmark_symbol, "adj_close": index.to_numpy(float)})
     return pd.concat([provider.bars(None, last), spy], ignore_index=True)
+
+
+def sp500_market(as_of: str | pd.Timestamp, n_sessions: int = 273, seed: int = 11, benchmark_symbol: str = "SPY",
+                 extra: int = 0) -> pd.DataFrame:
+    """Synthetic closes for every S&P 500 member at ``as_of`` (plus the benchmark and ``extra`` made-up
+    names) over the ``n_sessions`` NYSE sessions ending at ``as_of``: a 1.5 %-vol random walk each,
+    no gaps, no listings or delistings, so a live run on them passes validation."""
+    from momentum.calendar import nyse_sessions
+    from momentum.universe import sp500_members
+
+    day = pd.Timestamp(as_of)
+    symbols = [*sp500_members(day)["symbol"], benchmark_symbol, *(f"X{i:04d}" for i in range(extra))]
+    sessions = nyse_sessions(day - pd.Timedelta(days=int(n_sessions * 1.6) + 30), day)[-n_sessions:]
+    rng = np.random.default_rng(seed)
+    steps = rng.normal(0.0003, 0.015, (len(sessions), len(symbols)))
+    close = (rng.uniform(20, 300, len(symbols)) * np.exp(np.cumsum(steps, axis=0))).round(4)
+    return pd.DataFrame({"date": np.repeat(sessions.to_numpy(), len(symbols)),
+                         "symbol": np.tile(np.array(symbols, dtype=object), len(sessions)),
+                         "adj_close": close.ravel()})

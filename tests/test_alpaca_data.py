@@ -118,7 +118,7 @@ def test_403_recent_sip_is_permanent_with_the_api_message(alpaca_data):
     alpaca_data.fail_next(status=403, body={"code": 42210000,
                                             "message": "subscription does not permit querying recent SIP data"})
     with pytest.raises(MarketDataError, match="403: subscription does not permit querying recent SIP data "
-                                              r"\(code 42210000\) \(the plan does not allow"):
+                                              r"\(code 42210000\) \(the plan does not allow this request; the free plan"):
         provider(alpaca_data).bars(START, END, SYMBOLS)
     assert alpaca_data.bar_requests == 1
 

@@ -1,0 +1,109 @@
+"""Live data at S&P 500 size: the ``daily`` flow with ``--provider alpaca`` against the local Alpaca
+Market Data server of the tests (tests/alpaca_data_server.py), a running Prefect server and an S3 (moto)
+store. Prints wall time, peak RSS, data-API requests and S3 requests (counted by moto's access log).
+
+Parts (``--part``, default all):
+
+- ``daily``: 500+ symbols (the S&P 500 members at 2026-11-30 plus SPY) x 273 sessions of synthetic
+  closes; the first run of the day (fetch, validate, score, plan, execute on a signal session), then the
+  same run again (everything committed: nothing is fetched). Targets: <= 10 s wall, <= 1 GB RSS,
+  <= 20 data-API requests.
+
+A part is a function ``(s3, report) -> dict`` in ``PARTS``; the backfill half (``momentum ingest``)
+plugs in the same way. Run::
+
+    python benchmarks/live_bench.py            # a table; --json for one JSON object
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from cost_bench import BUCKET, CountingS3, count  # noqa: E402
+
+AS_OF = "2026-11-30"  # a signal session (last of November) after the membership data's end
+SESSIONS = 273  # lookback 252 + skip 21
+
+
+def rss_mb() -> int:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def daily(s3: CountingS3) -> dict:
+    """Two runs of the daily flow at AS_OF: the first of the day, then a repeat with nothing new."""
+    from flows.rebalance import rebalance
+    from tests.alpaca_data_server import AlpacaDataServer, sp500_market
+
+    market = sp500_market(AS_OF, n_sessions=SESSIONS)
+    out = {"symbols": int(market["symbol"].nunique()), "sessions": SESSIONS, "bars_served": len(market)}
+    with AlpacaDataServer(market) as server:
+        os.environ.update(server.env())
+        store = f"s3://{BUCKET}/live-{uuid.uuid4().hex[:8]}/store"
+        for label in ("first_run", "repeat_run"):
+            before_api, before_s3 = server.bar_requests, s3.mark()
+            t0 = time.perf_counter()
+            summary = rebalance(as_of=AS_OF, store_url=store, provider="alpaca", only_on_schedule=True)
+            wall = time.perf_counter() - t0
+            out[label] = {"wall_s": round(wall, 2), "data_api_requests": server.bar_requests - before_api,
+                          "orders": len(summary.get("orders", [])), "quarantined": len(summary["validation"]["quarantined"]),
+                          "peak_rss_mb": rss_mb(), **count(s3.lines[before_s3:s3.mark()])}
+    return out
+
+
+PARTS = {"daily": daily}
+
+
+def print_part(name: str, result: dict) -> None:
+    print(f"\n{name}: {result.get('symbols')} symbols x {result.get('sessions')} sessions "
+          f"({result.get('bars_served')} bars served)")
+    for label, run in result.items():
+        if isinstance(run, dict):
+            print(f"  {label:<11} wall {run['wall_s']:6.2f} s  data-API requests {run['data_api_requests']:3d}  "
+                  f"S3 tier1 {run['tier1']:4d} tier2 {run['tier2']:4d}  orders {run['orders']:3d}  "
+                  f"quarantined {run['quarantined']}  peak RSS {run['peak_rss_mb']} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--part", choices=list(PARTS), action="append", help="default: all")
+    args = parser.parse_args()
+    s3 = CountingS3()
+    os.environ.update(AWS_ENDPOINT_URL=s3.url, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
+                      AWS_DEFAULT_REGION="us-east-1", PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="live-bench-prefect-"))
+    import boto3
+    from prefect.testing.utilities import prefect_test_harness
+
+    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    report: dict = {"targets": {"daily_wall_s": 10, "daily_rss_mb": 1024, "daily_data_api_requests": 20}}
+    try:
+        with prefect_test_harness(server_startup_timeout=60):
+            for name in args.part or list(PARTS):
+                report[name] = PARTS[name](s3)
+    finally:
+        s3.stop()
+    report["peak_rss_mb"] = rss_mb()
+    if args.json:
+        print(json.dumps(report))
+        return
+    for name in args.part or list(PARTS):
+        print_part(name, report[name])
+    print(f"\npeak RSS of this process (flow + data server thread + Prefect client): {report['peak_rss_mb']} MB; "
+          f"targets {report['targets']}")
+
+
+if __name__ == "__main__":
+    main()
