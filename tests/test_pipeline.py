@@ -142,7 +142,7 @@ def test_cli_failure_is_one_line_and_nonzero(tmp_path):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--provider", "foo"], "error: invalid settings: provider: Input should be 'embedded' or 'synthetic'"),
+    (["--provider", "foo"], "error: invalid settings: provider: Input should be 'embedded', 'synthetic', 'alpaca' or 'files'"),
     (["--set", "lookback=10", "--set", "skip=20"], "skip (20) must be smaller than lookback (10)"),
     (["--set", "alpaca_secret_key=abc"], "error: secrets (alpaca_secret_key) come from the environment"),
     (["--set", "nonsense=1"], "nonsense: Extra inputs are not permitted"),
