@@ -38,7 +38,8 @@ def _file_symbols(path: str) -> list[str]:
 
 
 def universe_at(settings: Settings, as_of: pd.Timestamp) -> list[str]:
-    """The configured universe's members on ``as_of`` (no data needed: for fetching it)."""
+    """The configured universe's members on ``as_of`` in Alpaca's spelling (needs no data: it says
+    what to fetch)."""
     kind = universe_kind(settings)
     if kind == "sp500":
         membership_freshness(as_of)
@@ -46,7 +47,7 @@ def universe_at(settings: Settings, as_of: pd.Timestamp) -> list[str]:
     if kind == "file":
         symbols = _file_symbols(str(settings.universe_file))
         members = members_at(file_membership(str(settings.universe_file), symbols, pd.DatetimeIndex([as_of])), as_of)
-        return sorted(members)
+        return sorted({alpaca_symbol(s) for s in members})
     raise PermanentError(f"universe {settings.universe!r} names no symbols for provider {settings.provider!r} "
                          "(set universe=sp500 or universe=file with universe_file=PATH)")
 
