@@ -6,6 +6,7 @@ import index_constitution as ic
 import pandas as pd
 import pytest
 
+from momentum.errors import PermanentError
 from momentum.live_symbols import run_symbols, universe_at, universe_kind
 from momentum.membership_freshness import MAX_STALE_DAYS, MembershipTooOld, membership_data_end, membership_freshness
 from momentum.settings import Settings
@@ -55,5 +56,5 @@ def test_live_symbols_are_the_universe_plus_held_positions_in_alpaca_spelling(tm
     assert universe_at(settings, pd.Timestamp("2022-11-30")) == ["AAPL", "BRK.B"]
     assert run_symbols(["AAPL", "BRK.B"], ["brk/b", "TSLA"]) == ["AAPL", "BRK.B", "TSLA"]
     assert universe_kind(Settings(provider="alpaca")) == "sp500" and universe_kind(Settings(provider="synthetic")) == "all"
-    with pytest.raises(ValueError, match="universe 'all' names no symbols for provider 'alpaca'"):
+    with pytest.raises(PermanentError, match="universe .all. names no symbols for provider 'alpaca'"):
         universe_at(Settings(provider="alpaca", universe="all"), pd.Timestamp("2022-11-30"))
