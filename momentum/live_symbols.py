@@ -1,4 +1,5 @@
-"""The symbols a live run fetches: the universe at as_of, the held positions and the benchmark.
+"""The symbols a live run fetches: the universe at as_of and the held positions (the benchmark symbol
+is fetched on its own, into the ``benchmark`` dataset).
 
 Symbols are in Alpaca's spelling (``BRK.B``). The S&P 500 universe comes from the membership data;
 past its last date the latest known membership is used, and far past it the run refuses to trade
@@ -37,7 +38,8 @@ def _file_symbols(path: str) -> list[str]:
 
 
 def universe_at(settings: Settings, as_of: pd.Timestamp) -> list[str]:
-    """The configured universe's members on ``as_of`` (no data needed: for fetching it)."""
+    """The configured universe's members on ``as_of`` in Alpaca's spelling (needs no data: it says
+    what to fetch)."""
     kind = universe_kind(settings)
     if kind == "sp500":
         membership_freshness(as_of)
@@ -45,11 +47,11 @@ def universe_at(settings: Settings, as_of: pd.Timestamp) -> list[str]:
     if kind == "file":
         symbols = _file_symbols(str(settings.universe_file))
         members = members_at(file_membership(str(settings.universe_file), symbols, pd.DatetimeIndex([as_of])), as_of)
-        return sorted(members)
+        return sorted({alpaca_symbol(s) for s in members})
     raise PermanentError(f"universe {settings.universe!r} names no symbols for provider {settings.provider!r} "
                          "(set universe=sp500 or universe=file with universe_file=PATH)")
 
 
-def run_symbols(universe: Iterable[str], held: Iterable[str], benchmark: str) -> list[str]:
-    """Universe + held positions + benchmark, in Alpaca's spelling, sorted and unique."""
-    return sorted({alpaca_symbol(s) for s in [*universe, *held, benchmark] if s and s.strip()})
+def run_symbols(universe: Iterable[str], held: Iterable[str]) -> list[str]:
+    """Universe + held positions, in Alpaca's spelling, sorted and unique."""
+    return sorted({alpaca_symbol(s) for s in [*universe, *held] if s and s.strip()})

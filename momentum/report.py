@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 
 from momentum.calendar import is_signal_session, next_signal_session
+from momentum.membership_freshness import membership_freshness
 from momentum.settings import Settings
 from momentum.store import DatasetRef, VersionedStore
 from momentum.validation import quarantined_symbols
@@ -51,6 +52,9 @@ def run_summary(store: VersionedStore, refs: dict[str, DatasetRef], settings: Se
         "datasets": {name: {"version": ref.version, "as_of": ref.as_of, "path": store.manifest(ref).path}
                      for name, ref in refs.items()},
     }
+    membership_as_of = store.manifest(refs["scores"]).params.get("membership_as_of")
+    warning = membership_freshness(pd.Timestamp(as_of)).warning if membership_as_of not in (None, as_of) else None
+    summary["warnings"] = [warning] if warning else []
     scores = store.read(refs["scores"])
     ranked = scores.sort_values(["momentum", "symbol"], ascending=[False, True], na_position="last")
     summary["ranking"] = _records(ranked.head(TOP_N)[["symbol", "momentum", "fip", "eligible", "selected", "reason"]])

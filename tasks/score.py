@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 from prefect import task
 
+from momentum.live_symbols import universe_kind
+from momentum.membership_freshness import membership_freshness
 from momentum.providers import bars_to_wide
 from momentum.settings import Settings
 from momentum.store import DatasetRef
@@ -21,11 +23,14 @@ def score(settings: Settings, bars_ref: DatasetRef, validation_ref: DatasetRef, 
     closes = bars_to_wide(store.read(bars_ref, columns=["date", "symbol", "adj_close"]))
     benchmark = store.read(benchmark_ref).set_index("date")["close"]
     params = StrategyParams.from_settings(settings)
-    members = universe_members(settings, list(closes.columns), pd.Timestamp(bars_ref.as_of))
+    as_of = pd.Timestamp(bars_ref.as_of)
+    membership = ({"membership_as_of": membership_freshness(as_of).membership_as_of}
+                  if universe_kind(settings) == "sp500" else {})
+    members = universe_members(settings, list(closes.columns), as_of)
     table = score_at(closes, members=members, quarantined=quarantined_symbols(store.read(validation_ref)),
                      benchmark=benchmark, params=params)
     return store.write(
         "scores", bars_ref.as_of, table, inputs={"bars": bars_ref, "validation": validation_ref, "benchmark": benchmark_ref},
-        params={**params.as_dict(), "universe": settings.universe, "universe_file": settings.universe_file},
+        params={**params.as_dict(), "universe": settings.universe, "universe_file": settings.universe_file, **membership},
         flow_run_id=current_flow_run_id(),
     )

@@ -58,7 +58,7 @@ class _Fault:
 class _Series:
     dates: np.ndarray  # session dates, datetime64[ns], sorted
     stamps: list[str]  # t of each bar (New York midnight in UTC, RFC 3339)
-    fields: dict[str, np.ndarray]  # o h l c v n vw
+    bars: list[str]  # each bar as its JSON object {"t", "o", "h", "l", "c", "v", "n", "vw"}, serialized once
 
 
 def bar_times(dates: pd.DatetimeIndex) -> list[str]:
@@ -73,9 +73,13 @@ def _series(frame: pd.DataFrame) -> _Series:
     pick = lambda name: frame[name].to_numpy(float) if name in frame else close  # noqa: E731
     volume = frame["volume"].to_numpy(float) if "volume" in frame else np.full(len(frame), 1_000_000.0)
     dates = pd.DatetimeIndex(frame["date"]).as_unit("ns")
-    return _Series(dates.to_numpy(), bar_times(dates), {
-        "o": pick("open"), "h": pick("high"), "l": pick("low"), "c": close, "v": volume,
-        "n": np.full(len(frame), 1000.0), "vw": close})
+    stamps = bar_times(dates)
+    fields = {"o": pick("open"), "h": pick("high"), "l": pick("low"), "c": close, "v": volume,
+              "n": np.full(len(frame), 1000.0), "vw": close}
+    columns = [[_json_number(v) for v in values.tolist()] for values in fields.values()]
+    bars = ['{"t":"' + t + '",' + ",".join(f'"{k}":{v}' for k, v in zip(fields, row)) + "}"
+            for t, *row in zip(stamps, *columns)]
+    return _Series(dates.to_numpy(), stamps, bars)
 
 
 def _token(symbol: str, stamp: str) -> str:
@@ -213,25 +217,48 @@ class AlpacaDataServer:
         return 200, self._page(sorted(set(symbols)), start, end, limit, after)
 
     def _page(self, symbols: list[str], start: pd.Timestamp, end: pd.Timestamp, limit: int,
-              after: tuple[str, str] | None) -> dict[str, Any]:
+              after: tuple[str, str] | None) -> str:
+        """One page as JSON text: at most ``limit`` bars across symbols, sorted by symbol then time."""
         room = min(limit, self.page_cap or limit)
-        out: dict[str, list[dict[str, Any]]] = {}
-        last: tuple[str, str] | None = None
+        parts: list[str] = []
+        token = None
         for symbol in symbols:
             series = self._series.get(symbol)
             if series is None or (after is not None and symbol < after[0]):
                 continue
-            lo = np.searchsorted(series.dates, start.to_datetime64(), "left")
-            hi = np.searchsorted(series.dates, end.to_datetime64(), "right")
-            if after is not None and symbol == after[0]:
-                lo = max(lo, series.stamps.index(after[1]) + 1 if after[1] in series.stamps else lo)
-            for i in range(lo, hi):
-                if room == 0:
-                    return {"bars": out, "next_page_token": _token(*last)}
-                out.setdefault(symbol, []).append({"t": series.stamps[i], **{k: _json_number(v[i])
-                                                                          for k, v in series.fields.items()}})
-                last, room = (symbol, series.stamps[i]), room - 1
-        return {"bars": out, "next_page_token": None}
+            lo = int(np.searchsorted(series.dates, start.to_datetime64(), "left"))
+            hi = int(np.searchsorted(series.dates, end.to_datetime64(), "right"))
+            if after is not None and symbol == after[0] and after[1] in series.stamps:
+                lo = max(lo, series.stamps.index(after[1]) + 1)
+            if lo >= hi:
+                continue
+            if room == 0:
+                break
+            take = min(hi - lo, room)
+            parts.append(json.dumps(symbol) + ":[" + ",".join(series.bars[lo:lo + take]) + "]")
+            room -= take
+            if take < hi - lo:
+                token = _token(symbol, series.stamps[lo + take - 1])
+                break
+            token = _token(symbol, series.stamps[lo + take - 1]) if room == 0 else None
+        if token is not None and room == 0 and not self._more(symbols, start, end, token):
+            token = None
+        return '{"bars":{' + ",".join(parts) + '},"next_page_token":' + json.dumps(token) + "}"
+
+    def _more(self, symbols: list[str], start: pd.Timestamp, end: pd.Timestamp, token: str) -> bool:
+        """Whether any bar comes after the token's bar (a full last page then ends the chain)."""
+        symbol, stamp = _untoken(token)
+        for name in symbols:
+            series = self._series.get(name)
+            if series is None or name < symbol:
+                continue
+            lo = int(np.searchsorted(series.dates, start.to_datetime64(), "left"))
+            hi = int(np.searchsorted(series.dates, end.to_datetime64(), "right"))
+            if name == symbol and stamp in series.stamps:
+                lo = max(lo, series.stamps.index(stamp) + 1)
+            if lo < hi:
+                return True
+        return False
 
     def handle(self, handler: "_Handler") -> None:
         split = urlsplit(handler.path)
@@ -258,8 +285,9 @@ class AlpacaDataServer:
         handler.send(status, payload, headers=_rate_headers())
 
 
-def _json_number(value: float) -> float | int:
-    return int(value) if float(value).is_integer() and abs(value) < 2**53 else float(value)
+def _json_number(value: float) -> str:
+    """A JSON number: an integer without a fraction, else Python's shortest round-trip repr."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 2**53 else repr(float(value))
 
 
 def _rate_headers() -> dict[str, str]:
@@ -300,3 +328,22 @@ def embedded_market(benchmark_symbol: str = "SPY") -> pd.DataFrame:
     index = provider.benchmark(None, last)
     spy = pd.DataFrame({"date": index.index, "symbol": benchmark_symbol, "adj_close": index.to_numpy(float)})
     return pd.concat([provider.bars(None, last), spy], ignore_index=True)
+
+
+def sp500_market(as_of: str | pd.Timestamp, n_sessions: int = 273, seed: int = 11, benchmark_symbol: str = "SPY",
+                 extra: int = 0) -> pd.DataFrame:
+    """Synthetic closes for every S&P 500 member at ``as_of`` (plus the benchmark and ``extra`` made-up
+    names) over the ``n_sessions`` NYSE sessions ending at ``as_of``: a 1.5 %-vol random walk each,
+    no gaps, no listings or delistings, so a live run on them passes validation."""
+    from momentum.calendar import nyse_sessions
+    from momentum.universe import sp500_members
+
+    day = pd.Timestamp(as_of)
+    symbols = [*sp500_members(day)["symbol"], benchmark_symbol, *(f"X{i:04d}" for i in range(extra))]
+    sessions = nyse_sessions(day - pd.Timedelta(days=int(n_sessions * 1.6) + 30), day)[-n_sessions:]
+    rng = np.random.default_rng(seed)
+    steps = rng.normal(0.0003, 0.015, (len(sessions), len(symbols)))
+    close = (rng.uniform(20, 300, len(symbols)) * np.exp(np.cumsum(steps, axis=0))).round(4)
+    return pd.DataFrame({"date": np.repeat(sessions.to_numpy(), len(symbols)),
+                         "symbol": np.tile(np.array(symbols, dtype=object), len(sessions)),
+                         "adj_close": close.ravel()})

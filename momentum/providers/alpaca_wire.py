@@ -24,6 +24,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from momentum.errors import PermanentError
@@ -68,27 +69,35 @@ def bars_params(symbols: Sequence[str], start: pd.Timestamp, end: pd.Timestamp, 
             "end": f"{end:%Y-%m-%d}", "adjustment": "all", "feed": feed, "limit": str(PAGE_LIMIT), "sort": "asc"}
 
 
-def _number(bar: dict, key: str, symbol: str, where: str) -> float:
-    value = bar.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise MarketDataError(f"{where}: {symbol} bar t={str(bar.get('t'))[:30]!r}: field '{key}' is not a "
-                              f"finite number ({str(value)[:30]!r})")
-    return float(value)
-
-
-def _columns(bars: dict, where: str) -> dict[str, list]:
-    cols: dict[str, list] = {"symbol": [], "t": [], **{k: [] for k in FIELDS}}
+def _columns(bars: dict, where: str) -> pd.DataFrame:
+    """The page's bars as columns ``symbol, t, o, h, l, c, v`` (numbers as float64), checked."""
     for symbol, items in bars.items():
         if not isinstance(items, list):
             raise MarketDataError(f"{where}: bars of {str(symbol)[:20]!r} are not a list")
-        for bar in items:
-            if not isinstance(bar, dict) or not isinstance(bar.get("t"), str):
-                raise MarketDataError(f"{where}: a {str(symbol)[:20]} bar is not an object with a 't' string")
-            cols["symbol"].append(str(symbol))
-            cols["t"].append(bar["t"])
-            for key in FIELDS:
-                cols[key].append(_number(bar, key, symbol, where))
-    return cols
+    rows = [bar for items in bars.values() for bar in items]
+    symbols = np.repeat(np.array([str(s) for s in bars], dtype=object), [len(items) for items in bars.values()])
+    for i, bar in enumerate(rows):
+        if not isinstance(bar, dict) or not isinstance(bar.get("t"), str):
+            raise MarketDataError(f"{where}: a {symbols[i][:20]} bar is not an object with a 't' string")
+    frame = pd.DataFrame.from_records(rows, columns=["t", *FIELDS]) if rows else pd.DataFrame(columns=["t", *FIELDS])
+    frame.insert(0, "symbol", symbols)
+    for key in FIELDS:
+        _check_numbers(frame, key, where)
+    return frame
+
+
+def _check_numbers(frame: pd.DataFrame, key: str, where: str) -> None:
+    """``frame[key]`` as float64; a string, boolean, null, missing or infinite value raises naming its bar."""
+    column = frame[key]
+    numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+    values = column.to_numpy(dtype="float64") if numeric else None
+    bad = ~np.isfinite(values) if numeric else np.array([isinstance(v, bool) or not isinstance(v, (int, float))
+                                                        or not math.isfinite(v) for v in column], dtype=bool)
+    if bad.any():
+        i = int(bad.argmax())
+        raise MarketDataError(f"{where}: {frame['symbol'].iat[i]} bar t={str(frame['t'].iat[i])[:30]!r}: field "
+                              f"'{key}' is not a finite number ({str(column.iat[i])[:30]!r})")
+    frame[key] = values if numeric else column.astype("float64")
 
 
 def session_dates(stamps: Sequence[str], where: str) -> pd.DatetimeIndex:
@@ -119,8 +128,9 @@ def parse_page(body: Any, where: str) -> tuple[pd.DataFrame, str | None]:
     if token is not None and (not isinstance(token, str) or not token):
         raise MarketDataError(f"{where}: next_page_token is not a non-empty string or null")
     cols = _columns(bars, where)
-    frame = pd.DataFrame({"date": session_dates(cols["t"], where), "symbol": pd.Series(cols["symbol"], dtype=str),
-                          "adj_close": cols["c"], **{FIELDS[k]: cols[k] for k in FIELDS}})
+    frame = pd.DataFrame({"date": session_dates(cols["t"].tolist(), where),
+                          "symbol": pd.Series(cols["symbol"].to_numpy(), dtype=str), "adj_close": cols["c"].to_numpy(),
+                          **{FIELDS[k]: cols[k].to_numpy() for k in FIELDS}})
     return frame[list(COLUMNS)].astype({c: "float64" for c in COLUMNS[2:]}), token
 
 
