@@ -27,6 +27,7 @@ from momentum.providers.alpaca_wire import InvalidSymbolError, MarketDataError, 
 log = logging.getLogger(__name__)
 
 PLAN_REQUESTS_PER_MINUTE = 190  # the free plan allows 200; keep a margin for other clients of the key
+SHARED_PACER = Pacer(PLAN_REQUESTS_PER_MINUTE)  # one budget for every client of the process (all of a run's tasks)
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 _RETRIED = (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
 _HINTS = {
@@ -59,7 +60,7 @@ class MarketDataClient:
         self.base_url = check_data_url(base_url)
         self.timeout, self.max_retries, self.backoff = float(timeout), int(max_retries), float(backoff)
         self._keys = (key_id, secret_key)
-        self._pacer = pacer or Pacer(PLAN_REQUESTS_PER_MINUTE, sleep=sleep)
+        self._pacer = pacer or SHARED_PACER
         self._session = session or requests.Session()
         self._sleep = sleep
         self.requests_sent = 0
