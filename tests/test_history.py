@@ -190,3 +190,20 @@ def test_a_refetched_symbol_leaves_none_of_its_old_bars_behind(tmp_path):
     assert update.readjusted == ("AAA",)
     assert sorted(store.manifest(update.ref).parts) == ["year=2021", "year=2022"]
     pd.testing.assert_frame_equal(read_history(store, update.ref), provider.panel)
+
+
+def test_members_between_counts_everyone_in_the_range(tmp_path):
+    from momentum.history_update import members_between
+    from momentum.settings import Settings
+
+    in_2018 = members_between(Settings(provider="alpaca"), T("2018-01-02"), T("2018-12-31"))
+    later = members_between(Settings(provider="alpaca"), T("2019-01-02"), T("2019-12-31"))
+    assert "RRC" in in_2018 and "RRC" not in later  # left the index on 2018-06-18
+    assert {"SPY", "BRK.B", "AAPL"} <= set(later) and 500 <= len(later) <= 540
+    universe = tmp_path / "universe.csv"
+    universe.write_text("symbol,start,end\nAAA,2020-01-01,2020-06-30\nBRK-B,2021-01-01,\n")
+    file_settings = Settings(provider="alpaca", universe="file", universe_file=str(universe), benchmark_symbol="QQQ")
+    assert members_between(file_settings, T("2020-03-02"), T("2020-12-31")) == ["AAA", "QQQ"]
+    assert members_between(file_settings, T("2020-03-02"), T("2021-03-01")) == ["AAA", "BRK.B", "QQQ"]
+    with pytest.raises(PermanentError, match="universe 'all' names no symbols to backfill"):
+        members_between(Settings(provider="alpaca", universe="all"), T("2020-01-02"), T("2020-12-31"))
