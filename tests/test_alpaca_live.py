@@ -175,3 +175,15 @@ def test_held_positions_outside_the_universe_are_fetched_and_sold(alpaca_data, u
     bars_query = alpaca_data.queries[asked_before]
     assert held[0] in bars_query["symbols"].split(",")  # fetched although outside the universe
     assert {"symbol": held[0], "side": "sell"}.items() <= next(o for o in second["orders"] if o["symbol"] == held[0]).items()
+
+
+def test_an_invalid_symbol_is_dropped_and_validation_names_it_with_the_reason(alpaca_data, universe_file, tmp_path):
+    alpaca_data.invalid = {"KO"}
+    url = str(tmp_path / "store")
+    summary = rebalance(as_of=AS_OF, store_url=url, provider="alpaca", overrides=universe_file)
+    assert [q["symbols"].count("KO") for q in alpaca_data.queries[:2]] == [1, 0]  # asked again without KO
+    store = VersionedStore(url)
+    table = store.read(store.resolve("validation").ref)
+    row = table[(table["check"] == "missing_symbol") & (table["symbol"] == "KO")].iloc[0]
+    assert row["message"] == "missing_symbol: KO: rejected by the data API (HTTP 400 invalid symbol: KO)"
+    assert row["severity"] == "warning" and summary["data"]["symbols"] == 19 and summary["fills"]
