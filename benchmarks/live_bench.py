@@ -16,7 +16,7 @@ Parts (``--part``, default all):
   day (one new session); then the same ingest again with nothing new. Targets: backfill <= 60 s and
   <= 150 data-API requests; the rerun with nothing new <= 5 requests (data API + S3).
 
-A part is a function ``(s3) -> dict`` in ``PARTS``, printed by its entry in ``PRINTERS``. Run::
+A part is a function ``(s3: CountingS3) -> dict`` in ``PARTS``, printed by its entry in ``PRINTERS``. Run::
 
     python benchmarks/live_bench.py            # a table; --json for one JSON object
 """
@@ -64,8 +64,10 @@ def daily(s3: CountingS3) -> dict:
             t0 = time.perf_counter()
             summary = rebalance(as_of=as_of, store_url=store, provider="alpaca", only_on_schedule=True)
             wall = time.perf_counter() - t0
-            out[label] = {"as_of": as_of, "wall_s": round(wall, 2), "data_api_requests": server.bar_requests - before_api,
-                          "orders": len(summary.get("orders", [])), "quarantined": len(summary["validation"]["quarantined"]),
+            out[label] = {"as_of": as_of, "wall_s": round(wall, 2),
+                          "data_api_requests": server.bar_requests - before_api,
+                          "orders": len(summary.get("orders", [])),
+                          "quarantined": len(summary["validation"]["quarantined"]),
                           "peak_rss_mb": rss_mb(), **count(s3.lines[before_s3:s3.mark()])}
     return out
 
@@ -127,8 +129,8 @@ def print_part(name: str, result: dict) -> None:
           f"({result.get('bars_served')} bars served)")
     for label, run in result.items():
         if isinstance(run, dict):
-            print(f"  {label:<13} {run['as_of']}  wall {run['wall_s']:6.2f} s  data-API requests {run['data_api_requests']:3d}  "
-                  f"S3 tier1 {run['tier1']:4d} tier2 {run['tier2']:4d}  orders {run['orders']:3d}  "
+            print(f"  {label:<13} {run['as_of']}  wall {run['wall_s']:6.2f} s  "
+                  f"data-API requests {run['data_api_requests']:3d}  S3 tier1 {run['tier1']:4d} tier2 {run['tier2']:4d}  orders {run['orders']:3d}  "
                   f"quarantined {run['quarantined']}  peak RSS {run['peak_rss_mb']} MB")
 
 

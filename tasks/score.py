@@ -26,7 +26,10 @@ def score(settings: Settings, bars_ref: DatasetRef, validation_ref: DatasetRef, 
     as_of = pd.Timestamp(bars_ref.as_of)
     membership = ({"membership_as_of": membership_freshness(as_of).membership_as_of}
                   if universe_kind(settings) == "sp500" else {})
-    members = universe_members(settings, list(closes.columns), as_of)
+    # symbols asked for but absent from the data (a live provider's missing names) are known to the universe
+    asked = store.manifest(bars_ref).params.get("requested_symbols") or []
+    members = universe_members(settings, sorted(set(closes.columns) | set(asked)), as_of)
+    members = members & set(closes.columns) if members is not None else None
     table = score_at(closes, members=members, quarantined=quarantined_symbols(store.read(validation_ref)),
                      benchmark=benchmark, params=params)
     return store.write(

@@ -16,6 +16,7 @@ Usage::
         srv.delay_next(2.0)                      # hold the next answer 2 s (a client timeout)
         srv.page_cap = 7                         # pages shorter than limit
         srv.newest = pd.Timestamp("2022-11-29")  # serve nothing after this session (a stale feed)
+        srv.replace_bars(readjusted)             # serve other closes from now on (a re-adjusted past)
         assert srv.bar_requests == 3
 
 Inspection: ``queries`` (the query dict of every bars request, in order), ``bar_requests``,
@@ -159,6 +160,12 @@ class AlpacaDataServer:
     def bar_requests(self) -> int:
         with self._lock:
             return len(self.queries)
+
+    def replace_bars(self, bars: pd.DataFrame) -> None:
+        """Serve ``bars`` from now on (for example a re-adjusted history after a split)."""
+        series = {str(s): _series(g) for s, g in bars.groupby("symbol", sort=True)}
+        with self._lock:
+            self._series = series
 
     # ------------------------------------------------------------------ faults
 

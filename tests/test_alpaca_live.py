@@ -160,3 +160,30 @@ def test_sp500_run_after_the_membership_data_warns_and_records_membership_as_of(
     assert store.resolve("scores").params["membership_as_of"] == "2026-10-06"
     assert summary["validation"]["quarantined"] == [] and summary["data"]["symbols"] == len(asked) >= 500
     assert summary["target_portfolio"]
+
+
+def test_held_positions_outside_the_universe_are_fetched_and_sold(alpaca_data, universe_file, tmp_path):
+    url = str(tmp_path / "store")
+    first = rebalance(as_of=AS_OF, store_url=url, provider="alpaca", overrides=universe_file)
+    held = sorted(p["symbol"] for p in first["account"]["positions"])
+    assert held
+    smaller = tmp_path / "smaller.txt"
+    smaller.write_text("\n".join(s for s in EMBEDDED if s != held[0]) + "\n")
+    asked_before = alpaca_data.bar_requests
+    second = rebalance(as_of="2022-12-01", store_url=url, provider="alpaca",
+                       overrides={"universe": "file", "universe_file": str(smaller)})
+    bars_query = alpaca_data.queries[asked_before]
+    assert held[0] in bars_query["symbols"].split(",")  # fetched although outside the universe
+    assert {"symbol": held[0], "side": "sell"}.items() <= next(o for o in second["orders"] if o["symbol"] == held[0]).items()
+
+
+def test_an_invalid_symbol_is_dropped_and_validation_names_it_with_the_reason(alpaca_data, universe_file, tmp_path):
+    alpaca_data.invalid = {"KO"}
+    url = str(tmp_path / "store")
+    summary = rebalance(as_of=AS_OF, store_url=url, provider="alpaca", overrides=universe_file)
+    assert [q["symbols"].count("KO") for q in alpaca_data.queries[:2]] == [1, 0]  # asked again without KO
+    store = VersionedStore(url)
+    table = store.read(store.resolve("validation").ref)
+    row = table[(table["check"] == "missing_symbol") & (table["symbol"] == "KO")].iloc[0]
+    assert row["message"] == "missing_symbol: KO: rejected by the data API (HTTP 400 invalid symbol: KO)"
+    assert row["severity"] == "warning" and summary["data"]["symbols"] == 19 and summary["fills"]

@@ -99,8 +99,8 @@ def test_validation_failure_stops_before_any_order(tmp_path, monkeypatch):
 
     real_bars = EmbeddedProvider.bars
 
-    def with_negative_close(self, start, end):
-        bars = real_bars(self, start, end)
+    def with_negative_close(self, start, end, symbols=None):
+        bars = real_bars(self, start, end, symbols)
         bars.loc[bars.index[-3:], "adj_close"] = -1.0  # the last session of three symbols
         bars.loc[bars.index[-6:-3], "adj_close"] = float("nan")
         bars.loc[bars.index[-9:-6], "adj_close"] = 0.0

@@ -43,7 +43,8 @@ def _keys(settings: Settings) -> tuple[str, str]:
 def batches(symbols: Sequence[str], size: int = MAX_SYMBOLS) -> list[list[str]]:
     """Equal batches of at most ``size`` symbols (fewer, fuller pages than 200 + a short tail)."""
     count = -(-len(symbols) // size)
-    return [list(symbols[i::count]) for i in range(count)] if count else []
+    step = -(-len(symbols) // count) if count else 0
+    return [list(symbols[i:i + step]) for i in range(0, len(symbols), step)] if count else []
 
 
 class AlpacaProvider:
