@@ -13,7 +13,7 @@ from momentum.calendar import nyse_sessions
 from momentum.history_update import read_history
 from momentum.store import VersionedStore
 from momentum_cli.app import app
-from tests.alpaca_data_server import AlpacaDataServer, embedded_market
+from tests.alpaca_data_server import embedded_market
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 END = "2022-12-28"
@@ -54,7 +54,7 @@ def test_ingest_twice_the_second_fetches_nothing(alpaca_data, store_url):
     assert second == {**first, "sessions_fetched": 0, "requests": 0}
 
 
-def test_new_sessions_only_and_a_planted_readjustment_refetched_alone(alpaca_data, tmp_path, monkeypatch):
+def test_new_sessions_only_and_a_planted_readjustment_refetched_alone(alpaca_data, tmp_path):
     url = str(tmp_path / "store")
     alpaca_data.newest = pd.Timestamp("2022-06-30")
     first = ingest(url, "--end", END)
@@ -63,11 +63,11 @@ def test_new_sessions_only_and_a_planted_readjustment_refetched_alone(alpaca_dat
     market = embedded_market()
     past = (market["symbol"] == "KO") & (market["date"] < pd.Timestamp("2022-09-14"))
     market.loc[past, "adj_close"] = (market.loc[past, "adj_close"] * 0.9885).round(4)  # KO's dividend re-adjusts its past
-    with AlpacaDataServer(market) as moved:
-        monkeypatch.setenv("MOMENTUM_ALPACA_DATA_URL", moved.base_url)
-        second = ingest(url, "--end", END)
-        queries = list(moved.queries)
-    assert second["readjusted"] == ["KO"] and second["end"] == END
+    alpaca_data.replace_bars(market)
+    alpaca_data.newest, asked = None, alpaca_data.bar_requests
+    second = ingest(url, "--end", END)
+    queries = alpaca_data.queries[asked:]
+    assert second["readjusted"] == ["KO"] and second["end"] == END and second["requests"] == len(queries)
     whole = [q for q in queries if q["start"] == "2016-01-01"]
     assert {q["symbols"] for q in whole} == {"KO"}  # KO's whole range again, and nothing else
     assert {q["start"] for q in queries} == {"2016-01-01", "2022-06-24"}  # the rest: 5 sessions of overlap on
