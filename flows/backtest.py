@@ -27,7 +27,7 @@ def backtest(
     start: str | None = None,
     end: str | None = None,
     store_url: str | None = None,
-    provider: Literal["embedded", "synthetic"] | None = None,
+    provider: Literal["embedded", "synthetic", "alpaca", "files"] | None = None,
     strategy: Literal["qmom", "momentum"] | None = None,
     holdings: int | None = None,
     cost_bps: float | None = None,

@@ -23,10 +23,10 @@ from tasks.summary import run_outcome, summarize
 from tasks.validate import validate
 
 
-def scored(settings: Settings, day: str) -> dict[str, DatasetRef]:
+def scored(settings: Settings, day: str, live: bool = False) -> dict[str, DatasetRef]:
     """ingest, ingest-benchmark, validate, score at ``day`` (composition only)."""
-    refs = {"bars": ingest(settings, day), "benchmark": ingest_benchmark(settings, day)}
-    refs["validation"] = validate(settings, refs["bars"])
+    refs = {"bars": ingest(settings, day, live), "benchmark": ingest_benchmark(settings, day)}
+    refs["validation"] = validate(settings, refs["bars"], refs["benchmark"])
     refs["scores"] = score(settings, refs["bars"], refs["validation"], refs["benchmark"])
     return refs
 
@@ -35,7 +35,7 @@ def scored(settings: Settings, day: str) -> dict[str, DatasetRef]:
 def rebalance(
     as_of: str | None = None,
     store_url: str | None = None,
-    provider: Literal["embedded", "synthetic"] | None = None,
+    provider: Literal["embedded", "synthetic", "alpaca", "files"] | None = None,
     strategy: Literal["qmom", "momentum"] | None = None,
     broker: Literal["paper", "alpaca"] | None = None,
     only_on_schedule: bool | None = None,
@@ -54,10 +54,10 @@ def rebalance(
         only_on_schedule=only_on_schedule, **(overrides or {}),
     )
     day = resolve_as_of(settings, as_of)
-    refs = scored(settings, day)
+    refs = scored(settings, day, live)
     signal = due_rebalance(settings, day)
     if signal is not None:
-        trade = refs if signal == day else scored(settings, signal)
+        trade = refs if signal == day else scored(settings, signal, live)
         if signal != day:
             refs |= {f"signal_{name}": ref for name, ref in trade.items()}
         refs["orders"] = plan(settings, trade["scores"], trade["bars"], live)

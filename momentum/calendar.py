@@ -42,6 +42,32 @@ def _sessions() -> pd.DatetimeIndex:
 
 
 @lru_cache(maxsize=1)
+def _closes() -> pd.Series:
+    """Each session's closing time in UTC (early closes included), indexed by the tz-naive session."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Series.values returning an ndarray", category=DeprecationWarning)
+        cal = xc.get_calendar("XNYS", start=CALENDAR_START, end=CALENDAR_END)
+    closes = cal.closes.copy()
+    closes.index = pd.DatetimeIndex(closes.index).tz_localize(None).as_unit("ns")
+    return closes.reindex(_sessions())
+
+
+def last_closed_session(now: object, settle: pd.Timedelta = pd.Timedelta(minutes=20)) -> pd.Timestamp:
+    """The latest session whose close (early closes included) was at least ``settle`` before ``now``.
+
+    ``now`` is an instant: tz-aware, or tz-naive read as UTC. With the default 20 minutes a 17:30 New
+    York run gets today's session, a 16:05 run yesterday's (recent SIP data needs a paid plan).
+    """
+    instant = pd.Timestamp(now)
+    instant = instant.tz_localize("UTC") if instant.tz is None else instant.tz_convert("UTC")
+    closes = _closes()
+    i = int(closes.searchsorted(instant - settle, side="right")) - 1
+    if i < 0:
+        raise ValueError(f"no session closed before {instant} in the calendar")
+    return closes.index[i]
+
+
+@lru_cache(maxsize=1)
 def _month_last_sessions() -> pd.DatetimeIndex:
     """The last session of every calendar month in the range (CALENDAR_END is a December 31)."""
     s = _sessions()

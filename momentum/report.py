@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 
 from momentum.calendar import is_signal_session, next_signal_session
+from momentum.membership_freshness import membership_freshness
 from momentum.settings import Settings
 from momentum.store import DatasetRef, VersionedStore
 from momentum.validation import quarantined_symbols
@@ -65,6 +66,9 @@ def run_summary(store: VersionedStore, refs: dict[str, DatasetRef], settings: Se
         "datasets": {name: {"version": ref.version, "as_of": ref.as_of, "path": store.manifest(ref).path}
                      for name, ref in refs.items()},
     }
+    membership_as_of = store.manifest(refs["scores"]).params.get("membership_as_of")
+    warning = membership_freshness(pd.Timestamp(as_of)).warning if membership_as_of not in (None, as_of) else None
+    summary["warnings"] = [warning] if warning else []
     if "orders" in refs:
         summary["rebalance"] |= {"signal_session": refs["orders"].as_of, "caught_up": refs["orders"].as_of != as_of}
     scores = store.read(refs.get("signal_scores", refs["scores"]))  # a caught-up rebalance shows what it traded

@@ -22,7 +22,8 @@ class Settings(BaseSettings):
 
     # store and data
     store_url: str = Field("momentum-store", description="Local folder or s3://bucket/prefix")
-    provider: Literal["embedded", "synthetic"] = "embedded"
+    provider: Literal["embedded", "synthetic", "alpaca", "files"] = "embedded"
+    files_path: str | None = Field(None, description="provider files: folder or s3:// prefix of csv/parquet bars")
     synthetic_symbols: int = Field(50, ge=1)
     synthetic_sessions: int = Field(1260, ge=2)
     synthetic_seed: int = 7
@@ -38,7 +39,7 @@ class Settings(BaseSettings):
     regime_filter: bool = False
     regime_window: int = Field(200, ge=2, description="sessions of the benchmark average")
     universe: Literal["auto", "sp500", "all", "file"] = Field(
-        "auto", description="auto: point-in-time S&P 500 for embedded data, every symbol for synthetic"
+        "auto", description="auto: point-in-time S&P 500 for embedded and alpaca data, every symbol for synthetic"
     )
     universe_file: str | None = None
     rebalance_months: tuple[int, ...] = (2, 5, 8, 11)
@@ -74,6 +75,12 @@ class Settings(BaseSettings):
     alpaca_max_retries: int = Field(4, ge=0)
     alpaca_backoff_seconds: float = Field(0.5, ge=0)
 
+    # market data (provider alpaca; same key pair and timeout/retry settings as the broker)
+    alpaca_data_url: str = "https://data.alpaca.markets"
+    alpaca_data_feed: Literal["sip", "iex", "delayed_sip", "boats", "overnight", "otc"] = Field(
+        "sip", description="sip: all US exchanges; iex is refused (about 2.5 % of volume: not the closes)")
+    benchmark_symbol: str = Field("SPY", description="its adjusted closes are the benchmark (provider alpaca)")
+
     @field_validator("rebalance_months")
     @classmethod
     def _months_valid(cls, months: tuple[int, ...]) -> tuple[int, ...]:
@@ -89,6 +96,11 @@ class Settings(BaseSettings):
             raise ValueError("notional_orders needs fractional=true (a dollar amount buys fractions of a share)")
         if self.universe == "file" and not self.universe_file:
             raise ValueError("universe='file' needs universe_file")
+        if self.alpaca_data_feed == "iex":
+            raise ValueError("alpaca_data_feed 'iex' is refused: IEX carries about 2.5 % of US volume, so its "
+                             "closes are not the market's closes (use sip, the default)")
+        if self.provider == "files" and not self.files_path:
+            raise ValueError("provider='files' needs files_path (a folder or s3:// prefix of csv/parquet bars)")
         return self
 
     def public(self) -> dict[str, Any]:

@@ -7,6 +7,10 @@ Layout, one immutable folder per version::
 
 The manifest is written last, in one atomic put, and is the commit marker: a version without a
 manifest does not exist for readers, so a writer that dies midway leaves nothing visible.
+A version may instead be made of several parquet objects (:meth:`VersionedStore.write_parts`, e.g. one
+per year: ``{key}.parquet`` next to the manifest); its manifest lists them under ``parts`` and is still
+written last. A part equal to one of a base version is not written again: the manifest points at the
+base's object (objects are immutable, so versions can share them).
 A version id is ``{created UTC}-{fingerprint}``; the fingerprint hashes what the version was computed
 from (dataset, as_of, inputs, parameters, code version). Writing again from the same inputs returns
 the committed version instead of making a second one.
@@ -22,7 +26,7 @@ import re
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import fsspec
 import pandas as pd
@@ -117,6 +121,7 @@ class Manifest:
     code_version: str = __version__
     flow_run_id: str | None = None
     path: str = ""
+    parts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def ref(self) -> DatasetRef:
@@ -196,8 +201,64 @@ class VersionedStore:
             checksum=checksum, inputs=input_refs, params=params,
             flow_run_id=flow_run_id, path=f"{self.url}/{dataset}/as_of={as_of}/v={version}/{DATA}",
         )
-        self._put(f"{folder}/{MANIFEST}", json.dumps(asdict(manifest), indent=1, default=str).encode())
+        self._put(f"{folder}/{MANIFEST}", _manifest_bytes(manifest))
         return manifest.ref
+
+    def write_parts(
+        self,
+        dataset: str,
+        as_of: date | str,
+        parts: Mapping[str, pd.DataFrame],
+        *,
+        base: Manifest | None = None,
+        keep: Sequence[str] = (),
+        params: Mapping[str, Any] | None = None,
+        flow_run_id: str | None = None,
+    ) -> DatasetRef:
+        """Commit a version made of one parquet object per part key (content-addressed, manifest last).
+
+        Keys name the objects (``{key}.parquet``); a part whose content equals the same key's part of
+        ``base`` reuses that object instead of writing it again, and the ``keep`` keys of ``base`` are
+        carried over as they are (without reading them).
+        """
+        carried = {key: base.parts[key] for key in keep} if base else {}
+        if not parts and not carried:
+            raise ValueError(f"a version of {dataset!r} needs at least one part")
+        as_of, params = _as_of_str(as_of), dict(params or {})
+        sums = {key: part["checksum"] for key, part in carried.items()}
+        sums |= {key: content_checksum(frame) for key, frame in parts.items()}
+        sums = dict(sorted(sums.items()))
+        checksum = hashlib.sha256(json.dumps(sums).encode()).hexdigest()
+        fp = fingerprint(dataset, as_of, {}, {**params, "content": checksum})
+        existing = self.find(dataset, as_of, fp)
+        if existing is not None:
+            return existing.ref
+        created = datetime.now(timezone.utc)
+        version = f"{created.strftime('%Y%m%dT%H%M%S%fZ')}-{fp}"
+        listed = carried | self._put_parts(f"{dataset}/as_of={as_of}/v={version}", parts, sums, base)
+        columns = ({f.name: str(f.type) for f in pa.Schema.from_pandas(next(iter(parts.values())), preserve_index=False)}
+                   if parts else dict(base.columns))
+        manifest = Manifest(
+            dataset=dataset, as_of=as_of, version=version, fingerprint=fp, created_at=created.isoformat(),
+            rows=sum(int(p["rows"]) for p in listed.values()), columns=columns, checksum=checksum, params=params,
+            flow_run_id=flow_run_id, path=f"{self.url}/{dataset}/as_of={as_of}/v={version}/",
+            parts=dict(sorted(listed.items())),
+        )
+        self._put(f"{self._folder(dataset, as_of, version)}/{MANIFEST}", _manifest_bytes(manifest))
+        return manifest.ref
+
+    def _put_parts(self, folder: str, parts: Mapping[str, pd.DataFrame], sums: Mapping[str, str],
+                   base: Manifest | None) -> dict[str, dict[str, Any]]:
+        """Write each part under ``folder`` (relative to the root) unless ``base`` holds it; their entries."""
+        listed = {}
+        for key, frame in sorted(parts.items()):
+            reused = (base.parts.get(key) if base else None) or {}
+            if reused.get("checksum") == sums[key]:
+                listed[key] = reused
+                continue
+            self._put(f"{self.root}/{folder}/{key}.parquet", _parquet_bytes(pa.Table.from_pandas(frame, preserve_index=False)))
+            listed[key] = {"path": f"{folder}/{key}.parquet", "rows": len(frame), "checksum": sums[key]}
+        return listed
 
     def _put(self, path: str, payload: bytes) -> None:
         """Write one object atomically: a single PUT on object stores, write-then-rename locally."""
@@ -254,6 +315,23 @@ class VersionedStore:
             found.append(DatasetRef(dataset, as_of_part.removeprefix("as_of="), version_part.removeprefix("v=")))
         return sorted(found, key=lambda r: (r.as_of, r.version))
 
+    def latest(self, dataset: str) -> Manifest | None:
+        """The newest committed version (by as_of, then creation) or None, in about three requests (two
+        LISTs and a GET) however many versions the dataset holds; uncommitted folders are skipped."""
+        self.fs.invalidate_cache()
+        try:
+            days = sorted((p for p in self.fs.ls(f"{self.root}/{dataset}", detail=False)
+                           if p.rstrip("/").rsplit("/", 1)[-1].startswith("as_of=")), reverse=True)
+        except FileNotFoundError:
+            return None
+        for day in days:
+            for folder in sorted(self.fs.ls(day, detail=False), reverse=True):
+                try:
+                    return Manifest(**json.loads(self.fs.cat_file(f"{folder.rstrip('/')}/{MANIFEST}")))
+                except FileNotFoundError:
+                    continue
+        return None
+
     def manifests(self, dataset: str) -> list[Manifest]:
         """Every committed version's manifest, in the order of :meth:`refs`."""
         return [self.manifest(ref) for ref in self.refs(dataset)]
@@ -299,15 +377,32 @@ class VersionedStore:
         except FileNotFoundError as exc:
             raise StoreError(f"{ref} is not committed in {self.url}") from exc
 
-    def read(self, ref: DatasetRef, columns: list[str] | None = None) -> pd.DataFrame:
-        """The frame of one committed version (one GET for the whole universe)."""
-        self.manifest(ref)
-        path = f"{self._folder(ref.dataset, ref.as_of, ref.version)}/{DATA}"
+    def read(self, ref: DatasetRef, columns: list[str] | None = None, parts: list[str] | None = None) -> pd.DataFrame:
+        """The frame of one committed version (one GET for the whole universe), or of the named ``parts``
+        of a version made of parts (all of them by default, concatenated in key order)."""
+        manifest = self.manifest(ref)
+        if not manifest.parts:
+            return self._read_object(f"{self._folder(ref.dataset, ref.as_of, ref.version)}/{DATA}", columns)
+        keys = sorted(manifest.parts) if parts is None else [k for k in sorted(manifest.parts) if k in set(parts)]
+        frames = [self._read_object(f"{self.root}/{manifest.parts[k]['path']}", columns) for k in keys]
+        if not frames:
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in (columns or manifest.columns)})
+        return pd.concat(frames, ignore_index=True)
+
+    def _read_object(self, path: str, columns: list[str] | None) -> pd.DataFrame:
         with self.fs.open(path, "rb") as handle:
             return pq.read_table(handle, columns=columns).to_pandas()
 
     def _folder(self, dataset: str, as_of: str, version: str) -> str:
         return f"{self.root}/{dataset}/as_of={as_of}/v={version}"
+
+
+def _manifest_bytes(manifest: Manifest) -> bytes:
+    """The manifest as JSON; ``parts`` only when the version has parts (single-object manifests unchanged)."""
+    record = asdict(manifest)
+    if not record["parts"]:
+        del record["parts"]
+    return json.dumps(record, indent=1, default=str).encode()
 
 
 def _parquet_bytes(table: pa.Table) -> bytes:

@@ -309,16 +309,16 @@ def members_at(membership: pd.DataFrame, as_of: object) -> set[str]:
 
 
 def resolved_universe(settings: Settings) -> str:
-    """``sp500``, ``all`` or ``file``: ``auto`` is the S&P 500 for the embedded data, else every symbol."""
+    """``sp500``, ``all`` or ``file``: ``auto`` is the S&P 500 for the embedded and alpaca data, else every symbol."""
     if settings.universe == "auto":
-        return "sp500" if settings.provider == "embedded" else "all"
+        return "sp500" if settings.provider in ("embedded", "alpaca") else "all"
     return settings.universe
 
 
 def universe_members(settings: Settings, symbols: Sequence[str], as_of: pd.Timestamp) -> set[str] | None:
     """The symbols in the configured universe at ``as_of``; None means every symbol (``all``).
 
-    ``auto`` is the point-in-time S&P 500 for the embedded data and every symbol for synthetic data.
+    ``auto`` is the point-in-time S&P 500 for the embedded and alpaca data, every symbol otherwise.
     """
     kind = resolved_universe(settings)
     if kind == "all":
@@ -327,3 +327,13 @@ def universe_members(settings: Settings, symbols: Sequence[str], as_of: pd.Times
     if kind == "sp500":
         return members_at(sp500_membership(symbols, dates), as_of)
     return members_at(file_membership(str(settings.universe_file), symbols, dates), as_of)
+
+
+def sp500_members(as_of: pd.Timestamp) -> pd.DataFrame:
+    """S&P 500 members on ``as_of``: columns ``symbol`` (Alpaca spelling, ``BRK.B``) and ``since`` (the
+    day the current membership spell began), sorted by symbol. After the history's last date it is the
+    latest known membership (see :mod:`momentum.membership_freshness`)."""
+    rows = ic.constituents_at("sp500", pd.Timestamp(as_of))
+    frame = pd.DataFrame({"symbol": rows["symbol"].astype(str).map(_key),
+                          "since": pd.to_datetime(rows["opt-in"]).astype("datetime64[ns]")})
+    return frame.drop_duplicates("symbol").sort_values("symbol", ignore_index=True)

@@ -9,6 +9,7 @@ import typer
 
 from momentum_cli.backtest_cmd import backtest
 from momentum_cli.preflight import check_run, default_of
+from momentum_cli.ingest_cmd import ingest
 from momentum_cli.render import run_text
 from momentum_cli.serve_cmd import automations, serve
 from momentum_cli.store_cmd import store_app
@@ -26,6 +27,7 @@ app.command()(automations)
 app.command()(validate)
 app.command()(backtest)
 app.command()(universe)
+app.command()(ingest)
 
 
 def _version(value: bool) -> None:
@@ -72,7 +74,7 @@ def run(
     store: Optional[str] = typer.Option(None, "--store", metavar="URL",
                                         help=f"A folder or s3://bucket/prefix {default_of('store_url')}"),
     provider: Optional[str] = typer.Option(None, "--provider", metavar="NAME",
-                                           help=f"embedded | synthetic {default_of('provider')}"),
+                                           help=f"embedded | synthetic | alpaca | files {default_of('provider')}"),
     strategy: Optional[str] = typer.Option(None, "--strategy", metavar="NAME",
                                            help=f"qmom | momentum {default_of('strategy')}"),
     broker: Optional[str] = typer.Option(None, "--broker", metavar="NAME", help=f"paper | alpaca {default_of('broker')}"),

@@ -58,7 +58,7 @@ def summary_text(summary: dict[str, Any]) -> str:
 def backtest(
     start: Optional[str] = typer.Option(None, "--start", help="First session YYYY-MM-DD (default: first full scoring window)"),
     end: Optional[str] = typer.Option(None, "--end", help="Last session YYYY-MM-DD (default: last session in the data)"),
-    provider: Optional[str] = typer.Option(None, "--provider", help=f"embedded | synthetic {default_of('provider')}"),
+    provider: Optional[str] = typer.Option(None, "--provider", help=f"embedded | synthetic | alpaca | files {default_of('provider')}"),
     strategy: Optional[str] = typer.Option(None, "--strategy", help=f"qmom | momentum (qmom also runs momentum as baseline) {default_of('strategy')}"),
     holdings: Optional[int] = typer.Option(None, "--holdings", help="Fixed number of names (default: the holdings rule, max(min_holdings, holdings_fraction of eligible))"),
     cost_bps: Optional[float] = typer.Option(None, "--cost-bps", help=f"Commission, basis points of traded notional {default_of('cost_bps')}"),

@@ -52,6 +52,17 @@ def readable_file(path: str | Path, what: str) -> Path:
     return file
 
 
+def check_named_files(settings: Settings) -> None:
+    """The files a setting names exist: the universe file, the files provider's local folder."""
+    if settings.universe == "file":
+        readable_file(settings.universe_file, "the universe file")
+    if settings.provider == "files" and settings.files_path and "://" not in settings.files_path:
+        folder = Path(settings.files_path).expanduser()
+        if not folder.exists():
+            raise PermanentError("the bars folder does not exist", f"files_path {folder}",
+                                 "set files_path to a folder (or s3:// prefix) of csv/parquet bars")
+
+
 def check_store(settings: Settings) -> None:
     """The store URL has a store's shape and the store answers (credentials, bucket, endpoint)."""
     from momentum.store import VersionedStore
@@ -65,8 +76,7 @@ def check_run(as_of: str | None, **overrides: Any) -> tuple[Settings, str]:
     from momentum.providers import make_provider
 
     settings = checked_settings(**overrides)
-    if settings.universe == "file":
-        readable_file(settings.universe_file, "the universe file")
+    check_named_files(settings)
     check_store(settings)
     day = checked_as_of(as_of, make_provider(settings).last_session())
     return settings, f"{day:%Y-%m-%d}"
@@ -95,5 +105,16 @@ def check_backtest(start: str | None, end: str | None, runner: str, sweep: dict[
     for name, values in (sweep or {}).items():
         for value in values:
             checked_settings(**{**overrides, name: value})
+    check_named_files(settings)
+    check_store(settings)
+    return settings
+
+
+def check_ingest(start: str | None, end: str | None, **overrides: Any) -> Settings:
+    """Everything ``momentum ingest`` can refuse before Prefect starts."""
+    checked_date(start, "--start")
+    checked_date(end, "--end")
+    settings = checked_settings(**overrides)
+    check_named_files(settings)
     check_store(settings)
     return settings

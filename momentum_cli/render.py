@@ -38,6 +38,7 @@ def run_text(summary: dict[str, Any]) -> str:
         f"momentum run as of {summary['as_of']}",
         f"data: {summary['provider']} provider, {data['symbols']} symbols, {data['start']} .. {data['end']} ({data['rows']} bars)",
         f"validation: passed; quarantined: {quarantined}; warnings: {val['warnings']}",
+        *(f"warning: {text}" for text in summary.get("warnings", [])),
         f"rebalance: as_of {'IS' if reb['is_signal_session'] else 'is not'} a signal session; "
         f"next signal session {reb['next_signal_session']}" + _rebalance_note(reb),
         "", f"ranking (top by 12-1 momentum){at}:",

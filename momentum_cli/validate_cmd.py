@@ -12,10 +12,9 @@ from momentum_cli.tool import fail
 
 
 def read_bars(path: Path):
-    """A csv or parquet file in the bars schema; dates parsed, nothing else coerced (dtypes are checked).
-    An empty, binary or unparsable file stops the command with one line naming the file and the problem."""
-    import pandas as pd
-
+    """The provider's reader (:func:`momentum.providers.files.read_bars`) on a local file named on the command
+    line: an empty, binary or unparsable file stops the command with one line naming it and the problem."""
+    from momentum.providers import files
     from momentum_cli.preflight import readable_file
 
     readable_file(path, "the bars file")
@@ -24,14 +23,11 @@ def read_bars(path: Path):
     if not parquet and b"\x00" in path.read_bytes()[:8192]:
         fail("the bars file is not a text csv (binary content)", str(path), fix)
     try:
-        bars = pd.read_parquet(path) if parquet else pd.read_csv(path)
+        return files.read_bars(str(path))
     except UnicodeDecodeError:
         fail("the bars file is not a text csv (binary content)", str(path), fix)
     except Exception as exc:  # noqa: BLE001 - pandas/pyarrow parse errors: name the file, not a traceback
         fail(f"the bars file cannot be parsed ({type(exc).__name__}: {str(exc).splitlines()[0]})", str(path), fix)
-    if "date" in bars and not pd.api.types.is_datetime64_any_dtype(bars["date"]):
-        bars["date"] = pd.to_datetime(bars["date"], errors="coerce")
-    return bars
 
 
 def validate(

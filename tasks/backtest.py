@@ -23,6 +23,7 @@ from momentum.settings import Settings
 from momentum.strategy import EQUAL_WEIGHT, StrategyParams
 from momentum.universe import universe_members
 from tasks.common import current_flow_run_id, open_store
+from tasks.history import stored_history
 
 SWEEP_METRICS = ["cagr", "volatility", "sharpe", "sortino", "max_drawdown", "calmar", "alpha", "beta", "hit_rate",
                  "turnover", "avg_holdings", "final_equity"]
@@ -30,9 +31,14 @@ SWEEP_METRICS = ["cagr", "volatility", "sharpe", "sortino", "max_drawdown", "cal
 
 @task(name="backtest-history", cache_policy=NO_CACHE)
 def load_history(settings: Settings, end: str | None) -> tuple[pd.DataFrame, pd.Series]:
-    """The provider's whole history up to ``end`` (default: its last session): wide closes, benchmark."""
+    """The provider's whole history up to ``end`` (default: its last session): wide closes, benchmark.
+
+    For ``alpaca`` it is the store's committed ``history``, brought up to date first (fetched once).
+    """
     provider = make_provider(settings)
     last = pd.Timestamp(end) if end else provider.last_session()
+    if settings.provider == "alpaca":
+        return stored_history(settings, last)
     return bars_to_wide(provider.bars(None, last)), provider.benchmark(None, last)
 
 

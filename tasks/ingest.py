@@ -5,10 +5,12 @@ from __future__ import annotations
 import pandas as pd
 from prefect import task
 
+from momentum.brokers import make_broker
 from momentum.calendar import checked_as_of, nyse_sessions
+from momentum.live_symbols import run_symbols, universe_at
 from momentum.providers import make_provider
 from momentum.settings import Settings
-from momentum.store import DatasetRef
+from momentum.store import DatasetRef, VersionedStore
 from tasks.common import RETRY, STAGE, current_flow_run_id, only_transient, open_store
 
 
@@ -17,12 +19,25 @@ def history_sessions(settings: Settings) -> int:
     return max(settings.lookback + settings.skip, settings.lookback + 1)
 
 
-def _params(settings: Settings) -> dict:
+def _params(settings: Settings, symbols: list[str] | None = None) -> dict:
     params = {"provider": settings.provider, "sessions": history_sessions(settings)}
     if settings.provider == "synthetic":
         params |= {"symbols": settings.synthetic_symbols, "n_sessions": settings.synthetic_sessions,
                    "seed": settings.synthetic_seed}
-    return params
+    if settings.provider == "alpaca":
+        params |= {"source": settings.alpaca_data_url, "feed": settings.alpaca_data_feed, "adjustment": "all",
+                   "benchmark_symbol": settings.benchmark_symbol}
+    return params | ({"requested_symbols": symbols} if symbols is not None else {})
+
+
+def fetch_symbols(settings: Settings, store: VersionedStore, as_of: str, live: bool) -> list[str] | None:
+    """What a live provider is asked for: the universe at as_of plus the held positions (None: the
+    provider's own full set). The benchmark is fetched by ``ingest-benchmark``."""
+    if settings.provider != "alpaca":
+        return None
+    broker = make_broker(settings, store, as_of=as_of, prices=pd.Series(dtype=float), live_opt_in=live)
+    held = [p.symbol for p in broker.positions()]
+    return run_symbols(universe_at(settings, pd.Timestamp(as_of)), held)
 
 
 @task(name="resolve-as-of")
@@ -31,9 +46,10 @@ def resolve_as_of(settings: Settings, as_of: str | None) -> str:
     return checked_as_of(as_of, make_provider(settings).last_session()).strftime("%Y-%m-%d")
 
 
-def _fetch_once(settings: Settings, dataset: str, as_of: str, fetch) -> DatasetRef:
-    """The committed version for these parameters, or ``fetch(provider, params)`` written as a new one."""
-    store, params = open_store(settings), _params(settings)
+def _fetch_once(settings: Settings, dataset: str, as_of: str, fetch, symbols: list[str] | None = None) -> DatasetRef:
+    """The committed version for these parameters, or ``fetch(provider, params)`` written as a new one
+    (only once every page arrived: a failed fetch writes nothing)."""
+    store, params = open_store(settings), _params(settings, symbols)
     committed = store.lookup(dataset, as_of, params=params)
     if committed is not None:
         return committed
@@ -42,15 +58,22 @@ def _fetch_once(settings: Settings, dataset: str, as_of: str, fetch) -> DatasetR
 
 
 @task(name="ingest", retry_condition_fn=only_transient, **RETRY, **STAGE)
-def ingest(settings: Settings, as_of: str) -> DatasetRef:
-    """Bars for the history window ending at ``as_of`` -> dataset ``bars`` (never refetched if committed)."""
+def ingest(settings: Settings, as_of: str, live: bool = False) -> DatasetRef:
+    """Bars for the history window ending at ``as_of`` -> dataset ``bars`` (never refetched if committed).
+
+    Symbols the provider dropped (an invalid symbol) are recorded with the reason in the frame's
+    ``rejected`` attribute, stored with the parquet file, so validation names them.
+    """
     day = pd.Timestamp(as_of)
+    symbols = fetch_symbols(settings, open_store(settings), as_of, live)
 
     def fetch(provider, params):
         start = nyse_sessions(day - pd.Timedelta(days=2 * params["sessions"] + 30), day)[-params["sessions"]]
-        return provider.bars(start, day)
+        frame = provider.bars(start, day, symbols)
+        frame.attrs["rejected"] = dict(getattr(provider, "rejected", {}))
+        return frame
 
-    return _fetch_once(settings, "bars", as_of, fetch)
+    return _fetch_once(settings, "bars", as_of, fetch, symbols)
 
 
 @task(name="ingest-benchmark", retry_condition_fn=only_transient, **RETRY, **STAGE)

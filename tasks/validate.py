@@ -28,17 +28,29 @@ def _markdown(result: ValidationResult, report_url: str) -> str:
     return "\n".join(lines)
 
 
+def _benchmark_last(store, benchmark_ref: DatasetRef | None) -> pd.Timestamp | None:
+    if benchmark_ref is None:
+        return None
+    dates = store.read(benchmark_ref, columns=["date"])["date"]
+    return pd.Timestamp(dates.max()) if len(dates) else pd.NaT
+
+
 @task(name="validate", **STAGE)
-def validate(settings: Settings, bars_ref: DatasetRef) -> DatasetRef:
-    """Bars -> dataset ``validation`` (+ HTML report); raises :class:`ValidationFailed` when blocking."""
+def validate(settings: Settings, bars_ref: DatasetRef, benchmark_ref: DatasetRef | None = None) -> DatasetRef:
+    """Bars (and the benchmark's last date) -> dataset ``validation`` (+ HTML report); raises
+    :class:`ValidationFailed` when blocking. The symbols a live provider was asked for come from the
+    ``bars`` lineage (params ``requested_symbols``), the ones it dropped from the stored frame's ``rejected``."""
     store = open_store(settings)
     bars = store.read(bars_ref)
     as_of = pd.Timestamp(bars_ref.as_of)
     start = bars["date"].min() if len(bars) else as_of
     params = {"min_history": settings.lookback + 1, "max_stale_sessions": settings.max_stale_sessions,
               "max_quarantine_fraction": settings.max_quarantine_fraction}
-    result = validate_bars(bars, as_of=as_of, sessions=nyse_sessions(start, as_of), **params)
-    ref = store.write("validation", bars_ref.as_of, result.table, inputs={"bars": bars_ref},
+    result = validate_bars(bars, as_of=as_of, sessions=nyse_sessions(start, as_of), **params,
+                           expected=store.manifest(bars_ref).params.get("requested_symbols"),
+                           rejected=bars.attrs.get("rejected") or {}, benchmark_last=_benchmark_last(store, benchmark_ref))
+    inputs = {"bars": bars_ref} | ({"benchmark": benchmark_ref} if benchmark_ref is not None else {})
+    ref = store.write("validation", bars_ref.as_of, result.table, inputs=inputs,
                       params=params, flow_run_id=current_flow_run_id())
     url = store.put_report(f"validation/{ref.as_of}/{ref.version}.html",
                            render_html(result, title=f"Validation of bars {bars_ref}"))

@@ -87,3 +87,20 @@ def recorded_task_runs(prefect_api):
             time.sleep(0.25)
 
     return read
+
+
+@pytest.fixture
+def alpaca_data(monkeypatch):
+    """A local Alpaca Market Data server (``tests/alpaca_data_server.py``) serving the embedded closes and
+    the embedded S&P 500 index as SPY, with MOMENTUM_ALPACA_DATA_URL and the key pair set to reach it."""
+    try:
+        from tests.alpaca_data_server import AlpacaDataServer, embedded_market
+    except ImportError:  # pragma: no cover - tests/ on sys.path instead of the repository root
+        from alpaca_data_server import AlpacaDataServer, embedded_market
+
+    server = AlpacaDataServer(embedded_market()).start()
+    for key, value in server.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("MOMENTUM_ALPACA_BACKOFF_SECONDS", "0.01")
+    yield server
+    server.stop()

@@ -99,8 +99,8 @@ def test_validation_failure_stops_before_any_order(tmp_path, monkeypatch):
 
     real_bars = EmbeddedProvider.bars
 
-    def with_negative_close(self, start, end):
-        bars = real_bars(self, start, end)
+    def with_negative_close(self, start, end, symbols=None):
+        bars = real_bars(self, start, end, symbols)
         bars.loc[bars.index[-3:], "adj_close"] = -1.0  # the last session of three symbols
         bars.loc[bars.index[-6:-3], "adj_close"] = float("nan")
         bars.loc[bars.index[-9:-6], "adj_close"] = 0.0
@@ -143,7 +143,7 @@ def test_cli_failure_is_one_line_and_nonzero(tmp_path):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--provider", "foo"], "error: invalid settings: provider: Input should be 'embedded' or 'synthetic'"),
+    (["--provider", "foo"], "error: invalid settings: provider: Input should be 'embedded', 'synthetic', 'alpaca' or 'files'"),
     (["--set", "lookback=10", "--set", "skip=20"], "skip (20) must be smaller than lookback (10)"),
     (["--set", "alpaca_secret_key=abc"], "error: secrets (alpaca_secret_key) come from the environment"),
     (["--set", "nonsense=1"], "nonsense: Extra inputs are not permitted"),

@@ -427,7 +427,38 @@ def test_one_symbol_only_fails_the_run(clean):
 def test_stale_feed_fails_freshness(clean):
     result = run(clean[clean["date"] < AS_OF])
     assert_dataset_level(result, "freshness")
-    assert result.summary == "failed: freshness (last session 2022-12-27, expected 2022-12-28)"
+    assert result.summary == ("failed: freshness (newest session 2022-12-27 (5 of 5 symbols have it), expected as_of "
+                              "2022-12-28: the data has not caught up)")
+
+
+def test_stale_guard_needs_most_of_the_universe_at_as_of(clean):
+    behind = clean[~(clean["symbol"].isin(["AAA", "BBB"]) & (clean["date"] == AS_OF))]
+    result = run(behind, expected=list(SYMBOLS))
+    assert_dataset_level(result, "freshness")
+    assert ("only 3 of 5 symbols (60%) have a bar on as_of 2022-12-28, need 80% (newest session 2022-12-28, "
+            "3 symbol(s) have it)") in result.summary
+    assert run(behind, expected=list(SYMBOLS), max_quarantine_fraction=0.4).passed
+
+
+def test_stale_symbol_of_the_universe_is_quarantined_and_a_missing_one_reported(clean):
+    behind = clean[~((clean["symbol"] == "CCC") & (clean["date"] >= day(-2)))]
+    result = run(behind, expected=[*SYMBOLS, "ZZZ", "BAD"], rejected={"BAD": "rejected by the data API (HTTP 400)"},
+                 max_quarantine_fraction=0.5)
+    assert_symbol_level(result, "stale_symbol", "CCC")
+    row = finding(result, "stale_symbol", "CCC", day(-3))
+    assert "last bar 2022-12-23, older than as_of 2022-12-28 (stale: quarantined)" in row["message"]
+    t = result.table
+    missing = t[(t["check"] == "missing_symbol") & (t["symbol"] != "")].set_index("symbol")["message"]
+    assert missing["BAD"].endswith("rejected by the data API (HTTP 400)")
+    assert "absent from its reply" in missing["ZZZ"]
+    assert run(behind).quarantined == ()  # without a list of expected symbols a short series is not stale
+
+
+def test_stale_benchmark_fails_freshness(clean):
+    result = run(clean, benchmark_last=day(-2))
+    assert_dataset_level(result, "freshness")
+    assert "the benchmark's last bar is 2022-12-27, not as_of 2022-12-28" in result.summary
+    assert run(clean, benchmark_last=AS_OF).passed
 
 
 def test_as_of_must_be_the_last_expected_session(clean):

@@ -99,7 +99,8 @@ SYMBOL_LEVEL = [nan_close, zero_close, negative_close, missing_session, stale_ru
 
 def corrupt_provider(monkeypatch, mutate):
     real = SyntheticProvider.bars
-    monkeypatch.setattr(SyntheticProvider, "bars", lambda self, start, end: mutate(real(self, start, end).copy()))
+    monkeypatch.setattr(SyntheticProvider, "bars",
+                        lambda self, start, end, symbols=None: mutate(real(self, start, end, symbols).copy()))
 
 
 @pytest.mark.parametrize("mutate", DATASET_LEVEL, ids=lambda f: f.__name__)

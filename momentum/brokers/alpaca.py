@@ -26,7 +26,6 @@ Retry and idempotency rules
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -41,7 +40,6 @@ from momentum.brokers.alpaca_wire import (
     number,
     order_body,
     parse_order,
-    rate_limit_wait,
     text_field,
     timestamp_field,
 )
@@ -55,6 +53,7 @@ from momentum.brokers.base import (
     Position,
     TransientBrokerError,
 )
+from momentum.http_retry import MAX_WAIT_SECONDS, backoff_seconds, rate_limit_wait
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +64,6 @@ _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 DEFAULT_TIMEOUT = 10.0  # seconds per HTTP request
 DEFAULT_MAX_RETRIES = 4  # attempts after the first, per request
 DEFAULT_BACKOFF_SECONDS = 0.5  # first backoff; doubles per attempt
-MAX_WAIT_SECONDS = 60.0  # cap on any single wait (Retry-After / rate-limit reset / backoff)
 OPEN_ORDERS_LIMIT = 500  # Alpaca's maximum page size (default is 50)
 
 _TRANSIENT_EXC = (
@@ -375,8 +373,7 @@ class AlpacaBroker:
     # ------------------------------------------------------------------ waiting
 
     def _backoff(self, attempt: int) -> float:
-        base = self.backoff_seconds * (2**attempt)
-        return min(MAX_WAIT_SECONDS, base * (1 + 0.1 * random.random()))
+        return backoff_seconds(self.backoff_seconds, attempt)
 
     def _pause(self, seconds: float) -> None:
         if seconds > 0:

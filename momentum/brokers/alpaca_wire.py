@@ -8,39 +8,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any
 
 from momentum.brokers.base import BrokerError, DuplicateOrderError, OrderRequest, OrderStatus
 
 MAX_CLIENT_ORDER_ID = 128
-
-
-def rate_limit_wait(headers: Mapping[str, str], now: float) -> float | None:
-    retry_after = headers.get("Retry-After")
-    if retry_after:
-        try:
-            value = float(retry_after)
-            if math.isfinite(value):
-                return max(0.0, value)
-        except ValueError:
-            try:
-                when = parsedate_to_datetime(retry_after)
-                if when.tzinfo is None:
-                    when = when.replace(tzinfo=timezone.utc)
-                return max(0.0, when.timestamp() - now)
-            except (TypeError, ValueError, IndexError):
-                pass
-    reset = headers.get("X-RateLimit-Reset")
-    if reset:
-        try:
-            value = float(reset)
-        except ValueError:
-            return None
-        if math.isfinite(value):
-            return max(0.0, value - now)
-    return None
 
 
 def is_duplicate(message: str) -> bool:

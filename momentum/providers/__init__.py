@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import pandas as pd
@@ -13,11 +14,14 @@ OHLCV_COLUMNS = ("open", "high", "low", "close", "volume")
 
 
 class PriceProvider(Protocol):
-    """Daily bars: ``date`` (session, tz-naive), ``symbol``, ``adj_close`` (+ optional raw OHLCV)."""
+    """Daily bars: ``date`` (session, tz-naive), ``symbol``, ``adj_close`` (+ optional raw OHLCV).
+
+    ``symbols`` None means the provider's own full set; a list restricts the bars to those symbols.
+    """
 
     name: str
 
-    def bars(self, start: pd.Timestamp | None, end: pd.Timestamp) -> pd.DataFrame: ...
+    def bars(self, start: pd.Timestamp | None, end: pd.Timestamp, symbols: Sequence[str] | None = None) -> pd.DataFrame: ...
 
     def benchmark(self, start: pd.Timestamp | None, end: pd.Timestamp) -> pd.Series: ...
 
@@ -37,6 +41,14 @@ def make_provider(settings: Settings) -> PriceProvider:
             n_symbols=settings.synthetic_symbols, n_sessions=settings.synthetic_sessions,
             seed=settings.synthetic_seed,
         )
+    if settings.provider == "alpaca":
+        from momentum.providers.alpaca import AlpacaProvider
+
+        return AlpacaProvider(settings)
+    if settings.provider == "files":
+        from momentum.providers.files import FilesProvider
+
+        return FilesProvider(str(settings.files_path), settings.benchmark_symbol)
     raise ValueError(f"unknown provider {settings.provider!r}")
 
 
@@ -54,3 +66,10 @@ def bars_to_wide(bars: pd.DataFrame, column: str = "adj_close") -> pd.DataFrame:
     """Long bars -> wide frame (index sessions, columns symbols sorted, NaN where no bar)."""
     wide = bars.pivot(index="date", columns="symbol", values=column)
     return wide.sort_index().reindex(sorted(wide.columns), axis=1)
+
+
+def only_symbols(bars: pd.DataFrame, symbols: Sequence[str] | None) -> pd.DataFrame:
+    """The rows of ``symbols`` (all rows when None), index reset."""
+    if symbols is None:
+        return bars.reset_index(drop=True)
+    return bars[bars["symbol"].isin(set(symbols))].reset_index(drop=True)

@@ -6,12 +6,13 @@ split- and dividend-adjusted, three decimals; the benchmark is the S&P 500 index
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from importlib import resources
 
 import pandas as pd
 
-from momentum.providers import wide_to_bars
+from momentum.providers import only_symbols, wide_to_bars
 
 
 @lru_cache(maxsize=2)
@@ -31,8 +32,8 @@ class EmbeddedProvider:
 
     name = "embedded"
 
-    def bars(self, start: pd.Timestamp | None, end: pd.Timestamp) -> pd.DataFrame:
-        return wide_to_bars(_window(_read("sp500_dataset.csv.gz"), start, end))
+    def bars(self, start: pd.Timestamp | None, end: pd.Timestamp, symbols: Sequence[str] | None = None) -> pd.DataFrame:
+        return only_symbols(wide_to_bars(_window(_read("sp500_dataset.csv.gz"), start, end)), symbols)
 
     def benchmark(self, start: pd.Timestamp | None, end: pd.Timestamp) -> pd.Series:
         return _window(_read("sp500_index.csv.gz")["SP500"], start, end).rename("benchmark")

@@ -6,10 +6,13 @@ symbols list late and about 10 % delist early, so windows, eligibility and delis
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
 from momentum.calendar import nyse_sessions
+from momentum.providers import only_symbols
 
 SYNTHETIC_END = pd.Timestamp("2024-12-31")
 
@@ -64,8 +67,8 @@ class SyntheticProvider:
             mask &= dates >= pd.Timestamp(start)
         return self._panel[mask]
 
-    def bars(self, start: pd.Timestamp | None, end: pd.Timestamp) -> pd.DataFrame:
-        return self._window(start, end).reset_index(drop=True)
+    def bars(self, start: pd.Timestamp | None, end: pd.Timestamp, symbols: Sequence[str] | None = None) -> pd.DataFrame:
+        return only_symbols(self._window(start, end), symbols)
 
     def benchmark(self, start: pd.Timestamp | None, end: pd.Timestamp) -> pd.Series:
         """An equal-weight index of the listed symbols, starting at 100."""

@@ -32,7 +32,10 @@ calendar                   dataset  error     every date <= as_of is one of ``se
                                               weekend/holiday/intraday timestamps, none before
                                               ``sessions[0]``)
 future_date                dataset  error     no date after as_of
-freshness                  dataset  error     last session in the data == as_of == sessions[-1]
+freshness                  dataset  error     last session in the data == as_of == sessions[-1];
+                                              the stale-data guard: >= 1 - max_quarantine_fraction
+                                              of the expected symbols (default: the data's) and
+                                              the benchmark have a bar on as_of
 enough_symbols             dataset  error     >= min_symbols distinct symbols
 enough_history             dataset  error     >= min_history distinct sessions overall (short
                                               symbols are not an error: they are ineligible later)
@@ -61,6 +64,10 @@ sudden_move                symbol   warning   a large move that is not a bad tic
 corporate_action           symbol   warning   raw close jumps but adj_close does not (adjusted
                                               correctly; informational)
 symbol_freshness           symbol   warning   the symbol has no bar on as_of (delisted or late)
+stale_symbol               symbol   error     a symbol a live provider was asked for (``expected``)
+                                              has bars, but none on as_of: quarantined as stale
+missing_symbol             symbol   warning   a symbol asked for has no bars at all (absent from
+                                              the reply, or dropped by the provider: its reason)
 =========================  =======  ========  ==================================================
 
 Judgement calls:
@@ -94,11 +101,12 @@ name their symbols.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
-from momentum.validation import _symbols
+from momentum.validation import _fresh, _symbols
 from momentum.validation._checks import CHECKS, NULL_SYMBOL, TABLE_COLUMNS, CheckInfo, ValidationResult, _day
 from momentum.validation._gx import _new_context, _Outcome, _run
 from momentum.validation._rows import _prepare, _row_specs
@@ -188,11 +196,15 @@ def _result(outcomes: dict[str, _Outcome], *, n_symbols: int, n_sessions: int) -
 
 def validate_bars(bars: pd.DataFrame, *, as_of: pd.Timestamp, sessions: pd.DatetimeIndex, min_symbols: int = 2,
                   min_history: int = 253, max_stale_sessions: int = 20, max_quarantine_fraction: float = 0.2,
-                  max_daily_move: float = 0.5, recent_window: int = 253) -> ValidationResult:
+                  max_daily_move: float = 0.5, recent_window: int = 253, expected: Sequence[str] | None = None,
+                  rejected: Mapping[str, str] | None = None,
+                  benchmark_last: pd.Timestamp | None = None) -> ValidationResult:
     """Validate long-format bars for trading at ``as_of`` (see the module docstring for the checks).
 
     ``sessions`` are the exchange sessions expected from the first bar date through ``as_of``;
     ``recent_window`` is how many of the last sessions the time-series heuristics may quarantine in.
+    ``expected``: the symbols a live provider was asked for (``rejected``: the ones it dropped, with
+    why); ``benchmark_last``: the benchmark's newest date (see :mod:`momentum.validation._fresh`).
     """
     if not isinstance(bars, pd.DataFrame):
         raise TypeError(f"bars must be a pandas DataFrame, got {type(bars).__name__}")
@@ -218,6 +230,11 @@ def validate_bars(bars: pd.DataFrame, *, as_of: pd.Timestamp, sessions: pd.Datet
     summary = _symbols._symbol_summary(p, sessions, as_of, max_stale_sessions=max_stale_sessions,
                                        max_daily_move=max_daily_move, recent_window=recent_window)
     _run(context, "symbols", summary, _symbols._symbol_specs(summary, as_of, max_stale_sessions), outcomes)
+
+    last = {str(s): pd.Timestamp(d) for s, d in zip(summary["symbol"], summary["last_date"]) if not pd.isna(d)}
+    if expected is not None:
+        outcomes["stale_symbol"], outcomes["missing_symbol"] = _fresh.per_symbol(last, expected, as_of, rejected or {})
+    _fresh.coverage(outcomes["freshness"], last, expected, as_of, max_quarantine_fraction, benchmark_last)
 
     n_symbols = len(p.symbols)
     quarantined = {s for c, o in outcomes.items() if CHECKS[c].level == "symbol" and CHECKS[c].severity == "error"

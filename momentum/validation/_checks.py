@@ -31,7 +31,8 @@ CHECKS: dict[str, CheckInfo] = {
     "sorted": CheckInfo("dataset", "error", "rows in date order within each symbol"),
     "calendar": CheckInfo("dataset", "error", "dates are exchange sessions"),
     "future_date": CheckInfo("dataset", "error", "no date after as_of"),
-    "freshness": CheckInfo("dataset", "error", "last session in the data is as_of"),
+    "freshness": CheckInfo("dataset", "error", "last session in the data is as_of, and enough symbols and the "
+                                               "benchmark have a bar on it"),
     "enough_symbols": CheckInfo("dataset", "error", "at least min_symbols symbols"),
     "enough_history": CheckInfo("dataset", "error", "at least min_history sessions"),
     "price_not_null": CheckInfo("symbol", "error", "adj_close not NaN"),
@@ -49,6 +50,8 @@ CHECKS: dict[str, CheckInfo] = {
     "sudden_move": CheckInfo("symbol", "warning", "large one-day moves (real crashes/jumps)"),
     "corporate_action": CheckInfo("symbol", "warning", "raw close jumps that adj_close absorbs"),
     "symbol_freshness": CheckInfo("symbol", "warning", "symbol has a bar on as_of"),
+    "stale_symbol": CheckInfo("symbol", "error", "every symbol asked for at as_of has a bar on as_of"),
+    "missing_symbol": CheckInfo("symbol", "warning", "every symbol asked for has bars"),
     "quarantine_limit": CheckInfo("dataset", "error", "quarantined fraction within max_quarantine_fraction"),
 }
 

@@ -117,7 +117,9 @@ def _row_specs(p: _Prepared, as_of: pd.Timestamp, *, min_symbols: int, min_histo
     last = rows["_session_date"].max()
 
     def freshness(result: Any, outcome: _Outcome) -> None:
-        outcome.fail(f"last session {_day(last) or 'none'}, expected {_day(as_of)}", date=as_of)
+        have = rows.loc[rows["_session_date"] == last, "symbol"].nunique() if not pd.isna(last) else 0
+        outcome.fail(f"newest session {_day(last) or 'none'} ({have} of {rows['symbol'].nunique()} symbols have it), "
+                     f"expected as_of {_day(as_of)}: the data has not caught up", date=as_of)
 
     def history(result: Any, outcome: _Outcome) -> None:
         got = (result.result or {}).get("observed_value")

@@ -1,0 +1,124 @@
+"""Provider ``alpaca``: daily bars from Alpaca Market Data v2 (``GET /v2/stocks/bars``).
+
+Adjusted closes (``adjustment=all``: splits, dividends and spin-offs) on the feed ``alpaca_data_feed``
+(default ``sip``), in requests of at most 200 symbols, each followed page by page until
+``next_page_token`` is null; nothing is returned before every page arrived. A symbol the API leaves out
+of ``bars`` (unknown, delisted, not yet listed) is simply missing; a 400 ``invalid symbol: X`` drops X,
+records why in :attr:`AlpacaProvider.rejected`, and asks again for the rest.
+
+The last session is the latest NYSE session whose close (early closes included) was at least 20
+minutes ago: the free plan serves SIP data older than 15 minutes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+import pandas as pd
+
+from momentum.calendar import last_closed_session
+from momentum.errors import PermanentError
+from momentum.providers.alpaca_http import MarketDataClient
+from momentum.providers.alpaca_wire import (
+    BARS_PATH, MAX_SYMBOLS, InvalidSymbolError, MarketDataError, alpaca_symbol, bars_params, merge_pages, parse_page,
+)
+from momentum.settings import Settings
+
+log = logging.getLogger(__name__)
+
+HISTORY_START = pd.Timestamp("2016-01-01")  # the free plan's history starts in 2016
+SETTLE = pd.Timedelta(minutes=20)  # a session's bars are asked for 20 minutes after its close
+MAX_PAGES = 10_000  # per request: a server that never ends its token chain is an error
+
+
+def _keys(settings: Settings) -> tuple[str, str]:
+    key_id, secret = settings.alpaca_key_id, settings.alpaca_secret_key
+    if key_id is None or secret is None or not key_id.get_secret_value() or not secret.get_secret_value():
+        raise PermanentError("provider 'alpaca' needs API keys: set MOMENTUM_ALPACA_KEY_ID and "
+                             "MOMENTUM_ALPACA_SECRET_KEY (a free key: see docs/data.md)")
+    return key_id.get_secret_value(), secret.get_secret_value()
+
+
+def batches(symbols: Sequence[str], size: int = MAX_SYMBOLS) -> list[list[str]]:
+    """Equal batches of at most ``size`` symbols (fewer, fuller pages than 200 + a short tail)."""
+    count = -(-len(symbols) // size)
+    step = -(-len(symbols) // count) if count else 0
+    return [list(symbols[i:i + step]) for i in range(0, len(symbols), step)] if count else []
+
+
+class AlpacaProvider:
+    """Alpaca Market Data v2 daily bars; ``rejected`` maps a dropped symbol to the API's reason."""
+
+    name = "alpaca"
+
+    def __init__(self, settings: Settings, *, client: MarketDataClient | None = None,
+                 now: Callable[[], pd.Timestamp] = lambda: pd.Timestamp.now(tz="UTC")) -> None:
+        self.feed = settings.alpaca_data_feed
+        self.benchmark_symbol = alpaca_symbol(settings.benchmark_symbol)
+        self.client = client or MarketDataClient(
+            settings.alpaca_data_url, *_keys(settings), timeout=settings.alpaca_timeout_seconds,
+            max_retries=settings.alpaca_max_retries, backoff=settings.alpaca_backoff_seconds)
+        self._now = now
+        self.rejected: dict[str, str] = {}
+
+    def last_session(self) -> pd.Timestamp:
+        return last_closed_session(self._now(), SETTLE)
+
+    @property
+    def requests_sent(self) -> int:
+        """HTTP requests sent to the data API so far (retries included)."""
+        return self.client.requests_sent
+
+    def bars(self, start: pd.Timestamp | None, end: pd.Timestamp, symbols: Sequence[str] | None = None) -> pd.DataFrame:
+        """Bars of ``symbols`` (default: S&P 500 members at ``end`` + the benchmark) in [start, end]."""
+        if symbols is None:
+            from momentum.universe import sp500_members
+
+            symbols = [*sp500_members(pd.Timestamp(end))["symbol"], self.benchmark_symbol]
+        wanted = sorted({alpaca_symbol(s) for s in symbols})
+        first = pd.Timestamp(start) if start is not None else HISTORY_START
+        frames = [self._batch(batch, first, pd.Timestamp(end)) for batch in batches(wanted)]
+        return merge_pages(frames, f"GET {BARS_PATH}")
+
+    def benchmark(self, start: pd.Timestamp | None, end: pd.Timestamp) -> pd.Series:
+        """Adjusted closes of ``benchmark_symbol`` (default SPY), indexed by session."""
+        bars = self.bars(start, end, [self.benchmark_symbol])
+        return pd.Series(bars["adj_close"].to_numpy(), index=pd.DatetimeIndex(bars["date"]), name="benchmark")
+
+    def _batch(self, symbols: list[str], start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+        """One batch, every page; an invalid symbol is dropped (with its reason) and the rest asked again."""
+        symbols = list(symbols)
+        while symbols:
+            try:
+                return self._pages(symbols, start, end)
+            except InvalidSymbolError as exc:
+                if exc.symbol not in symbols:
+                    raise MarketDataError(f"{exc} (a symbol this request did not ask for)") from None
+                symbols.remove(exc.symbol)
+                self.rejected[exc.symbol] = f"rejected by the data API (HTTP 400 invalid symbol: {exc.symbol})"
+                log.warning("alpaca data: dropped %s (%s); asking again for the other %d", exc.symbol, exc, len(symbols))
+        return merge_pages([], f"GET {BARS_PATH}")
+
+    def _pages(self, symbols: list[str], start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+        params = bars_params(symbols, start, end, self.feed)
+        span = f"{symbols[0]}..{symbols[-1]} ({len(symbols)} symbols), {start:%Y-%m-%d}..{end:%Y-%m-%d}"
+        pages, token, seen = [], None, set()
+        for page in range(1, MAX_PAGES + 1):
+            what = f"GET {BARS_PATH} [{span}, page {page}]"
+            frame, token = parse_page(self.client.get(BARS_PATH, {**params, **({"page_token": token} if token else {})},
+                                                      what), what)
+            pages.append(frame)
+            if token is None:
+                return self._only_asked(merge_pages(pages, what), symbols, what)
+            if token in seen:
+                raise MarketDataError(f"{what}: next_page_token repeats an earlier page's token")
+            seen.add(token)
+        raise MarketDataError(f"GET {BARS_PATH} [{span}]: more than {MAX_PAGES} pages")
+
+    @staticmethod
+    def _only_asked(frame: pd.DataFrame, symbols: list[str], what: str) -> pd.DataFrame:
+        extra = sorted(set(frame["symbol"]) - set(symbols))
+        if extra:
+            raise MarketDataError(f"{what}: the reply holds bars of {', '.join(extra[:5])}, which were not asked for")
+        return frame
