@@ -109,7 +109,7 @@ def test_cli_names_the_malformed_file_in_one_line(tmp_path, s3_server):
                                       "--provider", "files", "--set", f"files_path={url}"])
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines()[-1] == (
-        f"error: BarsFileError: bars file {url}/csv/ZZZ.csv: missing column(s) adj_close (has date, symbol) "
+        f"error: bars file {url}/csv/ZZZ.csv: missing column(s) adj_close (has date, symbol) "
         "(expected columns date, symbol, adj_close[, open, high, low, close, volume])")
     assert not (tmp_path / "store" / "orders").exists()
 
