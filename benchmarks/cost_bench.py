@@ -113,14 +113,14 @@ def tier(method: str, target: str) -> str:
 
 
 def owner(target: str) -> str:
-    """Who made a request: ``store:<dataset>`` (or ``store:-`` for the store's root objects) or
-    ``results`` (Prefect's task results, in the same bucket)."""
+    """Who made a request: ``store:<dataset>`` (or ``store:-`` for a listing of the store's root) or
+    ``results`` (Prefect's task results in the same bucket, and the bucket checks before their PUTs)."""
     path, _, query = target.partition("?")
     key = unquote(path).split("/", 2)[-1] if path.count("/") > 1 else unquote(parse_qs(query).get("prefix", [""])[0])
     parts = key.split("/")
-    if len(parts) > 1 and parts[1] == "prefect-results":
-        return "results"
-    return f"store:{parts[2] or '-'}" if len(parts) > 2 and parts[1] == "store" else "store:-"
+    if len(parts) > 2 and parts[1] == "store":
+        return f"store:{parts[2] or '-'}"
+    return "results"
 
 
 def count(requests: list[tuple[str, str]]) -> dict:
