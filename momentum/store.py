@@ -126,7 +126,7 @@ class Manifest:
     checksum: str
     inputs: dict[str, str] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
-    code_version: str = field(default_factory=code_version)
+    code_version: str = field(default_factory=lambda: code_version())  # looked up when a manifest is made
     flow_run_id: str | None = None
     path: str = ""
     parts: dict[str, dict[str, Any]] = field(default_factory=dict)
