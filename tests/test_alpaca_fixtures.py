@@ -50,7 +50,8 @@ def test_order_by_client_id_with_numbers_as_json_numbers_and_strings(server, bro
     assert (order.qty, order.filled_qty, order.filled_avg_price, order.status) == (1.0, 0.0, None, "accepted")
 
 
-@pytest.mark.parametrize("qty, filled_qty, price", [("3", "1.5", "101.25"), (3, 1.5, 101.25), ("3", 1.5, "101.25")])
+@pytest.mark.parametrize("qty, filled_qty, price",
+                         [("3", "1.5", "101.25"), (3, 1.5, 101.25), ("3", 1.5, "101.25")])
 def test_numbers_arrive_as_strings_or_json_numbers(qty, filled_qty, price):
     order = parse_order({**LISTED_ORDER, "qty": qty, "filled_qty": filled_qty, "filled_avg_price": price,
                          "status": "partially_filled"})
@@ -86,7 +87,8 @@ def test_an_account_that_cannot_trade_is_a_permanent_one_line_error(server, brok
     assert KEY_ID not in message and SECRET not in message
 
 
-@pytest.mark.parametrize("fields, field", [({"status": None}, "status"), ({"trading_blocked": "no"}, "trading_blocked")])
+@pytest.mark.parametrize("fields, field",
+                         [({"status": None}, "status"), ({"trading_blocked": "no"}, "trading_blocked")])
 def test_a_malformed_account_state_names_the_field(server, broker, fields, field):
     server.respond_next("account", {**ACCOUNT, **fields})
     with pytest.raises(BrokerError, match=field):
@@ -102,7 +104,8 @@ def test_a_blocked_account_stops_the_run_before_planning(server, tmp_path, monke
     state = rebalance(as_of="2022-11-30", store_url=url, broker="alpaca",
                       overrides={"alpaca_base_url": server.base_url}, return_state=True)
     assert state.is_failed()
-    with pytest.raises(PermanentError, match=r"the account cannot trade \(status ACCOUNT_UPDATED, trading_blocked\)"):
+    blocked = r"the account cannot trade \(status ACCOUNT_UPDATED, trading_blocked\)"
+    with pytest.raises(PermanentError, match=blocked):
         state.result()
     store = VersionedStore(url)
     assert store.refs("scores") and store.refs("orders") == [] and server.posts == []

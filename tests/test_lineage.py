@@ -30,9 +30,10 @@ from tasks.common import stage_cache_key
 from tasks.score import score
 
 context = SimpleNamespace(task=SimpleNamespace(name=score.name, fn=score.fn))
-key = stage_cache_key(context, {"settings": Settings(store_url=sys.argv[1]), "bars_ref": "bars@2022-11-30/v1"})
-print(json.dumps({"code": code_version(), "key": key,
-                  "fingerprint": fingerprint("scores", "2022-11-30", {"bars": "bars@2022-11-30/v1"}, {"lookback": 252})}))
+parameters = {"settings": Settings(store_url=sys.argv[1]), "bars_ref": "bars@2022-11-30/v1"}
+key = stage_cache_key(context, parameters)
+fp = fingerprint("scores", "2022-11-30", {"bars": "bars@2022-11-30/v1"}, {"lookback": 252})
+print(json.dumps({"code": code_version(), "key": key, "fingerprint": fp}))
 """
 
 
@@ -76,7 +77,8 @@ def test_every_manifest_records_the_code_version(tmp_path):
     store = VersionedStore(str(tmp_path))
     ref = store.write("scores", "2022-11-30", pd.DataFrame({"symbol": ["AAPL"], "score": [1.0]}))
     assert VersionedStore(str(tmp_path)).manifest(ref).code_version == code_version()
-    stored = json.loads((tmp_path / "scores" / "as_of=2022-11-30" / f"v={ref.version}" / "_manifest.json").read_text())
+    folder = tmp_path / "scores" / "as_of=2022-11-30" / f"v={ref.version}"
+    stored = json.loads((folder / "_manifest.json").read_text())
     assert stored["code_version"] == code_version()
 
 
