@@ -89,3 +89,39 @@ def test_a_store_object_reads_each_version_once(tmp_path, calls):
     assert store.read(ref, columns=["adj_close"])["adj_close"].tolist() == [1.0]
     assert store.manifest(ref).rows == 1 and store.read(ref).equals(first)
     assert calls["cat_file"] == 2 and listings(calls) == 0  # the manifest and the object, once each
+
+
+class Marker:
+    """A store stand-in whose KILL_SWITCH marker is set by the test; counts the look-ups."""
+
+    def __init__(self) -> None:
+        self.engaged, self.lookups = False, 0
+
+    def marker_exists(self, name: str) -> bool:
+        assert name == "KILL_SWITCH"
+        self.lookups += 1
+        return self.engaged
+
+
+def test_the_order_loop_looks_at_the_kill_switch_marker_at_most_once_a_second():
+    from momentum.settings import Settings
+    from tasks.execute import kill_check
+
+    now, store = [0.0], Marker()
+    engaged = kill_check(Settings(), store, every_seconds=1.0, clock=lambda: now[0])
+    assert [engaged() for _ in range(50)] == [False] * 50 and store.lookups == 0  # the guards just looked
+    store.engaged = True
+    now[0] = 0.5
+    assert not engaged() and store.lookups == 0
+    now[0] = 1.0
+    assert engaged() and store.lookups == 1
+    store.engaged = False
+    assert engaged() and store.lookups == 1  # once seen engaged, the rest of the run stays stopped
+
+
+def test_the_kill_switch_setting_needs_no_look_up():
+    from momentum.settings import Settings
+    from tasks.execute import kill_check
+
+    store = Marker()
+    assert kill_check(Settings(kill_switch=True), store, clock=lambda: 0.0)() and store.lookups == 0
