@@ -28,6 +28,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import parse_qs, unquote
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -50,6 +51,7 @@ CONTAINER_OVERHEAD_S = 60.0  # image pull + Python start before the flow, and sh
 IMAGE_GB = 0.6  # compressed image in ECR (python:3.11-slim + pandas, pyarrow, great-expectations, prefect)
 LOG_BYTES_PER_RUN = 50_000
 
+BUDGETS = {"ordinary_day": 50, "rebalance_day": 150}  # S3 requests of the store per run, 500 symbols (issue 13)
 BUCKET = "momentum-bench"
 SCENARIOS = {  # name: (flow parameters, signal session, the next session)
     "embedded-20": ({"provider": "embedded"}, "2022-11-30", "2022-12-01"),
@@ -110,15 +112,32 @@ def tier(method: str, target: str) -> str:
     return "tier2"
 
 
-def count(requests: list[tuple[str, str]]) -> dict[str, int]:
+def owner(target: str) -> str:
+    """Who made a request: ``store:<dataset>`` (or ``store:-`` for a listing of the store's root) or
+    ``results`` (Prefect's task results in the same bucket, and the bucket checks before their PUTs)."""
+    path, _, query = target.partition("?")
+    key = unquote(path).split("/", 2)[-1] if path.count("/") > 1 else unquote(parse_qs(query).get("prefix", [""])[0])
+    parts = key.split("/")
+    if len(parts) > 2 and parts[1] == "store":
+        return f"store:{parts[2] or '-'}"
+    return "results"
+
+
+def count(requests: list[tuple[str, str]]) -> dict:
     out = {"tier1": 0, "tier2": 0, "free": 0}
     detail: dict[str, int] = {}
+    by_owner: dict[str, int] = {}
     for method, target in requests:
         kind = tier(method, target)
         out[kind] += 1
         label = "LIST" if kind == "tier1" and method == "GET" else method
         detail[label] = detail.get(label, 0) + 1
-    return {**out, **{f"n_{k}": v for k, v in sorted(detail.items())}}
+        who = owner(target)
+        by_owner[who] = by_owner.get(who, 0) + 1
+    store = sum(n for who, n in by_owner.items() if who.startswith("store:"))
+    return {**out, **{f"n_{k}": v for k, v in sorted(detail.items())}, "store_requests": store,
+            "results_requests": by_owner.get("results", 0),
+            "by_dataset": {who[6:]: n for who, n in sorted(by_owner.items()) if who.startswith("store:")}}
 
 
 def stored_bytes(prefix: str) -> int:
@@ -214,6 +233,10 @@ def main() -> None:
             print(f"  {label:<14} as_of {run['as_of']}  wall {run['wall_s']:6.2f} s  S3 tier1 {run['tier1']:4d}  "
                   f"tier2 {run['tier2']:4d}  (" + ", ".join(f"{k[2:]} {v}" for k, v in run.items() if k.startswith("n_"))
                   + f")  +{run['bytes_added'] / 1e3:,.1f} kB stored")
+            budget = f" (budget {BUDGETS[label]}: {'met' if run['store_requests'] <= BUDGETS[label] else 'MISSED'})" \
+                if name == "synthetic-500" else ""
+            print(f"    store requests {run['store_requests']}{budget}, Prefect results {run['results_requests']}; "
+                  "by dataset: " + ", ".join(f"{k} {v}" for k, v in run["by_dataset"].items()))
         month = result["month"]
         print(f"  a month: {month['s3_tier1_requests']} tier1 + {month['s3_tier2_requests']} tier2 requests "
               f"${month['s3_requests_usd']:.4f}; +{month['bytes_added_per_month'] / 1e6:.2f} MB stored/month "

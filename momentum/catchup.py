@@ -37,8 +37,10 @@ def is_executed(store: VersionedStore, signal_session: str) -> bool:
     within the timeout) the rebalance stays owed, so the next run sends or checks what is left.
     """
     day = pd.Timestamp(signal_session).strftime("%Y-%m-%d")
-    done = [ref for ref in store.refs(EXECUTIONS) if ref.as_of >= day]
-    return bool(done) and not store.read(done[-1], columns=["pending"])["pending"].any()
+    latest = store.latest(EXECUTIONS)  # the newest version decides, so no listing of every version
+    if latest is None or latest.as_of < day:
+        return False
+    return not store.read(latest.ref, columns=["pending"])["pending"].any()
 
 
 def owed_rebalance(store: VersionedStore, as_of: object, months: Iterable[int] = DEFAULT_MONTHS) -> str | None:

@@ -13,7 +13,14 @@ written last. A part equal to one of a base version is not written again: the ma
 base's object (objects are immutable, so versions can share them).
 A version id is ``{created UTC}-{fingerprint}``; the fingerprint hashes what the version was computed
 from (dataset, as_of, inputs, parameters, code version). Writing again from the same inputs returns
-the committed version instead of making a second one.
+the committed version instead of making a second one. The code version is
+:func:`momentum.lineage.code_version` (package version + a hash of the sources), so changed code makes
+new versions.
+
+Requests do not grow with the number of versions where a lookup can avoid it: finding, resolving and
+taking the latest version list one ``as_of`` folder level at a time (delimited LISTs, not a recursive
+walk), and a store object remembers the manifests and parquet objects it has read or written (versions
+are immutable), so a task reads each dataset at most once.
 """
 
 from __future__ import annotations
@@ -26,18 +33,19 @@ import re
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import fsspec
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from momentum import __version__
 from momentum.errors import PermanentError
+from momentum.lineage import code_version
 
 MANIFEST = "_manifest.json"
 DATA = "data.parquet"
+CACHED_BYTES = 128 * 2**20  # parquet objects a store object keeps in memory (oldest dropped first)
 
 
 class StoreError(PermanentError):
@@ -118,7 +126,7 @@ class Manifest:
     checksum: str
     inputs: dict[str, str] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
-    code_version: str = __version__
+    code_version: str = field(default_factory=lambda: code_version())  # looked up when a manifest is made
     flow_run_id: str | None = None
     path: str = ""
     parts: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -129,10 +137,10 @@ class Manifest:
 
 
 def fingerprint(dataset: str, as_of: str, inputs: Mapping[str, str], params: Mapping[str, Any]) -> str:
-    """A stable 16-hex-digit hash of what a version is computed from."""
+    """A stable 16-hex-digit hash of what a version is computed from, the code version included."""
     blob = json.dumps(
         {"dataset": dataset, "as_of": as_of, "inputs": dict(inputs), "params": dict(params),
-         "code": __version__},
+         "code": code_version()},
         sort_keys=True, default=str,
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -163,6 +171,8 @@ class VersionedStore:
                 self.fs.makedirs(self.root, exist_ok=True)
         except Exception as exc:  # noqa: BLE001 - one line naming the store
             raise store_unusable(self.url, exc) from exc
+        self._manifests: dict[DatasetRef, Manifest] = {}
+        self._objects: dict[str, bytes] = {}
 
     # --- writing -------------------------------------------------------------------------------
     def write(
@@ -175,25 +185,31 @@ class VersionedStore:
         params: Mapping[str, Any] | None = None,
         flow_run_id: str | None = None,
         content_addressed: bool = False,
+        known_new: bool = False,
     ) -> DatasetRef:
         """Commit ``frame`` as a new version (or return the existing one with the same fingerprint).
 
         With ``content_addressed`` the fingerprint also covers the frame's content, for datasets that
         record observations (fills, account snapshots) rather than a computation of their inputs.
+        ``known_new`` skips the look-up of a committed version with the same fingerprint (a LIST): for
+        a caller that has just checked that none can exist (the paper ledger, for an order id it holds
+        no row of).
         """
         as_of = _as_of_str(as_of)
         input_refs = {k: str(v) for k, v in (inputs or {}).items()}
         params = dict(params or {})
         checksum = content_checksum(frame)
         fp = fingerprint(dataset, as_of, input_refs, {**params, "content": checksum} if content_addressed else params)
-        existing = self.find(dataset, as_of, fp)
+        existing = None if known_new else self.find(dataset, as_of, fp)
         if existing is not None:
             return existing.ref
         created = datetime.now(timezone.utc)
         version = f"{created.strftime('%Y%m%dT%H%M%S%fZ')}-{fp}"
         folder = self._folder(dataset, as_of, version)
         table = pa.Table.from_pandas(frame, preserve_index=False)
-        self._put(f"{folder}/{DATA}", _parquet_bytes(table))
+        payload = _parquet_bytes(table)
+        self._put(f"{folder}/{DATA}", payload)
+        self._keep(f"{folder}/{DATA}", payload)
         manifest = Manifest(
             dataset=dataset, as_of=as_of, version=version, fingerprint=fp,
             created_at=created.isoformat(), rows=len(frame),
@@ -202,7 +218,7 @@ class VersionedStore:
             flow_run_id=flow_run_id, path=f"{self.url}/{dataset}/as_of={as_of}/v={version}/{DATA}",
         )
         self._put(f"{folder}/{MANIFEST}", _manifest_bytes(manifest))
-        return manifest.ref
+        return self._remember(manifest).ref
 
     def write_parts(
         self,
@@ -245,7 +261,7 @@ class VersionedStore:
             parts=dict(sorted(listed.items())),
         )
         self._put(f"{self._folder(dataset, as_of, version)}/{MANIFEST}", _manifest_bytes(manifest))
-        return manifest.ref
+        return self._remember(manifest).ref
 
     def _put_parts(self, folder: str, parts: Mapping[str, pd.DataFrame], sums: Mapping[str, str],
                    base: Manifest | None) -> dict[str, dict[str, Any]]:
@@ -259,6 +275,10 @@ class VersionedStore:
             self._put(f"{self.root}/{folder}/{key}.parquet", _parquet_bytes(pa.Table.from_pandas(frame, preserve_index=False)))
             listed[key] = {"path": f"{folder}/{key}.parquet", "rows": len(frame), "checksum": sums[key]}
         return listed
+
+    def _get(self, path: str) -> bytes:
+        """One object's bytes in one GET (s3fs would first ask the size with a HEAD)."""
+        return self.fs.cat_file(path) if self._local else self.fs.cat_file(path, max_concurrency=1)
 
     def _put(self, path: str, payload: bytes) -> None:
         """Write one object atomically: a single PUT on object stores, write-then-rename locally."""
@@ -279,17 +299,20 @@ class VersionedStore:
         path = f"{self.root}/_store.json"
         try:
             try:
-                return json.loads(self.fs.cat_file(path))["id"]
+                return json.loads(self._get(path))["id"]
             except FileNotFoundError:
                 self._put(path, json.dumps({"id": uuid.uuid4().hex}).encode())
-                return json.loads(self.fs.cat_file(path))["id"]
+                return json.loads(self._get(path))["id"]
         except Exception as exc:  # noqa: BLE001 - every way a store can be unusable ends in one line
             raise store_unusable(self.url, exc) from exc
 
     def marker_exists(self, name: str) -> bool:
-        """True when an object ``{root}/{name}`` exists (for example the ``KILL_SWITCH`` marker)."""
-        self.fs.invalidate_cache()
-        return bool(self.fs.exists(f"{self.root}/{name}"))
+        """True when an object ``{root}/{name}`` exists (for example the ``KILL_SWITCH`` marker): one GET."""
+        try:
+            self._get(f"{self.root}/{name}")
+        except FileNotFoundError:
+            return False
+        return True
 
     def put_report(self, key: str, text: str) -> str:
         """Store a report (HTML, PNG as text-encoded, ...) under ``{root}/reports/{key}``; return its URL."""
@@ -318,29 +341,57 @@ class VersionedStore:
     def latest(self, dataset: str) -> Manifest | None:
         """The newest committed version (by as_of, then creation) or None, in about three requests (two
         LISTs and a GET) however many versions the dataset holds; uncommitted folders are skipped."""
+        return self._newest(dataset)
+
+    def _newest(self, dataset: str, day_ok: Callable[[str], bool] = lambda day: True,
+                version_ok: Callable[[str], bool] = lambda version: True) -> Manifest | None:
+        """The newest committed version whose as_of and version pass the tests: one delimited LIST of
+        the as_of folders, then one per as_of folder looked into (newest first), and a GET."""
         self.fs.invalidate_cache()
-        try:
-            days = sorted((p for p in self.fs.ls(f"{self.root}/{dataset}", detail=False)
-                           if p.rstrip("/").rsplit("/", 1)[-1].startswith("as_of=")), reverse=True)
-        except FileNotFoundError:
-            return None
-        for day in days:
-            for folder in sorted(self.fs.ls(day, detail=False), reverse=True):
-                try:
-                    return Manifest(**json.loads(self.fs.cat_file(f"{folder.rstrip('/')}/{MANIFEST}")))
-                except FileNotFoundError:
-                    continue
+        for day in self._children(f"{self.root}/{dataset}", "as_of="):
+            if not day_ok(day.removeprefix("as_of=")):
+                continue
+            for folder in self._children(f"{self.root}/{dataset}/{day}", "v="):
+                if version_ok(folder.removeprefix("v=")):
+                    try:
+                        return self._load_manifest(f"{self.root}/{dataset}/{day}/{folder}")
+                    except FileNotFoundError:
+                        continue
         return None
+
+    def _children(self, path: str, prefix: str) -> list[str]:
+        """Names of the entries of folder ``path`` that start with ``prefix``, newest (largest) first."""
+        try:
+            names = (p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(path, detail=False))
+            return sorted((name for name in names if name.startswith(prefix)), reverse=True)
+        except FileNotFoundError:
+            return []
+
+    def _load_manifest(self, folder: str) -> Manifest:
+        return self._remember(Manifest(**json.loads(self._get(f"{folder}/{MANIFEST}"))))
+
+    def _remember(self, manifest: Manifest) -> Manifest:
+        self._manifests[manifest.ref] = manifest
+        return manifest
 
     def manifests(self, dataset: str) -> list[Manifest]:
         """Every committed version's manifest, in the order of :meth:`refs`."""
         return [self.manifest(ref) for ref in self.refs(dataset)]
 
     def find(self, dataset: str, as_of: str, fp: str) -> Manifest | None:
-        """The committed version of ``dataset`` at ``as_of`` with fingerprint ``fp``, if any."""
+        """The committed version of ``dataset`` at ``as_of`` with fingerprint ``fp``, if any (the oldest
+        if several): one delimited LIST of that as_of folder and a GET, none when this store object has
+        already seen it."""
+        for manifest in self._manifests.values():
+            if (manifest.dataset, manifest.as_of, manifest.fingerprint) == (dataset, as_of, fp):
+                return manifest
         self.fs.invalidate_cache()
-        for path in sorted(self.fs.glob(f"{self.root}/{dataset}/as_of={as_of}/v=*-{fp}/{MANIFEST}")):
-            return Manifest(**json.loads(self.fs.cat_file(path)))
+        for folder in reversed(self._children(f"{self.root}/{dataset}/as_of={as_of}", "v=")):
+            if folder.endswith(f"-{fp}"):
+                try:
+                    return self._load_manifest(f"{self.root}/{dataset}/as_of={as_of}/{folder}")
+                except FileNotFoundError:
+                    continue
         return None
 
     def lookup(
@@ -357,23 +408,24 @@ class VersionedStore:
         self, dataset: str, *, as_of: date | str | None = None, version: str | None = None,
         strict_as_of: bool = False,
     ) -> Manifest:
-        """Pick a version: a named one; else the latest at ``as_of`` (or at/before it); else the latest."""
-        candidates = self.refs(dataset)
-        if version is not None:
-            candidates = [r for r in candidates if r.version == version]
-        if as_of is not None:
-            day = _as_of_str(as_of)
-            candidates = [r for r in candidates if (r.as_of == day if strict_as_of else r.as_of <= day)]
-        if not candidates:
+        """Pick a version: a named one; else the latest at ``as_of`` (or at/before it); else the latest.
+        Lists only the as_of folders it looks into (see :meth:`_newest`), not every version."""
+        day = None if as_of is None else _as_of_str(as_of)
+        found = self._newest(
+            dataset, day_ok=lambda d: day is None or (d == day if strict_as_of else d <= day),
+            version_ok=lambda v: version is None or v == version)
+        if found is None:
             where = f" version {version}" if version else ""
             where += f" as of {as_of}" if as_of is not None else ""
             raise StoreError(f"dataset {dataset!r} has no committed version{where} in {self.url}")
-        return self.manifest(candidates[-1])
+        return found
 
     def manifest(self, ref: DatasetRef) -> Manifest:
-        path = f"{self._folder(ref.dataset, ref.as_of, ref.version)}/{MANIFEST}"
+        """The manifest of a committed version (one GET, none when this store object has seen it)."""
+        if ref in self._manifests:
+            return self._manifests[ref]
         try:
-            return Manifest(**json.loads(self.fs.cat_file(path)))
+            return self._load_manifest(self._folder(ref.dataset, ref.as_of, ref.version))
         except FileNotFoundError as exc:
             raise StoreError(f"{ref} is not committed in {self.url}") from exc
 
@@ -390,8 +442,20 @@ class VersionedStore:
         return pd.concat(frames, ignore_index=True)
 
     def _read_object(self, path: str, columns: list[str] | None) -> pd.DataFrame:
-        with self.fs.open(path, "rb") as handle:
-            return pq.read_table(handle, columns=columns).to_pandas()
+        """One parquet object, fetched in one GET (or from memory when this store object holds it)."""
+        payload = self._objects.get(path)
+        if payload is None:
+            payload = self._get(path)
+            self._keep(path, payload)
+        return pq.read_table(pa.BufferReader(payload), columns=columns).to_pandas()
+
+    def _keep(self, path: str, payload: bytes) -> None:
+        """Remember an immutable object's bytes, dropping the oldest beyond :data:`CACHED_BYTES`."""
+        if len(payload) > CACHED_BYTES:
+            return
+        while self._objects and sum(map(len, self._objects.values())) + len(payload) > CACHED_BYTES:
+            self._objects.pop(next(iter(self._objects)))
+        self._objects[path] = payload
 
     def _folder(self, dataset: str, as_of: str, version: str) -> str:
         return f"{self.root}/{dataset}/as_of={as_of}/v={version}"

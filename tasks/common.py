@@ -12,6 +12,7 @@ from prefect.runtime import flow_run
 
 from momentum.brokers.base import TransientBrokerError
 from momentum.errors import TransientError
+from momentum.lineage import code_version
 from momentum.settings import Settings
 from momentum.store import DatasetRef, VersionedStore
 
@@ -52,11 +53,16 @@ def _jsonable(value: Any) -> Any:
 
 
 def stage_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
-    """Input references + parameters (secrets excluded) + task source + the store's identity."""
+    """Input references + parameters (secrets excluded) + task source + the code version (a hash of
+    every source of momentum/, tasks/ and flows/, see :mod:`momentum.lineage`) + the store's identity.
+
+    The code version makes a re-run at the same as_of after any code change miss the cache and ask the
+    store, whose fingerprints carry the same code version, so it computes new versions."""
     settings = next(v for v in parameters.values() if isinstance(v, Settings))
     payload = {
         "task": context.task.name,
         "source": hashlib.sha256(inspect.getsource(context.task.fn).encode()).hexdigest(),
+        "code": code_version(),
         "parameters": _jsonable(parameters),
         "store": open_store(settings).identity,
     }

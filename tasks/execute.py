@@ -8,6 +8,9 @@ finishes the rebalance without sending anything twice. Identical observations co
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import pandas as pd
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -21,6 +24,7 @@ from tasks.common import RETRY, current_flow_run_id, only_transient, open_store
 from tasks.plan import closes_at
 
 KILL_SWITCH = "KILL_SWITCH"
+KILL_CHECK_SECONDS = 1.0  # how often an order loop looks at the store's KILL_SWITCH marker
 
 
 def guards(settings: Settings, kill_marker: bool) -> Guards:
@@ -32,8 +36,21 @@ def guards(settings: Settings, kill_marker: bool) -> Guards:
     )
 
 
-def _kill_check(settings: Settings, store: VersionedStore):
-    return lambda: settings.kill_switch or store.marker_exists(KILL_SWITCH)
+def kill_check(settings: Settings, store: VersionedStore, every_seconds: float = KILL_CHECK_SECONDS,
+               clock: Callable[[], float] = time.monotonic) -> Callable[[], bool]:
+    """Asked before every order: the kill switch setting, or the store's marker looked up at most once
+    every ``every_seconds`` (one GET a second, not one per order); once seen engaged it stays engaged.
+    The guards have just looked at the marker when the first order is sent."""
+    seen = {"at": clock(), "engaged": False}
+
+    def engaged() -> bool:
+        if settings.kill_switch or seen["engaged"]:
+            return True
+        if clock() - seen["at"] >= every_seconds:
+            seen["at"], seen["engaged"] = clock(), store.marker_exists(KILL_SWITCH)
+        return seen["engaged"]
+
+    return engaged
 
 
 def _cell(value) -> str:
@@ -78,7 +95,7 @@ def execute(settings: Settings, orders_ref: DatasetRef, bars_ref: DatasetRef, li
     plan = store.read(orders_ref)
     outcomes = execute_plan(
         plan, broker, guards(settings, store.marker_exists(KILL_SWITCH)), prices,
-        kill_check=_kill_check(settings, store), log=logger.warning,
+        kill_check=kill_check(settings, store), log=logger.warning,
     )
     gaps = reconcile(plan, {p.symbol: p.qty for p in broker.positions()})
     if len(gaps):

@@ -54,7 +54,8 @@ def _fetch_once(settings: Settings, dataset: str, as_of: str, fetch, symbols: li
     if committed is not None:
         return committed
     frame = fetch(make_provider(settings), params)
-    return store.write(dataset, as_of, frame, params=params, flow_run_id=current_flow_run_id())
+    return store.write(dataset, as_of, frame, params=params, flow_run_id=current_flow_run_id(),
+                       known_new=True)  # the look-up above found none
 
 
 @task(name="ingest", retry_condition_fn=only_transient, **RETRY, **STAGE)

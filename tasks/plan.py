@@ -51,4 +51,4 @@ def plan(settings: Settings, scores_ref: DatasetRef, bars_ref: DatasetRef, live:
         rebalance_key=scores_ref.as_of.replace("-", ""), **{k: v for k, v in params.items() if k not in ("broker", "endpoint")},
     )
     return store.write("orders", scores_ref.as_of, orders, inputs=inputs, params=params,
-                       flow_run_id=current_flow_run_id())
+                       flow_run_id=current_flow_run_id(), known_new=True)  # the look-up above found none

@@ -166,6 +166,7 @@ class AlpacaServer:
         self.account_id = str(uuid.uuid4())
         # state
         self.cash = float(cash)
+        self._account_fields: dict[str, Any] = {}  # set_account: status and flags of the account
         self.prices: dict[str, float] = dict(prices or {})
         self._positions: dict[str, list[float]] = {}  # symbol -> [qty, avg_entry_price]
         self._orders: dict[str, _Order] = {}  # id -> order (insertion order = creation order)
@@ -302,6 +303,11 @@ class AlpacaServer:
         """Override clock fields (timestamp, next_open, next_close) verbatim."""
         with self._lock:
             self._clock_override.update(fields)
+
+    def set_account(self, **fields: Any) -> None:
+        """Override fields of ``GET /v2/account`` (``status``, ``trading_blocked``, ...) from now on."""
+        with self._lock:
+            self._account_fields.update(fields)
 
     def set_position(self, symbol: str, qty: float, avg_entry_price: float | None = None) -> None:
         with self._lock:
@@ -516,7 +522,7 @@ class AlpacaServer:
             "shorting_enabled": False,
             "multiplier": "1",
             "created_at": "2024-01-02T15:00:00Z",
-        }
+        } | self._account_fields
 
     def _positions_json(self) -> list[dict[str, Any]]:
         out = []

@@ -39,6 +39,7 @@ from momentum.brokers.alpaca_wire import (
     is_duplicate,
     number,
     order_body,
+    parse_account,
     parse_order,
     text_field,
     timestamp_field,
@@ -65,6 +66,7 @@ DEFAULT_TIMEOUT = 10.0  # seconds per HTTP request
 DEFAULT_MAX_RETRIES = 4  # attempts after the first, per request
 DEFAULT_BACKOFF_SECONDS = 0.5  # first backoff; doubles per attempt
 OPEN_ORDERS_LIMIT = 500  # Alpaca's maximum page size (default is 50)
+ORDERS = "/v2/orders"
 
 _TRANSIENT_EXC = (
     requests.Timeout,
@@ -134,12 +136,10 @@ class AlpacaBroker:
     # ------------------------------------------------------------------ Broker protocol
 
     def account(self) -> Account:
+        """Cash and equity; raises :class:`~momentum.errors.PermanentError` (before any planning) when
+        the account cannot trade (status not ACTIVE, or blocked)."""
         data = self._expect_object(self._get("/v2/account"), "GET /v2/account")
-        where = "account"
-        return Account(
-            cash=number(data, "cash", where),
-            equity=number(data, "equity", where),
-        )
+        return parse_account(data, where=f"Alpaca account at {self.base_url}")
 
     def positions(self) -> list[Position]:
         data = self._get("/v2/positions")
@@ -204,58 +204,64 @@ class AlpacaBroker:
         self._request("DELETE", f"/v2/orders/{quote(broker_order_id, safe='')}")
 
     def submit(self, order: OrderRequest) -> OrderStatus:
-        body = order_body(order)
-        path = "/v2/orders"
-        cid = order.client_order_id
+        """POST the order; on an unknown outcome look it up by id before any re-post (see the module doc)."""
+        body, cid = order_body(order), order.client_order_id
         outcome_unknown = False  # has an earlier attempt possibly landed?
         last = "no attempt made"
         for attempt in range(self.max_retries + 1):
             if attempt:
-                log.info("alpaca POST %s: retry %d for client_order_id %s", path, attempt, cid)
+                log.info("alpaca POST %s: retry %d for client_order_id %s", ORDERS, attempt, cid)
             try:
-                resp = self._send("POST", path, json=body)
+                resp = self._send("POST", ORDERS, json=body)
             except _Unknown as unk:
                 last = unk.description
             else:
-                status = resp.status_code
-                if 200 <= status < 300:
-                    result = self._order(self._json(resp, "POST", path), f"POST {path}")
-                    if result.client_order_id != cid:
-                        raise BrokerError(
-                            f"POST {path}: sent client_order_id {cid!r}, got {result.client_order_id!r}"
-                        )
-                    return result
-                if status == 429:
-                    last = "HTTP 429"
-                    if attempt < self.max_retries:
-                        self._wait_rate_limit(resp, attempt, "POST", path)
-                    continue
-                # 3xx/4xx: the broker answered and refused (5xx never gets here: see _send).
-                message = self._error_message(resp)
-                if status == 422 and is_duplicate(message):
-                    if outcome_unknown:
-                        existing = self.get_by_client_id(cid)
-                        if existing is not None:
-                            check_same_order(existing, order)
-                            log.info("alpaca POST %s: earlier attempt for %s had landed", path, cid)
-                            return existing
-                    raise DuplicateOrderError(
-                        f"POST {path} -> 422: client_order_id {cid!r} already used: {message}"
-                    )
-                raise BrokerError(f"POST {path} -> {status}: {message}")
-            # Outcome unknown: the broker may have booked the order. Look before re-posting.
+                if resp.status_code != 429:
+                    return self._answered(resp, order, outcome_unknown)
+                last = "HTTP 429"  # not processed: wait and post again
+                if attempt < self.max_retries:
+                    self._wait_rate_limit(resp, attempt, "POST", ORDERS)
+                continue
             outcome_unknown = True
-            log.warning("alpaca POST %s: outcome unknown for %s (%s); looking it up", path, cid, last)
-            existing = self.get_by_client_id(cid)
+            existing = self._landed(order, last)
             if existing is not None:
-                check_same_order(existing, order)
                 return existing
             if attempt < self.max_retries:
                 self._pause(self._backoff(attempt))
         raise TransientBrokerError(
-            f"POST {path}: gave up after {self.max_retries + 1} attempts for client_order_id {cid!r} "
+            f"POST {ORDERS}: gave up after {self.max_retries + 1} attempts for client_order_id {cid!r} "
             f"(last: {last}); the order may or may not be booked: look it up before any resubmit"
         )
+
+    def _answered(self, resp: requests.Response, order: OrderRequest, outcome_unknown: bool) -> OrderStatus:
+        """The broker answered (never 5xx or 429 here): a 2xx is the booked order; a duplicate-id 422
+        after an unknown outcome is our own earlier attempt having landed; anything else refuses."""
+        cid, status = order.client_order_id, resp.status_code
+        if 200 <= status < 300:
+            result = self._order(self._json(resp, "POST", ORDERS), f"POST {ORDERS}")
+            if result.client_order_id != cid:
+                raise BrokerError(
+                    f"POST {ORDERS}: sent client_order_id {cid!r}, got {result.client_order_id!r}")
+            return result
+        message = self._error_message(resp)
+        if status == 422 and is_duplicate(message):
+            existing = self.get_by_client_id(cid) if outcome_unknown else None
+            if existing is not None:
+                check_same_order(existing, order)
+                log.info("alpaca POST %s: earlier attempt for %s had landed", ORDERS, cid)
+                return existing
+            raise DuplicateOrderError(
+                f"POST {ORDERS} -> 422: client_order_id {cid!r} already used: {message}")
+        raise BrokerError(f"POST {ORDERS} -> {status}: {message}")
+
+    def _landed(self, order: OrderRequest, last: str) -> OrderStatus | None:
+        """After an unknown outcome: the booked order with our id (checked to be the same), or None."""
+        log.warning("alpaca POST %s: outcome unknown for %s (%s); looking it up",
+                    ORDERS, order.client_order_id, last)
+        existing = self.get_by_client_id(order.client_order_id)
+        if existing is not None:
+            check_same_order(existing, order)
+        return existing
 
     # ------------------------------------------------------------------ HTTP plumbing
 

@@ -1,7 +1,12 @@
 """Alpaca Trading API v2 wire format: order bodies out, JSON replies in, rate-limit headers.
 
-Alpaca sends numbers as strings; every number is parsed and must be finite, and a missing or malformed
-field raises :class:`BrokerError` naming the field. Pure functions: no HTTP here (``alpaca.py`` does it).
+Alpaca sends numbers as strings, and some replies (its own SDK's fixtures, e.g. a listed order with
+``"filled_qty": 0, "filled_avg_price": 0``) as JSON numbers: both are accepted; every number is parsed
+and must be finite, and a missing or malformed field raises :class:`BrokerError` naming the field. An
+order not filled at all may carry ``filled_avg_price`` 0 (or null): it means no fill price yet.
+An account that cannot trade (``status`` not ACTIVE, ``trading_blocked``, ``account_blocked``,
+``trade_suspended_by_user``) raises :class:`~momentum.errors.PermanentError`: the run stops before planning.
+Pure functions: no HTTP here (``alpaca.py`` does it).
 """
 
 from __future__ import annotations
@@ -11,9 +16,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from momentum.brokers.base import BrokerError, DuplicateOrderError, OrderRequest, OrderStatus
+from momentum.brokers.base import Account, BrokerError, DuplicateOrderError, OrderRequest, OrderStatus
+from momentum.errors import PermanentError
 
 MAX_CLIENT_ORDER_ID = 128
+TRADING_FLAGS = ("trading_blocked", "account_blocked", "trade_suspended_by_user")  # any True: no trading
 
 
 def is_duplicate(message: str) -> bool:
@@ -69,7 +76,8 @@ def order_body(order: OrderRequest) -> dict[str, str]:
 
 def to_float(value: Any, field: str, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise BrokerError(f"{where}: field '{field}' is not a number string: {type(value).__name__}")
+        raise BrokerError(f"{where}: field '{field}' is not a number (a string or a JSON number): "
+                          f"{type(value).__name__}")
     try:
         out = float(value)
     except ValueError:
@@ -124,6 +132,8 @@ def parse_order(data: Any) -> OrderStatus:
         raise BrokerError(f"{where}: field 'qty' is negative")
     if filled_qty < 0:
         raise BrokerError(f"{where}: field 'filled_qty' is negative")
+    if filled_qty == 0 and filled_avg_price == 0:
+        filled_avg_price = None  # nothing filled yet: no fill price (Alpaca may send 0 rather than null)
     if filled_avg_price is not None and filled_avg_price <= 0:
         raise BrokerError(f"{where}: field 'filled_avg_price' is not positive")
     return OrderStatus(
@@ -145,3 +155,18 @@ def check_same_order(existing: OrderStatus, order: OrderRequest) -> None:
             f"client_order_id {order.client_order_id!r} is booked as {existing.side} {existing.symbol}, "
             f"not {order.side} {order.symbol}"
         )
+
+
+def parse_account(data: Mapping[str, Any], where: str) -> Account:
+    """Cash and equity of ``GET /v2/account``, once the account is known to be able to trade."""
+    account = Account(cash=number(data, "cash", "account"), equity=number(data, "equity", "account"))
+    status = text_field(data, "status", "account")
+    flags = [flag for flag in TRADING_FLAGS if data.get(flag) is True]
+    odd = [flag for flag in TRADING_FLAGS if data.get(flag) not in (None, True, False)]
+    if odd:
+        raise BrokerError(f"account: field '{odd[0]}' is not a boolean")
+    if status != "ACTIVE" or flags:
+        why = ", ".join([f"status {status}"] * (status != "ACTIVE") + flags)
+        raise PermanentError(f"the account cannot trade ({why}); nothing was planned or sent", where,
+                             "resolve it in the Alpaca dashboard or with Alpaca support, then run again")
+    return account

@@ -6,6 +6,11 @@ points of commission on traded notional. Like a real broker it refuses a second 
 ``client_order_id`` it has seen, refuses sells of shares it does not hold (long-only) and buys it cannot
 pay for. Each accepted order commits a new version of the ``paper_ledger`` dataset, so a crash between
 two orders loses nothing and double-sends nothing. Cash and positions are derived from the ledger.
+
+Store requests do not grow with the orders: the ledger is read once per broker object (its latest
+version: two LISTs and two GETs however many versions it holds) and kept in memory; each order then
+writes one version (two PUTs, no LIST: the order id was just checked to be new against that ledger).
+One broker object is the only writer of the account while it trades (a run trades one account at a time).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import pandas as pd
 from momentum.brokers.base import (
     Account, BrokerError, DuplicateOrderError, MarketClock, OrderRequest, OrderStatus, Position,
 )
-from momentum.store import StoreError, VersionedStore
+from momentum.store import VersionedStore
 
 LEDGER = "paper_ledger"
 LEDGER_COLUMNS = {
@@ -41,13 +46,15 @@ class PaperBroker:
         self.store, self.as_of, self.prices = store, as_of, prices
         self.initial_cash, self.cost, self.slippage = initial_cash, cost_bps / 1e4, slippage_bps / 1e4
         self.flow_run_id = flow_run_id
+        self._book: tuple[pd.DataFrame, str | None] | None = None
 
     def _ledger(self) -> tuple[pd.DataFrame, str | None]:
-        try:
-            manifest = self.store.resolve(LEDGER)
-        except StoreError:
-            return pd.DataFrame({c: pd.Series(dtype=t) for c, t in LEDGER_COLUMNS.items()}), None
-        return self.store.read(manifest.ref), manifest.version
+        """The ledger and its version (None before the first order), read from the store only once."""
+        if self._book is None:
+            manifest = self.store.latest(LEDGER)
+            self._book = ((self.store.read(manifest.ref), manifest.version) if manifest is not None else
+                          (pd.DataFrame({c: pd.Series(dtype=t) for c, t in LEDGER_COLUMNS.items()}), None))
+        return self._book
 
     def _fills(self) -> pd.DataFrame:
         ledger, _ = self._ledger()
@@ -94,10 +101,11 @@ class PaperBroker:
             "status": status,
         }
         updated = pd.concat([ledger, pd.DataFrame([row])], ignore_index=True).astype(LEDGER_COLUMNS)
-        self.store.write(
+        ref = self.store.write(
             LEDGER, self.as_of, updated, params={"client_order_id": order.client_order_id, "after": prior},
-            flow_run_id=self.flow_run_id,
+            flow_run_id=self.flow_run_id, known_new=True,
         )
+        self._book = (updated, ref.version)
         return _status(row)
 
     def _fill(self, order: OrderRequest, fills: pd.DataFrame) -> tuple[str, float, float]:
