@@ -37,7 +37,6 @@ from momentum.calendar import CALENDAR_START, DEFAULT_MONTHS, nyse_sessions, reb
 from momentum.metrics import performance
 from momentum.orders import PLAN_COLUMNS, fund_buys, plan_frame, plan_quantities
 from momentum.selection import symbol_ranks
-from momentum.settings import Settings
 from momentum.signals import below_trend, signals_at
 from momentum.strategy import StrategyParams, score_signals
 
@@ -62,14 +61,6 @@ class BacktestConfig:
     fractional: bool = False
     min_order_value: float = 1.0
     cash_buffer: float = 0.0
-
-    @classmethod
-    def from_settings(cls, settings: Settings, start: object = None, end: object = None,
-                      slippage_bps: float = 0.0) -> "BacktestConfig":
-        fields = ("rebalance_months", "trade_offset", "initial_cash", "cost_bps", "fractional",
-                  "min_order_value", "cash_buffer")
-        return cls(start=None if start is None else pd.Timestamp(start), end=None if end is None else pd.Timestamp(end),
-                   slippage_bps=slippage_bps, **{name: getattr(settings, name) for name in fields})
 
 
 @dataclass(frozen=True)
