@@ -6,11 +6,13 @@ from typing import Any
 
 import pandas as pd
 
+from momentum.brokers.base import OrderState
 from momentum.calendar import is_signal_session, next_signal_session
 from momentum.contracts import (
     AccountSummary, DatasetInfo, DataSpan, ExecutionHeadline, RebalanceInfo, RunRefs, RunSummary, ValidationOutcome,
 )
 from momentum.membership_freshness import membership_freshness
+from momentum.execution import Action
 from momentum.store import VersionedStore
 from momentum.validation import quarantined_symbols
 
@@ -30,12 +32,14 @@ def execution_headline(executions: pd.DataFrame) -> ExecutionHeadline:
     """Each order counted once: filled, rejected, pending (sent, still open at the broker), not sent
     (never posted: blocked, market closed, kill switch), canceled (canceled or expired); ``attention``
     is every order not filled, ``headline`` the first one's reason."""
-    status, sent = executions["status"], executions["action"] != "none"
-    problems = executions[status != "filled"]
+    status, sent = executions["status"], executions["action"] != Action.NONE
+    filled = status == OrderState.FILLED
+    problems = executions[~filled]
     return ExecutionHeadline(
-        orders=len(executions), filled=int((status == "filled").sum()), attention=len(problems),
-        pending=int((executions["pending"] & sent).sum()), rejected=int((status == "rejected").sum()),
-        not_sent=int((~sent & (status != "filled")).sum()), canceled=int(status.isin(["canceled", "expired"]).sum()),
+        orders=len(executions), filled=int(filled.sum()), attention=len(problems),
+        pending=int((executions["pending"] & sent).sum()), rejected=int((status == OrderState.REJECTED).sum()),
+        not_sent=int((~sent & ~filled).sum()),
+        canceled=int(status.isin([OrderState.CANCELED.value, OrderState.EXPIRED.value]).sum()),
         headline=str(problems["note"].iloc[0]) if len(problems) else "")
 
 

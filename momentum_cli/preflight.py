@@ -64,10 +64,11 @@ def check_named_files(settings: Settings) -> None:
 
 
 def check_store(settings: Settings) -> None:
-    """The store URL has a store's shape and the store answers (credentials, bucket, endpoint)."""
-    from momentum.store import VersionedStore
+    """The store URL has a store's shape and the store answers (credentials, bucket, endpoint); the run
+    then uses this same store, from the composition root."""
+    from momentum import definitions
 
-    VersionedStore(settings.store_url).identity  # noqa: B018 - reading it proves the store is usable
+    definitions.store(settings).identity  # noqa: B018 - reading it proves the store is usable
 
 
 def check_run(as_of: str | None, **overrides: Any) -> tuple[Settings, str]:

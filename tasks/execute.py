@@ -14,6 +14,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE as NO_CACHE
 
 from momentum import definitions
+from momentum.brokers.base import OrderState
 from momentum.execution import execute_plan, reconcile
 from momentum.settings import Settings
 from momentum.store import DatasetRef, VersionedStore
@@ -38,7 +39,7 @@ def report_markdown(outcomes: pd.DataFrame, gaps: pd.DataFrame, as_of: str, brok
     counts = outcomes["status"].value_counts().to_dict()
     head = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     lines = [f"**Execution of the {as_of} rebalance ({broker} broker): {head or 'no orders'}**", ""]
-    attention = outcomes[outcomes["status"] != "filled"]
+    attention = outcomes[outcomes["status"] != OrderState.FILLED]
     if len(attention):
         lines += [f"**{len(attention)} order(s) need attention** (see the notes).", ""]
     lines += ["| client_order_id | side | symbol | qty | status | filled | price | action | note |",
