@@ -80,7 +80,8 @@ class RebalanceInfo:
     caught_up: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if k not in ("signal_session", "caught_up") or v is not None}
+        planned_only = ("signal_session", "caught_up")
+        return {k: v for k, v in asdict(self).items() if k not in planned_only or v is not None}
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,8 @@ class RunSummary:
         """The ``momentum run --json`` object."""
         out: dict[str, Any] = {
             "as_of": self.as_of, "provider": self.provider, "store": self.store, "broker": self.broker,
-            "data": asdict(self.data), "validation": asdict(self.validation), "rebalance": self.rebalance.to_json(),
+            "data": asdict(self.data), "validation": asdict(self.validation),
+            "rebalance": self.rebalance.to_json(),
             "datasets": {name: asdict(d) for name, d in self.datasets.items()}, "warnings": self.warnings,
             "ranking": self.ranking, "target_portfolio": self.target_portfolio,
         }
@@ -159,8 +161,10 @@ class RunSummary:
             data=DataSpan(**data["data"]), validation=ValidationOutcome(**data["validation"]),
             rebalance=RebalanceInfo(**data["rebalance"]),
             datasets={name: DatasetInfo(**d) for name, d in data["datasets"].items()},
-            warnings=data.get("warnings", []), ranking=data["ranking"], target_portfolio=data["target_portfolio"],
+            warnings=data.get("warnings", []), ranking=data["ranking"],
+            target_portfolio=data["target_portfolio"],
             orders=data.get("orders"), fills=data.get("fills"),
             execution=None if execution is None else ExecutionHeadline(**execution),
-            account=None if account is None else AccountSummary(**account), artifacts=data.get("artifacts", []),
+            account=None if account is None else AccountSummary(**account),
+            artifacts=data.get("artifacts", []),
         )

@@ -90,9 +90,10 @@ def _alpaca_provider(settings: Settings) -> PriceProvider:
     if keys is None:
         raise PermanentError("provider 'alpaca' needs API keys: set MOMENTUM_ALPACA_KEY_ID and "
                              "MOMENTUM_ALPACA_SECRET_KEY (a free key: see docs/data.md)")
-    client = MarketDataClient(settings.alpaca_data_url, keys.key_id, keys.secret_key,
-                              timeout=settings.alpaca_timeout_seconds, max_retries=settings.alpaca_max_retries,
-                              backoff=settings.alpaca_backoff_seconds)
+    client = MarketDataClient(
+        settings.alpaca_data_url, keys.key_id, keys.secret_key, timeout=settings.alpaca_timeout_seconds,
+        max_retries=settings.alpaca_max_retries, backoff=settings.alpaca_backoff_seconds,
+    )
     return AlpacaProvider(client, feed=settings.alpaca_data_feed, benchmark_symbol=settings.benchmark_symbol)
 
 
@@ -129,8 +130,9 @@ def broker(
     pair = keys or credentials(settings)
     if pair is None:
         raise ValueError(
-            "broker 'alpaca' needs API keys: set MOMENTUM_ALPACA_KEY_ID and MOMENTUM_ALPACA_SECRET_KEY (deployments "
-            "load them from the Prefect Secret blocks momentum-alpaca-key-id and momentum-alpaca-secret-key)"
+            "broker 'alpaca' needs API keys: set MOMENTUM_ALPACA_KEY_ID and MOMENTUM_ALPACA_SECRET_KEY "
+            "(deployments load them from the Prefect Secret blocks momentum-alpaca-key-id and "
+            "momentum-alpaca-secret-key)"
         )
     if keys is not None:
         return _alpaca_broker(settings, keys, live)
@@ -154,15 +156,17 @@ def backtest_config(settings: Settings, start: object = None, end: object = None
 
 def universe_spec(settings: Settings) -> UniverseSpec:
     """The configured universe rule."""
-    return UniverseSpec(universe=settings.universe, provider=settings.provider, universe_file=settings.universe_file)
+    return UniverseSpec(universe=settings.universe, provider=settings.provider,
+                        universe_file=settings.universe_file)
 
 
 def plan_params(settings: Settings) -> PlanParams:
     """The order plan's account and sizing rules. Buys are funded with room for every cost the fill will
     carry: commission, and on the paper broker its slippage."""
     slippage = settings.paper_slippage_bps if settings.broker == "paper" else 0.0
-    return PlanParams(broker=settings.broker, fractional=settings.fractional, min_order_value=settings.min_order_value,
-                      cash_buffer=settings.cash_buffer, notional=settings.notional_orders,
+    return PlanParams(broker=settings.broker, fractional=settings.fractional,
+                      min_order_value=settings.min_order_value, cash_buffer=settings.cash_buffer,
+                      notional=settings.notional_orders,
                       cost_bps=settings.cost_bps + slippage,
                       endpoint=settings.alpaca_base_url if settings.broker == "alpaca" else None)
 
@@ -170,7 +174,8 @@ def plan_params(settings: Settings) -> PlanParams:
 def guards(settings: Settings, kill_marker: bool = False) -> Guards:
     """Execution's limits; the kill switch is on by setting or by the store's ``KILL_SWITCH`` marker."""
     return Guards(
-        max_order_notional=settings.max_order_notional, max_rebalance_notional=settings.max_rebalance_notional,
+        max_order_notional=settings.max_order_notional,
+        max_rebalance_notional=settings.max_rebalance_notional,
         price_band=settings.price_band, kill_switch=settings.kill_switch or kill_marker,
         queue_when_closed=settings.queue_when_closed, fill_timeout_seconds=settings.fill_timeout_seconds,
         poll_seconds=settings.fill_poll_seconds,

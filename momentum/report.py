@@ -11,8 +11,8 @@ from momentum.calendar import is_signal_session, next_signal_session
 from momentum.contracts import (
     AccountSummary, DatasetInfo, DataSpan, ExecutionHeadline, RebalanceInfo, RunRefs, RunSummary, ValidationOutcome,
 )
-from momentum.membership_freshness import membership_freshness
 from momentum.execution import Action
+from momentum.membership_freshness import membership_freshness
 from momentum.store import VersionedStore
 from momentum.validation import quarantined_symbols
 

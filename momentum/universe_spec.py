@@ -21,7 +21,8 @@ class UniverseSpec:
 
     @property
     def kind(self) -> str:
-        """``sp500``, ``all`` or ``file``: ``auto`` is the S&P 500 for the embedded and alpaca data, else every symbol."""
+        """``sp500``, ``all`` or ``file``: ``auto`` is the S&P 500 for the embedded and alpaca data, else
+        every symbol."""
         if self.universe == "auto":
             return "sp500" if self.provider in ("embedded", "alpaca") else "all"
         return self.universe

@@ -1,4 +1,5 @@
-"""The run summary task: one :class:`RunSummary` for the CLI, ``--json`` and the Prefect UI (with every artifact)."""
+"""The run summary task: one :class:`RunSummary` for the CLI, ``--json`` and the Prefect UI (with
+every artifact)."""
 
 from __future__ import annotations
 

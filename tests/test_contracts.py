@@ -30,7 +30,8 @@ COST = 5 / 1e4  # the default cost_bps, as a fraction of traded notional
 def normalized(out: dict[str, Any]) -> str:
     """The ``--json`` object as one JSON string (key order kept) without version ids, paths or the store."""
     clean = dict(out)
-    clean["datasets"] = {name: {**d, "version": "<version>", "path": "<path>"} for name, d in out["datasets"].items()}
+    clean["datasets"] = {name: {**d, "version": "<version>", "path": "<path>"}
+                         for name, d in out["datasets"].items()}
     for key in ("store", "report"):
         if key in clean:
             clean[key] = "<store>"
@@ -59,7 +60,8 @@ def test_run_json_is_unchanged_and_adds_up(tmp_path):
     assert account["cash"] == pytest.approx(100_000 - bought * (1 + COST))
     held = sum(p["qty"] * close[p["symbol"]] for p in account["positions"])
     assert account["value"] == pytest.approx(account["cash"] + held)
-    assert {p["symbol"]: p["qty"] for p in account["positions"]} == {o["symbol"]: o["qty"] for o in out["orders"]}
+    held_qty = {p["symbol"]: p["qty"] for p in account["positions"]}
+    assert held_qty == {o["symbol"]: o["qty"] for o in out["orders"]}
 
 
 def test_backtest_json_is_unchanged_and_matches_the_stored_curve(tmp_path):
