@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from prefect import flow
 
+from momentum.contracts import RunRefs, ScoredRefs
 from momentum.settings import Settings
-from momentum.store import DatasetRef
 from tasks.catchup import due_rebalance
 from tasks.execute import execute, snapshot_account
 from tasks.ingest import ingest, ingest_benchmark, resolve_as_of
@@ -23,12 +23,11 @@ from tasks.summary import run_outcome, summarize
 from tasks.validate import validate
 
 
-def scored(settings: Settings, day: str, live: bool = False) -> dict[str, DatasetRef]:
+def scored(settings: Settings, day: str, live: bool = False) -> ScoredRefs:
     """ingest, ingest-benchmark, validate, score at ``day`` (composition only)."""
-    refs = {"bars": ingest(settings, day, live), "benchmark": ingest_benchmark(settings, day)}
-    refs["validation"] = validate(settings, refs["bars"], refs["benchmark"])
-    refs["scores"] = score(settings, refs["bars"], refs["validation"], refs["benchmark"])
-    return refs
+    bars, benchmark = ingest(settings, day, live), ingest_benchmark(settings, day)
+    validation = validate(settings, bars, benchmark)
+    return ScoredRefs(bars, benchmark, validation, score(settings, bars, validation, benchmark))
 
 
 @flow(name="rebalance", log_prints=True)
@@ -54,13 +53,12 @@ def rebalance(
         only_on_schedule=only_on_schedule, **(overrides or {}),
     )
     day = resolve_as_of(settings, as_of)
-    refs = scored(settings, day, live)
+    refs = RunRefs(scored(settings, day, live))
     signal = due_rebalance(settings, day)
     if signal is not None:
-        trade = refs if signal == day else scored(settings, signal, live)
-        if signal != day:
-            refs |= {f"signal_{name}": ref for name, ref in trade.items()}
-        refs["orders"] = plan(settings, trade["scores"], trade["bars"], live)
-        refs["executions"] = execute(settings, refs["orders"], trade["bars"], live)
-        refs["account"] = snapshot_account(settings, refs["orders"], refs["executions"], trade["bars"], live)
+        trade = refs.scored if signal == day else scored(settings, signal, live)
+        orders = plan(settings, trade.scores, trade.bars, live)
+        executions = execute(settings, orders, trade.bars, live)
+        account = snapshot_account(settings, orders, executions, trade.bars, live)
+        refs = RunRefs(refs.scored, None if signal == day else trade, orders, executions, account)
     return run_outcome(summarize(settings, refs))

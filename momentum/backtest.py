@@ -28,24 +28,19 @@ missing close carried forward from the name's last one); no full-panel copy is m
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from momentum.backtest_result import BacktestResult, backtest_result, last_close, plans_frame, trades_frame
 from momentum.calendar import CALENDAR_START, DEFAULT_MONTHS, nyse_sessions, rebalance_schedule
-from momentum.metrics import performance
-from momentum.orders import PLAN_COLUMNS, fund_buys, plan_frame, plan_quantities
+from momentum.orders import fund_buys, plan_quantities
 from momentum.selection import symbol_ranks
-from momentum.settings import Settings
 from momentum.signals import below_trend, signals_at
 from momentum.strategy import StrategyParams, score_signals
 
 Members = Callable[[pd.Timestamp], Collection[str] | None]
-TRADE_COLUMNS = ["signal_date", "trade_date", "symbol", "side", "planned_qty", "qty", "price", "notional",
-                 "cost", "reason"]
-REBALANCE_COLUMNS = ["signal_date", "trade_date", "selected", "n_selected", "cash_before", "equity_before",
-                     "bought", "sold", "costs", "turnover"]
 
 
 @dataclass(frozen=True)
@@ -63,46 +58,6 @@ class BacktestConfig:
     min_order_value: float = 1.0
     cash_buffer: float = 0.0
 
-    @classmethod
-    def from_settings(cls, settings: Settings, start: object = None, end: object = None,
-                      slippage_bps: float = 0.0) -> "BacktestConfig":
-        fields = ("rebalance_months", "trade_offset", "initial_cash", "cost_bps", "fractional",
-                  "min_order_value", "cash_buffer")
-        return cls(start=None if start is None else pd.Timestamp(start), end=None if end is None else pd.Timestamp(end),
-                   slippage_bps=slippage_bps, **{name: getattr(settings, name) for name in fields})
-
-
-@dataclass(frozen=True)
-class BacktestResult:
-    """Curves per session (dollars; ``holdings`` = names held), one row per rebalance and per fill.
-
-    ``rebalances``: signal_date, trade_date, selected (comma-joined), n_selected, cash_before (what
-    the plan saw), equity_before (at the trade close, before trading), bought, sold, costs (dollars,
-    delisting sales included), turnover = (bought + sold) / 2 / equity_before. ``orders``: the live plans with their signal_date.
-    """
-
-    equity: pd.Series
-    cash: pd.Series
-    holdings: pd.Series
-    benchmark: pd.Series | None
-    rebalances: pd.DataFrame
-    trades: pd.DataFrame
-    orders: pd.DataFrame
-
-    @property
-    def final_equity(self) -> float:
-        return float(self.equity.iloc[-1])
-
-    def metrics(self) -> dict:
-        """Curve metrics against the benchmark, plus mean turnover per rebalance and average holdings."""
-        out = performance(self.equity, self.benchmark)
-        first = self.rebalances["trade_date"].min() if len(self.rebalances) else self.equity.index[-1]
-        out["turnover"] = float(self.rebalances["turnover"].mean()) if len(self.rebalances) else 0.0
-        out["avg_holdings"] = float(self.holdings.loc[first:].mean())
-        out["rebalances"] = len(self.rebalances)
-        out["final_equity"] = self.final_equity
-        return out
-
 
 def scoring_sessions(params: StrategyParams) -> int:
     """Sessions in the live scoring window: the momentum window plus the skip (``tasks.ingest``)."""
@@ -111,6 +66,30 @@ def scoring_sessions(params: StrategyParams) -> int:
 
 def _every_symbol(_: pd.Timestamp) -> None:
     return None
+
+
+@dataclass(frozen=True)
+class _Panel:
+    """The closes as one matrix (rows sessions, columns ``symbols``, NaN = no bar) and the fill rules:
+    ``rate`` = commission + slippage as a fraction of notional, ``step`` = the share increment."""
+
+    raw: np.ndarray
+    symbols: np.ndarray
+    ranks: np.ndarray
+    rate: float
+    step: float
+
+
+@dataclass
+class _Book:
+    """The simulated account: shares per symbol, cash (dollars), and everything booked so far."""
+
+    shares: np.ndarray
+    cash: float
+    events: list[tuple[int, np.ndarray, float]] = field(default_factory=list)
+    trades: list[tuple] = field(default_factory=list)
+    plans: list[tuple] = field(default_factory=list)
+    rebalances: list[tuple] = field(default_factory=list)
 
 
 def run_backtest(
@@ -124,13 +103,37 @@ def run_backtest(
     """
     closes = closes.sort_index()
     dates, symbols = closes.index, closes.columns.to_numpy()
-    raw = closes.to_numpy(dtype="float64")
-    window = scoring_sessions(params)
-    start = config.start if config.start is not None else dates[min(window - 1, len(dates) - 1)]
+    panel = _Panel(closes.to_numpy(dtype="float64"), symbols, symbol_ranks(symbols),
+                   (config.cost_bps + config.slippage_bps) / 1e4, 1e-6 if config.fractional else 1.0)
+    rows = _session_rows(dates, params, config)
+    schedule, signal_rows, trade_rows = _schedule(dates, rows, config)
+    starts = _window_starts(dates, schedule["signal_date"], scoring_sessions(params))
+    signals = signals_at(panel.raw, signal_rows, starts, params.lookback, params.skip)
+    book = _Book(np.zeros(len(symbols)), float(config.initial_cash))
+    for k, (signal, trade) in enumerate(schedule.itertuples(index=False)):
+        flows = _sell_delisted(book, panel, signal_rows[k], signal)
+        to_cash = (params.regime_filter and benchmark is not None
+                   and below_trend(benchmark.loc[:signal], params.regime_window))
+        target = _target(panel, {name: values[k] for name, values in signals.items()}, members(signal), to_cash, params)
+        _rebalance(book, panel, config, target, (signal_rows[k], trade_rows[k]), (signal, trade), flows)
+    return backtest_result(dates[rows], rows, panel.raw, book.events, config.initial_cash, benchmark, book.rebalances,
+                           trades_frame(book.trades), plans_frame(symbols, book.plans))
+
+
+def _session_rows(dates: pd.DatetimeIndex, params: StrategyParams, config: BacktestConfig) -> np.ndarray:
+    """Rows of the sessions in range: ``config`` start/end, by default the first session with a full
+    scoring window to the last one."""
+    start = config.start if config.start is not None else dates[min(scoring_sessions(params) - 1, len(dates) - 1)]
     end = config.end if config.end is not None else dates[-1]
     rows = np.flatnonzero((dates >= start) & (dates <= end))
     if not len(rows):
         raise ValueError(f"no sessions of data between {start:%Y-%m-%d} and {end:%Y-%m-%d}")
+    return rows
+
+
+def _schedule(dates: pd.DatetimeIndex, rows: np.ndarray,
+              config: BacktestConfig) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The rebalances whose trade falls in range, with the rows of their signal and trade sessions."""
     schedule = rebalance_schedule(dates[rows[0]], dates[rows[-1]], config.rebalance_months, config.trade_offset)
     schedule = schedule[schedule["trade_date"] <= dates[rows[-1]]]
     signal_rows, trade_rows = dates.get_indexer(schedule["signal_date"]), dates.get_indexer(schedule["trade_date"])
@@ -138,51 +141,54 @@ def run_backtest(
     if missing:
         raise ValueError("no row in the closes for the rebalance session(s) "
                          + ", ".join(f"{day:%Y-%m-%d}" for day in missing))
-    signals = signals_at(raw, signal_rows, _window_starts(dates, schedule["signal_date"], window), params.lookback,
-                         params.skip)
-    rate, step = (config.cost_bps + config.slippage_bps) / 1e4, 1e-6 if config.fractional else 1.0
-    shares, cash = np.zeros(len(symbols)), float(config.initial_cash)
-    ranks = symbol_ranks(symbols)
-    events: list[tuple[int, np.ndarray, float]] = []
-    trades, plans, rebalances = [], [], []
-    for k, (signal, trade) in enumerate(schedule.itertuples(index=False)):
-        i, j = signal_rows[k], trade_rows[k]
-        held = np.flatnonzero(shares)
-        gone = held[np.isnan(raw[i, held])]
-        cash, *flows = _fill(gone, -shares[gone], _last_close(raw, i, gone), -shares[gone], cash, rate,
-                             (signal, signal, "delisted"), symbols, trades)
-        if len(gone):
-            shares = shares.copy()
-            shares[gone] = 0.0
-            events.append((i, shares, cash))
-        universe = members(signal)
-        to_cash = (params.regime_filter and benchmark is not None
-                   and below_trend(benchmark.loc[:signal], params.regime_window))
-        core = score_signals(
-            {name: values[k] for name, values in signals.items()}, ranks, quarantined=None, to_cash=to_cash,
-            params=params, member=None if universe is None else np.isin(symbols, list(universe)),
-        )
-        traded = np.flatnonzero((core["weight"] > 0) | (shares != 0))
-        planned = plan_quantities(
-            core["weight"][traded], shares[traded], cash, raw[i, traded], fractional=config.fractional,
-            min_order_value=config.min_order_value, cash_buffer=config.cash_buffer,
-            cost_bps=config.cost_bps + config.slippage_bps,
-        )
-        plans.append((signal, traded, planned, raw[i, traded], shares[traded], core["weight"][traded]))
-        price = _last_close(raw, j, traded)
-        delta = _funded(planned, raw[j, traded], price, cash, rate, step)
-        equity_before, cash_before = cash + float(shares[traded] @ price), cash
-        cash, *more = _fill(traded, delta, price, planned, cash, rate, (signal, trade, "rebalance"), symbols, trades)
-        shares = shares.copy()
-        shares[traded] += delta
-        events.append((j, shares, cash))
-        bought, sold, costs = (a + b for a, b in zip(flows, more))
-        selected = sorted(symbols[core["selected"]])
-        turnover = (bought + sold) / 2 / equity_before if equity_before > 0 else 0.0
-        rebalances.append((signal, trade, ",".join(selected), len(selected), cash_before, equity_before,
-                           bought, sold, costs, turnover))
-    return _result(dates[rows], rows, raw, events, config.initial_cash, benchmark, rebalances, _trades(trades),
-                   _plans(symbols, plans))
+    return schedule, signal_rows, trade_rows
+
+
+def _sell_delisted(book: _Book, panel: _Panel, row: int, signal: pd.Timestamp) -> list[float]:
+    """Sell every held name without a close at the signal session at its last close, booked on the
+    signal session; returns the bought, sold and cost dollars."""
+    held = np.flatnonzero(book.shares)
+    gone = held[np.isnan(panel.raw[row, held])]
+    book.cash, *flows = _fill(gone, -book.shares[gone], last_close(panel.raw, row, gone), -book.shares[gone],
+                              book.cash, panel.rate, (signal, signal, "delisted"), panel.symbols, book.trades)
+    if len(gone):
+        book.shares = book.shares.copy()
+        book.shares[gone] = 0.0
+        book.events.append((row, book.shares, book.cash))
+    return flows
+
+
+def _target(panel: _Panel, signals: dict[str, np.ndarray], universe: Collection[str] | None, to_cash: bool,
+            params: StrategyParams) -> dict[str, np.ndarray]:
+    """The live eligibility and selection at one signal session (nothing quarantined: no validation)."""
+    member = None if universe is None else np.isin(panel.symbols, list(universe))
+    return score_signals(signals, panel.ranks, quarantined=None, to_cash=to_cash, params=params, member=member)
+
+
+def _rebalance(book: _Book, panel: _Panel, config: BacktestConfig, target: dict[str, np.ndarray],
+               rows: tuple[int, int], days: tuple[pd.Timestamp, pd.Timestamp], flows: list[float]) -> None:
+    """Plan at the signal session's closes (the live plan), fill at the trade session's, book it all."""
+    (i, j), (signal, trade) = rows, days
+    traded = np.flatnonzero((target["weight"] > 0) | (book.shares != 0))
+    planned = plan_quantities(
+        target["weight"][traded], book.shares[traded], book.cash, panel.raw[i, traded], fractional=config.fractional,
+        min_order_value=config.min_order_value, cash_buffer=config.cash_buffer,
+        cost_bps=config.cost_bps + config.slippage_bps,
+    )
+    book.plans.append((signal, traded, planned, panel.raw[i, traded], book.shares[traded], target["weight"][traded]))
+    price = last_close(panel.raw, j, traded)
+    delta = _funded(planned, panel.raw[j, traded], price, book.cash, panel.rate, panel.step)
+    equity_before, cash_before = book.cash + float(book.shares[traded] @ price), book.cash
+    book.cash, *more = _fill(traded, delta, price, planned, book.cash, panel.rate, (signal, trade, "rebalance"),
+                             panel.symbols, book.trades)
+    book.shares = book.shares.copy()
+    book.shares[traded] += delta
+    book.events.append((j, book.shares, book.cash))
+    bought, sold, costs = (a + b for a, b in zip(flows, more))
+    selected = sorted(panel.symbols[target["selected"]])
+    turnover = (bought + sold) / 2 / equity_before if equity_before > 0 else 0.0
+    book.rebalances.append((signal, trade, ",".join(selected), len(selected), cash_before, equity_before,
+                            bought, sold, costs, turnover))
 
 
 def _window_starts(dates: pd.DatetimeIndex, signal_dates: pd.Series, window: int) -> np.ndarray:
@@ -191,29 +197,6 @@ def _window_starts(dates: pd.DatetimeIndex, signal_dates: pd.Series, window: int
     calendar = nyse_sessions(CALENDAR_START, dates[-1])
     first = np.maximum(calendar.searchsorted(signal_dates) - window + 1, 0)
     return dates.searchsorted(calendar[first])
-
-
-def _plans(symbols: np.ndarray, plans: list[tuple]) -> pd.DataFrame:
-    """Every rebalance's live plan table in one frame, with its signal_date."""
-    if not plans:
-        return pd.DataFrame(columns=[*PLAN_COLUMNS, "signal_date"])
-    signal, traded, *arrays = zip(*plans)
-    keys = np.concatenate([np.full(len(t), f"{s:%Y%m%d}", dtype=object) for s, t in zip(signal, traded)])
-    frame = plan_frame(symbols[np.concatenate(traded)], *map(np.concatenate, arrays), rebalance_key=keys)
-    frame["signal_date"] = np.repeat(np.array(signal, dtype="datetime64[ns]"),
-                                     [np.count_nonzero(d) for d in arrays[0]])  # rows come grouped by rebalance
-    return frame
-
-
-def _last_close(raw: np.ndarray, row: int, cols: np.ndarray) -> np.ndarray:
-    """Closes of ``cols`` at ``row``; a symbol without a bar there is priced at its last close before."""
-    out = raw[row, cols].copy()
-    missing = np.flatnonzero(np.isnan(out))
-    if len(missing):
-        seen = ~np.isnan(raw[: row + 1, cols[missing]])
-        last = row - np.argmax(seen[::-1], axis=0)
-        out[missing] = np.where(seen.any(axis=0), raw[last, cols[missing]], np.nan)
-    return out
 
 
 def _funded(planned: np.ndarray, close: np.ndarray, price: np.ndarray, cash: float, rate: float,
@@ -240,68 +223,3 @@ def _fill(cols: np.ndarray, delta: np.ndarray, prices: np.ndarray, planned: np.n
     trades.append((when, symbols[cols[done]], delta, np.abs(planned[done]), prices, notional, cost))
     bought, costs = float(notional[delta > 0].sum()), float(cost.sum())
     return cash - float(delta @ prices) - costs, bought, float(notional.sum()) - bought, costs
-
-
-def _trades(fills: list[tuple]) -> pd.DataFrame:
-    """The booked fills as one frame (:data:`TRADE_COLUMNS`), in booking order."""
-    if not fills:
-        return pd.DataFrame(columns=TRADE_COLUMNS)
-    when, symbol, delta, planned, price, notional, cost = zip(*fills)
-    sizes = [len(s) for s in symbol]
-    signal, trade, reason = zip(*when)
-    signal, trade = (np.repeat(np.array(dates, dtype="datetime64[ns]"), sizes) for dates in (signal, trade))
-    delta = np.concatenate(delta)
-    return pd.DataFrame({
-        "signal_date": signal, "trade_date": trade, "symbol": np.concatenate(symbol),
-        "side": np.where(delta < 0, "sell", "buy"), "planned_qty": np.concatenate(planned), "qty": np.abs(delta),
-        "price": np.concatenate(price), "notional": np.concatenate(notional), "cost": np.concatenate(cost),
-        "reason": np.repeat(np.array(reason, dtype=object), sizes),
-    }, columns=TRADE_COLUMNS)
-
-
-def _marks(raw: np.ndarray, lo: int, hi: int, cols: np.ndarray) -> np.ndarray:
-    """Closes of ``cols`` on rows lo..hi-1, a missing one carried forward from the symbol's last close."""
-    block = raw[lo:hi, cols]
-    if not np.isnan(block).any():
-        return block
-    block = block.copy()
-    block[0] = _last_close(raw, lo, cols)
-    last = np.where(np.isnan(block), 0, np.arange(len(block))[:, None])
-    np.maximum.accumulate(last, axis=0, out=last)
-    return block[last, np.arange(len(cols))]
-
-
-def _result(
-    sessions: pd.DatetimeIndex, rows: np.ndarray, raw: np.ndarray, events: list, initial_cash: float,
-    benchmark: pd.Series | None, rebalances: list, trades: pd.DataFrame, plans: pd.DataFrame,
-) -> BacktestResult:
-    """Daily curves: the state after the last event at or before each session, marked at its close."""
-    equity = np.full(len(rows), float(initial_cash))
-    cash, holdings = equity.copy(), np.zeros(len(rows))
-    at = np.array([e[0] for e in events], dtype=int)
-    for k, (row, shares, cash_k) in enumerate(events):
-        lo = np.searchsorted(rows, row)
-        hi = np.searchsorted(rows, at[k + 1]) if k + 1 < len(events) else len(rows)
-        held = np.flatnonzero(shares)
-        if hi > lo:
-            equity[lo:hi] = cash_k + _marks(raw, rows[lo], rows[hi - 1] + 1, held) @ shares[held]
-        cash[lo:hi], holdings[lo:hi] = cash_k, len(held)
-    bench = None
-    if benchmark is not None:
-        levels = benchmark.reindex(sessions).ffill().bfill()
-        bench = (levels / levels.iloc[0] * initial_cash).rename("benchmark")
-    return BacktestResult(
-        equity=pd.Series(equity, index=sessions, name="equity"), cash=pd.Series(cash, index=sessions, name="cash"),
-        holdings=pd.Series(holdings.astype(int), index=sessions, name="holdings"), benchmark=bench,
-        rebalances=_rebalances(rebalances), trades=trades, orders=plans,
-    )
-
-
-def _rebalances(rows: list[tuple]) -> pd.DataFrame:
-    """One row per rebalance (:data:`REBALANCE_COLUMNS`), built column by column."""
-    if not rows:
-        return pd.DataFrame(columns=REBALANCE_COLUMNS)
-    data = dict(zip(REBALANCE_COLUMNS, zip(*rows)))
-    for name in ("signal_date", "trade_date"):
-        data[name] = np.array(data[name], dtype="datetime64[ns]")
-    return pd.DataFrame(data, columns=REBALANCE_COLUMNS)

@@ -12,9 +12,10 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from momentum.settings import Settings
-from momentum.strategy import EQUAL_WEIGHT
-from momentum.universe import COMPLETE_FROM, SWITCH_DATE, resolved_universe
+from momentum.backtest import BacktestConfig
+from momentum.strategy import EQUAL_WEIGHT, StrategyParams
+from momentum.universe import COMPLETE_FROM, SWITCH_DATE
+from momentum.universe_spec import UniverseSpec
 
 PERCENT = {"total_return", "cagr", "volatility", "max_drawdown", "best_year_return", "worst_year_return", "alpha",
            "hit_rate", "turnover", "excess_vs_equal_weight"}
@@ -63,47 +64,47 @@ def metric_text(name: str, value: object) -> str:
     return f"{float(value):,.1f}" if isinstance(value, numbers.Real) else str(value)
 
 
-def _holdings_rule(settings: Settings) -> str:
-    if settings.holdings is not None:
-        return f"{settings.holdings} names"
-    return (f"max({settings.min_holdings}, {100 * settings.holdings_fraction:g} % of the eligible names), "
+def _holdings_rule(params: StrategyParams) -> str:
+    if params.holdings is not None:
+        return f"{params.holdings} names"
+    return (f"max({params.min_holdings}, {100 * params.holdings_fraction:g} % of the eligible names), "
             "equally weighted")
 
 
-def _universe(settings: Settings) -> str:
-    kind = resolved_universe(settings)
+def _universe(spec: UniverseSpec) -> str:
+    kind = spec.kind
     if kind == "all":
         return "every symbol in the data"
     if kind == "file":
-        return f"the members listed in {settings.universe_file} (point in time where the file gives dates)"
+        return f"the members listed in {spec.universe_file} (point in time where the file gives dates)"
     return (f"point-in-time S&P 500 members on each signal session: before {COMPLETE_FROM:%Y-%m-%d} only members "
             f"with a known join date (index-constitution, partial), {COMPLETE_FROM:%Y-%m-%d} .. "
             f"{SWITCH_DATE - pd.Timedelta(days=1):%Y-%m-%d} the fja05680/sp500 spells (MIT), from "
             f"{SWITCH_DATE:%Y-%m-%d} index-constitution; only members with data can be held")
 
 
-def assumptions(settings: Settings, start: pd.Timestamp, end: pd.Timestamp, slippage_bps: float,
-                benchmark: str) -> dict[str, str]:
+def assumptions(params: StrategyParams, config: BacktestConfig, universe: UniverseSpec, start: pd.Timestamp,
+                end: pd.Timestamp, benchmark: str) -> dict[str, str]:
     """What a reader must know to believe the figures, item -> one sentence (``benchmark``: its label)."""
-    months = ", ".join(calendar.month_abbr[m] for m in settings.rebalance_months)
-    strategy = settings.strategy + (" (with plain momentum as a baseline)" if settings.strategy != "momentum" else "")
-    shares = ("fractional shares, to 1e-6 of a share" if settings.fractional else
+    months = ", ".join(calendar.month_abbr[m] for m in config.rebalance_months)
+    strategy = params.strategy + (" (with plain momentum as a baseline)" if params.strategy != "momentum" else "")
+    shares = ("fractional shares, to 1e-6 of a share" if config.fractional else
               "whole shares, rounded down; buys are trimmed one share at a time when cash runs short")
     return {
-        "data": f"{settings.provider}: {DATA.get(settings.provider, settings.provider + ' bars')}; "
+        "data": f"{universe.provider}: {DATA.get(universe.provider, universe.provider + ' bars')}; "
                 f"{start:%Y-%m-%d} to {end:%Y-%m-%d}",
-        "universe": _universe(settings),
+        "universe": _universe(universe),
         "benchmarks": f"{benchmark}; and {EQUAL_WEIGHT}, every universe member with a close, equally weighted, "
                       "rebalanced on the same sessions with the same costs through the same engine",
-        "costs": f"commission {settings.cost_bps:g} bps + slippage {slippage_bps:g} bps of traded notional, "
+        "costs": f"commission {config.cost_bps:g} bps + slippage {config.slippage_bps:g} bps of traded notional, "
                  "charged in cash on every fill",
-        "parameters": f"{strategy}; lookback {settings.lookback} sessions, skip {settings.skip} sessions; holdings "
-                      f"{_holdings_rule(settings)}; signal at the last session of {months}, trade "
-                      f"{settings.trade_offset} session(s) later at the close; regime filter "
-                      f"{'on' if settings.regime_filter else 'off'}",
-        "share rounding": f"{shares}; orders under {money(settings.min_order_value)} are skipped; cash buffer "
-                          f"{100 * settings.cash_buffer:g} % of equity",
-        "survivorship": SURVIVORSHIP.get(settings.provider, OTHER_SURVIVORSHIP),
+        "parameters": f"{strategy}; lookback {params.lookback} sessions, skip {params.skip} sessions; holdings "
+                      f"{_holdings_rule(params)}; signal at the last session of {months}, trade "
+                      f"{config.trade_offset} session(s) later at the close; regime filter "
+                      f"{'on' if params.regime_filter else 'off'}",
+        "share rounding": f"{shares}; orders under {money(config.min_order_value)} are skipped; cash buffer "
+                          f"{100 * config.cash_buffer:g} % of equity",
+        "survivorship": SURVIVORSHIP.get(universe.provider, OTHER_SURVIVORSHIP),
     }
 
 

@@ -28,22 +28,28 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 import pandas as pd
 
 from momentum.brokers.base import (
-    Broker, BrokerError, DuplicateOrderError, OrderRequest, OrderStatus, Position, TransientBrokerError,
+    Broker, BrokerError, DuplicateOrderError, OrderRequest, OrderState, OrderStatus, Position, Side,
+    TransientBrokerError,
 )
 
 OUTCOME_COLUMNS = [
     "client_order_id", "symbol", "side", "qty", "status", "filled_qty", "filled_avg_price",
     "broker_order_id", "action", "pending", "note",
 ]
-# action: what this run did with the order
-SUBMITTED = "submitted"  # this run posted it and the broker booked it
-FOUND = "found_at_broker"  # the broker already had the id: not posted again
-REFUSED = "refused"  # this run posted it and the broker refused it (nothing booked)
-NONE = "none"  # not posted (market closed, blocked, kill switch)
+
+
+class Action(StrEnum):
+    """What this run did with an order (the ``action`` column of ``executions``)."""
+
+    SUBMITTED = "submitted"  # this run posted it and the broker booked it
+    FOUND = "found_at_broker"  # the broker already had the id: not posted again
+    REFUSED = "refused"  # this run posted it and the broker refused it (nothing booked)
+    NONE = "none"  # not posted (market closed, blocked, kill switch)
 
 
 class GuardError(RuntimeError):
@@ -128,28 +134,28 @@ def send_once(
     """
     existing = broker.get_by_client_id(order.client_order_id)
     if existing is not None:
-        return existing, FOUND, "already at the broker (sent by an earlier run); not sent again"
+        return existing, Action.FOUND, "already at the broker (sent by an earlier run); not sent again"
     reason = gate() if gate is not None else ""
     if reason:
-        return None, NONE, reason
+        return None, Action.NONE, reason
     try:
-        return broker.submit(order), SUBMITTED, "sent"
+        return broker.submit(order), Action.SUBMITTED, "sent"
     except DuplicateOrderError:
         found = broker.get_by_client_id(order.client_order_id)
         if found is None:
             raise
-        return found, FOUND, "already at the broker (duplicate id refused); not sent again"
+        return found, Action.FOUND, "already at the broker (duplicate id refused); not sent again"
     except TransientBrokerError:
         found = broker.get_by_client_id(order.client_order_id)
         if found is None:
             raise
-        return found, SUBMITTED, "sent (outcome confirmed by a lookup after a timeout or server error)"
+        return found, Action.SUBMITTED, "sent (outcome confirmed by a lookup after a timeout or server error)"
     except BrokerError as exc:
         # A refusal (4xx) or an answer we could not read: the broker is the judge of what is booked.
         found = broker.get_by_client_id(order.client_order_id)
         if found is not None:
-            return found, SUBMITTED, f"sent (confirmed by a lookup after: {exc})"
-        return None, REFUSED, f"rejected by the broker, nothing booked: {exc}"
+            return found, Action.SUBMITTED, f"sent (confirmed by a lookup after: {exc})"
+        return None, Action.REFUSED, f"rejected by the broker, nothing booked: {exc}"
 
 
 def _wait(broker: Broker, statuses: dict[str, OrderStatus], timeout: float, poll: float,
@@ -171,13 +177,13 @@ def _wait(broker: Broker, statuses: dict[str, OrderStatus], timeout: float, poll
 
 def _describe(status: OrderStatus, waited: bool, timeout: float) -> str:
     planned = "" if status.qty is None else f" of {status.qty:g}"
-    if status.status == "filled":
+    if status.status == OrderState.FILLED:
         return ""
-    if status.status == "partially_filled":
+    if status.status == OrderState.PARTIALLY_FILLED:
         return f"PARTIAL: filled {status.filled_qty:g}{planned}; the rest is left to the broker, never re-sent"
-    if status.status == "rejected":
+    if status.status == OrderState.REJECTED:
         return "REJECTED by the broker; not re-sent"
-    if status.status in ("canceled", "expired"):
+    if status.status in (OrderState.CANCELED, OrderState.EXPIRED):
         return f"{status.status.upper()} at the broker after filling {status.filled_qty:g}{planned}; not re-sent"
     if waited:
         return (f"NOT FILLED within {timeout:g}s (broker status {status.status}); left open at the broker, "
@@ -211,17 +217,17 @@ def execute_plan(
             note = (f"NOT SENT: market closed (next open {market.next_open.isoformat()}); "
                     "set queue_when_closed=true to queue orders for the open")
             say(note)
-            return _frame(plan, {c: {"status": "not_sent", "action": NONE, "pending": True, "note": note}
+            return _frame(plan, {c: {"status": OrderState.NOT_SENT, "action": Action.NONE, "pending": True, "note": note}
                                  for c in plan["client_order_id"]})
         queued = True
         say(f"market closed: queueing orders for the next open ({market.next_open.isoformat()})")
 
     killed = False
-    for side in ("sell", "buy"):
+    for side in (Side.SELL, Side.BUY):
         rows = plan[plan["side"] == side]
         if rows.empty:
             continue
-        gate = _funding_gate(plan, outcomes, broker, guards) if side == "buy" else None
+        gate = _funding_gate(plan, outcomes, broker, guards) if side == Side.BUY else None
         sent: dict[str, OrderStatus] = {}
         for row in rows.itertuples(index=False):
             coid = row.client_order_id
@@ -230,18 +236,18 @@ def execute_plan(
                 break
             notional = getattr(row, "notional", float("nan"))
             has_notional = notional is not None and not pd.isna(notional)
-            order = OrderRequest(client_order_id=coid, symbol=row.symbol, side=row.side,
+            order = OrderRequest(client_order_id=coid, symbol=row.symbol, side=Side(row.side),
                                  qty=None if has_notional else float(row.qty),
                                  notional=float(notional) if has_notional else None)
             value = float(notional) if has_notional else float(row.est_value)
             status, action, note = send_once(broker, order, None if gate is None else lambda v=value: gate(v))
             if status is None:
                 say(f"{coid}: {note}")
-                blocked = action == NONE
-                outcomes[coid] = {"status": "blocked" if blocked else "rejected", "action": action,
+                blocked = action == Action.NONE
+                outcomes[coid] = {"status": OrderState.BLOCKED if blocked else OrderState.REJECTED, "action": action,
                                   "pending": blocked, "note": note}
                 continue
-            if action == FOUND and not _matches(status, order):
+            if action == Action.FOUND and not _matches(status, order):
                 note = (f"CONFLICT: id already used at the broker for {status.side} {status.qty} {status.symbol}, "
                         f"not the planned {order.side} {order.qty} {order.symbol}; not sent")
                 say(f"{coid}: {note}")
@@ -262,7 +268,7 @@ def execute_plan(
             }
         if killed:
             say("kill switch engaged during the run: the remaining orders were not sent")
-            outcomes.update({c: {"status": "not_sent", "action": NONE, "pending": True,
+            outcomes.update({c: {"status": OrderState.NOT_SENT, "action": Action.NONE, "pending": True,
                                  "note": "NOT SENT: kill switch engaged during the run"}
                              for c in plan["client_order_id"] if c not in outcomes})
             break
@@ -274,10 +280,11 @@ def _funding_gate(plan: pd.DataFrame, outcomes: dict[str, dict], broker: Broker,
     """None when every sell filled (the plan funds its buys). Otherwise a gate for each buy not yet at
     the broker: it may go only if the cash left covers it with the price band as a margin; the buys
     the unfilled sells would have funded are blocked, with the reason."""
-    sells = plan[plan["side"] == "sell"]
-    unfilled = [(row.symbol, row.client_order_id, outcomes.get(row.client_order_id, {}).get("status", "not_sent"))
+    sells = plan[plan["side"] == Side.SELL]
+    unfilled = [(row.symbol, row.client_order_id,
+                 outcomes.get(row.client_order_id, {}).get("status", OrderState.NOT_SENT))
                 for row in sells.itertuples(index=False)
-                if outcomes.get(row.client_order_id, {}).get("status") != "filled"]
+                if outcomes.get(row.client_order_id, {}).get("status") != OrderState.FILLED]
     if not unfilled:
         return None
     what = ", ".join(f"{symbol} ({coid}, {status})" for symbol, coid, status in unfilled)
@@ -300,8 +307,8 @@ def _frame(plan: pd.DataFrame, outcomes: dict[str, dict]) -> pd.DataFrame:
     if extra.empty:
         extra = pd.DataFrame(columns=["client_order_id"])
     merged = base.merge(extra.drop(columns=["symbol"], errors="ignore"), on="client_order_id", how="left")
-    defaults = {"status": "not_sent", "filled_qty": 0.0, "filled_avg_price": float("nan"), "broker_order_id": "",
-                "action": NONE, "pending": True, "note": ""}
+    defaults = {"status": OrderState.NOT_SENT, "filled_qty": 0.0, "filled_avg_price": float("nan"),
+                "broker_order_id": "", "action": Action.NONE, "pending": True, "note": ""}
     for column, default in defaults.items():
         if column not in merged:
             merged[column] = default

@@ -23,9 +23,9 @@ from momentum.history import (
 from momentum.live_symbols import file_symbols
 from momentum.providers import PriceProvider
 from momentum.providers.alpaca_wire import alpaca_symbol
-from momentum.settings import Settings
 from momentum.store import DatasetRef, Manifest, VersionedStore
-from momentum.universe import file_membership, resolved_universe, sp500_members, sp500_membership
+from momentum.universe import file_membership, sp500_members, sp500_membership
+from momentum.universe_spec import UniverseSpec
 
 
 class NoHistoryError(PermanentError):
@@ -51,21 +51,21 @@ class HistoryUpdate:
                 "requests": self.requests, "path": self.path}
 
 
-def members_between(settings: Settings, start: pd.Timestamp, end: pd.Timestamp) -> list[str]:
+def members_between(spec: UniverseSpec, start: pd.Timestamp, end: pd.Timestamp, benchmark_symbol: str) -> list[str]:
     """Symbols in the configured universe on any session of ``[start, end]`` (delisted names included),
     plus ``benchmark_symbol``, in Alpaca's spelling (``BRK.B``)."""
-    kind, sessions = resolved_universe(settings), nyse_sessions(start, end)
+    kind, sessions = spec.kind, nyse_sessions(start, end)
     if kind == "sp500":
         known = {*ic.history("sp500")["symbol"], *sp500_members(start)["symbol"], *sp500_members(end)["symbol"]}
         membership = sp500_membership(sorted(known), sessions)
     elif kind == "file":
-        path = str(settings.universe_file)
+        path = str(spec.universe_file)
         membership = file_membership(path, file_symbols(path), sessions)
     else:
-        raise PermanentError(f"universe {settings.universe!r} names no symbols to backfill for provider "
-                             f"{settings.provider!r} (set universe=sp500, or universe=file with universe_file=PATH)")
+        raise PermanentError(f"universe {spec.universe!r} names no symbols to backfill for provider "
+                             f"{spec.provider!r} (set universe=sp500, or universe=file with universe_file=PATH)")
     members = membership.columns[membership.to_numpy().any(axis=0)]
-    return sorted({alpaca_symbol(s) for s in [*members, settings.benchmark_symbol]})
+    return sorted({alpaca_symbol(s) for s in [*members, benchmark_symbol]})
 
 
 def latest_history(store: VersionedStore) -> Manifest | None:

@@ -16,8 +16,8 @@ import pandas as pd
 from momentum.errors import PermanentError
 from momentum.membership_freshness import membership_freshness
 from momentum.providers.alpaca_wire import alpaca_symbol
-from momentum.settings import Settings
-from momentum.universe import file_membership, members_at, resolved_universe, sp500_members
+from momentum.universe import file_membership, members_at, sp500_members
+from momentum.universe_spec import UniverseSpec
 
 
 def file_symbols(path: str) -> list[str]:
@@ -30,18 +30,18 @@ def file_symbols(path: str) -> list[str]:
     return list(dict.fromkeys(symbols))
 
 
-def universe_at(settings: Settings, as_of: pd.Timestamp) -> list[str]:
+def universe_at(spec: UniverseSpec, as_of: pd.Timestamp) -> list[str]:
     """The configured universe's members on ``as_of`` in Alpaca's spelling (needs no data: it says
     what to fetch)."""
-    kind = resolved_universe(settings)
+    kind = spec.kind
     if kind == "sp500":
         membership_freshness(as_of)
         return sp500_members(as_of)["symbol"].tolist()
     if kind == "file":
-        symbols = file_symbols(str(settings.universe_file))
-        members = members_at(file_membership(str(settings.universe_file), symbols, pd.DatetimeIndex([as_of])), as_of)
+        symbols = file_symbols(str(spec.universe_file))
+        members = members_at(file_membership(str(spec.universe_file), symbols, pd.DatetimeIndex([as_of])), as_of)
         return sorted({alpaca_symbol(s) for s in members})
-    raise PermanentError(f"universe {settings.universe!r} names no symbols for provider {settings.provider!r} "
+    raise PermanentError(f"universe {spec.universe!r} names no symbols for provider {spec.provider!r} "
                          "(set universe=sp500 or universe=file with universe_file=PATH)")
 
 

@@ -11,6 +11,8 @@ re-run of the same rebalance sends the same ids and the broker refuses a second 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,6 +22,27 @@ PLAN_COLUMNS = [
     "current_qty", "target_qty", "target_weight",
 ]
 MAX_CLIENT_ORDER_ID = 48
+
+
+@dataclass(frozen=True)
+class PlanParams:
+    """What a plan depends on besides its input datasets: the account it is made for (``broker``, and
+    for Alpaca its ``endpoint``: a plan made against one account is never reused for another) and the
+    sizing rules of :func:`plan_orders` (``cost_bps``: every cost a fill will carry, basis points)."""
+
+    broker: str = "paper"
+    fractional: bool = False
+    min_order_value: float = 1.0
+    cash_buffer: float = 0.0
+    notional: bool = False
+    cost_bps: float = 0.0
+    endpoint: str | None = None
+
+    def lineage(self) -> dict[str, Any]:
+        """The ``orders`` dataset's params (no secrets; ``endpoint`` only for a broker that has one)."""
+        params = {"broker": self.broker, "fractional": self.fractional, "min_order_value": self.min_order_value,
+                  "cash_buffer": self.cash_buffer, "notional": self.notional, "cost_bps": self.cost_bps}
+        return params | ({"endpoint": self.endpoint} if self.endpoint is not None else {})
 _ID_CHARS = re.compile(r"^[A-Za-z0-9._-]+$")
 
 

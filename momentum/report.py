@@ -1,4 +1,4 @@
-"""The run summary: what a run read, decided and did, as one JSON-able dict (CLI, artifacts, --json)."""
+"""The run summary: what a run read, decided and did (:class:`momentum.contracts.RunSummary`)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,14 @@ from typing import Any
 
 import pandas as pd
 
+from momentum.brokers.base import OrderState
 from momentum.calendar import is_signal_session, next_signal_session
+from momentum.contracts import (
+    AccountSummary, DatasetInfo, DataSpan, ExecutionHeadline, RebalanceInfo, RunRefs, RunSummary, ValidationOutcome,
+)
+from momentum.execution import Action
 from momentum.membership_freshness import membership_freshness
-from momentum.settings import Settings
-from momentum.store import DatasetRef, VersionedStore
+from momentum.store import VersionedStore
 from momentum.validation import quarantined_symbols
 
 TOP_N = 10
@@ -24,67 +28,84 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
             for row in out.to_dict(orient="records")]
 
 
-def execution_headline(executions: pd.DataFrame) -> dict[str, Any]:
+def execution_headline(executions: pd.DataFrame) -> ExecutionHeadline:
     """Each order counted once: filled, rejected, pending (sent, still open at the broker), not sent
     (never posted: blocked, market closed, kill switch), canceled (canceled or expired); ``attention``
     is every order not filled, ``headline`` the first one's reason."""
-    status, sent = executions["status"], executions["action"] != "none"
-    problems = executions[status != "filled"]
-    return {"orders": len(executions), "filled": int((status == "filled").sum()),
-            "attention": len(problems), "pending": int((executions["pending"] & sent).sum()),
-            "rejected": int((status == "rejected").sum()), "not_sent": int((~sent & (status != "filled")).sum()),
-            "canceled": int(status.isin(["canceled", "expired"]).sum()),
-            "headline": str(problems["note"].iloc[0]) if len(problems) else ""}
+    status, sent = executions["status"], executions["action"] != Action.NONE
+    filled = status == OrderState.FILLED
+    problems = executions[~filled]
+    return ExecutionHeadline(
+        orders=len(executions), filled=int(filled.sum()), attention=len(problems),
+        pending=int((executions["pending"] & sent).sum()), rejected=int((status == OrderState.REJECTED).sum()),
+        not_sent=int((~sent & ~filled).sum()),
+        canceled=int(status.isin([OrderState.CANCELED.value, OrderState.EXPIRED.value]).sum()),
+        headline=str(problems["note"].iloc[0]) if len(problems) else "")
 
 
-def attention_line(execution: dict[str, Any]) -> str:
+def attention_line(execution: ExecutionHeadline) -> str:
     """``4 of 6 orders not filled (4 rejected, 0 pending, 2 not sent)``: the counts that are not zero."""
-    parts = [f"{execution[k]} {label}" for k, label in (("rejected", "rejected"), ("pending", "pending"),
-                                                          ("not_sent", "not sent"), ("canceled", "canceled"))
-             if execution[k]]
-    return f"{execution['attention']} of {execution['orders']} orders not filled ({', '.join(parts)})"
+    parts = [f"{count} {label}" for count, label in ((execution.rejected, "rejected"), (execution.pending, "pending"),
+                                                     (execution.not_sent, "not sent"), (execution.canceled, "canceled"))
+             if count]
+    return f"{execution.attention} of {execution.orders} orders not filled ({', '.join(parts)})"
 
 
-def run_summary(store: VersionedStore, refs: dict[str, DatasetRef], settings: Settings) -> dict[str, Any]:
-    """Everything the CLI prints after a run, keyed for scripts. Ranking, target portfolio and orders are
-    those of the rebalance executed: the signal session's when the run caught one up."""
-    as_of = refs["bars"].as_of
-    bars = store.read(refs["bars"], columns=["date", "symbol"])
-    validation = store.read(refs["validation"])
-    summary: dict[str, Any] = {
-        "as_of": as_of,
-        "provider": settings.provider,
-        "store": store.url,
-        "broker": settings.broker,
-        "data": {"start": f"{bars['date'].min():%Y-%m-%d}", "end": f"{bars['date'].max():%Y-%m-%d}",
-                 "symbols": int(bars["symbol"].nunique()), "rows": len(bars)},
-        "validation": {"passed": True, "quarantined": quarantined_symbols(validation),
-                       "warnings": int(((validation["severity"] == "warning") & (validation["status"] != "passed") & (validation["symbol"] == "")).sum())},
-        "rebalance": {"is_signal_session": is_signal_session(as_of, settings.rebalance_months),
-                      "next_signal_session": f"{next_signal_session(as_of, settings.rebalance_months):%Y-%m-%d}",
-                      "executed": "executions" in refs},
-        "datasets": {name: {"version": ref.version, "as_of": ref.as_of, "path": store.manifest(ref).path}
-                     for name, ref in refs.items()},
-    }
-    membership_as_of = store.manifest(refs["scores"]).params.get("membership_as_of")
+def _data_span(store: VersionedStore, refs: RunRefs) -> DataSpan:
+    bars = store.read(refs.scored.bars, columns=["date", "symbol"])
+    return DataSpan(start=f"{bars['date'].min():%Y-%m-%d}", end=f"{bars['date'].max():%Y-%m-%d}",
+                    symbols=int(bars["symbol"].nunique()), rows=len(bars))
+
+
+def _validation(store: VersionedStore, refs: RunRefs) -> ValidationOutcome:
+    table = store.read(refs.scored.validation)
+    failed_warnings = (table["severity"] == "warning") & (table["status"] != "passed") & (table["symbol"] == "")
+    return ValidationOutcome(passed=True, quarantined=quarantined_symbols(table), warnings=int(failed_warnings.sum()))
+
+
+def _rebalance(refs: RunRefs, as_of: str, rebalance_months: tuple[int, ...]) -> RebalanceInfo:
+    signal = refs.orders.as_of if refs.orders is not None else None
+    return RebalanceInfo(is_signal_session=is_signal_session(as_of, rebalance_months),
+                         next_signal_session=f"{next_signal_session(as_of, rebalance_months):%Y-%m-%d}",
+                         executed=refs.executions is not None, signal_session=signal,
+                         caught_up=None if signal is None else signal != as_of)
+
+
+def _warnings(store: VersionedStore, refs: RunRefs, as_of: str) -> list[str]:
+    membership_as_of = store.manifest(refs.scored.scores).params.get("membership_as_of")
     warning = membership_freshness(pd.Timestamp(as_of)).warning if membership_as_of not in (None, as_of) else None
-    summary["warnings"] = [warning] if warning else []
-    if "orders" in refs:
-        summary["rebalance"] |= {"signal_session": refs["orders"].as_of, "caught_up": refs["orders"].as_of != as_of}
-    scores = store.read(refs.get("signal_scores", refs["scores"]))  # a caught-up rebalance shows what it traded
+    return [warning] if warning else []
+
+
+def _account(store: VersionedStore, refs: RunRefs) -> AccountSummary | None:
+    if refs.account is None:
+        return None
+    account = store.read(refs.account)
+    cash = float(account.loc[account["symbol"] == "$CASH", "market_value"].sum())
+    return AccountSummary(value=float(account["market_value"].sum()), cash=cash,
+                          positions=_records(account[account["symbol"] != "$CASH"]),
+                          plan_differences=_records(account[account["plan_difference"] != 0]))
+
+
+def run_summary(store: VersionedStore, refs: RunRefs, *, provider: str, broker: str,
+                rebalance_months: tuple[int, ...]) -> RunSummary:
+    """Everything the CLI prints after a run. Ranking, target portfolio and orders are those of the
+    rebalance executed: the signal session's when the run caught one up."""
+    as_of = refs.scored.bars.as_of
+    scores = store.read(refs.traded.scores)
     ranked = scores.sort_values(["momentum", "symbol"], ascending=[False, True], na_position="last")
-    summary["ranking"] = _records(ranked.head(TOP_N)[["symbol", "momentum", "fip", "eligible", "selected", "reason"]])
-    summary["target_portfolio"] = _records(scores[scores["weight"] > 0][["symbol", "weight"]])
-    if "orders" in refs:
-        summary["orders"] = _records(store.read(refs["orders"])[["client_order_id", "symbol", "side", "qty", "ref_price", "est_value"]])
-    if "executions" in refs:
-        executions = store.read(refs["executions"])
-        summary["fills"] = _records(executions)
-        summary["execution"] = execution_headline(executions)
-    if "account" in refs:
-        account = store.read(refs["account"])
-        cash = float(account.loc[account["symbol"] == "$CASH", "market_value"].sum())
-        summary["account"] = {"value": float(account["market_value"].sum()), "cash": cash,
-                              "positions": _records(account[account["symbol"] != "$CASH"]),
-                              "plan_differences": _records(account[account["plan_difference"] != 0])}
-    return summary
+    order_columns = ["client_order_id", "symbol", "side", "qty", "ref_price", "est_value"]
+    executions = store.read(refs.executions) if refs.executions is not None else None
+    return RunSummary(
+        as_of=as_of, provider=provider, store=store.url, broker=broker, data=_data_span(store, refs),
+        validation=_validation(store, refs), rebalance=_rebalance(refs, as_of, rebalance_months),
+        datasets={name: DatasetInfo(version=ref.version, as_of=ref.as_of, path=store.manifest(ref).path)
+                  for name, ref in refs.datasets().items()},
+        warnings=_warnings(store, refs, as_of),
+        ranking=_records(ranked.head(TOP_N)[["symbol", "momentum", "fip", "eligible", "selected", "reason"]]),
+        target_portfolio=_records(scores[scores["weight"] > 0][["symbol", "weight"]]),
+        orders=None if refs.orders is None else _records(store.read(refs.orders)[order_columns]),
+        fills=None if executions is None else _records(executions),
+        execution=None if executions is None else execution_headline(executions),
+        account=_account(store, refs),
+    )

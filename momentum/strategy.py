@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 
 from momentum.selection import eligibility_codes, holdings_count, pick, reason_texts, symbol_ranks
-from momentum.settings import Settings
 from momentum.signals import below_trend, signal_arrays
 
 # The benchmark a selection strategy must beat: every universe member with a close, equally weighted.
@@ -29,10 +28,6 @@ class StrategyParams:
     max_stale_sessions: int = 20
     regime_filter: bool = False
     regime_window: int = 200
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> "StrategyParams":
-        return cls(**{name: getattr(settings, name) for name in cls.__dataclass_fields__})
 
     def as_dict(self) -> dict:
         return asdict(self)

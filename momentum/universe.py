@@ -28,8 +28,6 @@ import index_constitution as ic
 import numpy as np
 import pandas as pd
 
-from momentum.settings import Settings
-
 # From here the vendored spells list every member (487..505 at every month end to 2026-10).
 COMPLETE_FROM = pd.Timestamp("1996-01-02")
 # From here index-constitution (complete from about 2011, current to 2026-10) replaces the spells.
@@ -306,25 +304,3 @@ def members_at(membership: pd.DataFrame, as_of: object) -> set[str]:
         return set()
     row = membership.iloc[pos]
     return set(row.index[row.to_numpy(dtype=bool)])
-
-
-def resolved_universe(settings: Settings) -> str:
-    """``sp500``, ``all`` or ``file``: ``auto`` is the S&P 500 for the embedded and alpaca data, else every symbol."""
-    if settings.universe == "auto":
-        return "sp500" if settings.provider in ("embedded", "alpaca") else "all"
-    return settings.universe
-
-
-def universe_members(settings: Settings, symbols: Sequence[str], as_of: pd.Timestamp) -> set[str] | None:
-    """The symbols in the configured universe at ``as_of``; None means every symbol (``all``).
-
-    ``auto`` is the point-in-time S&P 500 for the embedded and alpaca data, every symbol otherwise.
-    """
-    kind = resolved_universe(settings)
-    if kind == "all":
-        return None
-    dates = pd.DatetimeIndex([pd.Timestamp(as_of)])
-    if kind == "sp500":
-        return members_at(sp500_membership(symbols, dates), as_of)
-    return members_at(file_membership(str(settings.universe_file), symbols, dates), as_of)
-

@@ -100,7 +100,9 @@ def run(
     summary = state.result(raise_on_failure=False)
     if isinstance(summary, BaseException):
         raise summary
-    typer.echo(json.dumps(summary, default=str) if as_json else run_text(summary))
+    from momentum.contracts import RunSummary
+
+    typer.echo(json.dumps(summary, default=str) if as_json else run_text(RunSummary.from_json(summary)))
     if state.is_failed():
         fail(state.message or "the run failed")
 

@@ -64,21 +64,22 @@ def check_named_files(settings: Settings) -> None:
 
 
 def check_store(settings: Settings) -> None:
-    """The store URL has a store's shape and the store answers (credentials, bucket, endpoint)."""
-    from momentum.store import VersionedStore
+    """The store URL has a store's shape and the store answers (credentials, bucket, endpoint); the run
+    then uses this same store, from the composition root."""
+    from momentum import definitions
 
-    VersionedStore(settings.store_url).identity  # noqa: B018 - reading it proves the store is usable
+    definitions.store(settings).identity  # noqa: B018 - reading it proves the store is usable
 
 
 def check_run(as_of: str | None, **overrides: Any) -> tuple[Settings, str]:
     """Everything ``momentum run`` can refuse before Prefect starts; returns the settings and as_of."""
     from momentum.calendar import checked_as_of
-    from momentum.providers import make_provider
+    from momentum import definitions
 
     settings = checked_settings(**overrides)
     check_named_files(settings)
     check_store(settings)
-    day = checked_as_of(as_of, make_provider(settings).last_session())
+    day = checked_as_of(as_of, definitions.provider(settings).last_session())
     return settings, f"{day:%Y-%m-%d}"
 
 

@@ -12,16 +12,17 @@ from prefect import task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NONE as NO_CACHE
 
-from momentum.backtest import BacktestConfig, BacktestResult, run_backtest
+from momentum import definitions
+from momentum.backtest import BacktestResult, run_backtest
 from momentum.backtest_page import assumptions, render_html
 from momentum.backtest_report import (
     BENCHMARK, EQUAL_WEIGHT_LABEL, all_metrics, benchmark_label, curves_table, jsonable, metrics_table,
     rebalances_table, render_pngs,
 )
-from momentum.providers import bars_to_wide, make_provider
+from momentum.providers import bars_to_wide
 from momentum.settings import Settings
 from momentum.strategy import EQUAL_WEIGHT, StrategyParams
-from momentum.universe import universe_members
+from momentum.universe_spec import universe_members
 from tasks.common import current_flow_run_id, open_store
 from tasks.history import stored_history
 
@@ -35,7 +36,7 @@ def load_history(settings: Settings, end: str | None) -> tuple[pd.DataFrame, pd.
 
     For ``alpaca`` it is the store's committed ``history``, brought up to date first (fetched once).
     """
-    provider = make_provider(settings)
+    provider = definitions.provider(settings)
     last = pd.Timestamp(end) if end else provider.last_session()
     if settings.provider == "alpaca":
         return stored_history(settings, last)
@@ -45,9 +46,10 @@ def load_history(settings: Settings, end: str | None) -> tuple[pd.DataFrame, pd.
 def _run(settings: Settings, closes: pd.DataFrame, benchmark: pd.Series, start: str | None, end: str | None,
          slippage_bps: float, params: StrategyParams | None = None) -> BacktestResult:
     return run_backtest(
-        closes, params=params or StrategyParams.from_settings(settings),
-        config=BacktestConfig.from_settings(settings, start, end, slippage_bps),
-        members=partial(universe_members, settings, list(closes.columns)), benchmark=benchmark,
+        closes, params=params or definitions.strategy_params(settings),
+        config=definitions.backtest_config(settings, start, end, slippage_bps),
+        members=partial(universe_members, definitions.universe_spec(settings), list(closes.columns)),
+        benchmark=benchmark,
     )
 
 
@@ -63,7 +65,7 @@ def run_equal_weight(settings: Settings, closes: pd.DataFrame, benchmark: pd.Ser
                      end: str | None, slippage_bps: float = 0.0) -> BacktestResult:
     """The equal-weight benchmark: every universe member with a close, same schedule, costs and engine."""
     return _run(settings, closes, benchmark, start, end, slippage_bps,
-                params=StrategyParams.from_settings(settings).equal_weight())
+                params=definitions.strategy_params(settings).equal_weight())
 
 
 def _params(settings: Settings, **extra: Any) -> dict:
@@ -96,7 +98,9 @@ def store_backtest(settings: Settings, results: dict[str, BacktestResult], slipp
     pngs = render_pngs(curves, rebalances, labels)
     title = f"Backtest {settings.strategy} {start:%Y-%m-%d} .. {as_of:%Y-%m-%d} ({settings.provider} data)"
     page = render_html(title, table.set_index("series").T, rebalances, pngs, labels=labels,
-                       assumptions=assumptions(settings, start, as_of, slippage_bps, labels[BENCHMARK]))
+                       assumptions=assumptions(definitions.strategy_params(settings),
+                                               definitions.backtest_config(settings, slippage_bps=slippage_bps),
+                                               definitions.universe_spec(settings), start, as_of, labels[BENCHMARK]))
     url = store.put_report(f"backtest/{as_of:%Y-%m-%d}/{refs['backtest_equity'].version}.html", page)
     if report_dir:
         folder = Path(report_dir)

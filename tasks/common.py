@@ -10,6 +10,7 @@ from typing import Any
 from prefect.context import TaskRunContext
 from prefect.runtime import flow_run
 
+from momentum import definitions
 from momentum.brokers.base import TransientBrokerError
 from momentum.errors import TransientError
 from momentum.lineage import code_version
@@ -21,7 +22,8 @@ RETRY = {"retries": 3, "retry_delay_seconds": [1, 4, 15], "retry_jitter_factor":
 
 
 def open_store(settings: Settings) -> VersionedStore:
-    return VersionedStore(settings.store_url)
+    """The run's store, from the composition root (one per process per settings)."""
+    return definitions.store(settings)
 
 
 def current_flow_run_id() -> str | None:

@@ -16,8 +16,9 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE as NO_CACHE
 
-from momentum.brokers import make_broker
-from momentum.execution import Guards, execute_plan, reconcile
+from momentum import definitions
+from momentum.brokers.base import OrderState
+from momentum.execution import execute_plan, reconcile
 from momentum.settings import Settings
 from momentum.store import DatasetRef, VersionedStore
 from tasks.common import RETRY, current_flow_run_id, only_transient, open_store
@@ -25,15 +26,6 @@ from tasks.plan import closes_at
 
 KILL_SWITCH = "KILL_SWITCH"
 KILL_CHECK_SECONDS = 1.0  # how often an order loop looks at the store's KILL_SWITCH marker
-
-
-def guards(settings: Settings, kill_marker: bool) -> Guards:
-    return Guards(
-        max_order_notional=settings.max_order_notional, max_rebalance_notional=settings.max_rebalance_notional,
-        price_band=settings.price_band, kill_switch=settings.kill_switch or kill_marker,
-        queue_when_closed=settings.queue_when_closed, fill_timeout_seconds=settings.fill_timeout_seconds,
-        poll_seconds=settings.fill_poll_seconds,
-    )
 
 
 def kill_check(settings: Settings, store: VersionedStore, every_seconds: float = KILL_CHECK_SECONDS,
@@ -64,7 +56,7 @@ def report_markdown(outcomes: pd.DataFrame, gaps: pd.DataFrame, as_of: str, brok
     counts = outcomes["status"].value_counts().to_dict()
     head = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     lines = [f"**Execution of the {as_of} rebalance ({broker} broker): {head or 'no orders'}**", ""]
-    attention = outcomes[outcomes["status"] != "filled"]
+    attention = outcomes[outcomes["status"] != OrderState.FILLED]
     if len(attention):
         lines += [f"**{len(attention)} order(s) need attention** (see the notes).", ""]
     lines += ["| client_order_id | side | symbol | qty | status | filled | price | action | note |",
@@ -90,11 +82,11 @@ def execute(settings: Settings, orders_ref: DatasetRef, bars_ref: DatasetRef, li
     logger = get_run_logger()
     store = open_store(settings)
     prices = closes_at(store, bars_ref)
-    broker = make_broker(settings, store, as_of=orders_ref.as_of, prices=prices, live_opt_in=live,
-                         flow_run_id=current_flow_run_id())
+    broker = definitions.broker(settings, as_of=orders_ref.as_of, prices=prices, live_opt_in=live,
+                                flow_run_id=current_flow_run_id())
     plan = store.read(orders_ref)
     outcomes = execute_plan(
-        plan, broker, guards(settings, store.marker_exists(KILL_SWITCH)), prices,
+        plan, broker, definitions.guards(settings, store.marker_exists(KILL_SWITCH)), prices,
         kill_check=kill_check(settings, store), log=logger.warning,
     )
     gaps = reconcile(plan, {p.symbol: p.qty for p in broker.positions()})
@@ -117,7 +109,7 @@ def snapshot_account(
     """
     store = open_store(settings)
     prices = closes_at(store, bars_ref)
-    broker = make_broker(settings, store, as_of=orders_ref.as_of, prices=prices, live_opt_in=live)
+    broker = definitions.broker(settings, as_of=orders_ref.as_of, prices=prices, live_opt_in=live)
     held = broker.positions()
     positions = {p.symbol: p.qty for p in held}
     market_value = {p.symbol: p.market_value for p in held}

@@ -8,7 +8,8 @@ from prefect.cache_policies import NONE as NO_CACHE
 
 from momentum.history import benchmark_split
 from momentum.history_update import HistoryUpdate, members_between, read_history, update_history
-from momentum.providers import bars_to_wide, make_provider
+from momentum import definitions
+from momentum.providers import bars_to_wide
 from momentum.providers.alpaca_wire import alpaca_symbol
 from momentum.settings import Settings
 from momentum.store import VersionedStore
@@ -20,12 +21,13 @@ HISTORY_START = "2016-01-01"  # the default backfill start: where the free Alpac
 @task(name="history-symbols", cache_policy=NO_CACHE)
 def history_symbols(settings: Settings, start: str, end: str) -> list[str]:
     """The universe's members at any time in ``[start, end]``, plus the benchmark."""
-    return members_between(settings, pd.Timestamp(start), pd.Timestamp(end))
+    return members_between(definitions.universe_spec(settings), pd.Timestamp(start), pd.Timestamp(end),
+                           settings.benchmark_symbol)
 
 
 def _update(settings: Settings, symbols: list[str], start: str, end: str) -> tuple[VersionedStore, HistoryUpdate]:
     store = open_store(settings)
-    return store, update_history(store, make_provider(settings), symbols, pd.Timestamp(start), pd.Timestamp(end),
+    return store, update_history(store, definitions.provider(settings), symbols, pd.Timestamp(start), pd.Timestamp(end),
                                  flow_run_id=current_flow_run_id())
 
 
@@ -37,7 +39,8 @@ def ingest_history(settings: Settings, symbols: list[str], start: str, end: str)
 
 def stored_history(settings: Settings, end: pd.Timestamp) -> tuple[pd.DataFrame, pd.Series]:
     """Wide closes and the benchmark from the committed history, brought up to date to ``end`` first."""
-    symbols = members_between(settings, pd.Timestamp(HISTORY_START), end)
+    symbols = members_between(definitions.universe_spec(settings), pd.Timestamp(HISTORY_START), end,
+                              settings.benchmark_symbol)
     store, update = _update(settings, symbols, HISTORY_START, f"{end:%Y-%m-%d}")
     bars = read_history(store, update.ref, end)
     others, benchmark = benchmark_split(bars, alpaca_symbol(settings.benchmark_symbol))

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pandas as pd
 from prefect import task
 
-from momentum.brokers import make_broker
+from momentum import definitions
 from momentum.calendar import checked_as_of, nyse_sessions
 from momentum.live_symbols import run_symbols, universe_at
-from momentum.providers import make_provider
 from momentum.settings import Settings
 from momentum.store import DatasetRef, VersionedStore
 from tasks.common import RETRY, STAGE, current_flow_run_id, only_transient, open_store
@@ -35,15 +34,15 @@ def fetch_symbols(settings: Settings, store: VersionedStore, as_of: str, live: b
     provider's own full set). The benchmark is fetched by ``ingest-benchmark``."""
     if settings.provider != "alpaca":
         return None
-    broker = make_broker(settings, store, as_of=as_of, prices=pd.Series(dtype=float), live_opt_in=live)
+    broker = definitions.broker(settings, as_of=as_of, prices=pd.Series(dtype=float), live_opt_in=live)
     held = [p.symbol for p in broker.positions()]
-    return run_symbols(universe_at(settings, pd.Timestamp(as_of)), held)
+    return run_symbols(universe_at(definitions.universe_spec(settings), pd.Timestamp(as_of)), held)
 
 
 @task(name="resolve-as-of")
 def resolve_as_of(settings: Settings, as_of: str | None) -> str:
     """The requested session, or the provider's last session; never a future or non-trading day."""
-    return checked_as_of(as_of, make_provider(settings).last_session()).strftime("%Y-%m-%d")
+    return checked_as_of(as_of, definitions.provider(settings).last_session()).strftime("%Y-%m-%d")
 
 
 def _fetch_once(settings: Settings, dataset: str, as_of: str, fetch, symbols: list[str] | None = None) -> DatasetRef:
@@ -53,7 +52,7 @@ def _fetch_once(settings: Settings, dataset: str, as_of: str, fetch, symbols: li
     committed = store.lookup(dataset, as_of, params=params)
     if committed is not None:
         return committed
-    frame = fetch(make_provider(settings), params)
+    frame = fetch(definitions.provider(settings), params)
     return store.write(dataset, as_of, frame, params=params, flow_run_id=current_flow_run_id(),
                        known_new=True)  # the look-up above found none
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from prefect import task
 
-from momentum.brokers import make_broker
+from momentum import definitions
 from momentum.orders import plan_orders
 from momentum.selection import target_weights
 from momentum.settings import Settings
@@ -20,35 +20,24 @@ def closes_at(store, bars_ref: DatasetRef) -> pd.Series:
     return day.set_index("symbol")["adj_close"]
 
 
-def plan_params(settings: Settings) -> dict:
-    """What the plan depends on besides its input datasets (no secrets). The Alpaca endpoint is part
-    of it: a plan made against one account is never reused for another."""
-    params = {"broker": settings.broker, "fractional": settings.fractional, "min_order_value": settings.min_order_value,
-              "cash_buffer": settings.cash_buffer, "notional": settings.notional_orders,
-              # buys are funded with room for every cost the fill will carry
-              "cost_bps": settings.cost_bps + (settings.paper_slippage_bps if settings.broker == "paper" else 0.0)}
-    if settings.broker == "alpaca":
-        params["endpoint"] = settings.alpaca_base_url
-    return params
-
-
 @task(name="plan", retry_condition_fn=only_transient, **RETRY, **STAGE)
 def plan(settings: Settings, scores_ref: DatasetRef, bars_ref: DatasetRef, live: bool = False) -> DatasetRef:
     """The rebalance's order plan. Once committed it is reused, never re-planned from later positions,
     so a re-run of the same rebalance sends the same orders with the same client_order_ids."""
-    store, params = open_store(settings), plan_params(settings)
+    store, params = open_store(settings), definitions.plan_params(settings)
     inputs = {"scores": scores_ref, "bars": bars_ref}
-    committed = store.lookup("orders", scores_ref.as_of, inputs=inputs, params=params)
+    committed = store.lookup("orders", scores_ref.as_of, inputs=inputs, params=params.lineage())
     if committed is not None:
         return committed
     prices = closes_at(store, bars_ref)
-    broker = make_broker(settings, store, as_of=scores_ref.as_of, prices=prices, live_opt_in=live)
-    if settings.fractional and not getattr(broker, "supports_fractional", False):
+    broker = definitions.broker(settings, as_of=scores_ref.as_of, prices=prices, live_opt_in=live)
+    if params.fractional and not getattr(broker, "supports_fractional", False):
         raise ValueError(f"broker {settings.broker!r} does not support fractional orders")
     positions = pd.Series({p.symbol: p.qty for p in broker.positions()}, dtype=float)
     orders = plan_orders(
         target_weights(store.read(scores_ref)), positions, broker.account().cash, prices,
-        rebalance_key=scores_ref.as_of.replace("-", ""), **{k: v for k, v in params.items() if k not in ("broker", "endpoint")},
+        rebalance_key=scores_ref.as_of.replace("-", ""), fractional=params.fractional, notional=params.notional,
+        min_order_value=params.min_order_value, cash_buffer=params.cash_buffer, cost_bps=params.cost_bps,
     )
-    return store.write("orders", scores_ref.as_of, orders, inputs=inputs, params=params,
+    return store.write("orders", scores_ref.as_of, orders, inputs=inputs, params=params.lineage(),
                        flow_run_id=current_flow_run_id(), known_new=True)  # the look-up above found none

@@ -17,6 +17,7 @@ from momentum.providers.alpaca import AlpacaProvider, batches
 from momentum.providers.alpaca_http import MarketDataClient
 from momentum.providers.alpaca_wire import MarketDataError, alpaca_symbol, merge_pages, parse_page, session_dates
 from momentum.providers.embedded import EmbeddedProvider
+from momentum import definitions
 from momentum.settings import Settings
 
 START, END = pd.Timestamp("2022-01-03"), pd.Timestamp("2022-11-30")
@@ -28,7 +29,7 @@ def provider(srv, *, timeout: float = 5.0, retries: int = 3, key: str | None = N
     sleep = waits.append if waits is not None else (lambda s: None)
     client = MarketDataClient(srv.base_url, key or srv.key_id, srv.secret_key, timeout=timeout, max_retries=retries,
                               backoff=0.01, pacer=Pacer(190, sleep=sleep), sleep=sleep)
-    return AlpacaProvider(Settings(provider="alpaca"), client=client)
+    return AlpacaProvider(client)
 
 
 def embedded(symbols=SYMBOLS, start=START, end=END) -> pd.DataFrame:
@@ -237,8 +238,7 @@ def test_pacer_keeps_under_the_per_minute_limit():
 
 def test_last_session_is_the_latest_close_at_least_20_minutes_ago(alpaca_data):
     def at(text: str) -> pd.Timestamp:
-        p = AlpacaProvider(Settings(provider="alpaca"), client=provider(alpaca_data).client,
-                           now=lambda: pd.Timestamp(text, tz="America/New_York"))
+        p = AlpacaProvider(provider(alpaca_data).client, now=lambda: pd.Timestamp(text, tz="America/New_York"))
         return p.last_session()
 
     assert at("2026-11-30 17:30") == pd.Timestamp("2026-11-30")  # a 17:30 run scores today
@@ -251,6 +251,6 @@ def test_settings_refuse_iex_and_keys_are_required():
     with pytest.raises(ValueError, match="alpaca_data_feed 'iex' is refused"):
         Settings(provider="alpaca", alpaca_data_feed="iex")
     with pytest.raises(PermanentError, match="provider 'alpaca' needs API keys: set MOMENTUM_ALPACA_KEY_ID"):
-        AlpacaProvider(Settings(provider="alpaca", alpaca_key_id=None, alpaca_secret_key=None))
+        definitions.provider(Settings(provider="alpaca", alpaca_key_id=None, alpaca_secret_key=None))
     with pytest.raises(MarketDataError, match="refuses plain http to a non-loopback host"):
         MarketDataClient("http://data.example.com", "k", "s")

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from momentum import definitions
 from momentum.backtest import BacktestConfig, run_backtest, scoring_sessions
 from momentum.backtest_page import metric_text, money, percent, render_html
 from momentum.backtest_report import (
@@ -27,7 +28,7 @@ from momentum.providers.synthetic import synthetic_panel
 from momentum.settings import Settings
 from momentum.store import VersionedStore
 from momentum.strategy import EQUAL_WEIGHT, StrategyParams
-from momentum.universe import universe_members
+from momentum.universe_spec import universe_members
 from momentum.validation import TABLE_COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,10 +68,10 @@ def test_live_parity_every_rebalance_of_the_embedded_history(embedded, tmp_path)
 
     closes, benchmark = embedded
     settings = _settings(tmp_path)
-    params = StrategyParams.from_settings(settings)
+    params = definitions.strategy_params(settings)
     assert scoring_sessions(params) == history_sessions(settings)
-    result = run_backtest(closes, params=params, config=BacktestConfig.from_settings(settings), benchmark=benchmark,
-                          members=partial(universe_members, settings, list(closes.columns)))
+    result = run_backtest(closes, params=params, config=definitions.backtest_config(settings), benchmark=benchmark,
+                          members=partial(universe_members, definitions.universe_spec(settings), list(closes.columns)))
     store = VersionedStore(settings.store_url)
     fills = result.trades.assign(as_of=result.trades["trade_date"].dt.strftime("%Y-%m-%d"))
     checked, too_early = 0, []
@@ -570,10 +571,10 @@ def test_cli_sweep_writes_one_comparison_table(prefect_api, tmp_path):
     table = store.read(store.resolve("backtest_sweep").ref)
     assert len(table) == 4 and (tmp_path / "r" / "sweep.csv").exists()
     settings = Settings(provider="synthetic", synthetic_symbols=40, synthetic_sessions=700, lookback=126, holdings=3)
-    provider = __import__("momentum.providers", fromlist=["make_provider"]).make_provider(settings)
+    provider = definitions.provider(settings)
     closes = bars_to_wide(provider.bars(None, provider.last_session()))
-    direct = run_backtest(closes, params=StrategyParams.from_settings(settings),
-                          config=BacktestConfig.from_settings(settings), benchmark=provider.benchmark(None, closes.index[-1]))
+    direct = run_backtest(closes, params=definitions.strategy_params(settings),
+                          config=definitions.backtest_config(settings), benchmark=provider.benchmark(None, closes.index[-1]))
     row = next(r for r in rows if (r["lookback"], r["holdings"]) == (126, 3))
     assert row["final_equity"] == pytest.approx(direct.final_equity, rel=1e-12)
 

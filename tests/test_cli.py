@@ -126,9 +126,9 @@ def test_execution_counts_each_outcome_once():
         "note": ["", "rejected: no buying power", "blocked", "market closed", "open", "expired"],
     })
     counts = execution_headline(executions)
-    assert {k: counts[k] for k in ("orders", "filled", "rejected", "not_sent", "pending", "canceled", "attention")} \
-        == {"orders": 6, "filled": 1, "rejected": 1, "not_sent": 2, "pending": 1, "canceled": 1, "attention": 5}
-    assert counts["headline"] == "rejected: no buying power"
+    assert (counts.orders, counts.filled, counts.rejected, counts.not_sent, counts.pending, counts.canceled,
+            counts.attention) == (6, 1, 1, 2, 1, 1, 5)
+    assert counts.headline == "rejected: no buying power"
     assert attention_line(counts) == "5 of 6 orders not filled (1 rejected, 1 pending, 2 not sent, 1 canceled)"
 
 

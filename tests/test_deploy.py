@@ -23,6 +23,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from momentum.brokers.paper import LEDGER
 from momentum.catchup import is_executed, latest_signal_session, owed_rebalance
+from momentum.contracts import RunSummary
 from momentum.store import VersionedStore
 from momentum_cli.render import run_text
 from momentum_cli.serve_cmd import DEPLOYMENTS, FLOW, POOL, REPO_ROOT, LocalStack
@@ -345,8 +346,8 @@ def test_scheduled_runs_catch_up_once(tmp_path):
     second = rebalance(as_of=LAST_SESSION, store_url=url, only_on_schedule=True)
     earlier = rebalance(as_of="2022-11-29", store_url=url, only_on_schedule=True)  # superseded
     assert first["rebalance"]["signal_session"] == OWED and first["rebalance"]["caught_up"]
-    assert f"(caught up the rebalance of {OWED})" in run_text(first)
-    assert "(plan and execution skipped: only_on_schedule)" in run_text(second)
+    assert f"(caught up the rebalance of {OWED})" in run_text(RunSummary.from_json(first))
+    assert "(plan and execution skipped: only_on_schedule)" in run_text(RunSummary.from_json(second))
     assert first["datasets"]["bars"]["as_of"] == LAST_SESSION and first["datasets"]["signal_bars"]["as_of"] == OWED
     assert {f["status"] for f in first["fills"]} == {"filled"} and len(book) == len(first["fills"])
     store = VersionedStore(url)
@@ -356,7 +357,7 @@ def test_scheduled_runs_catch_up_once(tmp_path):
     signal_scores = store.read(store.resolve("scores", as_of=OWED, strict_as_of=True).ref)
     assert [row["symbol"] for row in first["ranking"]] == list(
         signal_scores.sort_values(["momentum", "symbol"], ascending=[False, True])["symbol"].head(len(first["ranking"])))
-    assert f"target portfolio at the signal session {OWED}:" in run_text(first)
+    assert f"target portfolio at the signal session {OWED}:" in run_text(RunSummary.from_json(first))
     for summary in (second, earlier):
         assert "orders" not in summary and not summary["rebalance"]["executed"]
     assert ledger(VersionedStore(url)).equals(book)

@@ -21,7 +21,8 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, Fl
 
 import momentum.brokers.alpaca as alpaca_module
 from flows.rebalance import rebalance
-from momentum.brokers import AlpacaCredentials, LiveTradingRefused, is_live_endpoint, make_broker
+from momentum.brokers import AlpacaCredentials, LiveTradingRefused, is_live_endpoint
+from momentum.definitions import broker as make_broker
 from momentum.settings import Settings
 from momentum.store import VersionedStore
 
@@ -340,15 +341,12 @@ def no_network(monkeypatch):
 def test_live_endpoint_needs_both_the_setting_and_the_flag(url_variant, no_network, tmp_path):
     assert is_live_endpoint(url_variant)
     creds = AlpacaCredentials("k", "s")
-    store = VersionedStore(str(tmp_path))
     for live_trading, flag in [(False, False), (True, False), (False, True)]:
         settings = Settings(broker="alpaca", alpaca_base_url=url_variant, live_trading=live_trading)
         with pytest.raises(LiveTradingRefused, match="explicit opt-in is missing"):
-            make_broker(settings, store, as_of=AS_OF, prices=pd.Series(dtype=float), live_opt_in=flag,
-                        credentials=creds)
+            make_broker(settings, as_of=AS_OF, prices=pd.Series(dtype=float), live_opt_in=flag, keys=creds)
     settings = Settings(broker="alpaca", alpaca_base_url=url_variant, live_trading=True)
-    broker = make_broker(settings, store, as_of=AS_OF, prices=pd.Series(dtype=float), live_opt_in=True,
-                         credentials=creds)
+    broker = make_broker(settings, as_of=AS_OF, prices=pd.Series(dtype=float), live_opt_in=True, keys=creds)
     assert broker.live is True and no_network == []  # building the adapter sends nothing
     assert not is_live_endpoint("https://paper-api.alpaca.markets") and not is_live_endpoint("http://127.0.0.1:8080")
     assert Settings().alpaca_base_url == "https://paper-api.alpaca.markets" and Settings().broker == "paper"

@@ -194,16 +194,17 @@ def test_a_refetched_symbol_leaves_none_of_its_old_bars_behind(tmp_path):
 
 def test_members_between_counts_everyone_in_the_range(tmp_path):
     from momentum.history_update import members_between
-    from momentum.settings import Settings
+    from momentum.universe_spec import UniverseSpec
 
-    in_2018 = members_between(Settings(provider="alpaca"), T("2018-01-02"), T("2018-12-31"))
-    later = members_between(Settings(provider="alpaca"), T("2019-01-02"), T("2019-12-31"))
+    sp500 = UniverseSpec(provider="alpaca")
+    in_2018 = members_between(sp500, T("2018-01-02"), T("2018-12-31"), "SPY")
+    later = members_between(sp500, T("2019-01-02"), T("2019-12-31"), "SPY")
     assert "RRC" in in_2018 and "RRC" not in later  # left the index on 2018-06-18
     assert {"SPY", "BRK.B", "AAPL"} <= set(later) and 500 <= len(later) <= 540
     universe = tmp_path / "universe.csv"
     universe.write_text("symbol,start,end\nAAA,2020-01-01,2020-06-30\nBRK-B,2021-01-01,\n")
-    file_settings = Settings(provider="alpaca", universe="file", universe_file=str(universe), benchmark_symbol="QQQ")
-    assert members_between(file_settings, T("2020-03-02"), T("2020-12-31")) == ["AAA", "QQQ"]
-    assert members_between(file_settings, T("2020-03-02"), T("2021-03-01")) == ["AAA", "BRK.B", "QQQ"]
+    listed = UniverseSpec(provider="alpaca", universe="file", universe_file=str(universe))
+    assert members_between(listed, T("2020-03-02"), T("2020-12-31"), "QQQ") == ["AAA", "QQQ"]
+    assert members_between(listed, T("2020-03-02"), T("2021-03-01"), "QQQ") == ["AAA", "BRK.B", "QQQ"]
     with pytest.raises(PermanentError, match="universe 'all' names no symbols to backfill"):
-        members_between(Settings(provider="alpaca", universe="all"), T("2020-01-02"), T("2020-12-31"))
+        members_between(UniverseSpec(provider="alpaca", universe="all"), T("2020-01-02"), T("2020-12-31"), "SPY")

@@ -8,9 +8,8 @@ import pytest
 
 from momentum.errors import PermanentError
 from momentum.live_symbols import run_symbols, universe_at
-from momentum.universe import resolved_universe
+from momentum.universe_spec import UniverseSpec, resolved_universe
 from momentum.membership_freshness import MAX_STALE_DAYS, MembershipTooOld, membership_data_end, membership_freshness
-from momentum.settings import Settings
 from momentum.universe import sp500_members
 
 
@@ -53,9 +52,10 @@ def test_more_than_120_days_after_the_data_end_the_run_refuses_naming_the_date_a
 def test_live_symbols_are_the_universe_plus_held_positions_in_alpaca_spelling(tmp_path):
     path = tmp_path / "universe.csv"
     path.write_text("symbol,start,end\nAAPL,,\nBRK-B,2020-01-01,\nGONE,2010-01-01,2015-01-01\n")
-    settings = Settings(provider="alpaca", universe="file", universe_file=str(path))
-    assert universe_at(settings, pd.Timestamp("2022-11-30")) == ["AAPL", "BRK.B"]
+    spec = UniverseSpec(provider="alpaca", universe="file", universe_file=str(path))
+    assert universe_at(spec, pd.Timestamp("2022-11-30")) == ["AAPL", "BRK.B"]
     assert run_symbols(["AAPL", "BRK.B"], ["brk/b", "TSLA"]) == ["AAPL", "BRK.B", "TSLA"]
-    assert resolved_universe(Settings(provider="alpaca")) == "sp500" and resolved_universe(Settings(provider="synthetic")) == "all"
+    assert resolved_universe(UniverseSpec(provider="alpaca")) == "sp500"
+    assert resolved_universe(UniverseSpec(provider="synthetic")) == "all"
     with pytest.raises(PermanentError, match="universe .all. names no symbols for provider 'alpaca'"):
-        universe_at(Settings(provider="alpaca", universe="all"), pd.Timestamp("2022-11-30"))
+        universe_at(UniverseSpec(provider="alpaca", universe="all"), pd.Timestamp("2022-11-30"))

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from flows.rebalance import rebalance
 from momentum.brokers.paper import LEDGER, PaperBroker
+from momentum.contracts import RunSummary
 from momentum.store import VersionedStore
 from momentum_cli.app import app
 
@@ -48,7 +49,8 @@ def test_a_manual_run_off_the_calendar_rebalances_and_says_so(tmp_path):
     summary = rebalance(as_of="2022-12-28", store_url=str(tmp_path))
     assert not summary["rebalance"]["is_signal_session"] and summary["rebalance"]["signal_session"] == "2022-12-28"
     assert summary["orders"] and not summary["rebalance"]["caught_up"]
-    assert "a manual run rebalances at as_of; --only-on-schedule trades only on signal sessions" in run_text(summary)
+    text = run_text(RunSummary.from_json(summary))
+    assert "a manual run rebalances at as_of; --only-on-schedule trades only on signal sessions" in text
 
 
 def test_second_run_for_the_same_as_of_sends_nothing(tmp_path):

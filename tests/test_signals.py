@@ -170,11 +170,10 @@ def test_point_in_time_universe_on_the_embedded_data(symbol, as_of, why):
     """A symbol outside the index at t is never eligible at t, whatever its momentum."""
     from momentum.providers import bars_to_wide
     from momentum.providers.embedded import EmbeddedProvider
-    from momentum.settings import Settings
-    from momentum.universe import universe_members
+    from momentum.universe_spec import UniverseSpec, universe_members
 
     wide = bars_to_wide(EmbeddedProvider().bars(None, pd.Timestamp(as_of)))
-    members = universe_members(Settings(), list(wide.columns), pd.Timestamp(as_of))
+    members = universe_members(UniverseSpec(), list(wide.columns), pd.Timestamp(as_of))
     table = score_at(wide, members=members, params=StrategyParams(holdings=19), as_of=pd.Timestamp(as_of))
     row = table.set_index("symbol").loc[symbol]
     assert not row["eligible"] and not row["selected"] and row["reason"] == "not a universe member at as_of", why

@@ -9,10 +9,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from enum import StrEnum
+from typing import Protocol
 
-Side = Literal["buy", "sell"]
-TERMINAL = frozenset({"filled", "canceled", "expired", "rejected"})
+
+class Side(StrEnum):
+    """An order's side, spelled as the broker and the datasets spell it."""
+
+    BUY = "buy"
+    SELL = "sell"
+
+
+class OrderState(StrEnum):
+    """An order's status: the broker's (Alpaca's spelling; a broker may report others, such as
+    ``pending_new``) and, for orders this run never posted, execution's ``blocked`` and ``not_sent``."""
+
+    NEW = "new"
+    ACCEPTED = "accepted"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+    REJECTED = "rejected"
+    BLOCKED = "blocked"  # held back by execution: a buy its unfilled sells would have funded
+    NOT_SENT = "not_sent"  # never posted: market closed, kill switch
+
+
+TERMINAL = frozenset({OrderState.FILLED, OrderState.CANCELED, OrderState.EXPIRED, OrderState.REJECTED})
 
 
 class BrokerError(RuntimeError):

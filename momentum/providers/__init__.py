@@ -1,4 +1,5 @@
-"""Price providers: adapters that return bars in the project's schema, behind one Protocol."""
+"""Price providers: adapters that return bars in the project's schema, behind one Protocol
+(:func:`momentum.definitions.provider` picks one)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,6 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import pandas as pd
-
-from momentum.settings import Settings
 
 BAR_COLUMNS = ("date", "symbol", "adj_close")
 OHLCV_COLUMNS = ("open", "high", "low", "close", "volume")
@@ -26,30 +25,6 @@ class PriceProvider(Protocol):
     def benchmark(self, start: pd.Timestamp | None, end: pd.Timestamp) -> pd.Series: ...
 
     def last_session(self) -> pd.Timestamp: ...
-
-
-def make_provider(settings: Settings) -> PriceProvider:
-    """The provider named by ``settings.provider``."""
-    if settings.provider == "embedded":
-        from momentum.providers.embedded import EmbeddedProvider
-
-        return EmbeddedProvider()
-    if settings.provider == "synthetic":
-        from momentum.providers.synthetic import SyntheticProvider
-
-        return SyntheticProvider(
-            n_symbols=settings.synthetic_symbols, n_sessions=settings.synthetic_sessions,
-            seed=settings.synthetic_seed,
-        )
-    if settings.provider == "alpaca":
-        from momentum.providers.alpaca import AlpacaProvider
-
-        return AlpacaProvider(settings)
-    if settings.provider == "files":
-        from momentum.providers.files import FilesProvider
-
-        return FilesProvider(str(settings.files_path), settings.benchmark_symbol)
-    raise ValueError(f"unknown provider {settings.provider!r}")
 
 
 def wide_to_bars(wide: pd.DataFrame) -> pd.DataFrame:

@@ -18,26 +18,16 @@ from collections.abc import Callable, Sequence
 import pandas as pd
 
 from momentum.calendar import last_closed_session
-from momentum.errors import PermanentError
 from momentum.providers.alpaca_http import MarketDataClient
 from momentum.providers.alpaca_wire import (
     BARS_PATH, MAX_SYMBOLS, InvalidSymbolError, MarketDataError, alpaca_symbol, bars_params, merge_pages, parse_page,
 )
-from momentum.settings import Settings
 
 log = logging.getLogger(__name__)
 
 HISTORY_START = pd.Timestamp("2016-01-01")  # the free plan's history starts in 2016
 SETTLE = pd.Timedelta(minutes=20)  # a session's bars are asked for 20 minutes after its close
 MAX_PAGES = 10_000  # per request: a server that never ends its token chain is an error
-
-
-def _keys(settings: Settings) -> tuple[str, str]:
-    key_id, secret = settings.alpaca_key_id, settings.alpaca_secret_key
-    if key_id is None or secret is None or not key_id.get_secret_value() or not secret.get_secret_value():
-        raise PermanentError("provider 'alpaca' needs API keys: set MOMENTUM_ALPACA_KEY_ID and "
-                             "MOMENTUM_ALPACA_SECRET_KEY (a free key: see docs/data.md)")
-    return key_id.get_secret_value(), secret.get_secret_value()
 
 
 def batches(symbols: Sequence[str], size: int = MAX_SYMBOLS) -> list[list[str]]:
@@ -48,17 +38,16 @@ def batches(symbols: Sequence[str], size: int = MAX_SYMBOLS) -> list[list[str]]:
 
 
 class AlpacaProvider:
-    """Alpaca Market Data v2 daily bars; ``rejected`` maps a dropped symbol to the API's reason."""
+    """Alpaca Market Data v2 daily bars over ``client`` (its session and rate limiter); ``rejected`` maps a
+    symbol the last :meth:`bars` call dropped to the API's reason."""
 
     name = "alpaca"
 
-    def __init__(self, settings: Settings, *, client: MarketDataClient | None = None,
+    def __init__(self, client: MarketDataClient, *, feed: str = "sip", benchmark_symbol: str = "SPY",
                  now: Callable[[], pd.Timestamp] = lambda: pd.Timestamp.now(tz="UTC")) -> None:
-        self.feed = settings.alpaca_data_feed
-        self.benchmark_symbol = alpaca_symbol(settings.benchmark_symbol)
-        self.client = client or MarketDataClient(
-            settings.alpaca_data_url, *_keys(settings), timeout=settings.alpaca_timeout_seconds,
-            max_retries=settings.alpaca_max_retries, backoff=settings.alpaca_backoff_seconds)
+        self.feed = feed
+        self.benchmark_symbol = alpaca_symbol(benchmark_symbol)
+        self.client = client
         self._now = now
         self.rejected: dict[str, str] = {}
 
@@ -72,6 +61,7 @@ class AlpacaProvider:
 
     def bars(self, start: pd.Timestamp | None, end: pd.Timestamp, symbols: Sequence[str] | None = None) -> pd.DataFrame:
         """Bars of ``symbols`` (default: S&P 500 members at ``end`` + the benchmark) in [start, end]."""
+        self.rejected = {}
         if symbols is None:
             from momentum.universe import sp500_members
 
