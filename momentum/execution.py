@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from momentum.errors import PermanentError
 from momentum.brokers.base import (
     Broker, BrokerError, DuplicateOrderError, OrderRequest, OrderStatus, Position, TransientBrokerError,
 )
@@ -46,8 +47,8 @@ REFUSED = "refused"  # this run posted it and the broker refused it (nothing boo
 NONE = "none"  # not posted (market closed, blocked, kill switch)
 
 
-class GuardError(RuntimeError):
-    """A safety guard stopped execution before the first order."""
+class GuardError(PermanentError):
+    """A safety guard (kill switch, order or rebalance limit, price band) tripped: no order is sent, the run stops."""
 
 
 @dataclass(frozen=True)

@@ -328,12 +328,3 @@ def universe_members(settings: Settings, symbols: Sequence[str], as_of: pd.Times
         return members_at(sp500_membership(symbols, dates), as_of)
     return members_at(file_membership(str(settings.universe_file), symbols, dates), as_of)
 
-
-def sp500_members(as_of: pd.Timestamp) -> pd.DataFrame:
-    """S&P 500 members on ``as_of``: columns ``symbol`` (Alpaca spelling, ``BRK.B``) and ``since`` (the
-    day the current membership spell began), sorted by symbol. After the history's last date it is the
-    latest known membership (see :mod:`momentum.membership_freshness`)."""
-    rows = ic.constituents_at("sp500", pd.Timestamp(as_of))
-    frame = pd.DataFrame({"symbol": rows["symbol"].astype(str).map(_key),
-                          "since": pd.to_datetime(rows["opt-in"]).astype("datetime64[ns]")})
-    return frame.drop_duplicates("symbol").sort_values("symbol", ignore_index=True)

@@ -6,6 +6,7 @@ import pandas as pd
 from prefect import task
 
 from momentum.brokers import make_broker
+from momentum.errors import PermanentError
 from momentum.orders import plan_orders
 from momentum.selection import target_weights
 from momentum.settings import Settings
@@ -44,7 +45,8 @@ def plan(settings: Settings, scores_ref: DatasetRef, bars_ref: DatasetRef, live:
     prices = closes_at(store, bars_ref)
     broker = make_broker(settings, store, as_of=scores_ref.as_of, prices=prices, live_opt_in=live)
     if settings.fractional and not getattr(broker, "supports_fractional", False):
-        raise ValueError(f"broker {settings.broker!r} does not support fractional orders")
+        raise PermanentError(f"broker {settings.broker!r} does not support fractional orders", "settings.fractional",
+                             "set fractional=false or use broker alpaca")
     positions = pd.Series({p.symbol: p.qty for p in broker.positions()}, dtype=float)
     orders = plan_orders(
         target_weights(store.read(scores_ref)), positions, broker.account().cash, prices,

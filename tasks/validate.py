@@ -7,14 +7,15 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact
 
 from momentum.calendar import nyse_sessions
+from momentum.errors import PermanentError
 from momentum.settings import Settings
 from momentum.store import DatasetRef
 from momentum.validation import ValidationResult, render_html, validate_bars
 from tasks.common import STAGE, current_flow_run_id, open_store
 
 
-class ValidationFailed(RuntimeError):
-    """The bars failed validation at dataset level: nothing downstream may run."""
+class ValidationFailed(PermanentError):
+    """The bars failed validation at dataset level: the run stops, nothing downstream (no order) runs."""
 
 
 def _markdown(result: ValidationResult, report_url: str) -> str:

@@ -70,7 +70,7 @@ def test_paper_broker_fills_refuses_duplicates_and_keeps_the_book(broker):
 def test_paper_broker_refuses_trading_in_the_past(broker):
     broker.submit(OrderRequest("id-1", "A", "buy", qty=1))
     earlier = PaperBroker(broker.store, as_of="2022-01-31", prices=PRICES, initial_cash=1_000.0)
-    with pytest.raises(Exception, match="cannot trade on earlier 2022-01-31"):
+    with pytest.raises(BrokerError, match="cannot trade on earlier 2022-01-31"):
         earlier.submit(OrderRequest("id-2", "A", "buy", qty=1))
 
 

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from momentum.brokers.base import Broker
+from momentum.errors import PermanentError
 from momentum.settings import Settings
 from momentum.store import VersionedStore
 
@@ -23,8 +24,12 @@ PAPER_ALPACA_HOST = "paper-api.alpaca.markets"
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
-class LiveTradingRefused(RuntimeError):
-    """A live endpoint was configured without the explicit opt-in."""
+class LiveTradingRefused(PermanentError):
+    """A live endpoint was configured without the explicit opt-in: the run stops before any connection."""
+
+
+class MissingBrokerKeys(PermanentError):
+    """Broker 'alpaca' was chosen without its API keys: the run stops before any connection."""
 
 
 @dataclass(frozen=True)
@@ -62,8 +67,8 @@ def check_live_opt_in(settings: Settings, live_opt_in: bool) -> bool:
         missing = [what for what, ok in (("MOMENTUM_LIVE_TRADING=true", settings.live_trading),
                                          ("the --live flag (flow parameter live=True)", live_opt_in)) if not ok]
         raise LiveTradingRefused(
-            f"{settings.alpaca_base_url} is a live (real-money) endpoint and the explicit opt-in is missing: "
-            f"{' and '.join(missing)}; nothing was sent"
+            f"{settings.alpaca_base_url} is a live (real-money) endpoint and the explicit opt-in is missing",
+            "nothing was sent", f"set {' and '.join(missing)}",
         )
     return live
 
@@ -86,9 +91,10 @@ def make_broker(
     live = check_live_opt_in(settings, live_opt_in)
     creds = credentials or AlpacaCredentials.from_settings(settings)
     if creds is None:
-        raise ValueError(
-            "broker 'alpaca' needs API keys: set MOMENTUM_ALPACA_KEY_ID and MOMENTUM_ALPACA_SECRET_KEY (deployments "
-            "load them from the Prefect Secret blocks momentum-alpaca-key-id and momentum-alpaca-secret-key)"
+        raise MissingBrokerKeys(
+            "broker 'alpaca' needs API keys", "MOMENTUM_ALPACA_KEY_ID / MOMENTUM_ALPACA_SECRET_KEY",
+            "set both; deployments load them from the Prefect Secret blocks momentum-alpaca-key-id and "
+            "momentum-alpaca-secret-key",
         )
     from momentum.brokers import alpaca
 
