@@ -38,7 +38,7 @@ from momentum.metrics import performance
 from momentum.orders import PLAN_COLUMNS, fund_buys, plan_frame, plan_quantities
 from momentum.selection import symbol_ranks
 from momentum.settings import Settings
-from momentum.signals import below_trend, signals_at
+from momentum.signals import below_trend, history_sessions, signals_at
 from momentum.strategy import StrategyParams, score_signals
 
 Members = Callable[[pd.Timestamp], Collection[str] | None]
@@ -105,8 +105,8 @@ class BacktestResult:
 
 
 def scoring_sessions(params: StrategyParams) -> int:
-    """Sessions in the live scoring window: the momentum window plus the skip (``tasks.ingest``)."""
-    return max(params.lookback + params.skip, params.lookback + 1)
+    """Sessions in the live scoring window (:func:`momentum.signals.history_sessions`)."""
+    return history_sessions(params.lookback, params.skip)
 
 
 def _every_symbol(_: pd.Timestamp) -> None:

@@ -11,6 +11,17 @@ import numpy as np
 import pandas as pd
 
 
+def min_history(lookback: int) -> int:
+    """Sessions of closes a symbol needs to be scored: a close at t and a complete ``lookback`` window."""
+    return lookback + 1
+
+
+def history_sessions(lookback: int, skip: int) -> int:
+    """Sessions of bars a run reads to score one session: the momentum window plus the skip (273 by
+    default), never fewer than :func:`min_history`."""
+    return max(lookback + skip, min_history(lookback))
+
+
 def trailing_window(closes: pd.DataFrame | np.ndarray, length: int) -> np.ndarray:
     """The last ``length`` valid closes of each symbol, oldest first: shape (length, n_symbols).
 
@@ -93,7 +104,7 @@ def signals_at(
     moves = np.greater(later, earlier).view(np.int8) - np.less(later, earlier).view(np.int8)  # +1 up, -1 down
     (net_up,) = _window_sums(moves, (first, mid))
     (moved,) = _window_sums(np.abs(moves), (first, ends))  # up or down days; the rest of a dense window is flat
-    full = history >= lookback + 1  # a close at t and a complete window
+    full = history >= min_history(lookback)
     dense = full & (gaps == 0)
     momentum = values[mid] / values[first] - 1.0
     out = {

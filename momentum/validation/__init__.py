@@ -107,13 +107,16 @@ from typing import Any
 import pandas as pd
 
 from momentum.validation import _fresh, _symbols
-from momentum.validation._checks import CHECKS, NULL_SYMBOL, TABLE_COLUMNS, CheckInfo, ValidationResult, _day
+from momentum.validation._checks import (
+    CHECKS, NULL_SYMBOL, TABLE_COLUMNS, CheckInfo, ValidationResult, _day, quarantined_symbols,
+)
 from momentum.validation._gx import _new_context, _Outcome, _run
 from momentum.validation._rows import _prepare, _row_specs
 from momentum.validation._structure import _structure_frame, _structure_specs
-from momentum.validation.report import render_html
+from momentum.validation.report import render_html, render_markdown
 
-__all__ = ["CHECKS", "CheckInfo", "ValidationResult", "quarantined_symbols", "render_html", "validate_bars"]
+__all__ = ["CHECKS", "CheckInfo", "ValidationResult", "quarantined_symbols", "render_html", "render_markdown",
+           "validate_bars"]
 
 
 def _timestamp(value: Any) -> pd.Timestamp:
@@ -156,13 +159,6 @@ def _table(outcomes: dict[str, _Outcome]) -> pd.DataFrame:
     for col in ("check", "level", "severity", "status", "symbol", "message"):
         table[col] = table[col].astype(str)
     return table
-
-
-def quarantined_symbols(table: pd.DataFrame) -> list[str]:
-    """The symbols a (possibly stored) validation table quarantines: failed symbol-level errors."""
-    rows = table[(table["level"] == "symbol") & (table["severity"] == "error") & (table["status"] == "failed")
-                 & (table["symbol"] != "") & (table["symbol"] != NULL_SYMBOL)]
-    return sorted(set(rows["symbol"].astype(str)))
 
 
 def _blocking(outcomes: dict[str, _Outcome]) -> list[str]:
