@@ -111,15 +111,21 @@ def signals_at(
         "momentum": np.where(dense, momentum, np.nan),
         "fip": np.where(dense, np.sign(momentum) * -net_up / (lookback - skip), np.nan),
         "history": history,
-        "flat_run": _flat_runs(values, (ends - first)[:, None] - moved, first, lookback + 1, dense),
+        "flat_run": _flat_runs(values, (ends - first)[:, None] - moved, first, min_history(lookback), dense),
     }
-    for k in np.flatnonzero((full & ~dense).any(axis=1)):
-        cols = np.flatnonzero(full[k] & ~dense[k])
-        own_bars = trailing_window(values[starts[k]:ends[k] + 1, cols], lookback + 1)  # gapless: history is full
+    _own_bars_where_gapped(out, values, starts, ends, full & ~dense, lookback, skip)
+    return out
+
+
+def _own_bars_where_gapped(out: dict[str, np.ndarray], values: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                           gapped: np.ndarray, lookback: int, skip: int) -> None:
+    """Signals of the symbols with a full history but a gap in the window, from their own last bars."""
+    for k in np.flatnonzero(gapped.any(axis=1)):
+        cols = np.flatnonzero(gapped[k])
+        own_bars = trailing_window(values[starts[k]:ends[k] + 1, cols], min_history(lookback))  # gapless
         own = signals_at(own_bars, np.array([lookback]), None, lookback, skip)
         for name in ("momentum", "fip", "flat_run"):
             out[name][k, cols] = own[name][0]
-    return out
 
 
 def _flat_runs(values: np.ndarray, flats: np.ndarray, first: np.ndarray, length: int, dense: np.ndarray) -> np.ndarray:
