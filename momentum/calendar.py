@@ -99,7 +99,8 @@ def _in_range(day: pd.Timestamp) -> pd.Timestamp:
 
 
 class InvalidAsOf(PermanentError):
-    """The requested as_of cannot be run: not a date, not an NYSE session, or past the data."""
+    """The requested as_of cannot be run (not a date, not an NYSE session, past the data): the run stops
+    before fetching anything, naming the session to use instead."""
 
 
 def checked_as_of(as_of: str | None, last_session: pd.Timestamp) -> pd.Timestamp:
