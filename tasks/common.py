@@ -14,6 +14,7 @@ from momentum.errors import TransientError
 from momentum.settings import Settings
 from momentum.store import DatasetRef, VersionedStore
 
+# For a TransientError no adapter retried under the task (the HTTP adapters retry their own calls).
 RETRY = {"retries": 3, "retry_delay_seconds": [1, 4, 15], "retry_jitter_factor": 0.2}
 
 
