@@ -37,7 +37,7 @@ from momentum.backtest_result import BacktestResult, backtest_result, last_close
 from momentum.calendar import CALENDAR_START, DEFAULT_MONTHS, nyse_sessions, rebalance_schedule
 from momentum.orders import fund_buys, plan_quantities
 from momentum.selection import symbol_ranks
-from momentum.signals import below_trend, signals_at
+from momentum.signals import below_trend, history_sessions, signals_at
 from momentum.strategy import StrategyParams, score_signals
 
 Members = Callable[[pd.Timestamp], Collection[str] | None]
@@ -60,8 +60,8 @@ class BacktestConfig:
 
 
 def scoring_sessions(params: StrategyParams) -> int:
-    """Sessions in the live scoring window: the momentum window plus the skip (``tasks.ingest``)."""
-    return max(params.lookback + params.skip, params.lookback + 1)
+    """Sessions in the live scoring window (:func:`momentum.signals.history_sessions`)."""
+    return history_sessions(params.lookback, params.skip)
 
 
 def _every_symbol(_: pd.Timestamp) -> None:

@@ -75,19 +75,6 @@ def metrics_table(metrics: dict[str, dict]) -> pd.DataFrame:
     return pd.DataFrame([{"series": name, **values} for name, values in metrics.items()])
 
 
-def jsonable(record: dict) -> dict:
-    """Timestamps as YYYY-MM-DD, NaN/NaT as None, numpy scalars as Python numbers."""
-    out = {}
-    for key, value in record.items():
-        if value is None or (not isinstance(value, str) and pd.isna(value)):
-            out[key] = None
-        elif isinstance(value, pd.Timestamp):
-            out[key] = f"{value:%Y-%m-%d}"
-        else:
-            out[key] = value.item() if hasattr(value, "item") else value
-    return out
-
-
 def _wide(curves: pd.DataFrame) -> pd.DataFrame:
     return curves.pivot(index="date", columns="series", values="equity")
 

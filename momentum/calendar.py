@@ -2,7 +2,8 @@
 
 Sessions are NYSE trading days (``exchange_calendars`` "XNYS", 1990-01-02..2030-12-31) returned as
 tz-naive ``pd.Timestamp`` at midnight. Inputs may be str/date/Timestamp; time of day is ignored and
-tz-aware inputs are first converted to New York time. Dates outside the calendar raise ValueError.
+tz-aware inputs are first converted to New York time. Dates outside the calendar raise :class:`OutsideCalendar`
+(a ValueError too).
 """
 
 from __future__ import annotations
@@ -20,12 +21,17 @@ from momentum.errors import PermanentError
 CALENDAR_START = pd.Timestamp("1990-01-02")  # exchange_calendars rejects an earlier XNYS start
 CALENDAR_END = pd.Timestamp("2030-12-31")
 DEFAULT_MONTHS: tuple[int, ...] = (2, 5, 8, 11)
+_COVERS = f"the NYSE calendar covers {CALENDAR_START.date()}..{CALENDAR_END.date()}"
 
 # Unscheduled closures we enforce even if an exchange_calendars release lacks them. Removing a day
 # the library already treats as closed is a no-op, so keeping an entry is always safe.
 # - 2025-01-09: national day of mourning for President Carter (added upstream in Jan 2025,
 #   PR #439; present in 4.13.2, kept here in case an older or regressed release is installed).
 SUPPLEMENTARY_CLOSURES: tuple[pd.Timestamp, ...] = (pd.Timestamp("2025-01-09"),)
+
+
+class OutsideCalendar(PermanentError, ValueError):
+    """A date the NYSE calendar does not cover: the run stops in one line naming the date and the range."""
 
 
 @lru_cache(maxsize=1)
@@ -63,7 +69,7 @@ def last_closed_session(now: object, settle: pd.Timedelta = pd.Timedelta(minutes
     closes = _closes()
     i = int(closes.searchsorted(instant - settle, side="right")) - 1
     if i < 0:
-        raise ValueError(f"no session closed before {instant} in the calendar")
+        raise OutsideCalendar(f"no session closed before {instant} in the calendar", fix=_COVERS)
     return closes.index[i]
 
 
@@ -88,12 +94,13 @@ def _day(value: object) -> pd.Timestamp:
 
 def _in_range(day: pd.Timestamp) -> pd.Timestamp:
     if not CALENDAR_START <= day <= CALENDAR_END:
-        raise ValueError(f"{day.date()} is outside the NYSE calendar {CALENDAR_START.date()}..{CALENDAR_END.date()}")
+        raise OutsideCalendar(f"{day.date()} is outside the NYSE calendar", fix=f"pick a date inside it: {_COVERS}")
     return day
 
 
 class InvalidAsOf(PermanentError):
-    """The requested as_of cannot be run: not a date, not an NYSE session, or past the data."""
+    """The requested as_of cannot be run (not a date, not an NYSE session, past the data): the run stops
+    before fetching anything, naming the session to use instead."""
 
 
 def checked_as_of(as_of: str | None, last_session: pd.Timestamp) -> pd.Timestamp:
@@ -146,7 +153,7 @@ def previous_session(day: object) -> pd.Timestamp:
     s = _sessions()
     i = s.searchsorted(_in_range(_day(day)), side="left") - 1
     if i < 0:
-        raise ValueError(f"no session before {day} in the calendar")
+        raise OutsideCalendar(f"no session before {day} in the calendar", fix=_COVERS)
     return s[i]
 
 
@@ -155,7 +162,7 @@ def next_session(day: object) -> pd.Timestamp:
     s = _sessions()
     i = s.searchsorted(_in_range(_day(day)), side="right")
     if i >= len(s):
-        raise ValueError(f"no session after {day} in the calendar")
+        raise OutsideCalendar(f"no session after {day} in the calendar", fix=_COVERS)
     return s[i]
 
 
@@ -168,7 +175,7 @@ def session_offset(day: object, n: int) -> pd.Timestamp:
         raise ValueError(f"{d.date()} is not an NYSE session")
     j = i + int(n)
     if not 0 <= j < len(s):
-        raise ValueError(f"session {d.date()} {n:+d} is outside the calendar")
+        raise OutsideCalendar(f"session {d.date()} {n:+d} is outside the calendar", fix=_COVERS)
     return s[j]
 
 
@@ -195,7 +202,7 @@ def rebalance_schedule(
     s = _sessions()
     idx = s.searchsorted(signals) + int(trade_offset)
     if len(idx) and idx[-1] >= len(s):
-        raise ValueError(f"trade date of signal {signals[-1].date()} is beyond {CALENDAR_END.date()}")
+        raise OutsideCalendar(f"trade date of signal {signals[-1].date()} is beyond the calendar", fix=_COVERS)
     return pd.DataFrame({"signal_date": signals, "trade_date": s[idx]})
 
 
@@ -215,5 +222,5 @@ def next_signal_session(day: object, months: Iterable[int] = DEFAULT_MONTHS) -> 
     ends = ends[ends.month.isin(_months(months))]
     i = ends.searchsorted(_in_range(_day(day)), side="right")
     if i >= len(ends):
-        raise ValueError(f"no signal session after {day} in the calendar")
+        raise OutsideCalendar(f"no signal session after {day} in the calendar", fix=_COVERS)
     return ends[i]

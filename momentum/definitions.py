@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from momentum.backtest import BacktestConfig
-from momentum.brokers import AlpacaCredentials, check_live_opt_in
+from momentum.brokers import AlpacaCredentials, MissingBrokerKeys, check_live_opt_in
 from momentum.brokers.base import Broker
 from momentum.errors import PermanentError
 from momentum.execution import Guards
@@ -129,10 +129,10 @@ def broker(
     live = check_live_opt_in(settings.alpaca_base_url, settings.live_trading, live_opt_in)
     pair = keys or credentials(settings)
     if pair is None:
-        raise ValueError(
-            "broker 'alpaca' needs API keys: set MOMENTUM_ALPACA_KEY_ID and MOMENTUM_ALPACA_SECRET_KEY "
-            "(deployments load them from the Prefect Secret blocks momentum-alpaca-key-id and "
-            "momentum-alpaca-secret-key)"
+        raise MissingBrokerKeys(
+            "broker 'alpaca' needs API keys", "MOMENTUM_ALPACA_KEY_ID / MOMENTUM_ALPACA_SECRET_KEY",
+            "set both; deployments load them from the Prefect Secret blocks momentum-alpaca-key-id and "
+            "momentum-alpaca-secret-key",
         )
     if keys is not None:
         return _alpaca_broker(settings, keys, live)

@@ -5,6 +5,15 @@
   backoff); a stage task retries only these, and only where no adapter retries under it.
 - :class:`PermanentError`: bad data, bad configuration, a refused request (HTTP 4xx), a safety guard.
   The bot stops the run and reports one line saying what, where and how to fix it; nothing is retried.
+
+One retry layer per call: an adapter that retries its own requests (the Alpaca broker, the Alpaca
+market-data client) raises a PermanentError once its retries are spent, so no task retries on top.
+Each module's errors live next to it, all under these two: ``brokers.base`` (BrokerError,
+TransientBrokerError, DuplicateOrderError), ``brokers`` (LiveTradingRefused, MissingBrokerKeys),
+``guards`` (GuardError), ``calendar`` (OutsideCalendar, InvalidAsOf), ``universe_file``
+(UniverseFileError), ``providers.alpaca_wire`` (MarketDataError, InvalidSymbolError), ``providers.files``
+(BarsFileError), ``membership_freshness`` (MembershipTooOld), ``history_update`` (NoHistoryError),
+``store`` (StoreError), ``tasks.validate`` (ValidationFailed).
 """
 
 from __future__ import annotations

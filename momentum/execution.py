@@ -7,8 +7,8 @@ Exactly once rests on the broker, not on our memory: every order of a plan carri
 * before every submit the id is looked up at the broker; an order found there is reported, never
   re-sent (a re-run after a crash, a Prefect retry, a second run of the same rebalance);
 * a submit whose outcome is unknown (timeout, 5xx after retries) is answered by a lookup; if the
-  lookup cannot answer either, a :class:`TransientBrokerError` propagates and the next attempt starts
-  with a lookup again;
+  lookup cannot answer either, a :class:`TransientBrokerError` propagates and stops the run (the
+  adapter has retried; nothing retries on top of it): the re-run starts with a lookup again;
 * a duplicate-id refusal is answered by a lookup (the earlier attempt had landed);
 * a refusal (4xx) that left nothing at the broker is reported ``rejected``; a partial fill is
   reported ``partially_filled``: neither is re-sent by this run.
@@ -24,18 +24,18 @@ Nothing here imports Prefect: logging goes through the ``log`` callable a caller
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import pandas as pd
 
 from momentum.brokers.base import (
-    Broker, BrokerError, DuplicateOrderError, OrderRequest, OrderState, OrderStatus, Position, Side,
+    Broker, BrokerError, DuplicateOrderError, OrderRequest, OrderState, OrderStatus, Side,
     TransientBrokerError,
 )
+from momentum.guards import GuardError, Guards, check_guards
 
 OUTCOME_COLUMNS = [
     "client_order_id", "symbol", "side", "qty", "status", "filled_qty", "filled_avg_price",
@@ -50,67 +50,6 @@ class Action(StrEnum):
     FOUND = "found_at_broker"  # the broker already had the id: not posted again
     REFUSED = "refused"  # this run posted it and the broker refused it (nothing booked)
     NONE = "none"  # not posted (market closed, blocked, kill switch)
-
-
-class GuardError(RuntimeError):
-    """A safety guard stopped execution before the first order."""
-
-
-@dataclass(frozen=True)
-class Guards:
-    """Limits checked on the whole plan before anything is sent (dollars, fractions, seconds)."""
-
-    max_order_notional: float = 1_000_000.0
-    max_rebalance_notional: float = 10_000_000.0
-    price_band: float = 0.1
-    kill_switch: bool = False
-    queue_when_closed: bool = False
-    fill_timeout_seconds: float = 60.0
-    poll_seconds: float = 1.0
-
-
-def check_guards(
-    plan: pd.DataFrame, last_close: pd.Series, guards: Guards, positions: list[Position] | None = None,
-) -> None:
-    """Raise :class:`GuardError` naming the first guard the plan breaks.
-
-    The price band compares the plan's reference prices and, for symbols the broker holds, the
-    broker's own mark (market value / quantity) against the last close: a stale or wrong price source
-    stops the run before anything is sent.
-    """
-    if guards.kill_switch:
-        raise GuardError("kill switch engaged: no order sent")
-    if plan.empty:
-        return
-    value = plan["est_value"].astype(float)
-    if "notional" in plan:
-        value = plan["notional"].astype(float).fillna(value).combine(value, max)
-    too_big = plan[value > guards.max_order_notional]
-    if len(too_big):
-        row = too_big.iloc[0]
-        raise GuardError(
-            f"order {row['client_order_id']} worth ${value[too_big.index[0]]:,.2f} exceeds max_order_notional "
-            f"${guards.max_order_notional:,.2f}: no order sent"
-        )
-    total = float(value.sum())
-    if total > guards.max_rebalance_notional:
-        raise GuardError(
-            f"rebalance worth ${total:,.2f} exceeds max_rebalance_notional ${guards.max_rebalance_notional:,.2f}: "
-            "no order sent"
-        )
-    checks = [(str(s), float(p), "plan reference price") for s, p in zip(plan["symbol"], plan["ref_price"])]
-    planned = set(plan["symbol"])
-    checks += [(p.symbol, p.market_value / p.qty, "broker mark") for p in positions or []
-               if p.symbol in planned and p.qty > 0]
-    for symbol, price, what in checks:
-        close = float(last_close.get(symbol, float("nan")))
-        if not (math.isfinite(price) and math.isfinite(close) and close > 0):
-            raise GuardError(f"no valid last close or {what} for {symbol}: no order sent")
-        if abs(price / close - 1) > guards.price_band:
-            raise GuardError(
-                f"{what} of {symbol} ({price:,.4f}) is outside ±{guards.price_band:.0%} of its last close "
-                f"({close:,.4f}): no order sent"
-            )
 
 
 def _matches(found: OrderStatus, order: OrderRequest) -> bool:
@@ -200,79 +139,102 @@ def execute_plan(
 
     Returns one row per planned order (:data:`OUTCOME_COLUMNS`). ``kill_check`` is asked before every
     submit (a kill switch engaged mid-run stops the remaining orders); ``log`` receives one line per
-    notable event.
+    notable event; ``sleep`` and ``clock`` (seconds) pace the waits for fills.
     """
     say = log or (lambda _msg: None)
     if guards.kill_switch:  # before the broker is even asked anything
         raise GuardError("kill switch engaged: no order sent")
-    positions = broker.positions() if len(plan) else []
-    check_guards(plan, last_close, guards, positions)
+    check_guards(plan, last_close, guards, broker.positions() if len(plan) else [])
     if plan.empty:
         return _frame(plan, {})
-    outcomes: dict[str, dict] = {}
     market = broker.clock()
-    queued = False
+    if not market.is_open and not guards.queue_when_closed:
+        return _not_sent_market_closed(plan, market.next_open.isoformat(), say)
     if not market.is_open:
-        if not guards.queue_when_closed:
-            note = (f"NOT SENT: market closed (next open {market.next_open.isoformat()}); "
-                    "set queue_when_closed=true to queue orders for the open")
-            say(note)
-            return _frame(plan, {c: {"status": OrderState.NOT_SENT, "action": Action.NONE, "pending": True, "note": note}
-                                 for c in plan["client_order_id"]})
-        queued = True
         say(f"market closed: queueing orders for the next open ({market.next_open.isoformat()})")
-
-    killed = False
+    waited = market.is_open and guards.fill_timeout_seconds > 0
+    outcomes: dict[str, dict] = {}
     for side in (Side.SELL, Side.BUY):
         rows = plan[plan["side"] == side]
         if rows.empty:
             continue
         gate = _funding_gate(plan, outcomes, broker, guards) if side == Side.BUY else None
-        sent: dict[str, OrderStatus] = {}
-        for row in rows.itertuples(index=False):
-            coid = row.client_order_id
-            if killed or (kill_check is not None and kill_check()):
-                killed = True
-                break
-            notional = getattr(row, "notional", float("nan"))
-            has_notional = notional is not None and not pd.isna(notional)
-            order = OrderRequest(client_order_id=coid, symbol=row.symbol, side=Side(row.side),
-                                 qty=None if has_notional else float(row.qty),
-                                 notional=float(notional) if has_notional else None)
-            value = float(notional) if has_notional else float(row.est_value)
-            status, action, note = send_once(broker, order, None if gate is None else lambda v=value: gate(v))
-            if status is None:
-                say(f"{coid}: {note}")
-                blocked = action == Action.NONE
-                outcomes[coid] = {"status": OrderState.BLOCKED if blocked else OrderState.REJECTED, "action": action,
-                                  "pending": blocked, "note": note}
-                continue
-            if action == Action.FOUND and not _matches(status, order):
-                note = (f"CONFLICT: id already used at the broker for {status.side} {status.qty} {status.symbol}, "
-                        f"not the planned {order.side} {order.qty} {order.symbol}; not sent")
-                say(f"{coid}: {note}")
-            sent[coid] = status
-            outcomes[coid] = {"action": action, "note": note}
-        waited = not queued and guards.fill_timeout_seconds > 0
-        final = _wait(broker, sent, guards.fill_timeout_seconds, guards.poll_seconds, sleep, clock) if waited else sent
-        for coid, status in final.items():
-            detail = _describe(status, waited, guards.fill_timeout_seconds)
-            if detail:
-                say(f"{coid}: {detail}")
-            note = outcomes[coid]["note"]
-            outcomes[coid] = {
-                "symbol": status.symbol, "status": status.status, "filled_qty": status.filled_qty,
-                "filled_avg_price": status.filled_avg_price, "broker_order_id": status.broker_order_id,
-                "action": outcomes[coid]["action"], "pending": not status.terminal,
-                "note": f"{note}; {detail}" if detail else note,
-            }
+        sent, killed = _send_side(rows, broker, gate, outcomes, kill_check, say)
+        if waited:
+            sent = _wait(broker, sent, guards.fill_timeout_seconds, guards.poll_seconds, sleep, clock)
+        _record_final(sent, outcomes, waited, guards.fill_timeout_seconds, say)
         if killed:
-            say("kill switch engaged during the run: the remaining orders were not sent")
-            outcomes.update({c: {"status": OrderState.NOT_SENT, "action": Action.NONE, "pending": True,
-                                 "note": "NOT SENT: kill switch engaged during the run"}
-                             for c in plan["client_order_id"] if c not in outcomes})
+            _not_sent_killed(plan, outcomes, say)
             break
     return _frame(plan, outcomes)
+
+
+def _not_sent_market_closed(plan: pd.DataFrame, next_open: str, say: Callable[[str], None]) -> pd.DataFrame:
+    note = f"NOT SENT: market closed (next open {next_open}); set queue_when_closed=true to queue orders for the open"
+    say(note)
+    return _frame(plan, {c: {"status": OrderState.NOT_SENT, "action": Action.NONE, "pending": True, "note": note}
+                         for c in plan["client_order_id"]})
+
+
+def _not_sent_killed(plan: pd.DataFrame, outcomes: dict[str, dict], say: Callable[[str], None]) -> None:
+    say("kill switch engaged during the run: the remaining orders were not sent")
+    outcomes.update({c: {"status": OrderState.NOT_SENT, "action": Action.NONE, "pending": True,
+                         "note": "NOT SENT: kill switch engaged during the run"}
+                     for c in plan["client_order_id"] if c not in outcomes})
+
+
+def _order_request(row: Any) -> tuple[OrderRequest, float]:
+    """The broker request of one plan row and its value in dollars (the notional, else the estimate)."""
+    notional = getattr(row, "notional", float("nan"))
+    has_notional = notional is not None and not pd.isna(notional)
+    order = OrderRequest(client_order_id=row.client_order_id, symbol=row.symbol, side=Side(row.side),
+                         qty=None if has_notional else float(row.qty),
+                         notional=float(notional) if has_notional else None)
+    return order, float(notional) if has_notional else float(row.est_value)
+
+
+def _send_side(
+    rows: pd.DataFrame, broker: Broker, gate: Callable[[float], str] | None, outcomes: dict[str, dict],
+    kill_check: Callable[[], bool] | None, say: Callable[[str], None],
+) -> tuple[dict[str, OrderStatus], bool]:
+    """Send one side's orders once each; returns the orders at the broker and whether the kill switch
+    stopped the side. Orders not at the broker are recorded in ``outcomes`` (blocked or rejected)."""
+    sent: dict[str, OrderStatus] = {}
+    for row in rows.itertuples(index=False):
+        if kill_check is not None and kill_check():
+            return sent, True
+        order, value = _order_request(row)
+        coid = order.client_order_id
+        status, action, note = send_once(broker, order, None if gate is None else lambda v=value: gate(v))
+        if status is None:
+            say(f"{coid}: {note}")
+            blocked = action == Action.NONE
+            outcomes[coid] = {"status": OrderState.BLOCKED if blocked else OrderState.REJECTED, "action": action,
+                              "pending": blocked, "note": note}
+            continue
+        if action == Action.FOUND and not _matches(status, order):
+            note = (f"CONFLICT: id already used at the broker for {status.side} {status.qty} {status.symbol}, "
+                    f"not the planned {order.side} {order.qty} {order.symbol}; not sent")
+            say(f"{coid}: {note}")
+        sent[coid] = status
+        outcomes[coid] = {"action": action, "note": note}
+    return sent, False
+
+
+def _record_final(final: dict[str, OrderStatus], outcomes: dict[str, dict], waited: bool, timeout: float,
+                  say: Callable[[str], None]) -> None:
+    """Each order at the broker: its last status, fills and what needs attention, into ``outcomes``."""
+    for coid, status in final.items():
+        detail = _describe(status, waited, timeout)
+        if detail:
+            say(f"{coid}: {detail}")
+        note = outcomes[coid]["note"]
+        outcomes[coid] = {
+            "symbol": status.symbol, "status": status.status, "filled_qty": status.filled_qty,
+            "filled_avg_price": status.filled_avg_price, "broker_order_id": status.broker_order_id,
+            "action": outcomes[coid]["action"], "pending": not status.terminal,
+            "note": f"{note}; {detail}" if detail else note,
+        }
 
 
 def _funding_gate(plan: pd.DataFrame, outcomes: dict[str, dict], broker: Broker,

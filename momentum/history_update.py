@@ -29,7 +29,7 @@ from momentum.universe_spec import UniverseSpec
 
 
 class NoHistoryError(PermanentError):
-    """The provider returned no bars at all for a first backfill."""
+    """The provider returned no bars at all for a first backfill: nothing is stored, the command stops."""
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ HOW_TO_UPDATE = "pip install -U index-constitution, or set universe=file with yo
 
 
 class MembershipTooOld(PermanentError):
-    """The membership data ends too long before as_of to pick today's universe."""
+    """The membership data ends too long before as_of to pick today's universe: the run refuses to
+    trade, naming the data's last date and how to update it."""
 
 
 @dataclass(frozen=True)

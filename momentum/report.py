@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 import pandas as pd
 
@@ -13,19 +12,11 @@ from momentum.contracts import (
 )
 from momentum.execution import Action
 from momentum.membership_freshness import membership_freshness
+from momentum.records import json_records as _records
 from momentum.store import VersionedStore
 from momentum.validation import quarantined_symbols
 
 TOP_N = 10
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    out = frame.copy()
-    for column in out.columns:
-        if pd.api.types.is_datetime64_any_dtype(out[column]):
-            out[column] = out[column].dt.strftime("%Y-%m-%d")
-    return [{k: (None if isinstance(v, float) and pd.isna(v) else v) for k, v in row.items()}
-            for row in out.to_dict(orient="records")]
 
 
 def execution_headline(executions: pd.DataFrame) -> ExecutionHeadline:

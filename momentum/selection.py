@@ -101,11 +101,16 @@ def select(
         holdings=holdings, strategy=strategy,
     )
     weight = 0.0 if to_cash or holdings == 0 else 1.0 / holdings
-    table = pd.DataFrame({
-        "symbol": symbols, "momentum": signals["momentum"].to_numpy(), "fip": signals["fip"].to_numpy(),
-        "eligible": eligible, "reason": reasons.to_numpy(), "in_pool": in_pool, "selected": selected,
+    return score_table(symbols, {
+        "momentum": signals["momentum"].to_numpy(), "fip": signals["fip"].to_numpy(), "eligible": eligible,
+        "reason": reasons.to_numpy(), "in_pool": in_pool, "selected": selected,
         "weight": np.where(selected, weight, 0.0),
     })
+
+
+def score_table(symbols: np.ndarray, columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """The score table: :data:`SCORE_COLUMNS` (weight a fraction of equity), one row per symbol, sorted."""
+    table = pd.DataFrame({"symbol": symbols, **{name: columns[name] for name in SCORE_COLUMNS[1:]}})
     return table.sort_values("symbol", ignore_index=True)
 
 

@@ -11,6 +11,17 @@ import numpy as np
 import pandas as pd
 
 
+def min_history(lookback: int) -> int:
+    """Sessions of closes a symbol needs to be scored: a close at t and a complete ``lookback`` window."""
+    return lookback + 1
+
+
+def history_sessions(lookback: int, skip: int) -> int:
+    """Sessions of bars a run reads to score one session: the momentum window plus the skip (273 by
+    default), never fewer than :func:`min_history`."""
+    return max(lookback + skip, min_history(lookback))
+
+
 def trailing_window(closes: pd.DataFrame | np.ndarray, length: int) -> np.ndarray:
     """The last ``length`` valid closes of each symbol, oldest first: shape (length, n_symbols).
 
@@ -93,22 +104,28 @@ def signals_at(
     moves = np.greater(later, earlier).view(np.int8) - np.less(later, earlier).view(np.int8)  # +1 up, -1 down
     (net_up,) = _window_sums(moves, (first, mid))
     (moved,) = _window_sums(np.abs(moves), (first, ends))  # up or down days; the rest of a dense window is flat
-    full = history >= lookback + 1  # a close at t and a complete window
+    full = history >= min_history(lookback)
     dense = full & (gaps == 0)
     momentum = values[mid] / values[first] - 1.0
     out = {
         "momentum": np.where(dense, momentum, np.nan),
         "fip": np.where(dense, np.sign(momentum) * -net_up / (lookback - skip), np.nan),
         "history": history,
-        "flat_run": _flat_runs(values, (ends - first)[:, None] - moved, first, lookback + 1, dense),
+        "flat_run": _flat_runs(values, (ends - first)[:, None] - moved, first, min_history(lookback), dense),
     }
-    for k in np.flatnonzero((full & ~dense).any(axis=1)):
-        cols = np.flatnonzero(full[k] & ~dense[k])
-        own_bars = trailing_window(values[starts[k]:ends[k] + 1, cols], lookback + 1)  # gapless: history is full
+    _own_bars_where_gapped(out, values, starts, ends, full & ~dense, lookback, skip)
+    return out
+
+
+def _own_bars_where_gapped(out: dict[str, np.ndarray], values: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                           gapped: np.ndarray, lookback: int, skip: int) -> None:
+    """Signals of the symbols with a full history but a gap in the window, from their own last bars."""
+    for k in np.flatnonzero(gapped.any(axis=1)):
+        cols = np.flatnonzero(gapped[k])
+        own_bars = trailing_window(values[starts[k]:ends[k] + 1, cols], min_history(lookback))  # gapless
         own = signals_at(own_bars, np.array([lookback]), None, lookback, skip)
         for name in ("momentum", "fip", "flat_run"):
             out[name][k, cols] = own[name][0]
-    return out
 
 
 def _flat_runs(values: np.ndarray, flats: np.ndarray, first: np.ndarray, length: int, dense: np.ndarray) -> np.ndarray:

@@ -8,8 +8,9 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 import pandas as pd
 
-from momentum.selection import eligibility_codes, holdings_count, pick, reason_texts, symbol_ranks
-from momentum.signals import below_trend, signal_arrays
+from momentum.errors import PermanentError
+from momentum.selection import eligibility_codes, holdings_count, pick, reason_texts, score_table, symbol_ranks
+from momentum.signals import below_trend, min_history, signal_arrays
 
 # The benchmark a selection strategy must beat: every universe member with a close, equally weighted.
 EQUAL_WEIGHT = "equal_weight"
@@ -45,7 +46,7 @@ def score_signals(
     the backtest computes the signals of all its sessions at once and calls this per rebalance."""
     out = dict(signals)
     blocked = np.zeros(len(out["history"]), bool) if quarantined is None else quarantined
-    out["code"] = eligibility_codes(out, member=member, quarantined=blocked, min_history=params.lookback + 1,
+    out["code"] = eligibility_codes(out, member=member, quarantined=blocked, min_history=min_history(params.lookback),
                                     max_stale_sessions=params.max_stale_sessions)
     eligible = out["code"] == 0
     if params.strategy == EQUAL_WEIGHT:  # every member with a close at the session (history rules waived)
@@ -76,7 +77,8 @@ def score_at(
         closes = closes.loc[: pd.Timestamp(as_of)]
         benchmark = None if benchmark is None else benchmark.loc[: pd.Timestamp(as_of)]
         if not len(closes) or closes.index[-1] != pd.Timestamp(as_of):
-            raise ValueError(f"no closes on the session {pd.Timestamp(as_of):%Y-%m-%d}")
+            raise PermanentError(f"no closes on the session {pd.Timestamp(as_of):%Y-%m-%d}", "the bars",
+                                 "fetch that session's bars, or score a session the data covers")
     symbols = closes.columns.to_numpy(dtype=object)
     to_cash = params.regime_filter and benchmark is not None and below_trend(benchmark, params.regime_window)
     core = score_signals(
@@ -84,10 +86,8 @@ def score_at(
         member=None if members is None else np.isin(symbols, list(members)),
         quarantined=np.isin(symbols, list(quarantined)), to_cash=to_cash, params=params,
     )
-    table = pd.DataFrame({
-        "symbol": symbols, "momentum": core["momentum"], "fip": core["fip"], "eligible": core["code"] == 0,
-        "reason": reason_texts(core["code"], min_history=params.lookback + 1,
+    return score_table(symbols, {
+        **core, "eligible": core["code"] == 0,
+        "reason": reason_texts(core["code"], min_history=min_history(params.lookback),
                                max_stale_sessions=params.max_stale_sessions),
-        "in_pool": core["in_pool"], "selected": core["selected"], "weight": core["weight"],
     })
-    return table.sort_values("symbol", ignore_index=True)

@@ -18,7 +18,6 @@ ticker to it (FB -> META on 2022-06-09), so a renamed company is one continuous 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from functools import lru_cache
 from importlib import metadata, resources
@@ -27,6 +26,8 @@ from pathlib import Path
 import index_constitution as ic
 import numpy as np
 import pandas as pd
+
+from momentum.universe_file import OPEN_END, OPEN_START, parse_universe, symbol_key
 
 # From here the vendored spells list every member (487..505 at every month end to 2026-10).
 COMPLETE_FROM = pd.Timestamp("1996-01-02")
@@ -37,19 +38,12 @@ SWITCH_DATE = pd.Timestamp("2011-01-01")
 UNKNOWN_OPT_IN = pd.Timestamp("1976-07-01")
 SPELLS_FILE = "sp500_ticker_start_end.csv"
 
-_NEVER = np.iinfo(np.int64).max  # "still a member": an end later than any date
-_SYMBOL = re.compile(r"^[A-Z][A-Z0-9]*([.\-][A-Z0-9]+)?$")
-
-
-def _key(symbol: str) -> str:
-    """The history's spelling: upper case, share class after a dot (BRK-B -> BRK.B)."""
-    return symbol.strip().upper().replace("-", ".").replace("/", ".")
 
 
 def _ns(values: pd.Series) -> np.ndarray:
-    """Dates as int64 ns, a missing (open) end as ``_NEVER``."""
+    """Dates as int64 ns, a missing (open) end as ``OPEN_END``."""
     dates = pd.to_datetime(values).astype("datetime64[ns]")
-    return np.where(dates.isna(), _NEVER, dates.to_numpy().astype(np.int64))
+    return np.where(dates.isna(), OPEN_END, dates.to_numpy().astype(np.int64))
 
 
 @lru_cache(maxsize=1)
@@ -65,7 +59,7 @@ def _spell_rows() -> pd.DataFrame:
     """The vendored 1996.. spells as (symbol, start, end) in int64 ns (tickers as spelled then)."""
     with resources.files("momentum.data").joinpath(SPELLS_FILE).open("r") as handle:
         f = pd.read_csv(handle, dtype=str, keep_default_na=False)
-    return pd.DataFrame({"symbol": [_key(t) for t in f["ticker"]], "start": _ns(f["start_date"]),
+    return pd.DataFrame({"symbol": [symbol_key(t) for t in f["ticker"]], "start": _ns(f["start_date"]),
                          "end": _ns(f["end_date"].replace("", None))})
 
 
@@ -114,7 +108,7 @@ def _late_joins(rows: pd.DataFrame) -> np.ndarray:
     does not know, LB, leaving the spells that very day: BBWI, the new name, keeps SWITCH_DATE)."""
     spells = _spell_rows()
     unknown = ~spells["symbol"].isin(set(rows["symbol"]))
-    renamed = set(spells.loc[unknown & (spells["end"] != _NEVER), "end"])
+    renamed = set(spells.loc[unknown & (spells["end"] != OPEN_END), "end"])
     late = spells[(spells["start"] > SWITCH_DATE.value) & ~spells["start"].isin(renamed)].drop_duplicates(
         ["symbol", "end"])
     joined = rows.merge(late.rename(columns={"start": "joined"}), on=["symbol", "end"], how="left")["joined"]
@@ -129,8 +123,8 @@ def _pieces() -> pd.DataFrame:
     rows = _ic_rows()
     known = rows[rows["start"] != UNKNOWN_OPT_IN.value]
     late = rows.assign(start=_late_joins(rows))
-    ic_part = pd.concat([_clip(known, np.iinfo(np.int64).min, COMPLETE_FROM.value),
-                         _clip(late, SWITCH_DATE.value, _NEVER)])
+    ic_part = pd.concat([_clip(known, OPEN_START, COMPLETE_FROM.value),
+                         _clip(late, SWITCH_DATE.value, OPEN_END)])
     ic_part = _spelled(ic_part.rename(columns={"symbol": "key"}))
     spells = _clip(_spell_rows(), COMPLETE_FROM.value, SWITCH_DATE.value).rename(columns={"symbol": "ticker"})
     aliases = _ticker_aliases()
@@ -187,7 +181,7 @@ def sp500_membership(symbols: Sequence[str], dates: pd.DatetimeIndex) -> pd.Data
     1996-01-02 (its earlier join date is unknown) to 2013-09-23, and again from 2017-03-20.
     """
     pieces = _pieces()
-    keys = pd.DataFrame({"col": np.arange(len(symbols)), "name": [_key(s) for s in symbols]})
+    keys = pd.DataFrame({"col": np.arange(len(symbols)), "name": [symbol_key(s) for s in symbols]})
     current = keys["name"].isin(set(pieces["key"]))
     by_key = keys[current].merge(pieces, left_on="name", right_on="key")
     by_ticker = keys[~current].merge(pieces, left_on="name", right_on="ticker")
@@ -227,55 +221,6 @@ def sp500_sources() -> list[dict]:
     ]
 
 
-def _parse_date(text: str, lineno: int) -> int | None:
-    if not text:
-        return None
-    try:
-        ts = pd.Timestamp(text)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"line {lineno}: bad date {text!r}") from exc
-    if ts is pd.NaT or ts.tz is not None:
-        raise ValueError(f"line {lineno}: bad date {text!r} (need a tz-naive date)")
-    return ts.as_unit("ns").value
-
-
-def _parse_universe(text: str, known: dict[str, int]) -> pd.DataFrame:
-    """Lines of a universe file -> intervals (col, start, end). ``known``: symbol key -> column."""
-    header: list[str] | None = None
-    rows: list[tuple[int, int, int]] = []
-    lines = text.rstrip().splitlines()
-    for lineno, raw in enumerate(lines, start=1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            if raw.strip():
-                continue  # a comment line
-            raise ValueError(f"line {lineno}: blank line (use '#' to comment)")
-        fields = [f.strip() for f in line.split(",")]
-        if header is None and not rows and fields[0].lower() == "symbol":
-            header = [f.lower() for f in fields]
-            if len(set(header)) != len(header) or not set(header) <= {"symbol", "start", "end"}:
-                raise ValueError(f"line {lineno}: header must be symbol[,start][,end], got {line!r}")
-            continue
-        if len(fields) != (len(header) if header else 1):
-            raise ValueError(f"line {lineno}: expected {header or ['symbol']} fields, got {line!r}")
-        record = dict(zip(header or ["symbol"], fields))
-        symbol = record["symbol"].upper()
-        if not _SYMBOL.match(symbol):
-            raise ValueError(f"line {lineno}: malformed symbol {record['symbol']!r}")
-        if _key(symbol) not in known:
-            raise ValueError(f"line {lineno}: unknown symbol {symbol!r} (not among the data's symbols)")
-        start = _parse_date(record.get("start", ""), lineno)
-        end = _parse_date(record.get("end", ""), lineno)
-        start = np.iinfo(np.int64).min if start is None else start
-        end = _NEVER if end is None else end
-        if end <= start:
-            raise ValueError(f"line {lineno}: end must be after start")
-        rows.append((known[_key(symbol)], start, end))
-    if not rows:
-        raise ValueError("universe file lists no symbols")
-    return pd.DataFrame(rows, columns=["col", "start", "end"])
-
-
 def file_membership(path: str, symbols: Sequence[str], dates: pd.DatetimeIndex) -> pd.DataFrame:
     """Membership from a user file (reads ``path``); same frame shape as :func:`sp500_membership`.
 
@@ -283,15 +228,16 @@ def file_membership(path: str, symbols: Sequence[str], dates: pd.DatetimeIndex) 
     ``symbol[,start][,end]`` (member from start inclusive to end exclusive; an empty field is
     open-ended; several rows per symbol allowed). ``#`` starts a comment; trailing blank lines are
     ignored. A blank line inside the file, a malformed symbol or date, a wrong field count, end <=
-    start, or a symbol not in ``symbols`` raises ValueError naming the line number.
+    start, or a symbol not in ``symbols`` raises :class:`~momentum.universe_file.UniverseFileError`
+    naming the line number.
     """
-    known = {_key(s): i for i, s in enumerate(symbols)}
-    return _frame(_parse_universe(Path(path).read_text(), known), symbols, dates)
+    known = {symbol_key(s): i for i, s in enumerate(symbols)}
+    return _frame(parse_universe(Path(path).read_text(), known, path), symbols, dates)
 
 
 def all_membership(symbols: Sequence[str], dates: pd.DatetimeIndex) -> pd.DataFrame:
     """Every symbol a member on every date."""
-    return _frame(pd.DataFrame({"col": range(len(symbols)), "start": np.iinfo(np.int64).min, "end": _NEVER}),
+    return _frame(pd.DataFrame({"col": range(len(symbols)), "start": OPEN_START, "end": OPEN_END}),
                   symbols, dates)
 
 

@@ -19,7 +19,8 @@ def default_of(field: str) -> str:
 
 
 class InvalidSettings(PermanentError):
-    """A setting (environment variable, flag or --set) has a value the bot cannot use."""
+    """A setting (environment variable, flag or --set) has a value the bot cannot use: the command stops
+    before Prefect starts, naming the setting."""
 
 
 def checked_settings(**overrides: Any) -> Settings:

@@ -23,6 +23,8 @@ from typing import Optional
 
 import typer
 
+from momentum.errors import PermanentError
+
 # Where the flows' code lives: the checkout, or site-packages for an installed package (flows/ is a package).
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The deployments: the root prefect.yaml, shipped inside the package as momentum_cli/prefect.yaml (a link).
@@ -131,7 +133,8 @@ class LocalStack:
             try:
                 sock.bind((self.host, self.port))
             except OSError as exc:
-                raise RuntimeError(f"{self.host}:{self.port} is in use ({exc}): pick another --port") from exc
+                raise PermanentError(f"{self.host}:{self.port} is in use ({exc.strerror})", "--port",
+                                     "pick another --port") from exc
         proc = self._spawn("server", ["server", "start", "--host", self.host, "--port", str(self.port),
                                       "--analytics-off"], self.env)
         deadline = time.monotonic() + timeout

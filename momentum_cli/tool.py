@@ -25,7 +25,7 @@ UsageError = next(cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "
 
 
 class CliError(PermanentError):
-    """A refusal by the command line itself (a bad flag value, a file it cannot read)."""
+    """A refusal by the command line itself (a bad flag value, a file it cannot read): one line, exit 1."""
 
 
 def fail(what: str, where: str | None = None, fix: str | None = None) -> None:

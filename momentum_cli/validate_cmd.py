@@ -40,6 +40,7 @@ def validate(
     import pandas as pd
 
     from momentum.calendar import nyse_sessions, previous_session, is_session
+    from momentum.signals import min_history
     from momentum.validation import render_html, validate_bars
 
     from momentum_cli.preflight import checked_date, checked_settings
@@ -53,7 +54,7 @@ def validate(
         day = previous_session(day)
     start = dates.min().normalize() if len(dates) else day
     result = validate_bars(
-        bars, as_of=day, sessions=nyse_sessions(min(start, day), day), min_history=settings.lookback + 1,
+        bars, as_of=day, sessions=nyse_sessions(min(start, day), day), min_history=min_history(settings.lookback),
         max_stale_sessions=settings.max_stale_sessions, max_quarantine_fraction=settings.max_quarantine_fraction,
     )
     if html:

@@ -5,18 +5,17 @@ a retried one too, has the whole set."""
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
 from momentum.contracts import RunRefs, RunSummary
+from momentum.records import json_records as rows
 from momentum.store import DatasetRef, VersionedStore
-from momentum.validation import quarantined_symbols
+from momentum.validation import render_markdown
 
 RANKING_ROWS = 20
 KEYS = ("validation-summary", "validation-report", "ranking", "target-portfolio", "order-plan", "fills",
@@ -42,23 +41,6 @@ def validation_report_url(store: VersionedStore, ref: DatasetRef) -> str:
     return f"{store.url}/reports/validation/{ref.as_of}/{ref.version}.html"
 
 
-def rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """JSON-able records: dates as YYYY-MM-DD, NaN as None, numpy scalars as Python ones."""
-    out = []
-    for record in frame.to_dict(orient="records"):
-        clean = {}
-        for key, value in record.items():
-            if isinstance(value, pd.Timestamp):
-                value = None if pd.isna(value) else f"{value:%Y-%m-%d}"
-            elif hasattr(value, "item"):
-                value = value.item()
-            if isinstance(value, float) and math.isnan(value):
-                value = None
-            clean[str(key)] = value
-        out.append(clean)
-    return out
-
-
 def _table(key: str, frame: pd.DataFrame, description: str, empty: str) -> None:
     if len(frame):
         create_table_artifact(rows(frame), key=key, description=description)
@@ -66,24 +48,11 @@ def _table(key: str, frame: pd.DataFrame, description: str, empty: str) -> None:
         create_markdown_artifact(f"_{empty}_", key=key, description=description)
 
 
-def _validation_markdown(table: pd.DataFrame, report: str) -> str:
-    failed = table[table["status"] != "passed"]
-    quarantined = quarantined_symbols(table)
-    lines = [f"**{int((table['status'] == 'passed').sum())} checks passed, {len(failed)} findings**; "
-             f"quarantined: {', '.join(quarantined) or 'none'}", "", f"[HTML report]({report})", ""]
-    if len(failed):
-        lines += ["| check | level | severity | status | symbol | date | message |", "|---|---|---|---|---|---|---|"]
-        for r in rows(failed.head(30)):
-            lines.append(f"| {r['check']} | {r['level']} | {r['severity']} | {r['status']} | {r['symbol']} | "
-                         f"{r['date'] or ''} | {str(r['message']).replace('|', '/')} |")
-    return "\n".join(lines)
-
-
 def publish(store: VersionedStore, refs: RunRefs, summary: RunSummary) -> list[str]:
     """Create every artifact of a run; returns their keys."""
     as_of = summary.as_of
     report = browsable_url(validation_report_url(store, refs.scored.validation))
-    create_markdown_artifact(_validation_markdown(store.read(refs.scored.validation), report),
+    create_markdown_artifact(render_markdown(store.read(refs.scored.validation), report),
                              key="validation-summary", description=f"validation of bars as of {as_of}")
     create_link_artifact(report, link_text=f"validation report {as_of}", key="validation-report",
                          description=f"HTML validation report of bars as of {as_of}")

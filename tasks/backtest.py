@@ -16,10 +16,11 @@ from momentum import definitions
 from momentum.backtest import BacktestResult, run_backtest
 from momentum.backtest_page import assumptions, render_html
 from momentum.backtest_report import (
-    BENCHMARK, EQUAL_WEIGHT_LABEL, all_metrics, benchmark_label, curves_table, jsonable, metrics_table,
+    BENCHMARK, EQUAL_WEIGHT_LABEL, all_metrics, benchmark_label, curves_table, metrics_table,
     rebalances_table, render_pngs,
 )
 from momentum.providers import bars_to_wide
+from momentum.records import json_record, json_records
 from momentum.settings import Settings
 from momentum.strategy import EQUAL_WEIGHT, StrategyParams
 from momentum.universe_spec import universe_members
@@ -108,7 +109,7 @@ def store_backtest(settings: Settings, results: dict[str, BacktestResult], slipp
         (folder / "backtest.html").write_text(page)
         for name, png in pngs.items():
             (folder / f"{name}.png").write_bytes(png)
-    rows = {name: {**jsonable(values), **({"label": labels[name]} if name in labels else {})}
+    rows = {name: {**json_record(values), **({"label": labels[name]} if name in labels else {})}
             for name, values in metrics.items()}
     table = "\n".join(f"| {name} | {m['cagr']:.4f} | {m['sharpe']:.3f} | {m['max_drawdown']:.4f} | {m['final_equity']:,.2f} |"
                       for name, m in rows.items())
@@ -163,6 +164,6 @@ def store_sweep(settings: Settings, rows: list[dict], sweep: dict[str, list], sl
                       for row in shown.itertuples(index=False))
     create_markdown_artifact(f"| {' | '.join(shown.columns)} |\n|{'---|' * len(shown.columns)}\n{lines}",
                              key="backtest-sweep", description=f"{len(table)} backtest variants")
-    return {"sweep": [jsonable(r) for r in table.to_dict(orient="records")],
+    return {"sweep": json_records(table),
             "datasets": {"backtest_sweep": {"version": ref.version, "as_of": ref.as_of,
                                             "path": store.manifest(ref).path}}}

@@ -11,13 +11,12 @@ from prefect.context import TaskRunContext
 from prefect.runtime import flow_run
 
 from momentum import definitions
-from momentum.brokers.base import TransientBrokerError
 from momentum.errors import TransientError
 from momentum.lineage import code_version
 from momentum.settings import Settings
 from momentum.store import DatasetRef, VersionedStore
 
-TRANSIENT = (TransientError, TransientBrokerError, ConnectionError, TimeoutError)
+# For a TransientError no adapter retried under the task (the HTTP adapters retry their own calls).
 RETRY = {"retries": 3, "retry_delay_seconds": [1, 4, 15], "retry_jitter_factor": 0.2}
 
 
@@ -32,10 +31,11 @@ def current_flow_run_id() -> str | None:
 
 
 def only_transient(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry condition: retry timeouts, connection errors and broker 429/5xx; never bad data."""
+    """Retry condition: only a :class:`TransientError`; an adapter that retries its own calls raises a
+    PermanentError once they are spent, so a call is retried by one layer only."""
     try:
         state.result()
-    except TRANSIENT:
+    except TransientError:
         return True
     except Exception:  # noqa: BLE001 - anything else is not worth a retry
         return False

@@ -4,6 +4,9 @@ Neither task is cached: each run asks the broker again (every order is looked up
 ``client_order_id`` before any submit), so a re-run after a crash, a blocked sell or a closed market
 finishes the rebalance without sending anything twice. Identical observations commit no new version
 (the datasets are content-addressed).
+
+Retries: one layer, the broker adapter (it retries its own HTTP calls and raises a PermanentError once
+they are spent); neither task is retried by Prefect. A failed run is re-run, and finds what was sent.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from momentum.brokers.base import OrderState
 from momentum.execution import execute_plan, reconcile
 from momentum.settings import Settings
 from momentum.store import DatasetRef, VersionedStore
-from tasks.common import RETRY, current_flow_run_id, only_transient, open_store
+from tasks.common import current_flow_run_id, open_store
 from tasks.plan import closes_at
 
 KILL_SWITCH = "KILL_SWITCH"
@@ -71,13 +74,13 @@ def report_markdown(outcomes: pd.DataFrame, gaps: pd.DataFrame, as_of: str, brok
     return "\n".join(lines)
 
 
-@task(name="execute", retry_condition_fn=only_transient, cache_policy=NO_CACHE, **RETRY)
+@task(name="execute", cache_policy=NO_CACHE)
 def execute(settings: Settings, orders_ref: DatasetRef, bars_ref: DatasetRef, live: bool = False) -> DatasetRef:
     """Guards, market clock, sells, buys; every order's outcome -> dataset ``executions``.
 
-    A transient broker failure fails the task with a retryable error; Prefect's retry starts over and
-    finds the orders already sent by their ids. Guard failures (kill switch, limits, price band, live
-    opt-in) are not retried.
+    A broker that stays unreachable past the adapter's retries, a guard (kill switch, limits, price band,
+    live opt-in): the task fails in one line and is not retried; a re-run finds the orders already sent
+    by their ids.
     """
     logger = get_run_logger()
     store = open_store(settings)
@@ -99,7 +102,7 @@ def execute(settings: Settings, orders_ref: DatasetRef, bars_ref: DatasetRef, li
                        params={"broker": settings.broker}, flow_run_id=current_flow_run_id(), content_addressed=True)
 
 
-@task(name="account", retry_condition_fn=only_transient, cache_policy=NO_CACHE, **RETRY)
+@task(name="account", cache_policy=NO_CACHE)
 def snapshot_account(
     settings: Settings, orders_ref: DatasetRef, executions_ref: DatasetRef, bars_ref: DatasetRef, live: bool = False,
 ) -> DatasetRef:

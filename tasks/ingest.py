@@ -9,17 +9,13 @@ from momentum import definitions
 from momentum.calendar import checked_as_of, nyse_sessions
 from momentum.live_symbols import run_symbols, universe_at
 from momentum.settings import Settings
+from momentum.signals import history_sessions
 from momentum.store import DatasetRef, VersionedStore
 from tasks.common import RETRY, STAGE, current_flow_run_id, only_transient, open_store
 
 
-def history_sessions(settings: Settings) -> int:
-    """Sessions of bars a run needs: the momentum window plus the skip (273 by default)."""
-    return max(settings.lookback + settings.skip, settings.lookback + 1)
-
-
 def _params(settings: Settings, symbols: list[str] | None = None) -> dict:
-    params = {"provider": settings.provider, "sessions": history_sessions(settings)}
+    params = {"provider": settings.provider, "sessions": history_sessions(settings.lookback, settings.skip)}
     if settings.provider == "synthetic":
         params |= {"symbols": settings.synthetic_symbols, "n_sessions": settings.synthetic_sessions,
                    "seed": settings.synthetic_seed}

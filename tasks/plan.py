@@ -6,6 +6,7 @@ import pandas as pd
 from prefect import task
 
 from momentum import definitions
+from momentum.errors import PermanentError
 from momentum.orders import plan_orders
 from momentum.selection import target_weights
 from momentum.settings import Settings
@@ -32,7 +33,8 @@ def plan(settings: Settings, scores_ref: DatasetRef, bars_ref: DatasetRef, live:
     prices = closes_at(store, bars_ref)
     broker = definitions.broker(settings, as_of=scores_ref.as_of, prices=prices, live_opt_in=live)
     if params.fractional and not getattr(broker, "supports_fractional", False):
-        raise ValueError(f"broker {settings.broker!r} does not support fractional orders")
+        raise PermanentError(f"broker {settings.broker!r} does not support fractional orders", "settings.fractional",
+                             "set fractional=false or use broker alpaca")
     positions = pd.Series({p.symbol: p.qty for p in broker.positions()}, dtype=float)
     orders = plan_orders(
         target_weights(store.read(scores_ref)), positions, broker.account().cash, prices,

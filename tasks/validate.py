@@ -7,25 +7,16 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact
 
 from momentum.calendar import nyse_sessions
+from momentum.errors import PermanentError
 from momentum.settings import Settings
+from momentum.signals import min_history
 from momentum.store import DatasetRef
-from momentum.validation import ValidationResult, render_html, validate_bars
+from momentum.validation import render_html, render_markdown, validate_bars
 from tasks.common import STAGE, current_flow_run_id, open_store
 
 
-class ValidationFailed(RuntimeError):
-    """The bars failed validation at dataset level: nothing downstream may run."""
-
-
-def _markdown(result: ValidationResult, report_url: str) -> str:
-    failed = result.table[result.table["status"] != "passed"].head(30)
-    lines = [f"**{result.summary}**", "", f"Report: {report_url}", ""]
-    if len(failed):
-        lines += ["| check | level | severity | symbol | date | message |", "|---|---|---|---|---|---|"]
-        for row in failed.itertuples(index=False):
-            day = "" if pd.isna(row.date) else f"{row.date:%Y-%m-%d}"
-            lines.append(f"| {row.check} | {row.level} | {row.severity} | {row.symbol} | {day} | {row.message} |")
-    return "\n".join(lines)
+class ValidationFailed(PermanentError):
+    """The bars failed validation at dataset level: the run stops, nothing downstream (no order) runs."""
 
 
 def _benchmark_last(store, benchmark_ref: DatasetRef | None) -> pd.Timestamp | None:
@@ -44,7 +35,7 @@ def validate(settings: Settings, bars_ref: DatasetRef, benchmark_ref: DatasetRef
     bars = store.read(bars_ref)
     as_of = pd.Timestamp(bars_ref.as_of)
     start = bars["date"].min() if len(bars) else as_of
-    params = {"min_history": settings.lookback + 1, "max_stale_sessions": settings.max_stale_sessions,
+    params = {"min_history": min_history(settings.lookback), "max_stale_sessions": settings.max_stale_sessions,
               "max_quarantine_fraction": settings.max_quarantine_fraction}
     result = validate_bars(bars, as_of=as_of, sessions=nyse_sessions(start, as_of), **params,
                            expected=store.manifest(bars_ref).params.get("requested_symbols"),
@@ -54,7 +45,7 @@ def validate(settings: Settings, bars_ref: DatasetRef, benchmark_ref: DatasetRef
                       params=params, flow_run_id=current_flow_run_id())
     url = store.put_report(f"validation/{ref.as_of}/{ref.version}.html",
                            render_html(result, title=f"Validation of bars {bars_ref}"))
-    create_markdown_artifact(_markdown(result, url), key="validation", description=result.summary)
+    create_markdown_artifact(render_markdown(result.table, url, result.summary), key="validation", description=result.summary)
     if not result.passed:
         raise ValidationFailed(f"validation failed: {result.summary}")
     return ref

@@ -106,7 +106,7 @@ def test_stale_feed_blocks_every_order_with_one_line(alpaca_data, universe_file,
     result = CliRunner().invoke(app, ["run", "--provider", "alpaca", "--as-of", AS_OF, "--store", url, *sets])
     assert result.exit_code == 1
     line = result.stderr.strip().splitlines()[-1]
-    assert line.startswith("error: ValidationFailed: validation failed: failed: freshness (newest session 2022-11-29 "
+    assert line.startswith("error: validation failed: failed: freshness (newest session 2022-11-29 "
                            "(20 of 20 symbols have it), expected as_of 2022-11-30")
     assert "the benchmark's last bar is 2022-11-29" in line
     store = VersionedStore(url)

@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 
 from momentum import definitions
-from momentum.backtest import BacktestConfig, run_backtest, scoring_sessions
+from momentum.backtest import BacktestConfig, run_backtest
 from momentum.backtest_page import metric_text, money, percent, render_html
 from momentum.backtest_report import (
-    PLOTS, all_metrics, curves_table, metrics_table, plot_drawdown, plot_equity, plot_holdings_turnover,
+    PLOTS, curves_table, metrics_table, plot_drawdown, plot_equity, plot_holdings_turnover,
     plot_rolling, plot_yearly, rebalances_table, render_pngs,
 )
 from momentum.brokers.paper import LEDGER, LEDGER_COLUMNS
@@ -62,14 +62,13 @@ def _settings(tmp_path, **overrides) -> Settings:
 def test_live_parity_every_rebalance_of_the_embedded_history(embedded, tmp_path):
     """Every rebalance: the live ingest -> score -> plan tasks, run against a paper book holding the
     backtest's fills so far, select the same names and plan exactly the backtest's orders."""
-    from tasks.ingest import history_sessions, ingest, ingest_benchmark
+    from tasks.ingest import ingest, ingest_benchmark
     from tasks.plan import plan
     from tasks.score import score
 
     closes, benchmark = embedded
     settings = _settings(tmp_path)
     params = definitions.strategy_params(settings)
-    assert scoring_sessions(params) == history_sessions(settings)
     result = run_backtest(closes, params=params, config=definitions.backtest_config(settings), benchmark=benchmark,
                           members=partial(universe_members, definitions.universe_spec(settings), list(closes.columns)))
     store = VersionedStore(settings.store_url)

@@ -1,7 +1,7 @@
 """Run it like production: a real ``prefect server`` on loopback (SQLite in a temporary PREFECT_HOME), the
 process work pool, ``prefect deploy --all`` from prefect.yaml, a worker; runs triggered with the CLI, a
 failed execute retried with ``prefect flow-run retry``; the failure notification through an automation.
-Also the catch-up rule (a rebalance keyed by its signal session, executed once) on its own."""
+Also scheduled runs catching up once (the rule on its own: tests/test_catchup.py)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from momentum.brokers.paper import LEDGER
-from momentum.catchup import is_executed, latest_signal_session, owed_rebalance
 from momentum.contracts import RunSummary
 from momentum.store import VersionedStore
 from momentum_cli.render import run_text
@@ -312,27 +311,6 @@ print(json.dumps({**out, "env": {k: os.environ.get(k) for k in ("MOMENTUM_ALPACA
 
 
 # --- the catch-up rule ------------------------------------------------------------------------------
-def test_latest_signal_session():
-    assert latest_signal_session(LAST_SESSION) == OWED
-    assert latest_signal_session(OWED) == OWED
-    assert latest_signal_session("2022-11-29") == "2022-08-31"
-    assert latest_signal_session("2022-12-28", months=[12]) == "2021-12-31"
-    assert latest_signal_session("1990-01-31", months=[2]) is None
-
-
-def test_owed_rebalance_is_keyed_by_its_signal_session(tmp_path):
-    store = VersionedStore(str(tmp_path / "store"))
-    assert owed_rebalance(store, LAST_SESSION) == OWED
-    frame = pd.DataFrame({"client_order_id": ["x"], "pending": [False]})
-    store.write("executions", "2022-08-31", frame)
-    assert owed_rebalance(store, LAST_SESSION) == OWED and not is_executed(store, OWED)
-    store.write("executions", OWED, frame.assign(pending=True), content_addressed=True)
-    assert owed_rebalance(store, LAST_SESSION) == OWED  # an order still pending: the rebalance stays owed
-    store.write("executions", OWED, frame, content_addressed=True)
-    assert owed_rebalance(store, LAST_SESSION) is None and owed_rebalance(store, OWED) is None
-    assert owed_rebalance(store, "2023-03-01") == "2023-02-28"
-
-
 @pytest.mark.usefixtures("prefect_api")
 def test_scheduled_runs_catch_up_once(tmp_path):
     """In process (the test session's Prefect API, not the stack's: a process keeps one events client): a

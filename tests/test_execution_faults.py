@@ -23,6 +23,8 @@ import momentum.brokers.alpaca as alpaca_module
 from flows.rebalance import rebalance
 from momentum.brokers import AlpacaCredentials, LiveTradingRefused, is_live_endpoint
 from momentum.definitions import broker as make_broker
+from momentum.brokers.base import TransientBrokerError
+from momentum.execution import GuardError
 from momentum.settings import Settings
 from momentum.store import VersionedStore
 
@@ -191,7 +193,8 @@ def test_broker_answers_429_and_500_on_the_first_tries(server, url):
     assert all(server.post_count(c) == 1 for c in plan["client_order_id"][2:])
 
 
-def test_prefect_retries_the_execute_task_after_a_transient_failure(server, url, monkeypatch, recorded_task_runs):
+def test_a_broker_down_past_the_adapter_retries_fails_once_and_a_rerun_finishes(server, url, monkeypatch,
+                                                                             recorded_task_runs):
     monkeypatch.setenv("MOMENTUM_ALPACA_MAX_RETRIES", "1")
     real_submit, calls = alpaca_module.AlpacaBroker.submit, []
 
@@ -199,19 +202,25 @@ def test_prefect_retries_the_execute_task_after_a_transient_failure(server, url,
         calls.append(order.client_order_id)
         if len(calls) == 3:
             # booked, but the answer is a 500 and every lookup fails beyond the adapter's budget
-            # (2 attempts in submit's lookup + 2 in execution's lookup): the task fails as transient
+            # (2 attempts in submit's lookup + 2 in execution's lookup): the adapter gives up, permanently
             server.fail_next("submit", 1, status=500, after_accept=True)
             server.fail_next("by_client_order_id", 4, status=503)
         return real_submit(self, order)
 
     monkeypatch.setattr(alpaca_module.AlpacaBroker, "submit", broker_goes_down_on_the_third)
     state = run(server, url)
-    assert state.is_completed()
-    executions = assert_done(server, url)  # posted once: the retry found the third order by its id
-    assert list(executions["action"]) == ["found_at_broker"] * 3 + ["submitted"] * 4
+    assert state.is_failed()
+    with pytest.raises(TransientBrokerError, match="GET /v2/orders:by_client_order_id"):
+        state.result()
     task_runs = recorded_task_runs(state.state_details.flow_run_id, expect=("execute",))
     (execute_run,) = [t for t in task_runs if t.name.startswith("execute")]
-    assert execute_run.run_count == 2 and execute_run.state.is_completed()
+    assert execute_run.run_count == 1  # the adapter retried; Prefect did not retry on top of it
+    assert len(server.posts) == 3
+
+    state = run(server, url)  # the rebalance run again
+    assert state.is_completed()
+    executions = assert_done(server, url)  # posted once: the re-run found the third order by its id
+    assert list(executions["action"]) == ["found_at_broker"] * 3 + ["submitted"] * 4
 
 
 def test_a_sell_that_does_not_fill_blocks_the_buys_and_the_run_reports_it(server, url):
@@ -302,20 +311,20 @@ def test_rejections_and_partial_fills_are_reported_never_resent(alpaca_env, url)
 def test_guards_and_kill_switch_stop_the_run_before_the_first_order(server, url):
     state = run(server, url, max_order_notional=5_000.0)
     assert state.is_failed()
-    with pytest.raises(Exception, match="exceeds max_order_notional"):
+    with pytest.raises(GuardError, match="exceeds max_order_notional"):
         state.result()
     state = run(server, url, max_rebalance_notional=20_000.0)
-    with pytest.raises(Exception, match="exceeds max_rebalance_notional"):
+    with pytest.raises(GuardError, match="exceeds max_rebalance_notional"):
         state.result()
     server.set_price("AAPL", CLOSES["AAPL"] * 1.3)  # the broker marks a holding 30 % off our last close
-    with pytest.raises(Exception, match="broker mark of AAPL .* outside ±10%"):
+    with pytest.raises(GuardError, match="broker mark of AAPL .* outside ±10%"):
         run(server, url).result()
     server.set_price("AAPL", CLOSES["AAPL"])
     store = VersionedStore(url)
     store.fs.pipe_file(f"{store.root}/KILL_SWITCH", b"stop")
-    with pytest.raises(Exception, match="kill switch engaged"):
+    with pytest.raises(GuardError, match="kill switch engaged"):
         run(server, url).result()
-    with pytest.raises(Exception, match="kill switch engaged"):
+    with pytest.raises(GuardError, match="kill switch engaged"):
         rebalance(as_of=AS_OF, store_url=url + "-paper", overrides={"kill_switch": True})
     assert server.posts == [] and store.refs("executions") == []
     store.fs.rm(f"{store.root}/KILL_SWITCH")

@@ -18,7 +18,7 @@ def test_sp500_members_at_a_date_with_the_start_of_their_spell():
     assert list(members.columns) == ["symbol", "since"] and members["symbol"].is_monotonic_increasing
     assert 490 <= len(members) <= 510 and members["symbol"].is_unique
     rrc = members.set_index("symbol").loc["RRC", "since"]
-    assert rrc == pd.Timestamp("2007-12-21")  # the 1996 dataset governs before 2011: RRC 2007-12-21 .. 2018-06-18
+    assert rrc == pd.Timestamp("2007-12-21")  # RRC's spell 2007-12-21 (the vendored spells) .. 2018-06-18
     assert "RRC" not in set(sp500_members(pd.Timestamp("2018-06-18"))["symbol"])  # the exit day is outside
     assert "BRK.B" in set(members["symbol"]) and (members["since"] <= pd.Timestamp("2018-06-15")).all()
 

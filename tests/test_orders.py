@@ -16,6 +16,26 @@ from momentum.orders import client_order_id, plan_orders
 from momentum.store import VersionedStore
 
 PRICES = pd.Series({"A": 10.0, "B": 20.0, "C": 50.0})
+FAST = Guards(fill_timeout_seconds=60.0, poll_seconds=5.0)
+
+
+class FakeTime:
+    """A monotonic clock (seconds) that only ``sleep`` moves: waits for fills take no wall-clock time."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def run_plan(plan, broker, guards=FAST, prices=PRICES, **kwargs):
+    """:func:`execute_plan` on a fake clock."""
+    time = FakeTime()
+    return execute_plan(plan, broker, guards, prices, sleep=time.sleep, clock=time, **kwargs)
 
 
 def test_plan_whole_shares_sells_first_and_funded():
@@ -70,14 +90,14 @@ def test_paper_broker_fills_refuses_duplicates_and_keeps_the_book(broker):
 def test_paper_broker_refuses_trading_in_the_past(broker):
     broker.submit(OrderRequest("id-1", "A", "buy", qty=1))
     earlier = PaperBroker(broker.store, as_of="2022-01-31", prices=PRICES, initial_cash=1_000.0)
-    with pytest.raises(Exception, match="cannot trade on earlier 2022-01-31"):
+    with pytest.raises(BrokerError, match="cannot trade on earlier 2022-01-31"):
         earlier.submit(OrderRequest("id-2", "A", "buy", qty=1))
 
 
 def test_execute_twice_sends_each_order_once(broker):
     plan = plan_orders(pd.Series({"A": 0.5, "B": 0.5}), pd.Series(dtype=float), 1_000.0, PRICES, rebalance_key="r1", cost_bps=10)
-    first = execute_plan(plan, broker, Guards(), PRICES)
-    second = execute_plan(plan, broker, Guards(), PRICES)
+    first = run_plan(plan, broker, Guards())
+    second = run_plan(plan, broker, Guards())
     assert (first["status"] == "filled").all() and set(first["note"]) == {"sent"}
     assert set(first["action"]) == {"submitted"} and set(second["action"]) == {"found_at_broker"}
     assert not first["pending"].any() and second["note"].str.startswith("already at the broker").all()
@@ -99,9 +119,9 @@ def test_crash_midway_then_rerun_completes_without_duplicates(broker, monkeypatc
 
     monkeypatch.setattr(PaperBroker, "submit", dies_after_two)
     with pytest.raises(SystemExit):
-        execute_plan(plan, broker, Guards(), PRICES)
+        run_plan(plan, broker, Guards())
     monkeypatch.undo()
-    outcome = execute_plan(plan, broker, Guards(), PRICES)
+    outcome = run_plan(plan, broker, Guards())
     assert (outcome["status"] == "filled").all()
     assert list(outcome["action"]) == ["found_at_broker"] * 2 + ["submitted"]
     ledger = broker.store.read(broker.store.resolve(LEDGER).ref)
@@ -116,9 +136,9 @@ def test_guards_stop_before_the_first_order(broker):
         (Guards(max_rebalance_notional=50), "exceeds max_rebalance_notional"),
     ]:
         with pytest.raises(GuardError, match=message):
-            execute_plan(plan, broker, guards, PRICES)
+            run_plan(plan, broker, guards)
     with pytest.raises(GuardError, match="outside ±10% of its last close"):
-        execute_plan(plan, broker, Guards(), PRICES * 1.5)
+        run_plan(plan, broker, Guards(), PRICES * 1.5)
     assert broker.store.refs(LEDGER) == []
 
 
@@ -195,23 +215,20 @@ def rebalance_plan(broker: FakeBroker):
                        rebalance_key="r1")
 
 
-FAST = Guards(fill_timeout_seconds=0.05, poll_seconds=0.01)
-
-
 def test_a_sell_that_does_not_fill_blocks_the_buys_it_would_fund():
     broker = FakeBroker(cash=0.0, positions={"C": 20.0})
     broker.hold.add("C")
     plan = rebalance_plan(broker)
-    out = execute_plan(plan, broker, FAST, PRICES).set_index("symbol")
+    out = run_plan(plan, broker).set_index("symbol")
     assert list(out.columns) == [c for c in OUTCOME_COLUMNS if c != "symbol"]
-    assert out.loc["C", "status"] == "accepted" and "NOT FILLED within 0.05s" in out.loc["C", "note"]
+    assert out.loc["C", "status"] == "accepted" and "NOT FILLED within 60s" in out.loc["C", "note"]
     assert (out.loc[["A", "B"], "status"] == "blocked").all() and out["pending"].all()
     assert out.loc["A", "note"].startswith("BLOCKED: sell C (mom-r1-C-sell, accepted) did not fill")
     assert broker.posts == ["mom-r1-C-sell"]
     # only the buys the sell would fund are blocked: A fits in the cash (with a 10 % margin), B does not
     rich = FakeBroker(cash=3_300.0, positions={"C": 20.0})
     rich.hold.add("C")
-    out = execute_plan(rebalance_plan(rich), rich, FAST, PRICES).set_index("symbol")
+    out = run_plan(rebalance_plan(rich), rich).set_index("symbol")
     assert out.loc["A", "status"] == "filled" and out.loc["B", "status"] == "blocked"
     assert "cash left $935.00" in out.loc["B", "note"]
     # the sell fills later: a re-run finds C and A and sends only B
@@ -219,7 +236,7 @@ def test_a_sell_that_does_not_fill_blocks_the_buys_it_would_fund():
     rich.orders["mom-r1-C-sell"] = rich.orders["mom-r1-C-sell"].__class__(
         **{**rich.orders["mom-r1-C-sell"].__dict__, "status": "filled", "filled_qty": 20.0, "filled_avg_price": 50.0})
     rich.held["C"], rich.cash = 0.0, rich.cash + 1_000.0
-    again = execute_plan(rebalance_plan(FakeBroker(cash=3_300.0, positions={"C": 20.0})), rich, FAST, PRICES)
+    again = run_plan(rebalance_plan(FakeBroker(cash=3_300.0, positions={"C": 20.0})), rich)
     assert list(again["action"]) == ["found_at_broker", "found_at_broker", "submitted"]
     assert rich.posts == ["mom-r1-C-sell", "mom-r1-A-buy", "mom-r1-B-buy"]
 
@@ -229,11 +246,11 @@ def test_partial_fills_and_rejections_are_reported_and_not_resent():
     broker.partial.add("A")
     broker.reject.add("B")
     plan = rebalance_plan(broker)
-    out = execute_plan(plan, broker, FAST, PRICES).set_index("symbol")
+    out = run_plan(plan, broker).set_index("symbol")
     assert out.loc["A", "status"] == "partially_filled" and "PARTIAL: filled 50 of 100" in out.loc["A", "note"]
     assert out.loc["B", "status"] == "rejected" and "insufficient buying power" in out.loc["B", "note"]
     assert out.loc["B", "action"] == "refused" and not out.loc["B", "pending"]
-    again = execute_plan(plan, broker, FAST, PRICES).set_index("symbol")
+    again = run_plan(plan, broker).set_index("symbol")
     assert again.loc["A", "action"] == "found_at_broker" and broker.posts.count("mom-r1-A-buy") == 1
     assert set(reconcile(plan, {p.symbol: p.qty for p in broker.positions()})["symbol"]) == {"A", "B"}
 
@@ -242,10 +259,10 @@ def test_market_closed_sends_nothing_unless_queueing():
     broker = FakeBroker()
     broker.is_open = False
     plan = rebalance_plan(broker)
-    out = execute_plan(plan, broker, FAST, PRICES)
+    out = run_plan(plan, broker)
     assert set(out["status"]) == {"not_sent"} and broker.posts == []
     assert out["note"].str.startswith("NOT SENT: market closed (next open 2022-12-01T14:30:00+00:00)").all()
-    queued = execute_plan(plan, broker, Guards(queue_when_closed=True), PRICES)
+    queued = run_plan(plan, broker, Guards(queue_when_closed=True))
     assert set(queued["status"]) == {"accepted"} and queued["note"].str.contains("queued at the broker").all()
 
 
@@ -266,11 +283,11 @@ def test_conflicting_order_under_the_same_id_is_flagged_and_kill_switch_mid_run(
     broker = FakeBroker(cash=2_000.0)
     broker.submit(OrderRequest("mom-r1-A-buy", "A", "buy", qty=3))  # same id, another quantity
     plan = rebalance_plan(broker)
-    out = execute_plan(plan, broker, FAST, PRICES).set_index("symbol")
+    out = run_plan(plan, broker).set_index("symbol")
     assert out.loc["A", "note"].startswith("CONFLICT") and broker.posts.count("mom-r1-A-buy") == 1
     calls = iter([False, True])
     fresh = FakeBroker(cash=2_000.0)
-    out = execute_plan(rebalance_plan(fresh), fresh, FAST, PRICES, kill_check=lambda: next(calls)).set_index("symbol")
+    out = run_plan(rebalance_plan(fresh), fresh, kill_check=lambda: next(calls)).set_index("symbol")
     assert out.loc["A", "status"] == "filled" and out.loc["B", "status"] == "not_sent"
     assert "kill switch engaged during the run" in out.loc["B", "note"] and fresh.posts == ["mom-r1-A-buy"]
 

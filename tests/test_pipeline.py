@@ -13,6 +13,7 @@ from momentum.brokers.paper import LEDGER, PaperBroker
 from momentum.contracts import RunSummary
 from momentum.store import VersionedStore
 from momentum_cli.app import app
+from tasks.validate import ValidationFailed
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 STAGES = ["bars", "benchmark", "validation", "scores", "orders", "executions", "account"]
@@ -112,7 +113,7 @@ def test_validation_failure_stops_before_any_order(tmp_path, monkeypatch):
     url = str(tmp_path / "store")
     state = rebalance(as_of=AS_OF, store_url=url, return_state=True)
     assert state.is_failed()
-    with pytest.raises(Exception, match="validation failed: .*quarantine"):
+    with pytest.raises(ValidationFailed, match="validation failed: .*quarantine"):
         state.result()
     store = VersionedStore(url)
     assert store.refs("validation") and store.refs("orders") == [] and store.refs("scores") == []

@@ -15,6 +15,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
 from flows.rebalance import rebalance
+from momentum.brokers import MissingBrokerKeys
 from tasks.secrets import DEFAULT_BLOCKS, secret_blocks_to_env
 
 try:  # works whether or not tests/ is a package
@@ -202,7 +203,7 @@ def test_canary_keys_from_prefect_secret_blocks_never_leak(monkeypatch, tmp_path
         state = rebalance(as_of=AS_OF, store_url=url, broker="alpaca",
                           overrides={"alpaca_base_url": srv.base_url}, return_state=True)
         assert state.is_failed() and srv.requests == []
-        with pytest.raises(ValueError, match="MOMENTUM_ALPACA_KEY_ID .* Prefect Secret blocks"):
+        with pytest.raises(MissingBrokerKeys, match="MOMENTUM_ALPACA_KEY_ID .* Prefect Secret blocks"):
             state.result()
         Secret(value=key_id).save(DEFAULT_BLOCKS["MOMENTUM_ALPACA_KEY_ID"], overwrite=True)
         Secret(value=secret).save(DEFAULT_BLOCKS["MOMENTUM_ALPACA_SECRET_KEY"], overwrite=True)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from momentum.store import DATA, MANIFEST, VersionedStore
+from momentum.store import DATA, MANIFEST, StoreError, VersionedStore
 
 
 def year(y: int, seed: int = 0) -> pd.DataFrame:
@@ -65,7 +65,7 @@ def test_a_writer_that_dies_between_parts_leaves_no_version(store_url, monkeypat
     with pytest.raises(ConnectionError):
         store.write_parts("history", "2022-12-30", {"year=2021": year(2021), "year=2022": year(2022)})
     assert len(written) == 1 and store.refs("history") == []
-    with pytest.raises(Exception, match="no committed version"):
+    with pytest.raises(StoreError, match="no committed version"):
         store.resolve("history")
 
 

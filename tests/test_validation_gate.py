@@ -12,6 +12,7 @@ from flows.rebalance import rebalance
 from momentum.providers.synthetic import SyntheticProvider
 from momentum.store import VersionedStore
 from momentum_cli.app import app
+from tasks.validate import ValidationFailed
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 SYNTHETIC = {"provider": "synthetic", "overrides": {"synthetic_symbols": 12, "synthetic_sessions": 300,
@@ -109,7 +110,7 @@ def test_dataset_level_failure_ends_the_run_before_any_order(mutate, tmp_path, m
     url = str(tmp_path / "store")
     state = rebalance(store_url=url, return_state=True, **SYNTHETIC)
     assert state.is_failed()
-    with pytest.raises(Exception, match="validation failed: failed: "):
+    with pytest.raises(ValidationFailed, match="validation failed: failed: "):
         state.result()
     store = VersionedStore(url)
     assert store.refs("validation") and not store.refs("scores") and not store.refs("orders")

@@ -12,13 +12,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from momentum.errors import PermanentError
+
 LIVE_ALPACA_URL = "https://api.alpaca.markets"
 PAPER_ALPACA_HOST = "paper-api.alpaca.markets"
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
-class LiveTradingRefused(RuntimeError):
-    """A live endpoint was configured without the explicit opt-in."""
+class LiveTradingRefused(PermanentError):
+    """A live endpoint was configured without the explicit opt-in: the run stops before any connection."""
+
+
+class MissingBrokerKeys(PermanentError):
+    """Broker 'alpaca' was chosen without its API keys: the run stops before any connection."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,7 @@ def check_live_opt_in(base_url: str, live_trading: bool, live_opt_in: bool) -> b
         missing = [what for what, ok in (("MOMENTUM_LIVE_TRADING=true", live_trading),
                                          ("the --live flag (flow parameter live=True)", live_opt_in)) if not ok]
         raise LiveTradingRefused(
-            f"{base_url} is a live (real-money) endpoint and the explicit opt-in is missing: "
-            f"{' and '.join(missing)}; nothing was sent"
+            f"{base_url} is a live (real-money) endpoint and the explicit opt-in is missing",
+            "nothing was sent", f"set {' and '.join(missing)}",
         )
     return live

@@ -3,6 +3,9 @@
 Quantities are shares (floats, whole numbers unless fractional trading is on), prices and notionals
 are dollars. ``client_order_id`` is the idempotency key: a broker refuses a second order with an id it
 has seen, and execution looks an id up before it ever submits.
+
+Retries: one layer, the adapter. An adapter that talks HTTP retries its own calls; once they are spent
+every broker error is a :class:`~momentum.errors.PermanentError` (no task retries it on top).
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
+
+from momentum.errors import PermanentError
 
 
 class Side(StrEnum):
@@ -38,16 +43,17 @@ class OrderState(StrEnum):
 TERMINAL = frozenset({OrderState.FILLED, OrderState.CANCELED, OrderState.EXPIRED, OrderState.REJECTED})
 
 
-class BrokerError(RuntimeError):
-    """The broker refused a request or answered something we cannot use."""
+class BrokerError(PermanentError):
+    """The broker refused a request or answered something we cannot use: the run stops and reports it."""
 
 
 class TransientBrokerError(BrokerError):
-    """A timeout, 429 or 5xx: the request may or may not have taken effect."""
+    """A timeout, 429 or 5xx that outlasted the adapter's own retries (the request may or may not have
+    taken effect): the run stops without a task retry; a re-run looks every order up by its id first."""
 
 
 class DuplicateOrderError(BrokerError):
-    """The broker already has an order with this client_order_id."""
+    """The broker already has an order with this client_order_id: execution fetches it, never resends."""
 
 
 @dataclass(frozen=True)

@@ -39,11 +39,13 @@ NEW_YORK = "America/New_York"
 
 
 class MarketDataError(PermanentError):
-    """The data API refused a request or answered something we cannot use (one line, no key)."""
+    """The data API refused a request, answered something we cannot use, or stayed down past the client's
+    retries: the run stops in one line (never naming a key); nothing retries it again."""
 
 
 class InvalidSymbolError(MarketDataError):
-    """A 400 ``invalid symbol: X``: the whole request failed because of one symbol."""
+    """A 400 ``invalid symbol: X`` (the whole request failed because of one symbol): the provider drops
+    X, records why, and asks again for the rest."""
 
     def __init__(self, symbol: str, message: str) -> None:
         super().__init__(message)

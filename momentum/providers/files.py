@@ -29,7 +29,7 @@ SUFFIXES = (".csv", ".parquet")
 
 
 class BarsFileError(PermanentError):
-    """A bars file that cannot be used as it is (its message names the file)."""
+    """A bars file that cannot be used as it is: the run stops in one line naming the file."""
 
 
 def read_bars(path: str, fs: fsspec.AbstractFileSystem | None = None) -> pd.DataFrame:

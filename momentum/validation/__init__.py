@@ -107,13 +107,16 @@ from typing import Any
 import pandas as pd
 
 from momentum.validation import _fresh, _symbols
-from momentum.validation._checks import CHECKS, NULL_SYMBOL, TABLE_COLUMNS, CheckInfo, ValidationResult, _day
+from momentum.validation._checks import (
+    CHECKS, NULL_SYMBOL, TABLE_COLUMNS, CheckInfo, ValidationResult, _day, quarantined_symbols,
+)
 from momentum.validation._gx import _new_context, _Outcome, _run
 from momentum.validation._rows import _prepare, _row_specs
 from momentum.validation._structure import _structure_frame, _structure_specs
-from momentum.validation.report import render_html
+from momentum.validation.report import render_html, render_markdown
 
-__all__ = ["CHECKS", "CheckInfo", "ValidationResult", "quarantined_symbols", "render_html", "validate_bars"]
+__all__ = ["CHECKS", "CheckInfo", "ValidationResult", "quarantined_symbols", "render_html", "render_markdown",
+           "validate_bars"]
 
 
 def _timestamp(value: Any) -> pd.Timestamp:
@@ -156,13 +159,6 @@ def _table(outcomes: dict[str, _Outcome]) -> pd.DataFrame:
     for col in ("check", "level", "severity", "status", "symbol", "message"):
         table[col] = table[col].astype(str)
     return table
-
-
-def quarantined_symbols(table: pd.DataFrame) -> list[str]:
-    """The symbols a (possibly stored) validation table quarantines: failed symbol-level errors."""
-    rows = table[(table["level"] == "symbol") & (table["severity"] == "error") & (table["status"] == "failed")
-                 & (table["symbol"] != "") & (table["symbol"] != NULL_SYMBOL)]
-    return sorted(set(rows["symbol"].astype(str)))
 
 
 def _blocking(outcomes: dict[str, _Outcome]) -> list[str]:
@@ -221,10 +217,7 @@ def validate_bars(bars: pd.DataFrame, *, as_of: pd.Timestamp, sessions: pd.Datet
 
     p = _prepare(frame, sessions, as_of)
     _run(context, "rows", p.rows, _row_specs(p, as_of, min_symbols=min_symbols, min_history=min_history), outcomes)
-    if not len(sessions) or sessions[-1] != as_of:
-        expected = _day(sessions[-1]) if len(sessions) else "none"
-        outcomes["freshness"].fail(f"as_of {_day(as_of)} is not the last expected session (sessions end {expected})",
-                                   date=as_of)
+    _as_of_is_last_session(outcomes["freshness"], sessions, as_of)
 
     # stage 3 is looked up on its module, so tests can patch _symbols._symbol_specs
     summary = _symbols._symbol_summary(p, sessions, as_of, max_stale_sessions=max_stale_sessions,
@@ -235,8 +228,18 @@ def validate_bars(bars: pd.DataFrame, *, as_of: pd.Timestamp, sessions: pd.Datet
     if expected is not None:
         outcomes["stale_symbol"], outcomes["missing_symbol"] = _fresh.per_symbol(last, expected, as_of, rejected or {})
     _fresh.coverage(outcomes["freshness"], last, expected, as_of, max_quarantine_fraction, benchmark_last)
+    outcomes["quarantine_limit"] = _quarantine_limit(outcomes, len(p.symbols), max_quarantine_fraction)
+    return _result(outcomes, n_symbols=len(p.symbols), n_sessions=int(p.rows["_session_date"].nunique()))
 
-    n_symbols = len(p.symbols)
+
+def _as_of_is_last_session(freshness: _Outcome, sessions: pd.DatetimeIndex, as_of: pd.Timestamp) -> None:
+    if not len(sessions) or sessions[-1] != as_of:
+        expected = _day(sessions[-1]) if len(sessions) else "none"
+        freshness.fail(f"as_of {_day(as_of)} is not the last expected session (sessions end {expected})", date=as_of)
+
+
+def _quarantine_limit(outcomes: dict[str, _Outcome], n_symbols: int, max_quarantine_fraction: float) -> _Outcome:
+    """Fails when the symbol-level errors quarantine more than ``max_quarantine_fraction`` of the symbols."""
     quarantined = {s for c, o in outcomes.items() if CHECKS[c].level == "symbol" and CHECKS[c].severity == "error"
                    for s in o.findings if s and s != NULL_SYMBOL}
     limit = _Outcome()
@@ -246,6 +249,4 @@ def validate_bars(bars: pd.DataFrame, *, as_of: pd.Timestamp, sessions: pd.Datet
                    + ", ".join(sorted(quarantined)[:20]), failures=len(quarantined))
     else:
         limit.short.append(f"passed, {text} (limit {max_quarantine_fraction:.0%})")
-    outcomes["quarantine_limit"] = limit
-    n_sessions = int(p.rows["_session_date"].nunique())
-    return _result(outcomes, n_symbols=n_symbols, n_sessions=n_sessions)
+    return limit

@@ -66,3 +66,10 @@ class ValidationResult:
 
 def _day(value: Any) -> str:
     return "" if value is None or pd.isna(value) else f"{pd.Timestamp(value):%Y-%m-%d}"
+
+
+def quarantined_symbols(table: pd.DataFrame) -> list[str]:
+    """The symbols a (possibly stored) validation table quarantines: failed symbol-level errors."""
+    rows = table[(table["level"] == "symbol") & (table["severity"] == "error") & (table["status"] == "failed")
+                 & (table["symbol"] != "") & (table["symbol"] != NULL_SYMBOL)]
+    return sorted(set(rows["symbol"].astype(str)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,20 +28,38 @@ def _floats(col: pd.Series) -> np.ndarray:
     return pd.to_numeric(col, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
-def _prepare(frame: pd.DataFrame, sessions: pd.DatetimeIndex, as_of: pd.Timestamp) -> _Prepared:
-    n = len(frame)
-    dates = frame["date"].to_numpy(dtype="datetime64[ns]")
-    codes, symbols = pd.factorize(frame["symbol"], sort=True)
-    codes = codes.astype(np.int64)
-    # previous date of the same symbol in *input* order (for the sort check)
+def _previous_input_dates(codes: np.ndarray, dates: np.ndarray) -> np.ndarray:
+    """The date of the previous row of the same symbol in *input* order (for the sort check)."""
     grouped = np.argsort(codes, kind="stable")
     gcodes = codes[grouped]
     same = np.r_[False, (gcodes[1:] == gcodes[:-1]) & (gcodes[1:] >= 0)]
     prev_in_group = np.r_[np.datetime64("NaT", "ns"), dates[grouped][:-1]]
     prev_in_group[~same] = np.datetime64("NaT")
-    prev_input = np.empty(n, dtype="datetime64[ns]")
+    prev_input = np.empty(len(codes), dtype="datetime64[ns]")
     prev_input[grouped] = prev_in_group
+    return prev_input
 
+
+def _price_bounds(data: dict[str, Any], frame: pd.DataFrame, raw: list[str]) -> None:
+    """``_raw_min`` (NaN if any raw price is NaN, -inf if any is infinite, so "> 0 and finite" is one
+    bound) and ``_oc_max`` / ``_oc_min`` (of open and close) for the OHLC checks."""
+    if raw:
+        stack = np.column_stack([data[c] for c in raw])
+        data["_raw_min"] = np.where(np.isinf(stack).any(axis=1), -np.inf, stack.min(axis=1))
+    body = [c for c in ("open", "close") if c in frame]
+    if body:
+        stack = np.column_stack([data[c] for c in body])
+        with np.errstate(invalid="ignore"):
+            data["_oc_max"] = np.fmax.reduce(stack, axis=1)
+            data["_oc_min"] = np.fmin.reduce(stack, axis=1)
+
+
+def _prepare(frame: pd.DataFrame, sessions: pd.DatetimeIndex, as_of: pd.Timestamp) -> _Prepared:
+    n = len(frame)
+    dates = frame["date"].to_numpy(dtype="datetime64[ns]")
+    codes, symbols = pd.factorize(frame["symbol"], sort=True)
+    codes = codes.astype(np.int64)
+    prev_input = _previous_input_dates(codes, dates)
     order = np.lexsort((dates.view(np.int64), codes))
     d = dates[order]
     pos = sessions.get_indexer(pd.DatetimeIndex(d)) if n else np.zeros(0, dtype=np.int64)
@@ -59,25 +78,22 @@ def _prepare(frame: pd.DataFrame, sessions: pd.DatetimeIndex, as_of: pd.Timestam
     data["_prev_input_date"] = prev_input[order]
     data["_session_date"] = session_date
     data["_calendar_pos"] = calendar_pos
-    if raw:
-        stack = np.column_stack([data[c] for c in raw])
-        # NaN if any raw price is NaN, -inf if any is infinite (so "> 0 and finite" is one bound)
-        data["_raw_min"] = np.where(np.isinf(stack).any(axis=1), -np.inf, stack.min(axis=1))
-    body = [c for c in ("open", "close") if c in frame]
-    if body:
-        stack = np.column_stack([data[c] for c in body])
-        with np.errstate(invalid="ignore"):
-            data["_oc_max"] = np.fmax.reduce(stack, axis=1)
-            data["_oc_min"] = np.fmin.reduce(stack, axis=1)
+    _price_bounds(data, frame, raw)
     rows = pd.DataFrame(data)
     return _Prepared(rows, codes[order], np.asarray(symbols, dtype=object), pos, raw)
 
 
 def _row_specs(p: _Prepared, as_of: pd.Timestamp, *, min_symbols: int, min_history: int) -> list[_Spec]:
+    """The row-level checks (every row, then the raw prices, volume and OHLC present), then the
+    dataset-level ones computed on the rows (freshness, enough symbols, enough history)."""
     make = _spec_factory("rows")
-    rows = p.rows
-    loc = lambda detail, date_col="date": _rows_locator(rows, detail, date_col)  # noqa: E731
-    specs = [
+    loc = lambda detail, date_col="date": _rows_locator(p.rows, detail, date_col)  # noqa: E731
+    return [*_every_row_specs(make, loc, as_of), *_raw_price_specs(make, loc, p), *_ohlcv_specs(make, loc, p.rows),
+            *_dataset_specs(make, p.rows, as_of, min_symbols=min_symbols, min_history=min_history)]
+
+
+def _every_row_specs(make: Callable[..., _Spec], loc: Callable[..., Any], as_of: pd.Timestamp) -> list[_Spec]:
+    return [
         make("date_not_null", "ExpectColumnValuesToNotBeNull", loc("date is null"), column="date"),
         make("symbol_not_null", "ExpectColumnValuesToNotBeNull", loc("symbol is null"), column="symbol"),
         make("unique_date_symbol", "ExpectCompoundColumnsToBeUnique", loc("rows share the same (date, symbol)"),
@@ -93,14 +109,22 @@ def _row_specs(p: _Prepared, as_of: pd.Timestamp, *, min_symbols: int, min_histo
         make("price_positive", "ExpectColumnValuesToBeBetween", loc("adj_close <= 0 or infinite"),
              column="adj_close", min_value=0, strict_min=True, max_value=_MAX_FLOAT),
     ]
-    if p.raw:
-        names = "/".join(p.raw)
-        specs += [
-            make("price_positive", "ExpectColumnValuesToBeBetween", loc(f"a raw price ({names}) <= 0 or infinite"),
-                 column="_raw_min", min_value=0, strict_min=True),
-            make("raw_price_not_null", "ExpectColumnValuesToNotBeNull", loc(f"a raw price ({names}) is NaN"),
-                 column="_raw_min"),
-        ]
+
+
+def _raw_price_specs(make: Callable[..., _Spec], loc: Callable[..., Any], p: _Prepared) -> list[_Spec]:
+    if not p.raw:
+        return []
+    names = "/".join(p.raw)
+    return [
+        make("price_positive", "ExpectColumnValuesToBeBetween", loc(f"a raw price ({names}) <= 0 or infinite"),
+             column="_raw_min", min_value=0, strict_min=True),
+        make("raw_price_not_null", "ExpectColumnValuesToNotBeNull", loc(f"a raw price ({names}) is NaN"),
+             column="_raw_min"),
+    ]
+
+
+def _ohlcv_specs(make: Callable[..., _Spec], loc: Callable[..., Any], rows: pd.DataFrame) -> list[_Spec]:
+    specs = []
     if "volume" in rows:
         specs.append(make("volume_nonnegative", "ExpectColumnValuesToBeBetween", loc("volume < 0"), column="volume", min_value=0))
     body = "max(" + ", ".join(c for c in ("open", "close") if c in rows) + ")"
@@ -113,7 +137,12 @@ def _row_specs(p: _Prepared, as_of: pd.Timestamp, *, min_symbols: int, min_histo
     if "high" in rows and "low" in rows and "_oc_max" not in rows:
         specs.append(make("ohlc_consistency", "ExpectColumnPairValuesAToBeGreaterThanB", loc("high < low"),
                           column_A="high", column_B="low", or_equal=True, ignore_row_if="either_value_is_missing"))
+    return specs
 
+
+def _dataset_specs(make: Callable[..., _Spec], rows: pd.DataFrame, as_of: pd.Timestamp, *, min_symbols: int,
+                   min_history: int) -> list[_Spec]:
+    """Freshness, enough symbols, enough history: each names what it saw when it fails."""
     last = rows["_session_date"].max()
 
     def freshness(result: Any, outcome: _Outcome) -> None:
@@ -133,10 +162,9 @@ def _row_specs(p: _Prepared, as_of: pd.Timestamp, *, min_symbols: int, min_histo
         shown = ", ".join(present[:10]) + (" ..." if len(present) > 10 else "")
         outcome.fail(f"{len(present)} symbol(s) ({shown}), need at least {min_symbols}", date=as_of)
 
-    specs += [
+    return [
         make("freshness", "ExpectColumnMaxToBeBetween", freshness, column="_session_date", min_value=as_of, max_value=as_of),
         make("enough_symbols", "ExpectColumnUniqueValueCountToBeBetween", symbols, column="symbol", min_value=min_symbols),
         make("enough_history", "ExpectColumnUniqueValueCountToBeBetween", history, column="_session_date",
              min_value=min_history),
     ]
-    return specs

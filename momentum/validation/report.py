@@ -6,7 +6,7 @@ import html
 
 import pandas as pd
 
-from momentum.validation._checks import ValidationResult, _day
+from momentum.validation._checks import ValidationResult, _day, quarantined_symbols
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1f2328;background:#fff}
@@ -62,3 +62,18 @@ def render_html(result: ValidationResult, *, title: str) -> str:
 Dataset-level failures stop the run; symbol-level errors quarantine the symbol; warnings never block.</p>
 </body></html>
 """
+
+
+def render_markdown(table: pd.DataFrame, report_url: str, headline: str | None = None, limit: int = 30) -> str:
+    """A validation table in Markdown: the headline (default: checks passed, findings, quarantined
+    symbols), the link to the HTML report, then the first ``limit`` checks that did not pass."""
+    failed = table[table["status"] != "passed"]
+    if headline is None:
+        headline = (f"{int((table['status'] == 'passed').sum())} checks passed, {len(failed)} findings; "
+                    f"quarantined: {', '.join(quarantined_symbols(table)) or 'none'}")
+    lines = [f"**{headline}**", "", f"[HTML report]({report_url})", ""]
+    if len(failed):
+        lines += ["| check | level | severity | status | symbol | date | message |", "|---|---|---|---|---|---|---|"]
+        lines += [f"| {r.check} | {r.level} | {r.severity} | {r.status} | {r.symbol} | {_day(r.date)} | "
+                  f"{str(r.message).replace('|', '/')} |" for r in failed.head(limit).itertuples(index=False)]
+    return "\n".join(lines)

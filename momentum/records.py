@@ -1,0 +1,35 @@
+"""Frames and records as JSON-able values: the one converter behind --json, the run summary and artifacts.
+
+Dates become ``YYYY-MM-DD`` strings, NaN and NaT become None, numpy scalars become Python numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def json_value(value: Any) -> Any:
+    """One cell as JSON: a date as YYYY-MM-DD, NaN/NaT as None, a numpy scalar as a Python one."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return f"{value:%Y-%m-%d}"
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def json_record(record: dict) -> dict[str, Any]:
+    """A record with string keys and :func:`json_value` values."""
+    return {str(key): json_value(value) for key, value in record.items()}
+
+
+def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Every row of ``frame`` as a :func:`json_record`."""
+    return [json_record(record) for record in frame.to_dict(orient="records")]
