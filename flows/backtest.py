@@ -16,7 +16,13 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from momentum.settings import Settings
 from momentum.strategy import EQUAL_WEIGHT
 from tasks.backtest import (
-    load_history, run_equal_weight, run_variant, store_backtest, store_sweep, sweep_variant, sweep_variants,
+    load_history,
+    run_equal_weight,
+    run_variant,
+    store_backtest,
+    store_sweep,
+    sweep_variant,
+    sweep_variants,
 )
 
 BASELINE = "momentum"

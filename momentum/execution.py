@@ -32,7 +32,13 @@ from typing import Any
 import pandas as pd
 
 from momentum.brokers.base import (
-    Broker, BrokerError, DuplicateOrderError, OrderRequest, OrderState, OrderStatus, Side,
+    Broker,
+    BrokerError,
+    DuplicateOrderError,
+    OrderRequest,
+    OrderState,
+    OrderStatus,
+    Side,
     TransientBrokerError,
 )
 from momentum.guards import GuardError, Guards, check_guards

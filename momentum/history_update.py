@@ -17,8 +17,16 @@ import pandas as pd
 from momentum.calendar import nyse_sessions
 from momentum.errors import PermanentError
 from momentum.history import (
-    HISTORY, Coverage, Fetch, merge_history, new_sessions, plan_fetches, readjusted_symbols, split_by_year,
-    target_coverage, years_of,
+    HISTORY,
+    Coverage,
+    Fetch,
+    merge_history,
+    new_sessions,
+    plan_fetches,
+    readjusted_symbols,
+    split_by_year,
+    target_coverage,
+    years_of,
 )
 from momentum.live_symbols import file_symbols
 from momentum.providers import PriceProvider

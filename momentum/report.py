@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-
 import pandas as pd
 
 from momentum.brokers.base import OrderState
 from momentum.calendar import is_signal_session, next_signal_session
 from momentum.contracts import (
-    AccountSummary, DatasetInfo, DataSpan, ExecutionHeadline, RebalanceInfo, RunRefs, RunSummary, ValidationOutcome,
+    AccountSummary,
+    DatasetInfo,
+    DataSpan,
+    ExecutionHeadline,
+    RebalanceInfo,
+    RunRefs,
+    RunSummary,
+    ValidationOutcome,
 )
 from momentum.execution import Action
 from momentum.membership_freshness import membership_freshness

@@ -9,7 +9,14 @@ import numpy as np
 import pandas as pd
 
 from momentum.errors import PermanentError
-from momentum.selection import eligibility_codes, holdings_count, pick, reason_texts, score_table, symbol_ranks
+from momentum.selection import (
+    eligibility_codes,
+    holdings_count,
+    pick,
+    reason_texts,
+    score_table,
+    symbol_ranks,
+)
 from momentum.signals import below_trend, min_history, signal_arrays
 
 # The benchmark a selection strategy must beat: every universe member with a close, equally weighted.

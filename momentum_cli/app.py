@@ -8,8 +8,8 @@ from typing import Any, Optional
 import typer
 
 from momentum_cli.backtest_cmd import backtest
-from momentum_cli.preflight import check_run, default_of
 from momentum_cli.ingest_cmd import ingest
+from momentum_cli.preflight import check_run, default_of
 from momentum_cli.render import run_text
 from momentum_cli.serve_cmd import automations, serve
 from momentum_cli.store_cmd import store_app

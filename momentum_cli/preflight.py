@@ -74,8 +74,8 @@ def check_store(settings: Settings) -> None:
 
 def check_run(as_of: str | None, **overrides: Any) -> tuple[Settings, str]:
     """Everything ``momentum run`` can refuse before Prefect starts; returns the settings and as_of."""
-    from momentum.calendar import checked_as_of
     from momentum import definitions
+    from momentum.calendar import checked_as_of
 
     settings = checked_settings(**overrides)
     check_named_files(settings)

@@ -7,12 +7,11 @@ turns it into that line, so no command prints its own errors.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import traceback
 from typing import Any
-
-import logging
 
 import typer
 from typer.core import TyperGroup

@@ -39,10 +39,9 @@ def validate(
     """Validate a bars file; exit 1 when it fails at dataset level (the run would be blocked)."""
     import pandas as pd
 
-    from momentum.calendar import nyse_sessions, previous_session, is_session
+    from momentum.calendar import is_session, nyse_sessions, previous_session
     from momentum.signals import min_history
     from momentum.validation import render_html, validate_bars
-
     from momentum_cli.preflight import checked_date, checked_settings
 
     checked_date(as_of, "--as-of")

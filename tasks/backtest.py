@@ -16,8 +16,14 @@ from momentum import definitions
 from momentum.backtest import BacktestResult, run_backtest
 from momentum.backtest_page import assumptions, render_html
 from momentum.backtest_report import (
-    BENCHMARK, EQUAL_WEIGHT_LABEL, all_metrics, benchmark_label, curves_table, metrics_table,
-    rebalances_table, render_pngs,
+    BENCHMARK,
+    EQUAL_WEIGHT_LABEL,
+    all_metrics,
+    benchmark_label,
+    curves_table,
+    metrics_table,
+    rebalances_table,
+    render_pngs,
 )
 from momentum.providers import bars_to_wide
 from momentum.records import json_record, json_records

@@ -6,9 +6,9 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NONE as NO_CACHE
 
+from momentum import definitions
 from momentum.history import benchmark_split
 from momentum.history_update import HistoryUpdate, members_between, read_history, update_history
-from momentum import definitions
 from momentum.providers import bars_to_wide
 from momentum.providers.alpaca_wire import alpaca_symbol
 from momentum.settings import Settings

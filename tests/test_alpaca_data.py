@@ -11,13 +11,19 @@ import time
 import pandas as pd
 import pytest
 
+from momentum import definitions
 from momentum.errors import PermanentError
 from momentum.http_retry import Pacer
 from momentum.providers.alpaca import AlpacaProvider, batches
 from momentum.providers.alpaca_http import MarketDataClient
-from momentum.providers.alpaca_wire import MarketDataError, alpaca_symbol, merge_pages, parse_page, session_dates
+from momentum.providers.alpaca_wire import (
+    MarketDataError,
+    alpaca_symbol,
+    merge_pages,
+    parse_page,
+    session_dates,
+)
 from momentum.providers.embedded import EmbeddedProvider
-from momentum import definitions
 from momentum.settings import Settings
 
 START, END = pd.Timestamp("2022-01-03"), pd.Timestamp("2022-11-30")

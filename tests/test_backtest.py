@@ -17,8 +17,16 @@ from momentum import definitions
 from momentum.backtest import BacktestConfig, run_backtest
 from momentum.backtest_page import metric_text, money, percent, render_html
 from momentum.backtest_report import (
-    PLOTS, curves_table, metrics_table, plot_drawdown, plot_equity, plot_holdings_turnover,
-    plot_rolling, plot_yearly, rebalances_table, render_pngs,
+    PLOTS,
+    curves_table,
+    metrics_table,
+    plot_drawdown,
+    plot_equity,
+    plot_holdings_turnover,
+    plot_rolling,
+    plot_yearly,
+    rebalances_table,
+    render_pngs,
 )
 from momentum.brokers.paper import LEDGER, LEDGER_COLUMNS
 from momentum.calendar import nyse_sessions, session_offset

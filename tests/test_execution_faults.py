@@ -22,8 +22,8 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, Fl
 import momentum.brokers.alpaca as alpaca_module
 from flows.rebalance import rebalance
 from momentum.brokers import AlpacaCredentials, LiveTradingRefused, is_live_endpoint
-from momentum.definitions import broker as make_broker
 from momentum.brokers.base import TransientBrokerError
+from momentum.definitions import broker as make_broker
 from momentum.execution import GuardError
 from momentum.settings import Settings
 from momentum.store import VersionedStore

@@ -9,8 +9,16 @@ import pytest
 from momentum.calendar import nyse_sessions
 from momentum.errors import PermanentError
 from momentum.history import (
-    OVERLAP, Coverage, Fetch, benchmark_split, merge_history, new_sessions, plan_fetches, readjusted_symbols,
-    split_by_year, target_coverage,
+    OVERLAP,
+    Coverage,
+    Fetch,
+    benchmark_split,
+    merge_history,
+    new_sessions,
+    plan_fetches,
+    readjusted_symbols,
+    split_by_year,
+    target_coverage,
 )
 from momentum.history_update import NoHistoryError, read_history, update_history
 from momentum.store import VersionedStore

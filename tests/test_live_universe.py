@@ -8,9 +8,14 @@ import pytest
 
 from momentum.errors import PermanentError
 from momentum.live_symbols import run_symbols, universe_at
-from momentum.universe_spec import UniverseSpec, resolved_universe
-from momentum.membership_freshness import MAX_STALE_DAYS, MembershipTooOld, membership_data_end, membership_freshness
+from momentum.membership_freshness import (
+    MAX_STALE_DAYS,
+    MembershipTooOld,
+    membership_data_end,
+    membership_freshness,
+)
 from momentum.universe import sp500_members
+from momentum.universe_spec import UniverseSpec, resolved_universe
 
 
 def test_sp500_members_at_a_date_with_the_start_of_their_spell():

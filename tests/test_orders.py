@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pandas as pd
 import pytest
 
-from datetime import datetime, timezone
-
 from momentum.brokers.base import (
-    Account, BrokerError, DuplicateOrderError, MarketClock, OrderRequest, OrderStatus, Position, TransientBrokerError,
+    Account,
+    BrokerError,
+    DuplicateOrderError,
+    MarketClock,
+    OrderRequest,
+    OrderStatus,
+    Position,
+    TransientBrokerError,
 )
 from momentum.brokers.paper import LEDGER, PaperBroker
-from momentum.execution import OUTCOME_COLUMNS, Guards, GuardError, execute_plan, reconcile, send_once
+from momentum.execution import OUTCOME_COLUMNS, GuardError, Guards, execute_plan, reconcile, send_once
 from momentum.orders import client_order_id, plan_orders
 from momentum.store import VersionedStore
 

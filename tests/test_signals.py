@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from momentum.selection import holdings_count, select, eligibility_reasons
+from momentum.selection import eligibility_reasons, holdings_count, select
 from momentum.signals import longest_flat_run, momentum_signals, trailing_window
 from momentum.strategy import StrategyParams, score_at
 

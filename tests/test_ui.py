@@ -57,7 +57,11 @@ def wait_for_page(url: str, profile: Path, *needles: str, tries: int = 6) -> tup
 def completed_run_of(stack, deployment: str, tmp_path: Path):
     """A Completed flow run of ``deployment`` (an earlier test's, or a new one on a fresh store)."""
     from prefect.client.schemas.filters import (
-        DeploymentFilter, DeploymentFilterName, FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType,
+        DeploymentFilter,
+        DeploymentFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
     )
 
     with api(stack) as client:

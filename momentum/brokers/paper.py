@@ -20,7 +20,13 @@ from datetime import datetime, time, timezone
 import pandas as pd
 
 from momentum.brokers.base import (
-    Account, BrokerError, DuplicateOrderError, MarketClock, OrderRequest, OrderStatus, Position,
+    Account,
+    BrokerError,
+    DuplicateOrderError,
+    MarketClock,
+    OrderRequest,
+    OrderStatus,
+    Position,
 )
 from momentum.store import VersionedStore
 

@@ -20,7 +20,14 @@ import pandas as pd
 from momentum.calendar import last_closed_session
 from momentum.providers.alpaca_http import MarketDataClient
 from momentum.providers.alpaca_wire import (
-    BARS_PATH, MAX_SYMBOLS, InvalidSymbolError, MarketDataError, alpaca_symbol, bars_params, merge_pages, parse_page,
+    BARS_PATH,
+    MAX_SYMBOLS,
+    InvalidSymbolError,
+    MarketDataError,
+    alpaca_symbol,
+    bars_params,
+    merge_pages,
+    parse_page,
 )
 
 log = logging.getLogger(__name__)

@@ -108,7 +108,13 @@ import pandas as pd
 
 from momentum.validation import _fresh, _symbols
 from momentum.validation._checks import (
-    CHECKS, NULL_SYMBOL, TABLE_COLUMNS, CheckInfo, ValidationResult, _day, quarantined_symbols,
+    CHECKS,
+    NULL_SYMBOL,
+    TABLE_COLUMNS,
+    CheckInfo,
+    ValidationResult,
+    _day,
+    quarantined_symbols,
 )
 from momentum.validation._gx import _new_context, _Outcome, _run
 from momentum.validation._rows import _prepare, _row_specs
