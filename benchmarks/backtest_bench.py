@@ -44,7 +44,9 @@ def best_of(repeat: int, fn):
     return min(times), out
 
 
-def vectorbt_inputs(closes: pd.DataFrame, result: BacktestResult) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+def vectorbt_inputs(
+    closes: pd.DataFrame, result: BacktestResult
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     """Our selections as target-percent orders on the trade sessions, with a sells-first call order."""
     size = pd.DataFrame(np.nan, index=closes.index, columns=closes.columns)
     for row in result.rebalances.itertuples():
@@ -59,8 +61,17 @@ def vectorbt_inputs(closes: pd.DataFrame, result: BacktestResult) -> tuple[pd.Da
 def run_vectorbt(close: pd.DataFrame, size: pd.DataFrame, call_seq: np.ndarray) -> float:
     import vectorbt as vbt
 
-    pf = vbt.Portfolio.from_orders(close, size, size_type="targetpercent", fees=COST_BPS / 1e4, init_cash=CASH,
-                                   cash_sharing=True, group_by=True, call_seq=call_seq, freq="1D")
+    pf = vbt.Portfolio.from_orders(
+        close,
+        size,
+        size_type="targetpercent",
+        fees=COST_BPS / 1e4,
+        init_cash=CASH,
+        cash_sharing=True,
+        group_by=True,
+        call_seq=call_seq,
+        freq="1D",
+    )
     return float(pf.value().iloc[-1])
 
 
@@ -71,9 +82,13 @@ def bench(n_symbols: int, repeat: int) -> None:
     close, size, call_seq = vectorbt_inputs(closes, result)
     cold, _ = best_of(1, lambda: run_vectorbt(close, size, call_seq))
     warm, vbt_equity = best_of(repeat, lambda: run_vectorbt(close, size, call_seq))
-    print(f"{n_symbols} symbols x {len(closes)} sessions ({closes.index[0]:%Y-%m-%d}..{closes.index[-1]:%Y-%m-%d}), "
-          f"{len(result.rebalances)} rebalances, top {HOLDINGS}, {COST_BPS:g} bps")
-    print(f"  ours (selection + planning + simulation): {ours:8.3f} s   final equity {result.final_equity:,.0f}")
+    print(
+        f"{n_symbols} symbols x {len(closes)} sessions ({closes.index[0]:%Y-%m-%d}..{closes.index[-1]:%Y-%m-%d}), "
+        f"{len(result.rebalances)} rebalances, top {HOLDINGS}, {COST_BPS:g} bps"
+    )
+    print(
+        f"  ours (selection + planning + simulation): {ours:8.3f} s   final equity {result.final_equity:,.0f}"
+    )
     print(f"  vectorbt simulation only, cold (JIT):     {cold:8.3f} s")
     print(f"  vectorbt simulation only, warm:           {warm:8.3f} s   final equity {vbt_equity:,.0f}")
     print(f"  ratio vectorbt warm / ours:               {warm / ours:8.2f} x")

@@ -51,12 +51,18 @@ CONTAINER_OVERHEAD_S = 60.0  # image pull + Python start before the flow, and sh
 IMAGE_GB = 0.6  # compressed image in ECR (python:3.11-slim + pandas, pyarrow, great-expectations, prefect)
 LOG_BYTES_PER_RUN = 50_000
 
-BUDGETS = {"ordinary_day": 50, "rebalance_day": 150}  # S3 requests of the store per run, 500 symbols (issue 13)
+BUDGETS = {
+    "ordinary_day": 50,
+    "rebalance_day": 150,
+}  # S3 requests of the store per run, 500 symbols (issue 13)
 BUCKET = "momentum-bench"
 SCENARIOS = {  # name: (flow parameters, signal session, the next session)
     "embedded-20": ({"provider": "embedded"}, "2022-11-30", "2022-12-01"),
-    "synthetic-500": ({"provider": "synthetic", "overrides": {"synthetic_symbols": 500, "synthetic_sessions": 600}},
-                      "2024-11-29", "2024-12-02"),
+    "synthetic-500": (
+        {"provider": "synthetic", "overrides": {"synthetic_symbols": 500, "synthetic_sessions": 600}},
+        "2024-11-29",
+        "2024-12-02",
+    ),
 }
 ACCESS = re.compile(r'"(GET|PUT|POST|HEAD|DELETE|COPY) (\S+) HTTP/[\d.]+" (\d{3})')
 
@@ -73,9 +79,13 @@ class CountingS3:
     def __init__(self) -> None:
         self.port = free_port()
         self.lines: list[tuple[str, str]] = []
-        self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                     stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
         threading.Thread(target=self._read, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.port}"
         for _ in range(200):
@@ -116,7 +126,11 @@ def owner(target: str) -> str:
     """Who made a request: ``store:<dataset>`` (or ``store:-`` for a listing of the store's root) or
     ``results`` (Prefect's task results in the same bucket, and the bucket checks before their PUTs)."""
     path, _, query = target.partition("?")
-    key = unquote(path).split("/", 2)[-1] if path.count("/") > 1 else unquote(parse_qs(query).get("prefix", [""])[0])
+    key = (
+        unquote(path).split("/", 2)[-1]
+        if path.count("/") > 1
+        else unquote(parse_qs(query).get("prefix", [""])[0])
+    )
     parts = key.split("/")
     if len(parts) > 2 and parts[1] == "store":
         return f"store:{parts[2] or '-'}"
@@ -135,9 +149,13 @@ def count(requests: list[tuple[str, str]]) -> dict:
         who = owner(target)
         by_owner[who] = by_owner.get(who, 0) + 1
     store = sum(n for who, n in by_owner.items() if who.startswith("store:"))
-    return {**out, **{f"n_{k}": v for k, v in sorted(detail.items())}, "store_requests": store,
-            "results_requests": by_owner.get("results", 0),
-            "by_dataset": {who[6:]: n for who, n in sorted(by_owner.items()) if who.startswith("store:")}}
+    return {
+        **out,
+        **{f"n_{k}": v for k, v in sorted(detail.items())},
+        "store_requests": store,
+        "results_requests": by_owner.get("results", 0),
+        "by_dataset": {who[6:]: n for who, n in sorted(by_owner.items()) if who.startswith("store:")},
+    }
 
 
 def stored_bytes(prefix: str) -> int:
@@ -163,12 +181,19 @@ def run_scenario(name: str, s3: CountingS3) -> dict:
     for label, as_of in (("rebalance_day", signal), ("ordinary_day", next_day)):
         before_bytes, start = stored_bytes(prefix), s3.mark()
         t0 = time.perf_counter()
-        summary = flow(as_of=as_of, store_url=f"s3://{BUCKET}/{prefix}/store", only_on_schedule=True, **params)
+        summary = flow(
+            as_of=as_of, store_url=f"s3://{BUCKET}/{prefix}/store", only_on_schedule=True, **params
+        )
         wall = time.perf_counter() - t0
-        requests = s3.lines[start:s3.mark()]
-        out[label] = {"as_of": as_of, "wall_s": round(wall, 2), "executed": "orders" in summary,
-                      "orders": len(summary.get("orders", [])), **count(requests),
-                      "bytes_added": stored_bytes(prefix) - before_bytes}
+        requests = s3.lines[start : s3.mark()]
+        out[label] = {
+            "as_of": as_of,
+            "wall_s": round(wall, 2),
+            "executed": "orders" in summary,
+            "orders": len(summary.get("orders", [])),
+            **count(requests),
+            "bytes_added": stored_bytes(prefix) - before_bytes,
+        }
         assert out[label]["executed"] == (label == "rebalance_day"), (label, summary["rebalance"])
     return out
 
@@ -176,8 +201,10 @@ def run_scenario(name: str, s3: CountingS3) -> dict:
 def monthly(runs: dict) -> dict:
     """A month: RUNS_PER_MONTH runs, REBALANCES_PER_MONTH of them rebalance days."""
     ordinary, rebal = runs["ordinary_day"], runs["rebalance_day"]
-    per = {k: (RUNS_PER_MONTH - REBALANCES_PER_MONTH) * ordinary[k] + REBALANCES_PER_MONTH * rebal[k]
-           for k in ("tier1", "tier2", "bytes_added", "wall_s")}
+    per = {
+        k: (RUNS_PER_MONTH - REBALANCES_PER_MONTH) * ordinary[k] + REBALANCES_PER_MONTH * rebal[k]
+        for k in ("tier1", "tier2", "bytes_added", "wall_s")
+    }
     s3_requests = per["tier1"] / 1000 * S3_TIER1_PER_1000 + per["tier2"] / 1000 * S3_TIER2_PER_1000
     gb_month_1 = per["bytes_added"] / 1e9
     storage_year = gb_month_1 * 12 * S3_GB_MONTH  # the 12th month's storage bill, keeping every version
@@ -187,11 +214,19 @@ def monthly(runs: dict) -> dict:
     logs = RUNS_PER_MONTH * LOG_BYTES_PER_RUN / 1e9 * LOGS_GB_INGESTED
     ipv4 = billed_s / 3600 * PUBLIC_IPV4_HOUR
     total = s3_requests + storage_year + fargate + ecr + logs + ipv4
-    return {"s3_tier1_requests": round(per["tier1"]), "s3_tier2_requests": round(per["tier2"]),
-            "s3_requests_usd": round(s3_requests, 4), "bytes_added_per_month": round(per["bytes_added"]),
-            "s3_storage_usd_after_12_months": round(storage_year, 4), "fargate_billed_s": round(billed_s),
-            "fargate_usd": round(fargate, 4), "ecr_usd": round(ecr, 4), "logs_usd": round(logs, 4),
-            "public_ipv4_usd": round(ipv4, 4), "total_usd": round(total, 2)}
+    return {
+        "s3_tier1_requests": round(per["tier1"]),
+        "s3_tier2_requests": round(per["tier2"]),
+        "s3_requests_usd": round(s3_requests, 4),
+        "bytes_added_per_month": round(per["bytes_added"]),
+        "s3_storage_usd_after_12_months": round(storage_year, 4),
+        "fargate_billed_s": round(billed_s),
+        "fargate_usd": round(fargate, 4),
+        "ecr_usd": round(ecr, 4),
+        "logs_usd": round(logs, 4),
+        "public_ipv4_usd": round(ipv4, 4),
+        "total_usd": round(total, 2),
+    }
 
 
 def main() -> None:
@@ -200,8 +235,12 @@ def main() -> None:
     parser.add_argument("--scenario", choices=list(SCENARIOS), action="append", help="default: all")
     args = parser.parse_args()
     s3 = CountingS3()
-    os.environ.update(AWS_ENDPOINT_URL=s3.url, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
-                      AWS_DEFAULT_REGION="us-east-1")
+    os.environ.update(
+        AWS_ENDPOINT_URL=s3.url,
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
     os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="cost-bench-prefect-"))
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     import boto3
@@ -209,13 +248,25 @@ def main() -> None:
     from prefect.testing.utilities import prefect_test_harness
 
     boto3.client("s3").create_bucket(Bucket=BUCKET)
-    report: dict = {"prices": {"s3_gb_month": S3_GB_MONTH, "s3_tier1_per_1000": S3_TIER1_PER_1000,
-                               "s3_tier2_per_1000": S3_TIER2_PER_1000, "fargate_vcpu_hour": FARGATE_VCPU_HOUR,
-                               "fargate_gb_hour": FARGATE_GB_HOUR, "ecr_gb_month": ECR_GB_MONTH},
-                    "assumptions": {"task_vcpu": TASK_VCPU, "task_gb": TASK_GB, "runs_per_month": RUNS_PER_MONTH,
-                                    "rebalances_per_month": round(REBALANCES_PER_MONTH, 3),
-                                    "container_overhead_s": CONTAINER_OVERHEAD_S, "image_gb": IMAGE_GB},
-                    "scenarios": {}}
+    report: dict = {
+        "prices": {
+            "s3_gb_month": S3_GB_MONTH,
+            "s3_tier1_per_1000": S3_TIER1_PER_1000,
+            "s3_tier2_per_1000": S3_TIER2_PER_1000,
+            "fargate_vcpu_hour": FARGATE_VCPU_HOUR,
+            "fargate_gb_hour": FARGATE_GB_HOUR,
+            "ecr_gb_month": ECR_GB_MONTH,
+        },
+        "assumptions": {
+            "task_vcpu": TASK_VCPU,
+            "task_gb": TASK_GB,
+            "runs_per_month": RUNS_PER_MONTH,
+            "rebalances_per_month": round(REBALANCES_PER_MONTH, 3),
+            "container_overhead_s": CONTAINER_OVERHEAD_S,
+            "image_gb": IMAGE_GB,
+        },
+        "scenarios": {},
+    }
     try:
         with prefect_test_harness(server_startup_timeout=60):
             for name in args.scenario or list(SCENARIOS):
@@ -230,19 +281,29 @@ def main() -> None:
     for name, result in report["scenarios"].items():
         print(f"\n{name}")
         for label, run in result["runs"].items():
-            print(f"  {label:<14} as_of {run['as_of']}  wall {run['wall_s']:6.2f} s  S3 tier1 {run['tier1']:4d}  "
-                  f"tier2 {run['tier2']:4d}  (" + ", ".join(f"{k[2:]} {v}" for k, v in run.items() if k.startswith("n_"))
-                  + f")  +{run['bytes_added'] / 1e3:,.1f} kB stored")
-            budget = f" (budget {BUDGETS[label]}: {'met' if run['store_requests'] <= BUDGETS[label] else 'MISSED'})" \
-                if name == "synthetic-500" else ""
-            print(f"    store requests {run['store_requests']}{budget}, Prefect results {run['results_requests']}; "
-                  "by dataset: " + ", ".join(f"{k} {v}" for k, v in run["by_dataset"].items()))
+            print(
+                f"  {label:<14} as_of {run['as_of']}  wall {run['wall_s']:6.2f} s  S3 tier1 {run['tier1']:4d}  "
+                f"tier2 {run['tier2']:4d}  ("
+                + ", ".join(f"{k[2:]} {v}" for k, v in run.items() if k.startswith("n_"))
+                + f")  +{run['bytes_added'] / 1e3:,.1f} kB stored"
+            )
+            budget = (
+                f" (budget {BUDGETS[label]}: {'met' if run['store_requests'] <= BUDGETS[label] else 'MISSED'})"
+                if name == "synthetic-500"
+                else ""
+            )
+            print(
+                f"    store requests {run['store_requests']}{budget}, Prefect results {run['results_requests']}; "
+                "by dataset: " + ", ".join(f"{k} {v}" for k, v in run["by_dataset"].items())
+            )
         month = result["month"]
-        print(f"  a month: {month['s3_tier1_requests']} tier1 + {month['s3_tier2_requests']} tier2 requests "
-              f"${month['s3_requests_usd']:.4f}; +{month['bytes_added_per_month'] / 1e6:.2f} MB stored/month "
-              f"(${month['s3_storage_usd_after_12_months']:.4f}/month after a year); Fargate "
-              f"{month['fargate_billed_s']} s ${month['fargate_usd']:.4f}; ECR ${month['ecr_usd']:.2f}; logs "
-              f"${month['logs_usd']:.4f}; public IPv4 ${month['public_ipv4_usd']:.4f}")
+        print(
+            f"  a month: {month['s3_tier1_requests']} tier1 + {month['s3_tier2_requests']} tier2 requests "
+            f"${month['s3_requests_usd']:.4f}; +{month['bytes_added_per_month'] / 1e6:.2f} MB stored/month "
+            f"(${month['s3_storage_usd_after_12_months']:.4f}/month after a year); Fargate "
+            f"{month['fargate_billed_s']} s ${month['fargate_usd']:.4f}; ECR ${month['ecr_usd']:.2f}; logs "
+            f"${month['logs_usd']:.4f}; public IPv4 ${month['public_ipv4_usd']:.4f}"
+        )
         print(f"  total ~ ${month['total_usd']:.2f} a month (goal: well under $5)")
     print(f"\npeak RSS of this process (flow + Prefect test server client): {report['peak_rss_mb']} MB")
 

@@ -64,11 +64,15 @@ def daily(s3: CountingS3) -> dict:
             t0 = time.perf_counter()
             summary = rebalance(as_of=as_of, store_url=store, provider="alpaca", only_on_schedule=True)
             wall = time.perf_counter() - t0
-            out[label] = {"as_of": as_of, "wall_s": round(wall, 2),
-                          "data_api_requests": server.bar_requests - before_api,
-                          "orders": len(summary.get("orders", [])),
-                          "quarantined": len(summary["validation"]["quarantined"]),
-                          "peak_rss_mb": rss_mb(), **count(s3.lines[before_s3:s3.mark()])}
+            out[label] = {
+                "as_of": as_of,
+                "wall_s": round(wall, 2),
+                "data_api_requests": server.bar_requests - before_api,
+                "orders": len(summary.get("orders", [])),
+                "quarantined": len(summary["validation"]["quarantined"]),
+                "peak_rss_mb": rss_mb(),
+                **count(s3.lines[before_s3 : s3.mark()]),
+            }
     return out
 
 
@@ -103,35 +107,53 @@ def backfill(s3: CountingS3) -> dict:
         for label in BACKFILL_RUNS:
             server.newest = previous_session(pd.Timestamp(BACKFILL_END)) if label == "backfill" else None
             before_api, before_s3, t0 = server.bar_requests, s3.mark(), time.perf_counter()
-            summary = ingest(start=BACKFILL_START, end=BACKFILL_END, store_url=store, provider="alpaca",
-                             overrides=overrides)
-            requests = s3.lines[before_s3:s3.mark()]
-            out[label] = {"wall_s": round(time.perf_counter() - t0, 2), "data_api_requests": server.bar_requests - before_api,
-                          "s3_requests": len(requests), "sessions_fetched": summary["sessions_fetched"],
-                          "peak_rss_mb": rss_mb(), **count(requests)}
+            summary = ingest(
+                start=BACKFILL_START,
+                end=BACKFILL_END,
+                store_url=store,
+                provider="alpaca",
+                overrides=overrides,
+            )
+            requests = s3.lines[before_s3 : s3.mark()]
+            out[label] = {
+                "wall_s": round(time.perf_counter() - t0, 2),
+                "data_api_requests": server.bar_requests - before_api,
+                "s3_requests": len(requests),
+                "sessions_fetched": summary["sessions_fetched"],
+                "peak_rss_mb": rss_mb(),
+                **count(requests),
+            }
     return out
 
 
 def print_backfill(name: str, result: dict) -> None:
-    print(f"\n{name}: {result['symbols']} symbols x {result['start']}..{result['end']} -> history on S3 (moto)")
+    print(
+        f"\n{name}: {result['symbols']} symbols x {result['start']}..{result['end']} -> history on S3 (moto)"
+    )
     for label in BACKFILL_RUNS:
         run = result[label]
-        print(f"  {label:<9} wall {run['wall_s']:6.2f} s  data-API requests {run['data_api_requests']:4d}  "
-              f"S3 requests {run['s3_requests']:3d} (tier1 {run['tier1']}, tier2 {run['tier2']})  "
-              f"sessions fetched {run['sessions_fetched']:5d}  peak RSS {run['peak_rss_mb']} MB")
+        print(
+            f"  {label:<9} wall {run['wall_s']:6.2f} s  data-API requests {run['data_api_requests']:4d}  "
+            f"S3 requests {run['s3_requests']:3d} (tier1 {run['tier1']}, tier2 {run['tier2']})  "
+            f"sessions fetched {run['sessions_fetched']:5d}  peak RSS {run['peak_rss_mb']} MB"
+        )
 
 
 PARTS = {"daily": daily, "backfill": backfill}
 
 
 def print_part(name: str, result: dict) -> None:
-    print(f"\n{name}: {result.get('symbols')} symbols x {result.get('sessions')} sessions "
-          f"({result.get('bars_served')} bars served)")
+    print(
+        f"\n{name}: {result.get('symbols')} symbols x {result.get('sessions')} sessions "
+        f"({result.get('bars_served')} bars served)"
+    )
     for label, run in result.items():
         if isinstance(run, dict):
-            print(f"  {label:<13} {run['as_of']}  wall {run['wall_s']:6.2f} s  "
-                  f"data-API requests {run['data_api_requests']:3d}  S3 tier1 {run['tier1']:4d} tier2 {run['tier2']:4d}  orders {run['orders']:3d}  "
-                  f"quarantined {run['quarantined']}  peak RSS {run['peak_rss_mb']} MB")
+            print(
+                f"  {label:<13} {run['as_of']}  wall {run['wall_s']:6.2f} s  "
+                f"data-API requests {run['data_api_requests']:3d}  S3 tier1 {run['tier1']:4d} tier2 {run['tier2']:4d}  orders {run['orders']:3d}  "
+                f"quarantined {run['quarantined']}  peak RSS {run['peak_rss_mb']} MB"
+            )
 
 
 PRINTERS = {"daily": print_part, "backfill": print_backfill}
@@ -143,15 +165,28 @@ def main() -> None:
     parser.add_argument("--part", choices=list(PARTS), action="append", help="default: all")
     args = parser.parse_args()
     s3 = CountingS3()
-    os.environ.update(AWS_ENDPOINT_URL=s3.url, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
-                      AWS_DEFAULT_REGION="us-east-1", PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    os.environ.update(
+        AWS_ENDPOINT_URL=s3.url,
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",
+        AWS_DEFAULT_REGION="us-east-1",
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+    )
     os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="live-bench-prefect-"))
     import boto3
     from prefect.testing.utilities import prefect_test_harness
 
     boto3.client("s3").create_bucket(Bucket=BUCKET)
-    report: dict = {"targets": {"daily_wall_s": 10, "daily_rss_mb": 1024, "daily_data_api_requests": 20,
-                                "backfill_wall_s": 60, "backfill_data_api_requests": 150, "backfill_again_requests": 5}}
+    report: dict = {
+        "targets": {
+            "daily_wall_s": 10,
+            "daily_rss_mb": 1024,
+            "daily_data_api_requests": 20,
+            "backfill_wall_s": 60,
+            "backfill_data_api_requests": 150,
+            "backfill_again_requests": 5,
+        }
+    }
     try:
         with prefect_test_harness(server_startup_timeout=60):
             for name in args.part or list(PARTS):
@@ -164,8 +199,10 @@ def main() -> None:
         return
     for name in args.part or list(PARTS):
         PRINTERS[name](name, report[name])
-    print(f"\npeak RSS of this process (flow + data server thread + Prefect client): {report['peak_rss_mb']} MB; "
-          f"targets {report['targets']}")
+    print(
+        f"\npeak RSS of this process (flow + data server thread + Prefect client): {report['peak_rss_mb']} MB; "
+        f"targets {report['targets']}"
+    )
 
 
 if __name__ == "__main__":

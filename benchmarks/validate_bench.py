@@ -30,17 +30,25 @@ def make_bars(sessions: pd.DatetimeIndex, n_symbols: int, seed: int) -> pd.DataF
     open_ = np.concatenate([close[:, :1], close[:, :-1]], axis=1) * (1 + rng.normal(0, 0.003, close.shape))
     high = np.maximum(open_, close) * (1 + rng.uniform(0, 0.01, close.shape))
     low = np.minimum(open_, close) * (1 - rng.uniform(0, 0.01, close.shape))
-    return pd.DataFrame({
-        "date": np.tile(sessions.to_numpy(dtype="datetime64[ns]"), n_symbols),
-        "symbol": np.repeat([f"S{i:04d}" for i in range(n_symbols)], n),
-        "adj_close": close.ravel(), "open": open_.ravel(), "high": high.ravel(), "low": low.ravel(),
-        "close": close.ravel(), "volume": rng.integers(10_000, 10_000_000, close.size).ravel(),
-    })
+    return pd.DataFrame(
+        {
+            "date": np.tile(sessions.to_numpy(dtype="datetime64[ns]"), n_symbols),
+            "symbol": np.repeat([f"S{i:04d}" for i in range(n_symbols)], n),
+            "adj_close": close.ravel(),
+            "open": open_.ravel(),
+            "high": high.ravel(),
+            "low": low.ravel(),
+            "close": close.ravel(),
+            "volume": rng.integers(10_000, 10_000_000, close.size).ravel(),
+        }
+    )
 
 
 def main() -> None:
     calendar = xc.get_calendar("XNYS", start="1990-01-02", end="2030-12-31")
-    sessions = pd.DatetimeIndex(calendar.sessions_in_range(AS_OF - pd.Timedelta(days=420), AS_OF))[-N_SESSIONS:]
+    sessions = pd.DatetimeIndex(calendar.sessions_in_range(AS_OF - pd.Timedelta(days=420), AS_OF))[
+        -N_SESSIONS:
+    ]
     bars = make_bars(sessions, N_SYMBOLS, SEED)
 
     t0 = time.perf_counter()
@@ -55,12 +63,16 @@ def main() -> None:
         result = validate_bars(bars, as_of=AS_OF, sessions=sessions)
         times.append(time.perf_counter() - t0)
 
-    print(f"bars: {N_SYMBOLS} symbols x {N_SESSIONS} sessions = {len(bars):,} rows "
-          f"({sessions[0]:%Y-%m-%d}..{sessions[-1]:%Y-%m-%d}), cores: {os.cpu_count()}")
+    print(
+        f"bars: {N_SYMBOLS} symbols x {N_SESSIONS} sessions = {len(bars):,} rows "
+        f"({sessions[0]:%Y-%m-%d}..{sessions[-1]:%Y-%m-%d}), cores: {os.cpu_count()}"
+    )
     print(f"import great_expectations: {t_import:.2f} s")
     print(f"validate_bars first call:  {times[0]:.2f} s")
-    print(f"validate_bars warm:        best {min(times[1:]):.2f} s, median {statistics.median(times[1:]):.2f} s "
-          f"({REPEAT - 1} runs)")
+    print(
+        f"validate_bars warm:        best {min(times[1:]):.2f} s, median {statistics.median(times[1:]):.2f} s "
+        f"({REPEAT - 1} runs)"
+    )
     print(f"result: {result.summary}")
     target = 3.0
     print(f"target < {target:.1f} s beyond the import: {'OK' if times[0] < target else 'MISSED'}")

@@ -49,19 +49,33 @@ def backtest(
     Parameters left empty come from ``MOMENTUM_*`` settings; ``overrides`` sets any other setting.
     """
     settings = Settings().with_overrides(
-        store_url=store_url, provider=provider, strategy=strategy, holdings=holdings, cost_bps=cost_bps,
-        fractional=fractional, initial_cash=initial_cash, **(overrides or {}),
+        store_url=store_url,
+        provider=provider,
+        strategy=strategy,
+        holdings=holdings,
+        cost_bps=cost_bps,
+        fractional=fractional,
+        initial_cash=initial_cash,
+        **(overrides or {}),
     )
     closes, benchmark = load_history(settings, end)
     if sweep:
-        futures = [sweep_variant.submit(settings, variant, closes, benchmark, start, end, slippage_bps)
-                   for variant in sweep_variants(sweep)]
+        futures = [
+            sweep_variant.submit(settings, variant, closes, benchmark, start, end, slippage_bps)
+            for variant in sweep_variants(sweep)
+        ]
         return store_sweep(settings, [f.result() for f in futures], sweep, slippage_bps, report_dir)
     names = [settings.strategy] + ([BASELINE] if settings.strategy != BASELINE else [])
-    futures = {name: run_variant.submit(settings.with_overrides(strategy=name), closes, benchmark, start, end,
-                                        slippage_bps) for name in names}
+    futures = {
+        name: run_variant.submit(
+            settings.with_overrides(strategy=name), closes, benchmark, start, end, slippage_bps
+        )
+        for name in names
+    }
     futures[EQUAL_WEIGHT] = run_equal_weight.submit(settings, closes, benchmark, start, end, slippage_bps)
-    return store_backtest(settings, {name: f.result() for name, f in futures.items()}, slippage_bps, report_dir)
+    return store_backtest(
+        settings, {name: f.result() for name, f in futures.items()}, slippage_bps, report_dir
+    )
 
 
 def task_runner(kind: str = "thread", address: str | None = None) -> TaskRunner:

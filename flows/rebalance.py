@@ -49,8 +49,12 @@ def rebalance(
     ``only_on_schedule`` executes only the owed rebalance of the latest signal session (catch-up).
     """
     settings = Settings().with_overrides(
-        store_url=store_url, provider=provider, strategy=strategy, broker=broker,
-        only_on_schedule=only_on_schedule, **(overrides or {}),
+        store_url=store_url,
+        provider=provider,
+        strategy=strategy,
+        broker=broker,
+        only_on_schedule=only_on_schedule,
+        **(overrides or {}),
     )
     day = resolve_as_of(settings, as_of)
     refs = RunRefs(scored(settings, day, live))

@@ -93,8 +93,12 @@ class _Book:
 
 
 def run_backtest(
-    closes: pd.DataFrame, *, params: StrategyParams = StrategyParams(), config: BacktestConfig = BacktestConfig(),
-    members: Members = _every_symbol, benchmark: pd.Series | None = None,
+    closes: pd.DataFrame,
+    *,
+    params: StrategyParams = StrategyParams(),
+    config: BacktestConfig = BacktestConfig(),
+    members: Members = _every_symbol,
+    benchmark: pd.Series | None = None,
 ) -> BacktestResult:
     """Replay the strategy on wide adjusted closes (index sessions, columns symbols, NaN = no bar).
 
@@ -103,8 +107,13 @@ def run_backtest(
     """
     closes = closes.sort_index()
     dates, symbols = closes.index, closes.columns.to_numpy()
-    panel = _Panel(closes.to_numpy(dtype="float64"), symbols, symbol_ranks(symbols),
-                   (config.cost_bps + config.slippage_bps) / 1e4, 1e-6 if config.fractional else 1.0)
+    panel = _Panel(
+        closes.to_numpy(dtype="float64"),
+        symbols,
+        symbol_ranks(symbols),
+        (config.cost_bps + config.slippage_bps) / 1e4,
+        1e-6 if config.fractional else 1.0,
+    )
     rows = _session_rows(dates, params, config)
     schedule, signal_rows, trade_rows = _schedule(dates, rows, config)
     starts = _window_starts(dates, schedule["signal_date"], scoring_sessions(params))
@@ -112,18 +121,34 @@ def run_backtest(
     book = _Book(np.zeros(len(symbols)), float(config.initial_cash))
     for k, (signal, trade) in enumerate(schedule.itertuples(index=False)):
         flows = _sell_delisted(book, panel, signal_rows[k], signal)
-        to_cash = (params.regime_filter and benchmark is not None
-                   and below_trend(benchmark.loc[:signal], params.regime_window))
-        target = _target(panel, {name: values[k] for name, values in signals.items()}, members(signal), to_cash, params)
+        to_cash = (
+            params.regime_filter
+            and benchmark is not None
+            and below_trend(benchmark.loc[:signal], params.regime_window)
+        )
+        target = _target(
+            panel, {name: values[k] for name, values in signals.items()}, members(signal), to_cash, params
+        )
         _rebalance(book, panel, config, target, (signal_rows[k], trade_rows[k]), (signal, trade), flows)
-    return backtest_result(dates[rows], rows, panel.raw, book.events, config.initial_cash, benchmark, book.rebalances,
-                           trades_frame(book.trades), plans_frame(symbols, book.plans))
+    return backtest_result(
+        dates[rows],
+        rows,
+        panel.raw,
+        book.events,
+        config.initial_cash,
+        benchmark,
+        book.rebalances,
+        trades_frame(book.trades),
+        plans_frame(symbols, book.plans),
+    )
 
 
 def _session_rows(dates: pd.DatetimeIndex, params: StrategyParams, config: BacktestConfig) -> np.ndarray:
     """Rows of the sessions in range: ``config`` start/end, by default the first session with a full
     scoring window to the last one."""
-    start = config.start if config.start is not None else dates[min(scoring_sessions(params) - 1, len(dates) - 1)]
+    start = (
+        config.start if config.start is not None else dates[min(scoring_sessions(params) - 1, len(dates) - 1)]
+    )
     end = config.end if config.end is not None else dates[-1]
     rows = np.flatnonzero((dates >= start) & (dates <= end))
     if not len(rows):
@@ -131,16 +156,26 @@ def _session_rows(dates: pd.DatetimeIndex, params: StrategyParams, config: Backt
     return rows
 
 
-def _schedule(dates: pd.DatetimeIndex, rows: np.ndarray,
-              config: BacktestConfig) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+def _schedule(
+    dates: pd.DatetimeIndex, rows: np.ndarray, config: BacktestConfig
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """The rebalances whose trade falls in range, with the rows of their signal and trade sessions."""
-    schedule = rebalance_schedule(dates[rows[0]], dates[rows[-1]], config.rebalance_months, config.trade_offset)
+    schedule = rebalance_schedule(
+        dates[rows[0]], dates[rows[-1]], config.rebalance_months, config.trade_offset
+    )
     schedule = schedule[schedule["trade_date"] <= dates[rows[-1]]]
-    signal_rows, trade_rows = dates.get_indexer(schedule["signal_date"]), dates.get_indexer(schedule["trade_date"])
-    missing = sorted(set(schedule["signal_date"][signal_rows < 0]) | set(schedule["trade_date"][trade_rows < 0]))
+    signal_rows, trade_rows = (
+        dates.get_indexer(schedule["signal_date"]),
+        dates.get_indexer(schedule["trade_date"]),
+    )
+    missing = sorted(
+        set(schedule["signal_date"][signal_rows < 0]) | set(schedule["trade_date"][trade_rows < 0])
+    )
     if missing:
-        raise ValueError("no row in the closes for the rebalance session(s) "
-                         + ", ".join(f"{day:%Y-%m-%d}" for day in missing))
+        raise ValueError(
+            "no row in the closes for the rebalance session(s) "
+            + ", ".join(f"{day:%Y-%m-%d}" for day in missing)
+        )
     return schedule, signal_rows, trade_rows
 
 
@@ -149,8 +184,17 @@ def _sell_delisted(book: _Book, panel: _Panel, row: int, signal: pd.Timestamp) -
     signal session; returns the bought, sold and cost dollars."""
     held = np.flatnonzero(book.shares)
     gone = held[np.isnan(panel.raw[row, held])]
-    book.cash, *flows = _fill(gone, -book.shares[gone], last_close(panel.raw, row, gone), -book.shares[gone],
-                              book.cash, panel.rate, (signal, signal, "delisted"), panel.symbols, book.trades)
+    book.cash, *flows = _fill(
+        gone,
+        -book.shares[gone],
+        last_close(panel.raw, row, gone),
+        -book.shares[gone],
+        book.cash,
+        panel.rate,
+        (signal, signal, "delisted"),
+        panel.symbols,
+        book.trades,
+    )
     if len(gone):
         book.shares = book.shares.copy()
         book.shares[gone] = 0.0
@@ -158,37 +202,79 @@ def _sell_delisted(book: _Book, panel: _Panel, row: int, signal: pd.Timestamp) -
     return flows
 
 
-def _target(panel: _Panel, signals: dict[str, np.ndarray], universe: Collection[str] | None, to_cash: bool,
-            params: StrategyParams) -> dict[str, np.ndarray]:
+def _target(
+    panel: _Panel,
+    signals: dict[str, np.ndarray],
+    universe: Collection[str] | None,
+    to_cash: bool,
+    params: StrategyParams,
+) -> dict[str, np.ndarray]:
     """The live eligibility and selection at one signal session (nothing quarantined: no validation)."""
     member = None if universe is None else np.isin(panel.symbols, list(universe))
-    return score_signals(signals, panel.ranks, quarantined=None, to_cash=to_cash, params=params, member=member)
+    return score_signals(
+        signals, panel.ranks, quarantined=None, to_cash=to_cash, params=params, member=member
+    )
 
 
-def _rebalance(book: _Book, panel: _Panel, config: BacktestConfig, target: dict[str, np.ndarray],
-               rows: tuple[int, int], days: tuple[pd.Timestamp, pd.Timestamp], flows: list[float]) -> None:
+def _rebalance(
+    book: _Book,
+    panel: _Panel,
+    config: BacktestConfig,
+    target: dict[str, np.ndarray],
+    rows: tuple[int, int],
+    days: tuple[pd.Timestamp, pd.Timestamp],
+    flows: list[float],
+) -> None:
     """Plan at the signal session's closes (the live plan), fill at the trade session's, book it all."""
     (i, j), (signal, trade) = rows, days
     traded = np.flatnonzero((target["weight"] > 0) | (book.shares != 0))
     planned = plan_quantities(
-        target["weight"][traded], book.shares[traded], book.cash, panel.raw[i, traded], fractional=config.fractional,
-        min_order_value=config.min_order_value, cash_buffer=config.cash_buffer,
+        target["weight"][traded],
+        book.shares[traded],
+        book.cash,
+        panel.raw[i, traded],
+        fractional=config.fractional,
+        min_order_value=config.min_order_value,
+        cash_buffer=config.cash_buffer,
         cost_bps=config.cost_bps + config.slippage_bps,
     )
-    book.plans.append((signal, traded, planned, panel.raw[i, traded], book.shares[traded], target["weight"][traded]))
+    book.plans.append(
+        (signal, traded, planned, panel.raw[i, traded], book.shares[traded], target["weight"][traded])
+    )
     price = last_close(panel.raw, j, traded)
     delta = _funded(planned, panel.raw[j, traded], price, book.cash, panel.rate, panel.step)
     equity_before, cash_before = book.cash + float(book.shares[traded] @ price), book.cash
-    book.cash, *more = _fill(traded, delta, price, planned, book.cash, panel.rate, (signal, trade, "rebalance"),
-                             panel.symbols, book.trades)
+    book.cash, *more = _fill(
+        traded,
+        delta,
+        price,
+        planned,
+        book.cash,
+        panel.rate,
+        (signal, trade, "rebalance"),
+        panel.symbols,
+        book.trades,
+    )
     book.shares = book.shares.copy()
     book.shares[traded] += delta
     book.events.append((j, book.shares, book.cash))
     bought, sold, costs = (a + b for a, b in zip(flows, more))
     selected = sorted(panel.symbols[target["selected"]])
     turnover = (bought + sold) / 2 / equity_before if equity_before > 0 else 0.0
-    book.rebalances.append((signal, trade, ",".join(selected), len(selected), cash_before, equity_before,
-                            bought, sold, costs, turnover))
+    book.rebalances.append(
+        (
+            signal,
+            trade,
+            ",".join(selected),
+            len(selected),
+            cash_before,
+            equity_before,
+            bought,
+            sold,
+            costs,
+            turnover,
+        )
+    )
 
 
 def _window_starts(dates: pd.DatetimeIndex, signal_dates: pd.Series, window: int) -> np.ndarray:
@@ -199,8 +285,9 @@ def _window_starts(dates: pd.DatetimeIndex, signal_dates: pd.Series, window: int
     return dates.searchsorted(calendar[first])
 
 
-def _funded(planned: np.ndarray, close: np.ndarray, price: np.ndarray, cash: float, rate: float,
-            step: float) -> np.ndarray:
+def _funded(
+    planned: np.ndarray, close: np.ndarray, price: np.ndarray, cash: float, rate: float, step: float
+) -> np.ndarray:
     """The planned shares that fill: buys of names without a close dropped, buys trimmed if unfunded."""
     delta = np.where(np.isnan(close) & (planned > 0), 0.0, planned)
     if cash - float(delta @ price) - rate * float(np.abs(delta) @ price) >= -1e-9:
@@ -210,8 +297,17 @@ def _funded(planned: np.ndarray, close: np.ndarray, price: np.ndarray, cash: flo
     return delta
 
 
-def _fill(cols: np.ndarray, delta: np.ndarray, prices: np.ndarray, planned: np.ndarray, cash: float, rate: float,
-          when: tuple, symbols: np.ndarray, trades: list) -> tuple[float, float, float, float]:
+def _fill(
+    cols: np.ndarray,
+    delta: np.ndarray,
+    prices: np.ndarray,
+    planned: np.ndarray,
+    cash: float,
+    rate: float,
+    when: tuple,
+    symbols: np.ndarray,
+    trades: list,
+) -> tuple[float, float, float, float]:
     """Book the non-zero ``delta`` shares of ``cols`` at ``prices`` into ``trades`` (``when``: signal,
     fill date, reason); return cash afterwards, bought and sold notional and costs (dollars)."""
     done = delta != 0

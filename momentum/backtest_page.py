@@ -17,23 +17,39 @@ from momentum.strategy import EQUAL_WEIGHT, StrategyParams
 from momentum.universe import COMPLETE_FROM, SWITCH_DATE
 from momentum.universe_spec import UniverseSpec
 
-PERCENT = {"total_return", "cagr", "volatility", "max_drawdown", "best_year_return", "worst_year_return", "alpha",
-           "hit_rate", "turnover", "excess_vs_equal_weight"}
+PERCENT = {
+    "total_return",
+    "cagr",
+    "volatility",
+    "max_drawdown",
+    "best_year_return",
+    "worst_year_return",
+    "alpha",
+    "hit_rate",
+    "turnover",
+    "excess_vs_equal_weight",
+}
 RATIOS = {"sharpe", "sortino", "calmar", "beta"}
 COUNTS = {"best_year", "worst_year", "rebalances"}
-DATA = {"embedded": "20 large US stocks, daily adjusted closes (dividends included; skfolio 1.12.2 dataset)",
-        "alpaca": "Alpaca daily bars adjusted for splits and dividends",
-        "synthetic": "synthetic random-walk closes"}
+DATA = {
+    "embedded": "20 large US stocks, daily adjusted closes (dividends included; skfolio 1.12.2 dataset)",
+    "alpaca": "Alpaca daily bars adjusted for splits and dividends",
+    "synthetic": "synthetic random-walk closes",
+}
 SURVIVORSHIP = {
     "embedded": "The 20 embedded stocks are companies that survived to 2022, picked with hindsight, so beating "
-                "an index with them says little about selection skill.",
+    "an index with them says little about selection skill.",
     "synthetic": "Synthetic data has no survivors to pick, and no real market behind it either.",
 }
-OTHER_SURVIVORSHIP = "A company the provider has no bars for cannot be held, so names that vanished may be missing."
-_CSS = ("body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;font-size:13px}"
-        "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}th small{font-weight:normal;color:#555}"
-        "img{max-width:100%}#assumptions{background:#f6f8fa;border:1px solid #d0d7de;padding:.5em 1em}"
-        "#assumptions dt{font-weight:bold;margin-top:.4em}#assumptions dd{margin-left:1em}")
+OTHER_SURVIVORSHIP = (
+    "A company the provider has no bars for cannot be held, so names that vanished may be missing."
+)
+_CSS = (
+    "body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;font-size:13px}"
+    "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}th small{font-weight:normal;color:#555}"
+    "img{max-width:100%}#assumptions{background:#f6f8fa;border:1px solid #d0d7de;padding:.5em 1em}"
+    "#assumptions dt{font-weight:bold;margin-top:.4em}#assumptions dd{margin-left:1em}"
+)
 
 
 def percent(value: float) -> str:
@@ -67,8 +83,10 @@ def metric_text(name: str, value: object) -> str:
 def _holdings_rule(params: StrategyParams) -> str:
     if params.holdings is not None:
         return f"{params.holdings} names"
-    return (f"max({params.min_holdings}, {100 * params.holdings_fraction:g} % of the eligible names), "
-            "equally weighted")
+    return (
+        f"max({params.min_holdings}, {100 * params.holdings_fraction:g} % of the eligible names), "
+        "equally weighted"
+    )
 
 
 def _universe(spec: UniverseSpec) -> str:
@@ -77,40 +95,56 @@ def _universe(spec: UniverseSpec) -> str:
         return "every symbol in the data"
     if kind == "file":
         return f"the members listed in {spec.universe_file} (point in time where the file gives dates)"
-    return (f"point-in-time S&P 500 members on each signal session: before {COMPLETE_FROM:%Y-%m-%d} only members "
-            f"with a known join date (index-constitution, partial), {COMPLETE_FROM:%Y-%m-%d} .. "
-            f"{SWITCH_DATE - pd.Timedelta(days=1):%Y-%m-%d} the fja05680/sp500 spells (MIT), from "
-            f"{SWITCH_DATE:%Y-%m-%d} index-constitution; only members with data can be held")
+    return (
+        f"point-in-time S&P 500 members on each signal session: before {COMPLETE_FROM:%Y-%m-%d} only members "
+        f"with a known join date (index-constitution, partial), {COMPLETE_FROM:%Y-%m-%d} .. "
+        f"{SWITCH_DATE - pd.Timedelta(days=1):%Y-%m-%d} the fja05680/sp500 spells (MIT), from "
+        f"{SWITCH_DATE:%Y-%m-%d} index-constitution; only members with data can be held"
+    )
 
 
-def assumptions(params: StrategyParams, config: BacktestConfig, universe: UniverseSpec, start: pd.Timestamp,
-                end: pd.Timestamp, benchmark: str) -> dict[str, str]:
+def assumptions(
+    params: StrategyParams,
+    config: BacktestConfig,
+    universe: UniverseSpec,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    benchmark: str,
+) -> dict[str, str]:
     """What a reader must know to believe the figures, item -> one sentence (``benchmark``: its label)."""
     months = ", ".join(calendar.month_abbr[m] for m in config.rebalance_months)
-    strategy = params.strategy + (" (with plain momentum as a baseline)" if params.strategy != "momentum" else "")
-    shares = ("fractional shares, to 1e-6 of a share" if config.fractional else
-              "whole shares, rounded down; buys are trimmed one share at a time when cash runs short")
+    strategy = params.strategy + (
+        " (with plain momentum as a baseline)" if params.strategy != "momentum" else ""
+    )
+    shares = (
+        "fractional shares, to 1e-6 of a share"
+        if config.fractional
+        else "whole shares, rounded down; buys are trimmed one share at a time when cash runs short"
+    )
     return {
         "data": f"{universe.provider}: {DATA.get(universe.provider, universe.provider + ' bars')}; "
-                f"{start:%Y-%m-%d} to {end:%Y-%m-%d}",
+        f"{start:%Y-%m-%d} to {end:%Y-%m-%d}",
         "universe": _universe(universe),
         "benchmarks": f"{benchmark}; and {EQUAL_WEIGHT}, every universe member with a close, equally weighted, "
-                      "rebalanced on the same sessions with the same costs through the same engine",
+        "rebalanced on the same sessions with the same costs through the same engine",
         "costs": f"commission {config.cost_bps:g} bps + slippage {config.slippage_bps:g} bps of traded notional, "
-                 "charged in cash on every fill",
+        "charged in cash on every fill",
         "parameters": f"{strategy}; lookback {params.lookback} sessions, skip {params.skip} sessions; holdings "
-                      f"{_holdings_rule(params)}; signal at the last session of {months}, trade "
-                      f"{config.trade_offset} session(s) later at the close; regime filter "
-                      f"{'on' if params.regime_filter else 'off'}",
+        f"{_holdings_rule(params)}; signal at the last session of {months}, trade "
+        f"{config.trade_offset} session(s) later at the close; regime filter "
+        f"{'on' if params.regime_filter else 'off'}",
         "share rounding": f"{shares}; orders under {money(config.min_order_value)} are skipped; cash buffer "
-                          f"{100 * config.cash_buffer:g} % of equity",
+        f"{100 * config.cash_buffer:g} % of equity",
         "survivorship": SURVIVORSHIP.get(universe.provider, OTHER_SURVIVORSHIP),
     }
 
 
 def _assumptions_html(items: Mapping[str, str]) -> str:
-    rows = "".join(f'<dt id="assumption-{html.escape(k.replace(" ", "-"))}">{html.escape(k)}</dt>'
-                   f"<dd>{html.escape(v)}</dd>" for k, v in items.items())
+    rows = "".join(
+        f'<dt id="assumption-{html.escape(k.replace(" ", "-"))}">{html.escape(k)}</dt>'
+        f"<dd>{html.escape(v)}</dd>"
+        for k, v in items.items()
+    )
     return f'<section id="assumptions"><h2>Assumptions</h2><dl>{rows}</dl></section>'
 
 
@@ -128,23 +162,43 @@ def _rebalances_html(rebalances: pd.DataFrame) -> str:
     """The strategies' rebalances (equal weight holds every member: its rows stay in the dataset)."""
     cols = ["series", "signal_date", "trade_date", "n_selected", "selected", "turnover", "costs"]
     shown = rebalances[rebalances["series"] != EQUAL_WEIGHT]
-    rows = "".join(f"<tr>{''.join(f'<td>{_cell(c, v)}</td>' for c, v in zip(cols, r))}</tr>"
-                   for r in shown[cols].itertuples(index=False))
-    return (f"<h2>rebalances</h2><table id='rebalances'><tr>{''.join(f'<th>{c}</th>' for c in cols)}</tr>{rows}"
-            "</table>")
+    rows = "".join(
+        f"<tr>{''.join(f'<td>{_cell(c, v)}</td>' for c, v in zip(cols, r))}</tr>"
+        for r in shown[cols].itertuples(index=False)
+    )
+    return (
+        f"<h2>rebalances</h2><table id='rebalances'><tr>{''.join(f'<th>{c}</th>' for c in cols)}</tr>{rows}"
+        "</table>"
+    )
 
 
-def render_html(title: str, metrics: pd.DataFrame, rebalances: pd.DataFrame, pngs: dict[str, bytes], *,
-                assumptions: Mapping[str, str] | None = None, labels: Mapping[str, str] | None = None) -> str:
+def render_html(
+    title: str,
+    metrics: pd.DataFrame,
+    rebalances: pd.DataFrame,
+    pngs: dict[str, bytes],
+    *,
+    assumptions: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> str:
     """One offline HTML page: assumptions, the metrics table (metrics x series, ``labels`` under the
     series names), every plot and the rebalances."""
     labels = labels or {}
-    head = "".join(f"<th>{html.escape(str(c))}" + (f"<br><small>{html.escape(labels[c])}</small>" if c in labels else "")
-                   + "</th>" for c in metrics.columns)
-    body = "".join(f"<tr><th>{html.escape(str(i))}</th>{''.join(f'<td>{metric_text(str(i), v)}</td>' for v in row)}"
-                   "</tr>" for i, row in zip(metrics.index, metrics.itertuples(index=False)))
-    images = "".join(f'<h2>{name.replace("_", " ")}</h2><img id="plot-{name}" alt="{name}" '
-                     f'src="data:image/png;base64,{base64.b64encode(png).decode()}">' for name, png in pngs.items())
+    head = "".join(
+        f"<th>{html.escape(str(c))}"
+        + (f"<br><small>{html.escape(labels[c])}</small>" if c in labels else "")
+        + "</th>"
+        for c in metrics.columns
+    )
+    body = "".join(
+        f"<tr><th>{html.escape(str(i))}</th>{''.join(f'<td>{metric_text(str(i), v)}</td>' for v in row)}</tr>"
+        for i, row in zip(metrics.index, metrics.itertuples(index=False))
+    )
+    images = "".join(
+        f'<h2>{name.replace("_", " ")}</h2><img id="plot-{name}" alt="{name}" '
+        f'src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+        for name, png in pngs.items()
+    )
     return (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{_CSS}</style>"
         f"</head><body><h1>{html.escape(title)}</h1>{_assumptions_html(assumptions) if assumptions else ''}"

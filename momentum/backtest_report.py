@@ -25,8 +25,11 @@ from momentum.strategy import EQUAL_WEIGHT
 BENCHMARK = "benchmark"
 PLOTS = ("equity", "drawdown", "yearly_returns", "rolling_12m", "holdings_turnover")
 # What the provider's benchmark series is (keyed by provider name).
-BENCHMARK_LABELS = {"embedded": "S&P 500 price index, dividends excluded", "alpaca": "SPY adjusted",
-                    "synthetic": "equal-weight index of the synthetic symbols"}
+BENCHMARK_LABELS = {
+    "embedded": "S&P 500 price index, dividends excluded",
+    "alpaca": "SPY adjusted",
+    "synthetic": "equal-weight index of the synthetic symbols",
+}
 EQUAL_WEIGHT_LABEL = "every universe member with a close, equally weighted, same schedule and costs"
 MOST_NAMES = 60  # the names-held panel shows at most this many names (those held longest)
 
@@ -38,13 +41,31 @@ def benchmark_label(provider: str) -> str:
 
 def curves_table(results: dict[str, BacktestResult]) -> pd.DataFrame:
     """Long daily curves of every result, plus the (shared) benchmark scaled to the initial cash."""
-    frames = [pd.DataFrame({"date": r.equity.index, "series": name, "equity": r.equity.to_numpy(),
-                            "cash": r.cash.to_numpy(), "holdings": r.holdings.to_numpy()})
-              for name, r in results.items()]
+    frames = [
+        pd.DataFrame(
+            {
+                "date": r.equity.index,
+                "series": name,
+                "equity": r.equity.to_numpy(),
+                "cash": r.cash.to_numpy(),
+                "holdings": r.holdings.to_numpy(),
+            }
+        )
+        for name, r in results.items()
+    ]
     bench = next(iter(results.values())).benchmark
     if bench is not None:
-        frames.append(pd.DataFrame({"date": bench.index, "series": BENCHMARK, "equity": bench.to_numpy(),
-                                    "cash": float("nan"), "holdings": 0}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "date": bench.index,
+                    "series": BENCHMARK,
+                    "equity": bench.to_numpy(),
+                    "cash": float("nan"),
+                    "holdings": 0,
+                }
+            )
+        )
     out = pd.concat(frames, ignore_index=True)
     out["date"] = out["date"].astype("datetime64[ns]")
     return out
@@ -101,8 +122,14 @@ def _legend(fig: Figure, ax: Axes, labels: Mapping[str, str] | None) -> None:
     if ax.get_legend() is not None:
         ax.get_legend().remove()
     texts = [f"{n}: {labels[n]}" if labels and n in labels else n for n in names]
-    fig.legend(handles, texts, loc="outside lower center", ncol=2 if len(texts) > 2 else len(texts),
-               frameon=False, fontsize=9)
+    fig.legend(
+        handles,
+        texts,
+        loc="outside lower center",
+        ncol=2 if len(texts) > 2 else len(texts),
+        frameon=False,
+        fontsize=9,
+    )
 
 
 def _percent(ax: Axes) -> None:
@@ -146,7 +173,9 @@ def plot_rolling(curves: pd.DataFrame, labels: Mapping[str, str] | None = None) 
     """Trailing 12-month (252-session) return of every series."""
     fig, ax = _figure("Rolling 12-month return", "return")
     wide = _wide(curves)
-    (wide / wide.shift(SESSIONS_PER_YEAR) - 1).plot(ax=ax, lw=1.0, color=_colors(list(wide.columns)), xlabel="")
+    (wide / wide.shift(SESSIONS_PER_YEAR) - 1).plot(
+        ax=ax, lw=1.0, color=_colors(list(wide.columns)), xlabel=""
+    )
     ax.axhline(0, color="black", lw=0.8)
     _percent(ax)
     _legend(fig, ax, labels)
@@ -181,8 +210,9 @@ def _names_panel(ax: Axes, name: str, rebalances: pd.DataFrame, last: pd.Timesta
     ax.xaxis_date()
 
 
-def plot_holdings_turnover(curves: pd.DataFrame, rebalances: pd.DataFrame,
-                           labels: Mapping[str, str] | None = None) -> Figure:
+def plot_holdings_turnover(
+    curves: pd.DataFrame, rebalances: pd.DataFrame, labels: Mapping[str, str] | None = None
+) -> Figure:
     """Names held by the first series (one bar per holding period), the cash share of equity and the
     turnover per rebalance of every strategy series (the benchmark holds no portfolio)."""
     main = rebalances["series"].iloc[0]
@@ -200,7 +230,9 @@ def plot_holdings_turnover(curves: pd.DataFrame, rebalances: pd.DataFrame,
         middle.plot(cash.index, cash[name], lw=1.0, label=name, color=colors[name])
     middle.set(title="Cash share of equity (from the first trade)", ylabel="cash")
     for name, group in rebalances.groupby("series", sort=False):
-        bottom.plot(group["trade_date"], group["turnover"], marker="o", ms=3, lw=0.8, label=name, color=colors[name])
+        bottom.plot(
+            group["trade_date"], group["turnover"], marker="o", ms=3, lw=0.8, label=name, color=colors[name]
+        )
     bottom.set(title="Turnover per rebalance (traded notional / 2 / equity)", ylabel="turnover")
     for ax in (middle, bottom):
         _percent(ax)
@@ -210,12 +242,17 @@ def plot_holdings_turnover(curves: pd.DataFrame, rebalances: pd.DataFrame,
     return fig
 
 
-def render_pngs(curves: pd.DataFrame, rebalances: pd.DataFrame,
-                labels: Mapping[str, str] | None = None) -> dict[str, bytes]:
+def render_pngs(
+    curves: pd.DataFrame, rebalances: pd.DataFrame, labels: Mapping[str, str] | None = None
+) -> dict[str, bytes]:
     """Every plot of :data:`PLOTS` as PNG bytes (``labels``: series -> legend text)."""
-    figures = {"equity": plot_equity(curves, labels), "drawdown": plot_drawdown(curves, labels),
-               "yearly_returns": plot_yearly(curves, labels), "rolling_12m": plot_rolling(curves, labels),
-               "holdings_turnover": plot_holdings_turnover(curves, rebalances, labels)}
+    figures = {
+        "equity": plot_equity(curves, labels),
+        "drawdown": plot_drawdown(curves, labels),
+        "yearly_returns": plot_yearly(curves, labels),
+        "rolling_12m": plot_rolling(curves, labels),
+        "holdings_turnover": plot_holdings_turnover(curves, rebalances, labels),
+    }
     out = {}
     for name, fig in figures.items():
         buffer = io.BytesIO()

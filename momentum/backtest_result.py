@@ -11,10 +11,30 @@ import pandas as pd
 from momentum.metrics import performance
 from momentum.orders import PLAN_COLUMNS, plan_frame
 
-TRADE_COLUMNS = ["signal_date", "trade_date", "symbol", "side", "planned_qty", "qty", "price", "notional",
-                 "cost", "reason"]
-REBALANCE_COLUMNS = ["signal_date", "trade_date", "selected", "n_selected", "cash_before", "equity_before",
-                     "bought", "sold", "costs", "turnover"]
+TRADE_COLUMNS = [
+    "signal_date",
+    "trade_date",
+    "symbol",
+    "side",
+    "planned_qty",
+    "qty",
+    "price",
+    "notional",
+    "cost",
+    "reason",
+]
+REBALANCE_COLUMNS = [
+    "signal_date",
+    "trade_date",
+    "selected",
+    "n_selected",
+    "cash_before",
+    "equity_before",
+    "bought",
+    "sold",
+    "costs",
+    "turnover",
+]
 
 
 @dataclass(frozen=True)
@@ -56,8 +76,9 @@ def plans_frame(symbols: np.ndarray, plans: list[tuple]) -> pd.DataFrame:
     signal, traded, *arrays = zip(*plans)
     keys = np.concatenate([np.full(len(t), f"{s:%Y%m%d}", dtype=object) for s, t in zip(signal, traded)])
     frame = plan_frame(symbols[np.concatenate(traded)], *map(np.concatenate, arrays), rebalance_key=keys)
-    frame["signal_date"] = np.repeat(np.array(signal, dtype="datetime64[ns]"),
-                                     [np.count_nonzero(d) for d in arrays[0]])  # rows come grouped by rebalance
+    frame["signal_date"] = np.repeat(
+        np.array(signal, dtype="datetime64[ns]"), [np.count_nonzero(d) for d in arrays[0]]
+    )  # rows come grouped by rebalance
     return frame
 
 
@@ -81,12 +102,21 @@ def trades_frame(fills: list[tuple]) -> pd.DataFrame:
     signal, trade, reason = zip(*when)
     signal, trade = (np.repeat(np.array(dates, dtype="datetime64[ns]"), sizes) for dates in (signal, trade))
     delta = np.concatenate(delta)
-    return pd.DataFrame({
-        "signal_date": signal, "trade_date": trade, "symbol": np.concatenate(symbol),
-        "side": np.where(delta < 0, "sell", "buy"), "planned_qty": np.concatenate(planned), "qty": np.abs(delta),
-        "price": np.concatenate(price), "notional": np.concatenate(notional), "cost": np.concatenate(cost),
-        "reason": np.repeat(np.array(reason, dtype=object), sizes),
-    }, columns=TRADE_COLUMNS)
+    return pd.DataFrame(
+        {
+            "signal_date": signal,
+            "trade_date": trade,
+            "symbol": np.concatenate(symbol),
+            "side": np.where(delta < 0, "sell", "buy"),
+            "planned_qty": np.concatenate(planned),
+            "qty": np.abs(delta),
+            "price": np.concatenate(price),
+            "notional": np.concatenate(notional),
+            "cost": np.concatenate(cost),
+            "reason": np.repeat(np.array(reason, dtype=object), sizes),
+        },
+        columns=TRADE_COLUMNS,
+    )
 
 
 def _marks(raw: np.ndarray, lo: int, hi: int, cols: np.ndarray) -> np.ndarray:
@@ -102,8 +132,15 @@ def _marks(raw: np.ndarray, lo: int, hi: int, cols: np.ndarray) -> np.ndarray:
 
 
 def backtest_result(
-    sessions: pd.DatetimeIndex, rows: np.ndarray, raw: np.ndarray, events: list, initial_cash: float,
-    benchmark: pd.Series | None, rebalances: list, trades: pd.DataFrame, plans: pd.DataFrame,
+    sessions: pd.DatetimeIndex,
+    rows: np.ndarray,
+    raw: np.ndarray,
+    events: list,
+    initial_cash: float,
+    benchmark: pd.Series | None,
+    rebalances: list,
+    trades: pd.DataFrame,
+    plans: pd.DataFrame,
 ) -> BacktestResult:
     """Daily curves: the state after the last event at or before each session, marked at its close."""
     equity = np.full(len(rows), float(initial_cash))
@@ -121,9 +158,13 @@ def backtest_result(
         levels = benchmark.reindex(sessions).ffill().bfill()
         bench = (levels / levels.iloc[0] * initial_cash).rename("benchmark")
     return BacktestResult(
-        equity=pd.Series(equity, index=sessions, name="equity"), cash=pd.Series(cash, index=sessions, name="cash"),
-        holdings=pd.Series(holdings.astype(int), index=sessions, name="holdings"), benchmark=bench,
-        rebalances=_rebalances(rebalances), trades=trades, orders=plans,
+        equity=pd.Series(equity, index=sessions, name="equity"),
+        cash=pd.Series(cash, index=sessions, name="cash"),
+        holdings=pd.Series(holdings.astype(int), index=sessions, name="holdings"),
+        benchmark=bench,
+        rebalances=_rebalances(rebalances),
+        trades=trades,
+        orders=plans,
     )
 
 

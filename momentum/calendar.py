@@ -38,7 +38,9 @@ class OutsideCalendar(PermanentError, ValueError):
 def _sessions() -> pd.DatetimeIndex:
     """All sessions of the calendar range, tz-naive, sorted, unique (built once per process)."""
     with warnings.catch_warnings():  # exchange_calendars 4.13 on pandas 3.1: Series.values deprecation
-        warnings.filterwarnings("ignore", message="Series.values returning an ndarray", category=DeprecationWarning)
+        warnings.filterwarnings(
+            "ignore", message="Series.values returning an ndarray", category=DeprecationWarning
+        )
         cal = xc.get_calendar("XNYS", start=CALENDAR_START, end=CALENDAR_END)
     sessions = pd.DatetimeIndex(cal.sessions)
     if sessions.tz is not None:
@@ -51,7 +53,9 @@ def _sessions() -> pd.DatetimeIndex:
 def _closes() -> pd.Series:
     """Each session's closing time in UTC (early closes included), indexed by the tz-naive session."""
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Series.values returning an ndarray", category=DeprecationWarning)
+        warnings.filterwarnings(
+            "ignore", message="Series.values returning an ndarray", category=DeprecationWarning
+        )
         cal = xc.get_calendar("XNYS", start=CALENDAR_START, end=CALENDAR_END)
     closes = cal.closes.copy()
     closes.index = pd.DatetimeIndex(closes.index).tz_localize(None).as_unit("ns")
@@ -94,7 +98,9 @@ def _day(value: object) -> pd.Timestamp:
 
 def _in_range(day: pd.Timestamp) -> pd.Timestamp:
     if not CALENDAR_START <= day <= CALENDAR_END:
-        raise OutsideCalendar(f"{day.date()} is outside the NYSE calendar", fix=f"pick a date inside it: {_COVERS}")
+        raise OutsideCalendar(
+            f"{day.date()} is outside the NYSE calendar", fix=f"pick a date inside it: {_COVERS}"
+        )
     return day
 
 
@@ -117,12 +123,18 @@ def checked_as_of(as_of: str | None, last_session: pd.Timestamp) -> pd.Timestamp
     except (ValueError, TypeError):
         raise InvalidAsOf(f"as_of {as_of!r} is not a date", "--as-of", "use YYYY-MM-DD") from None
     if not CALENDAR_START <= day <= CALENDAR_END or not is_session(day):
-        hint = f"the session before it is {previous_session(day):%Y-%m-%d}" if CALENDAR_START < day <= CALENDAR_END \
+        hint = (
+            f"the session before it is {previous_session(day):%Y-%m-%d}"
+            if CALENDAR_START < day <= CALENDAR_END
             else f"the NYSE calendar covers {CALENDAR_START:%Y-%m-%d}..{CALENDAR_END:%Y-%m-%d}"
+        )
         raise InvalidAsOf(f"as_of {day:%Y-%m-%d} is not an NYSE session", "--as-of", hint)
     if day > last:
-        raise InvalidAsOf(f"as_of {day:%Y-%m-%d} is after the provider's last session {last:%Y-%m-%d}", "--as-of",
-                          f"use {last:%Y-%m-%d} or earlier, or leave --as-of out")
+        raise InvalidAsOf(
+            f"as_of {day:%Y-%m-%d} is after the provider's last session {last:%Y-%m-%d}",
+            "--as-of",
+            f"use {last:%Y-%m-%d} or earlier, or leave --as-of out",
+        )
     return day
 
 
@@ -137,7 +149,7 @@ def nyse_sessions(start: object, end: object) -> pd.DatetimeIndex:
     """Sessions in [start, end], both inclusive; the ends need not be sessions (empty if start > end)."""
     lo, hi = _in_range(_day(start)), _in_range(_day(end))
     s = _sessions()
-    return s[s.searchsorted(lo, side="left"):s.searchsorted(hi, side="right")]
+    return s[s.searchsorted(lo, side="left") : s.searchsorted(hi, side="right")]
 
 
 def is_session(day: object) -> bool:
@@ -188,7 +200,7 @@ def signal_sessions(start: object, end: object, months: Iterable[int] = DEFAULT_
     wanted = _months(months)
     lo, hi = _in_range(_day(start)), _in_range(_day(end))
     ends = _month_last_sessions()
-    ends = ends[ends.searchsorted(lo, side="left"):ends.searchsorted(hi, side="right")]
+    ends = ends[ends.searchsorted(lo, side="left") : ends.searchsorted(hi, side="right")]
     return ends[ends.month.isin(wanted)]
 
 
@@ -202,7 +214,9 @@ def rebalance_schedule(
     s = _sessions()
     idx = s.searchsorted(signals) + int(trade_offset)
     if len(idx) and idx[-1] >= len(s):
-        raise OutsideCalendar(f"trade date of signal {signals[-1].date()} is beyond the calendar", fix=_COVERS)
+        raise OutsideCalendar(
+            f"trade date of signal {signals[-1].date()} is beyond the calendar", fix=_COVERS
+        )
     return pd.DataFrame({"signal_date": signals, "trade_date": s[idx]})
 
 

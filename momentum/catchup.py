@@ -43,7 +43,9 @@ def is_executed(store: VersionedStore, signal_session: str) -> bool:
     return not store.read(latest.ref, columns=["pending"])["pending"].any()
 
 
-def owed_rebalance(store: VersionedStore, as_of: object, months: Iterable[int] = DEFAULT_MONTHS) -> str | None:
+def owed_rebalance(
+    store: VersionedStore, as_of: object, months: Iterable[int] = DEFAULT_MONTHS
+) -> str | None:
     """The signal session whose rebalance a scheduled run at ``as_of`` must execute, or None."""
     signal = latest_signal_session(as_of, months)
     if signal is None or is_executed(store, signal):

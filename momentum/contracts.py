@@ -141,15 +141,24 @@ class RunSummary:
     def to_json(self) -> dict[str, Any]:
         """The ``momentum run --json`` object."""
         out: dict[str, Any] = {
-            "as_of": self.as_of, "provider": self.provider, "store": self.store, "broker": self.broker,
-            "data": asdict(self.data), "validation": asdict(self.validation),
+            "as_of": self.as_of,
+            "provider": self.provider,
+            "store": self.store,
+            "broker": self.broker,
+            "data": asdict(self.data),
+            "validation": asdict(self.validation),
             "rebalance": self.rebalance.to_json(),
-            "datasets": {name: asdict(d) for name, d in self.datasets.items()}, "warnings": self.warnings,
-            "ranking": self.ranking, "target_portfolio": self.target_portfolio,
+            "datasets": {name: asdict(d) for name, d in self.datasets.items()},
+            "warnings": self.warnings,
+            "ranking": self.ranking,
+            "target_portfolio": self.target_portfolio,
         }
-        optional = {"orders": self.orders, "fills": self.fills,
-                    "execution": None if self.execution is None else asdict(self.execution),
-                    "account": None if self.account is None else asdict(self.account)}
+        optional = {
+            "orders": self.orders,
+            "fills": self.fills,
+            "execution": None if self.execution is None else asdict(self.execution),
+            "account": None if self.account is None else asdict(self.account),
+        }
         return out | {k: v for k, v in optional.items() if v is not None} | {"artifacts": self.artifacts}
 
     @classmethod
@@ -157,13 +166,19 @@ class RunSummary:
         """The summary back from its ``--json`` object."""
         execution, account = data.get("execution"), data.get("account")
         return cls(
-            as_of=data["as_of"], provider=data["provider"], store=data["store"], broker=data["broker"],
-            data=DataSpan(**data["data"]), validation=ValidationOutcome(**data["validation"]),
+            as_of=data["as_of"],
+            provider=data["provider"],
+            store=data["store"],
+            broker=data["broker"],
+            data=DataSpan(**data["data"]),
+            validation=ValidationOutcome(**data["validation"]),
             rebalance=RebalanceInfo(**data["rebalance"]),
             datasets={name: DatasetInfo(**d) for name, d in data["datasets"].items()},
-            warnings=data.get("warnings", []), ranking=data["ranking"],
+            warnings=data.get("warnings", []),
+            ranking=data["ranking"],
             target_portfolio=data["target_portfolio"],
-            orders=data.get("orders"), fills=data.get("fills"),
+            orders=data.get("orders"),
+            fills=data.get("fills"),
             execution=None if execution is None else ExecutionHeadline(**execution),
             account=None if account is None else AccountSummary(**account),
             artifacts=data.get("artifacts", []),

@@ -71,8 +71,11 @@ def _build_provider(settings: Settings) -> PriceProvider:
     if settings.provider == "synthetic":
         from momentum.providers.synthetic import SyntheticProvider
 
-        return SyntheticProvider(n_symbols=settings.synthetic_symbols, n_sessions=settings.synthetic_sessions,
-                                 seed=settings.synthetic_seed)
+        return SyntheticProvider(
+            n_symbols=settings.synthetic_symbols,
+            n_sessions=settings.synthetic_sessions,
+            seed=settings.synthetic_seed,
+        )
     if settings.provider == "alpaca":
         return _alpaca_provider(settings)
     if settings.provider == "files":
@@ -88,11 +91,17 @@ def _alpaca_provider(settings: Settings) -> PriceProvider:
 
     keys = credentials(settings)
     if keys is None:
-        raise PermanentError("provider 'alpaca' needs API keys: set MOMENTUM_ALPACA_KEY_ID and "
-                             "MOMENTUM_ALPACA_SECRET_KEY (a free key: see docs/data.md)")
+        raise PermanentError(
+            "provider 'alpaca' needs API keys: set MOMENTUM_ALPACA_KEY_ID and "
+            "MOMENTUM_ALPACA_SECRET_KEY (a free key: see docs/data.md)"
+        )
     client = MarketDataClient(
-        settings.alpaca_data_url, keys.key_id, keys.secret_key, timeout=settings.alpaca_timeout_seconds,
-        max_retries=settings.alpaca_max_retries, backoff=settings.alpaca_backoff_seconds,
+        settings.alpaca_data_url,
+        keys.key_id,
+        keys.secret_key,
+        timeout=settings.alpaca_timeout_seconds,
+        max_retries=settings.alpaca_max_retries,
+        backoff=settings.alpaca_backoff_seconds,
     )
     return AlpacaProvider(client, feed=settings.alpaca_data_feed, benchmark_symbol=settings.benchmark_symbol)
 
@@ -105,14 +114,25 @@ def provider(settings: Settings) -> PriceProvider:
 def _alpaca_broker(settings: Settings, keys: AlpacaCredentials, live: bool) -> Broker:
     from momentum.brokers.alpaca import AlpacaBroker
 
-    return AlpacaBroker(settings.alpaca_base_url, keys.key_id, keys.secret_key, live=live,
-                        timeout=settings.alpaca_timeout_seconds, max_retries=settings.alpaca_max_retries,
-                        backoff_seconds=settings.alpaca_backoff_seconds)
+    return AlpacaBroker(
+        settings.alpaca_base_url,
+        keys.key_id,
+        keys.secret_key,
+        live=live,
+        timeout=settings.alpaca_timeout_seconds,
+        max_retries=settings.alpaca_max_retries,
+        backoff_seconds=settings.alpaca_backoff_seconds,
+    )
 
 
 def broker(
-    settings: Settings, *, as_of: str, prices: pd.Series, live_opt_in: bool = False,
-    flow_run_id: str | None = None, keys: AlpacaCredentials | None = None,
+    settings: Settings,
+    *,
+    as_of: str,
+    prices: pd.Series,
+    live_opt_in: bool = False,
+    flow_run_id: str | None = None,
+    keys: AlpacaCredentials | None = None,
 ) -> Broker:
     """The configured broker. Live trading needs both ``settings.live_trading`` and ``live_opt_in``,
     checked on every call, before any adapter is built (a refused run never opens a connection).
@@ -123,14 +143,21 @@ def broker(
     if settings.broker == "paper":
         from momentum.brokers.paper import PaperBroker
 
-        return PaperBroker(store(settings), as_of=as_of, prices=prices, initial_cash=settings.initial_cash,
-                           cost_bps=settings.cost_bps, slippage_bps=settings.paper_slippage_bps,
-                           flow_run_id=flow_run_id)
+        return PaperBroker(
+            store(settings),
+            as_of=as_of,
+            prices=prices,
+            initial_cash=settings.initial_cash,
+            cost_bps=settings.cost_bps,
+            slippage_bps=settings.paper_slippage_bps,
+            flow_run_id=flow_run_id,
+        )
     live = check_live_opt_in(settings.alpaca_base_url, settings.live_trading, live_opt_in)
     pair = keys or credentials(settings)
     if pair is None:
         raise MissingBrokerKeys(
-            "broker 'alpaca' needs API keys", "MOMENTUM_ALPACA_KEY_ID / MOMENTUM_ALPACA_SECRET_KEY",
+            "broker 'alpaca' needs API keys",
+            "MOMENTUM_ALPACA_KEY_ID / MOMENTUM_ALPACA_SECRET_KEY",
             "set both; deployments load them from the Prefect Secret blocks momentum-alpaca-key-id and "
             "momentum-alpaca-secret-key",
         )
@@ -144,31 +171,47 @@ def strategy_params(settings: Settings) -> StrategyParams:
     return StrategyParams(**{name: getattr(settings, name) for name in StrategyParams.__dataclass_fields__})
 
 
-def backtest_config(settings: Settings, start: object = None, end: object = None,
-                    slippage_bps: float = 0.0) -> BacktestConfig:
+def backtest_config(
+    settings: Settings, start: object = None, end: object = None, slippage_bps: float = 0.0
+) -> BacktestConfig:
     """The simulation knobs of a backtest over ``[start, end]`` (None: the data's range)."""
-    fields = ("rebalance_months", "trade_offset", "initial_cash", "cost_bps", "fractional", "min_order_value",
-              "cash_buffer")
-    return BacktestConfig(start=None if start is None else pd.Timestamp(start),
-                          end=None if end is None else pd.Timestamp(end), slippage_bps=slippage_bps,
-                          **{name: getattr(settings, name) for name in fields})
+    fields = (
+        "rebalance_months",
+        "trade_offset",
+        "initial_cash",
+        "cost_bps",
+        "fractional",
+        "min_order_value",
+        "cash_buffer",
+    )
+    return BacktestConfig(
+        start=None if start is None else pd.Timestamp(start),
+        end=None if end is None else pd.Timestamp(end),
+        slippage_bps=slippage_bps,
+        **{name: getattr(settings, name) for name in fields},
+    )
 
 
 def universe_spec(settings: Settings) -> UniverseSpec:
     """The configured universe rule."""
-    return UniverseSpec(universe=settings.universe, provider=settings.provider,
-                        universe_file=settings.universe_file)
+    return UniverseSpec(
+        universe=settings.universe, provider=settings.provider, universe_file=settings.universe_file
+    )
 
 
 def plan_params(settings: Settings) -> PlanParams:
     """The order plan's account and sizing rules. Buys are funded with room for every cost the fill will
     carry: commission, and on the paper broker its slippage."""
     slippage = settings.paper_slippage_bps if settings.broker == "paper" else 0.0
-    return PlanParams(broker=settings.broker, fractional=settings.fractional,
-                      min_order_value=settings.min_order_value, cash_buffer=settings.cash_buffer,
-                      notional=settings.notional_orders,
-                      cost_bps=settings.cost_bps + slippage,
-                      endpoint=settings.alpaca_base_url if settings.broker == "alpaca" else None)
+    return PlanParams(
+        broker=settings.broker,
+        fractional=settings.fractional,
+        min_order_value=settings.min_order_value,
+        cash_buffer=settings.cash_buffer,
+        notional=settings.notional_orders,
+        cost_bps=settings.cost_bps + slippage,
+        endpoint=settings.alpaca_base_url if settings.broker == "alpaca" else None,
+    )
 
 
 def guards(settings: Settings, kill_marker: bool = False) -> Guards:
@@ -176,7 +219,9 @@ def guards(settings: Settings, kill_marker: bool = False) -> Guards:
     return Guards(
         max_order_notional=settings.max_order_notional,
         max_rebalance_notional=settings.max_rebalance_notional,
-        price_band=settings.price_band, kill_switch=settings.kill_switch or kill_marker,
-        queue_when_closed=settings.queue_when_closed, fill_timeout_seconds=settings.fill_timeout_seconds,
+        price_band=settings.price_band,
+        kill_switch=settings.kill_switch or kill_marker,
+        queue_when_closed=settings.queue_when_closed,
+        fill_timeout_seconds=settings.fill_timeout_seconds,
         poll_seconds=settings.fill_poll_seconds,
     )

@@ -44,8 +44,17 @@ from momentum.brokers.base import (
 from momentum.guards import GuardError, Guards, check_guards
 
 OUTCOME_COLUMNS = [
-    "client_order_id", "symbol", "side", "qty", "status", "filled_qty", "filled_avg_price",
-    "broker_order_id", "action", "pending", "note",
+    "client_order_id",
+    "symbol",
+    "side",
+    "qty",
+    "status",
+    "filled_qty",
+    "filled_avg_price",
+    "broker_order_id",
+    "action",
+    "pending",
+    "note",
 ]
 
 
@@ -67,7 +76,9 @@ def _matches(found: OrderStatus, order: OrderRequest) -> bool:
 
 
 def send_once(
-    broker: Broker, order: OrderRequest, gate: Callable[[], str] | None = None,
+    broker: Broker,
+    order: OrderRequest,
+    gate: Callable[[], str] | None = None,
 ) -> tuple[OrderStatus | None, str, str]:
     """Submit unless the broker already has this id. Returns (status or None, action, note).
 
@@ -103,8 +114,14 @@ def send_once(
         return None, Action.REFUSED, f"rejected by the broker, nothing booked: {exc}"
 
 
-def _wait(broker: Broker, statuses: dict[str, OrderStatus], timeout: float, poll: float,
-          sleep: Callable[[float], None], clock: Callable[[], float]) -> dict[str, OrderStatus]:
+def _wait(
+    broker: Broker,
+    statuses: dict[str, OrderStatus],
+    timeout: float,
+    poll: float,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+) -> dict[str, OrderStatus]:
     """Poll the non-final orders until all are final or ``timeout`` seconds have passed."""
     deadline = clock() + timeout
     interval = min(0.05, poll)
@@ -125,21 +142,33 @@ def _describe(status: OrderStatus, waited: bool, timeout: float) -> str:
     if status.status == OrderState.FILLED:
         return ""
     if status.status == OrderState.PARTIALLY_FILLED:
-        return f"PARTIAL: filled {status.filled_qty:g}{planned}; the rest is left to the broker, never re-sent"
+        return (
+            f"PARTIAL: filled {status.filled_qty:g}{planned}; the rest is left to the broker, never re-sent"
+        )
     if status.status == OrderState.REJECTED:
         return "REJECTED by the broker; not re-sent"
     if status.status in (OrderState.CANCELED, OrderState.EXPIRED):
-        return f"{status.status.upper()} at the broker after filling {status.filled_qty:g}{planned}; not re-sent"
+        return (
+            f"{status.status.upper()} at the broker after filling {status.filled_qty:g}{planned}; not re-sent"
+        )
     if waited:
-        return (f"NOT FILLED within {timeout:g}s (broker status {status.status}); left open at the broker, "
-                "a later run of this rebalance looks it up again")
+        return (
+            f"NOT FILLED within {timeout:g}s (broker status {status.status}); left open at the broker, "
+            "a later run of this rebalance looks it up again"
+        )
     return f"queued at the broker (status {status.status})"
 
 
 def execute_plan(
-    plan: pd.DataFrame, broker: Broker, guards: Guards, last_close: pd.Series, *,
-    kill_check: Callable[[], bool] | None = None, log: Callable[[str], None] | None = None,
-    sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+    plan: pd.DataFrame,
+    broker: Broker,
+    guards: Guards,
+    last_close: pd.Series,
+    *,
+    kill_check: Callable[[], bool] | None = None,
+    log: Callable[[str], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> pd.DataFrame:
     """Run the plan: guards, market clock, sells, wait, buys (funded ones only), wait.
 
@@ -178,30 +207,52 @@ def execute_plan(
 def _not_sent_market_closed(plan: pd.DataFrame, next_open: str, say: Callable[[str], None]) -> pd.DataFrame:
     note = f"NOT SENT: market closed (next open {next_open}); set queue_when_closed=true to queue orders for the open"
     say(note)
-    return _frame(plan, {c: {"status": OrderState.NOT_SENT, "action": Action.NONE, "pending": True, "note": note}
-                         for c in plan["client_order_id"]})
+    return _frame(
+        plan,
+        {
+            c: {"status": OrderState.NOT_SENT, "action": Action.NONE, "pending": True, "note": note}
+            for c in plan["client_order_id"]
+        },
+    )
 
 
 def _not_sent_killed(plan: pd.DataFrame, outcomes: dict[str, dict], say: Callable[[str], None]) -> None:
     say("kill switch engaged during the run: the remaining orders were not sent")
-    outcomes.update({c: {"status": OrderState.NOT_SENT, "action": Action.NONE, "pending": True,
-                         "note": "NOT SENT: kill switch engaged during the run"}
-                     for c in plan["client_order_id"] if c not in outcomes})
+    outcomes.update(
+        {
+            c: {
+                "status": OrderState.NOT_SENT,
+                "action": Action.NONE,
+                "pending": True,
+                "note": "NOT SENT: kill switch engaged during the run",
+            }
+            for c in plan["client_order_id"]
+            if c not in outcomes
+        }
+    )
 
 
 def _order_request(row: Any) -> tuple[OrderRequest, float]:
     """The broker request of one plan row and its value in dollars (the notional, else the estimate)."""
     notional = getattr(row, "notional", float("nan"))
     has_notional = notional is not None and not pd.isna(notional)
-    order = OrderRequest(client_order_id=row.client_order_id, symbol=row.symbol, side=Side(row.side),
-                         qty=None if has_notional else float(row.qty),
-                         notional=float(notional) if has_notional else None)
+    order = OrderRequest(
+        client_order_id=row.client_order_id,
+        symbol=row.symbol,
+        side=Side(row.side),
+        qty=None if has_notional else float(row.qty),
+        notional=float(notional) if has_notional else None,
+    )
     return order, float(notional) if has_notional else float(row.est_value)
 
 
 def _send_side(
-    rows: pd.DataFrame, broker: Broker, gate: Callable[[float], str] | None, outcomes: dict[str, dict],
-    kill_check: Callable[[], bool] | None, say: Callable[[str], None],
+    rows: pd.DataFrame,
+    broker: Broker,
+    gate: Callable[[float], str] | None,
+    outcomes: dict[str, dict],
+    kill_check: Callable[[], bool] | None,
+    say: Callable[[str], None],
 ) -> tuple[dict[str, OrderStatus], bool]:
     """Send one side's orders once each; returns the orders at the broker and whether the kill switch
     stopped the side. Orders not at the broker are recorded in ``outcomes`` (blocked or rejected)."""
@@ -215,20 +266,31 @@ def _send_side(
         if status is None:
             say(f"{coid}: {note}")
             blocked = action == Action.NONE
-            outcomes[coid] = {"status": OrderState.BLOCKED if blocked else OrderState.REJECTED, "action": action,
-                              "pending": blocked, "note": note}
+            outcomes[coid] = {
+                "status": OrderState.BLOCKED if blocked else OrderState.REJECTED,
+                "action": action,
+                "pending": blocked,
+                "note": note,
+            }
             continue
         if action == Action.FOUND and not _matches(status, order):
-            note = (f"CONFLICT: id already used at the broker for {status.side} {status.qty} {status.symbol}, "
-                    f"not the planned {order.side} {order.qty} {order.symbol}; not sent")
+            note = (
+                f"CONFLICT: id already used at the broker for {status.side} {status.qty} {status.symbol}, "
+                f"not the planned {order.side} {order.qty} {order.symbol}; not sent"
+            )
             say(f"{coid}: {note}")
         sent[coid] = status
         outcomes[coid] = {"action": action, "note": note}
     return sent, False
 
 
-def _record_final(final: dict[str, OrderStatus], outcomes: dict[str, dict], waited: bool, timeout: float,
-                  say: Callable[[str], None]) -> None:
+def _record_final(
+    final: dict[str, OrderStatus],
+    outcomes: dict[str, dict],
+    waited: bool,
+    timeout: float,
+    say: Callable[[str], None],
+) -> None:
     """Each order at the broker: its last status, fills and what needs attention, into ``outcomes``."""
     for coid, status in final.items():
         detail = _describe(status, waited, timeout)
@@ -236,23 +298,33 @@ def _record_final(final: dict[str, OrderStatus], outcomes: dict[str, dict], wait
             say(f"{coid}: {detail}")
         note = outcomes[coid]["note"]
         outcomes[coid] = {
-            "symbol": status.symbol, "status": status.status, "filled_qty": status.filled_qty,
-            "filled_avg_price": status.filled_avg_price, "broker_order_id": status.broker_order_id,
-            "action": outcomes[coid]["action"], "pending": not status.terminal,
+            "symbol": status.symbol,
+            "status": status.status,
+            "filled_qty": status.filled_qty,
+            "filled_avg_price": status.filled_avg_price,
+            "broker_order_id": status.broker_order_id,
+            "action": outcomes[coid]["action"],
+            "pending": not status.terminal,
             "note": f"{note}; {detail}" if detail else note,
         }
 
 
-def _funding_gate(plan: pd.DataFrame, outcomes: dict[str, dict], broker: Broker,
-                  guards: Guards) -> Callable[[float], str] | None:
+def _funding_gate(
+    plan: pd.DataFrame, outcomes: dict[str, dict], broker: Broker, guards: Guards
+) -> Callable[[float], str] | None:
     """None when every sell filled (the plan funds its buys). Otherwise a gate for each buy not yet at
     the broker: it may go only if the cash left covers it with the price band as a margin; the buys
     the unfilled sells would have funded are blocked, with the reason."""
     sells = plan[plan["side"] == Side.SELL]
-    unfilled = [(row.symbol, row.client_order_id,
-                 outcomes.get(row.client_order_id, {}).get("status", OrderState.NOT_SENT))
-                for row in sells.itertuples(index=False)
-                if outcomes.get(row.client_order_id, {}).get("status") != OrderState.FILLED]
+    unfilled = [
+        (
+            row.symbol,
+            row.client_order_id,
+            outcomes.get(row.client_order_id, {}).get("status", OrderState.NOT_SENT),
+        )
+        for row in sells.itertuples(index=False)
+        if outcomes.get(row.client_order_id, {}).get("status") != OrderState.FILLED
+    ]
     if not unfilled:
         return None
     what = ", ".join(f"{symbol} ({coid}, {status})" for symbol, coid, status in unfilled)
@@ -263,8 +335,10 @@ def _funding_gate(plan: pd.DataFrame, outcomes: dict[str, dict], broker: Broker,
         if need <= left[0]:
             left[0] -= need
             return ""
-        return (f"BLOCKED: sell {what} did not fill and this buy needs its proceeds (about ${need:,.2f} with "
-                f"the price band, cash left ${left[0]:,.2f}); re-run this rebalance once the sell has filled")
+        return (
+            f"BLOCKED: sell {what} did not fill and this buy needs its proceeds (about ${need:,.2f} with "
+            f"the price band, cash left ${left[0]:,.2f}); re-run this rebalance once the sell has filled"
+        )
 
     return gate
 
@@ -275,8 +349,15 @@ def _frame(plan: pd.DataFrame, outcomes: dict[str, dict]) -> pd.DataFrame:
     if extra.empty:
         extra = pd.DataFrame(columns=["client_order_id"])
     merged = base.merge(extra.drop(columns=["symbol"], errors="ignore"), on="client_order_id", how="left")
-    defaults = {"status": OrderState.NOT_SENT, "filled_qty": 0.0, "filled_avg_price": float("nan"),
-                "broker_order_id": "", "action": Action.NONE, "pending": True, "note": ""}
+    defaults = {
+        "status": OrderState.NOT_SENT,
+        "filled_qty": 0.0,
+        "filled_avg_price": float("nan"),
+        "broker_order_id": "",
+        "action": Action.NONE,
+        "pending": True,
+        "note": "",
+    }
     for column, default in defaults.items():
         if column not in merged:
             merged[column] = default
@@ -301,8 +382,13 @@ def reconcile(plan: pd.DataFrame, positions: dict[str, float], tolerance: float 
     target = plan.groupby("symbol")["target_qty"].last()
     symbols = sorted(target.index)
     broker_qty = pd.Series(positions, dtype=float).reindex(symbols).fillna(0.0)
-    diff = pd.DataFrame({"symbol": symbols, "target_qty": target.reindex(symbols).to_numpy(dtype=float),
-                         "broker_qty": broker_qty.to_numpy(dtype=float)})
+    diff = pd.DataFrame(
+        {
+            "symbol": symbols,
+            "target_qty": target.reindex(symbols).to_numpy(dtype=float),
+            "broker_qty": broker_qty.to_numpy(dtype=float),
+        }
+    )
     diff["difference"] = diff["broker_qty"] - diff["target_qty"]
     allowed = pd.Series(tolerance, index=diff.index)
     if "notional" in plan:

@@ -31,7 +31,10 @@ class Guards:
 
 
 def check_guards(
-    plan: pd.DataFrame, last_close: pd.Series, guards: Guards, positions: list[Position] | None = None,
+    plan: pd.DataFrame,
+    last_close: pd.Series,
+    guards: Guards,
+    positions: list[Position] | None = None,
 ) -> None:
     """Raise :class:`GuardError` naming the first guard the plan breaks.
 
@@ -67,12 +70,17 @@ def _check_notional(plan: pd.DataFrame, guards: Guards) -> None:
         )
 
 
-def _check_price_band(plan: pd.DataFrame, last_close: pd.Series, band: float, positions: list[Position]) -> None:
+def _check_price_band(
+    plan: pd.DataFrame, last_close: pd.Series, band: float, positions: list[Position]
+) -> None:
     """The plan's reference prices and the broker's marks of planned symbols within ``band`` of the last close."""
     checks = [(str(s), float(p), "plan reference price") for s, p in zip(plan["symbol"], plan["ref_price"])]
     planned = set(plan["symbol"])
-    checks += [(p.symbol, p.market_value / p.qty, "broker mark") for p in positions
-               if p.symbol in planned and p.qty > 0]
+    checks += [
+        (p.symbol, p.market_value / p.qty, "broker mark")
+        for p in positions
+        if p.symbol in planned and p.qty > 0
+    ]
     for symbol, price, what in checks:
         close = float(last_close.get(symbol, float("nan")))
         if not (math.isfinite(price) and math.isfinite(close) and close > 0):

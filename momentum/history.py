@@ -58,20 +58,28 @@ class Coverage:
         return cls(pd.Timestamp(params["start"]), pd.Timestamp(params["end"]), frozenset(params["symbols"]))
 
     def params(self) -> dict[str, Any]:
-        return {"start": f"{self.start:%Y-%m-%d}", "end": f"{self.end:%Y-%m-%d}", "symbols": sorted(self.symbols)}
+        return {
+            "start": f"{self.start:%Y-%m-%d}",
+            "end": f"{self.end:%Y-%m-%d}",
+            "symbols": sorted(self.symbols),
+        }
 
 
-def target_coverage(stored: Coverage | None, symbols: Iterable[str], start: pd.Timestamp,
-                    end: pd.Timestamp) -> Coverage:
+def target_coverage(
+    stored: Coverage | None, symbols: Iterable[str], start: pd.Timestamp, end: pd.Timestamp
+) -> Coverage:
     """The coverage after the update: the union of the stored one and the requested one."""
     wanted = Coverage(pd.Timestamp(start), pd.Timestamp(end), frozenset(symbols))
     if stored is None:
         return wanted
-    return Coverage(min(stored.start, wanted.start), max(stored.end, wanted.end), stored.symbols | wanted.symbols)
+    return Coverage(
+        min(stored.start, wanted.start), max(stored.end, wanted.end), stored.symbols | wanted.symbols
+    )
 
 
-def plan_fetches(stored: Coverage | None, target: Coverage, sessions: pd.DatetimeIndex,
-                 overlap: int = OVERLAP) -> list[Fetch]:
+def plan_fetches(
+    stored: Coverage | None, target: Coverage, sessions: pd.DatetimeIndex, overlap: int = OVERLAP
+) -> list[Fetch]:
     """The provider calls that bring ``stored`` to ``target`` (empty: nothing new).
 
     ``sessions`` are the exchange sessions (at least those of ``target``'s range and the overlap).
@@ -93,7 +101,9 @@ def plan_fetches(stored: Coverage | None, target: Coverage, sessions: pd.Datetim
 
 def readjusted_symbols(stored: pd.DataFrame, fetched: pd.DataFrame, rtol: float = RTOL) -> list[str]:
     """Symbols with an overlapping (date, symbol) bar whose adj_close moved by more than ``rtol``."""
-    both = stored[KEYS + ["adj_close"]].merge(fetched[KEYS + ["adj_close"]], on=KEYS, suffixes=("_stored", ""))
+    both = stored[KEYS + ["adj_close"]].merge(
+        fetched[KEYS + ["adj_close"]], on=KEYS, suffixes=("_stored", "")
+    )
     if not len(both):
         return []
     was, now = both["adj_close_stored"].to_numpy(float), both["adj_close"].to_numpy(float)
@@ -141,4 +151,3 @@ def benchmark_split(bars: pd.DataFrame, benchmark_symbol: str) -> tuple[pd.DataF
     mine = bars["symbol"] == benchmark_symbol
     level = bars[mine].set_index("date")["adj_close"].astype("float64").rename("benchmark")
     return bars[~mine].reset_index(drop=True), level
-

@@ -53,25 +53,40 @@ class HistoryUpdate:
 
     def summary(self) -> dict[str, Any]:
         """The ``momentum ingest --json`` object (see docs/data.md)."""
-        return {"as_of": self.ref.as_of, "version": self.ref.version, "start": f"{self.coverage.start:%Y-%m-%d}",
-                "end": f"{self.coverage.end:%Y-%m-%d}", "symbols": len(self.coverage.symbols),
-                "sessions_fetched": self.sessions_fetched, "readjusted": list(self.readjusted),
-                "requests": self.requests, "path": self.path}
+        return {
+            "as_of": self.ref.as_of,
+            "version": self.ref.version,
+            "start": f"{self.coverage.start:%Y-%m-%d}",
+            "end": f"{self.coverage.end:%Y-%m-%d}",
+            "symbols": len(self.coverage.symbols),
+            "sessions_fetched": self.sessions_fetched,
+            "readjusted": list(self.readjusted),
+            "requests": self.requests,
+            "path": self.path,
+        }
 
 
-def members_between(spec: UniverseSpec, start: pd.Timestamp, end: pd.Timestamp, benchmark_symbol: str) -> list[str]:
+def members_between(
+    spec: UniverseSpec, start: pd.Timestamp, end: pd.Timestamp, benchmark_symbol: str
+) -> list[str]:
     """Symbols in the configured universe on any session of ``[start, end]`` (delisted names included),
     plus ``benchmark_symbol``, in Alpaca's spelling (``BRK.B``)."""
     kind, sessions = spec.kind, nyse_sessions(start, end)
     if kind == "sp500":
-        known = {*ic.history("sp500")["symbol"], *sp500_members(start)["symbol"], *sp500_members(end)["symbol"]}
+        known = {
+            *ic.history("sp500")["symbol"],
+            *sp500_members(start)["symbol"],
+            *sp500_members(end)["symbol"],
+        }
         membership = sp500_membership(sorted(known), sessions)
     elif kind == "file":
         path = str(spec.universe_file)
         membership = file_membership(path, file_symbols(path), sessions)
     else:
-        raise PermanentError(f"universe {spec.universe!r} names no symbols to backfill for provider "
-                             f"{spec.provider!r} (set universe=sp500, or universe=file with universe_file=PATH)")
+        raise PermanentError(
+            f"universe {spec.universe!r} names no symbols to backfill for provider "
+            f"{spec.provider!r} (set universe=sp500, or universe=file with universe_file=PATH)"
+        )
     members = membership.columns[membership.to_numpy().any(axis=0)]
     return sorted({alpaca_symbol(s) for s in [*members, benchmark_symbol]})
 
@@ -90,22 +105,38 @@ def _fetch(provider: PriceProvider, fetches: Sequence[Fetch]) -> pd.DataFrame:
     frames = [provider.bars(f.start, f.end, list(f.symbols)) for f in fetches]
     frames = [f for f in frames if len(f)]
     if not frames:
-        return pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]"), "symbol": pd.Series(dtype=object),
-                             "adj_close": pd.Series(dtype="float64")})
+        return pd.DataFrame(
+            {
+                "date": pd.Series(dtype="datetime64[ns]"),
+                "symbol": pd.Series(dtype=object),
+                "adj_close": pd.Series(dtype="float64"),
+            }
+        )
     return pd.concat(frames, ignore_index=True)
 
 
-def _refetch(provider: PriceProvider, fetched: pd.DataFrame, readjusted: list[str], target: Coverage) -> pd.DataFrame:
+def _refetch(
+    provider: PriceProvider, fetched: pd.DataFrame, readjusted: list[str], target: Coverage
+) -> pd.DataFrame:
     """The fetched bars with the re-adjusted symbols' whole range fetched again."""
     again = provider.bars(target.start, target.end, readjusted)
     return pd.concat([fetched[~fetched["symbol"].isin(readjusted)], again], ignore_index=True)
 
 
-def update_history(store: VersionedStore, provider: PriceProvider, symbols: Sequence[str], start: pd.Timestamp,
-                   end: pd.Timestamp, *, flow_run_id: str | None = None) -> HistoryUpdate:
+def update_history(
+    store: VersionedStore,
+    provider: PriceProvider,
+    symbols: Sequence[str],
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    *,
+    flow_run_id: str | None = None,
+) -> HistoryUpdate:
     """Fetch what the store's history lacks for ``symbols`` over ``[start, end]`` and commit it as a version."""
     if pd.Timestamp(start) > pd.Timestamp(end):
-        raise PermanentError(f"history start {start:%Y-%m-%d} is after its end {end:%Y-%m-%d} (pass --start before --end)")
+        raise PermanentError(
+            f"history start {start:%Y-%m-%d} is after its end {end:%Y-%m-%d} (pass --start before --end)"
+        )
     base = latest_history(store)
     stored = Coverage.from_params(base.params) if base else None
     target = target_coverage(stored, symbols, start, end)
@@ -116,8 +147,10 @@ def update_history(store: VersionedStore, provider: PriceProvider, symbols: Sequ
     before = requests_sent(provider)
     fetched = _fetch(provider, fetches)
     if base is None and not len(fetched):
-        raise NoHistoryError(f"{provider.name} returned no bars for {len(target.symbols)} symbols over "
-                             f"{target.start:%Y-%m-%d}..{target.end:%Y-%m-%d} (check the symbols and the range)")
+        raise NoHistoryError(
+            f"{provider.name} returned no bars for {len(target.symbols)} symbols over "
+            f"{target.start:%Y-%m-%d}..{target.end:%Y-%m-%d} (check the symbols and the range)"
+        )
     read = years_of(fetched) if base else []
     old = store.read(base.ref, parts=read) if read else fetched.iloc[:0]
     readjusted = readjusted_symbols(old, fetched)
@@ -128,16 +161,31 @@ def update_history(store: VersionedStore, provider: PriceProvider, symbols: Sequ
     newest = pd.Timestamp(fetched["date"].max()) if len(fetched) else stored.end
     coverage = Coverage(target.start, newest if stored is None else max(stored.end, newest), target.symbols)
     ref = store.write_parts(
-        HISTORY, coverage.end, parts, base=base, keep=[k for k in (base.parts if base else {}) if k not in read],
-        params={**coverage.params(), "provider": provider.name, "readjusted": readjusted}, flow_run_id=flow_run_id,
+        HISTORY,
+        coverage.end,
+        parts,
+        base=base,
+        keep=[k for k in (base.parts if base else {}) if k not in read],
+        params={**coverage.params(), "provider": provider.name, "readjusted": readjusted},
+        flow_run_id=flow_run_id,
     )
-    return HistoryUpdate(ref, store.manifest(ref).path, coverage, new_sessions(stored, fetched), tuple(readjusted),
-                         requests_sent(provider) - before)
+    return HistoryUpdate(
+        ref,
+        store.manifest(ref).path,
+        coverage,
+        new_sessions(stored, fetched),
+        tuple(readjusted),
+        requests_sent(provider) - before,
+    )
 
 
 def read_history(store: VersionedStore, ref: DatasetRef, end: pd.Timestamp | None = None) -> pd.DataFrame:
     """The bars of a committed history version, up to ``end`` (default: all)."""
     manifest = store.manifest(ref)
-    keys = list(manifest.parts) if end is None else [k for k in manifest.parts if int(k.split("=")[1]) <= end.year]
+    keys = (
+        list(manifest.parts)
+        if end is None
+        else [k for k in manifest.parts if int(k.split("=")[1]) <= end.year]
+    )
     bars = store.read(ref, parts=keys)
     return bars if end is None else bars[bars["date"] <= end].reset_index(drop=True)

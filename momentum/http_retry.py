@@ -58,8 +58,13 @@ class Pacer:
     ``wait()`` before each request sleeps just long enough to stay under the limit.
     """
 
-    def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Any] = time.sleep) -> None:
+    def __init__(
+        self,
+        per_minute: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Any] = time.sleep,
+    ) -> None:
         if per_minute < 1:
             raise ValueError("per_minute must be >= 1")
         self.per_minute = int(per_minute)

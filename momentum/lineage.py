@@ -25,8 +25,13 @@ HASH_DIGITS = 12
 
 def source_files(root: Path) -> list[Path]:
     """The hashed ``.py`` files under ``root`` (the folder holding the packages), in sorted order."""
-    found = [path for package in HASHED_PACKAGES if (root / package).is_dir()
-             for path in (root / package).rglob("*.py") if "__pycache__" not in path.parts]
+    found = [
+        path
+        for package in HASHED_PACKAGES
+        if (root / package).is_dir()
+        for path in (root / package).rglob("*.py")
+        if "__pycache__" not in path.parts
+    ]
     return sorted(found, key=lambda path: path.relative_to(root).as_posix())
 
 

@@ -39,10 +39,14 @@ def universe_at(spec: UniverseSpec, as_of: pd.Timestamp) -> list[str]:
         return sp500_members(as_of)["symbol"].tolist()
     if kind == "file":
         symbols = file_symbols(str(spec.universe_file))
-        members = members_at(file_membership(str(spec.universe_file), symbols, pd.DatetimeIndex([as_of])), as_of)
+        members = members_at(
+            file_membership(str(spec.universe_file), symbols, pd.DatetimeIndex([as_of])), as_of
+        )
         return sorted({alpaca_symbol(s) for s in members})
-    raise PermanentError(f"universe {spec.universe!r} names no symbols for provider {spec.provider!r} "
-                         "(set universe=sp500 or universe=file with universe_file=PATH)")
+    raise PermanentError(
+        f"universe {spec.universe!r} names no symbols for provider {spec.provider!r} "
+        "(set universe=sp500 or universe=file with universe_file=PATH)"
+    )
 
 
 def run_symbols(universe: Iterable[str], held: Iterable[str]) -> list[str]:

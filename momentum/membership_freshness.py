@@ -37,8 +37,13 @@ def membership_data_end() -> pd.Timestamp:
     """The last date the installed index-constitution S&P 500 data knows (latest join, exit or event)."""
     history = ic.history("sp500")
     events = ic.events(index="sp500")
-    dates = pd.concat([pd.to_datetime(history["opt-in"]), pd.to_datetime(history["opt-out"]),
-                       pd.to_datetime(events["event_date"])])
+    dates = pd.concat(
+        [
+            pd.to_datetime(history["opt-in"]),
+            pd.to_datetime(history["opt-out"]),
+            pd.to_datetime(events["event_date"]),
+        ]
+    )
     return pd.Timestamp(dates.max()).normalize()
 
 
@@ -51,7 +56,11 @@ def membership_freshness(as_of: pd.Timestamp, data_end: pd.Timestamp | None = No
     if age > MAX_STALE_DAYS:
         raise MembershipTooOld(
             f"S&P 500 membership data ends {end:%Y-%m-%d}, {age} days before as_of {day:%Y-%m-%d} (limit "
-            f"{MAX_STALE_DAYS} days): refusing to trade on it; update it ({HOW_TO_UPDATE})")
-    return Freshness(f"{end:%Y-%m-%d}", f"S&P 500 membership as of {end:%Y-%m-%d} (the data's last date, {age} days "
-                                        f"before as_of); after {MAX_STALE_DAYS} days the run refuses to trade: "
-                                        f"{HOW_TO_UPDATE}")
+            f"{MAX_STALE_DAYS} days): refusing to trade on it; update it ({HOW_TO_UPDATE})"
+        )
+    return Freshness(
+        f"{end:%Y-%m-%d}",
+        f"S&P 500 membership as of {end:%Y-%m-%d} (the data's last date, {age} days "
+        f"before as_of); after {MAX_STALE_DAYS} days the run refuses to trade: "
+        f"{HOW_TO_UPDATE}",
+    )

@@ -61,8 +61,12 @@ def max_drawdown(equity: pd.Series) -> dict:
     peak = equity.loc[:trough].idxmax()
     after = equity.loc[trough:]
     recovered = after[after >= equity.loc[peak]]
-    return {"max_drawdown": float(dd.min()), "max_drawdown_peak": peak, "max_drawdown_trough": trough,
-            "max_drawdown_recovery": recovered.index[0] if len(recovered) else None}
+    return {
+        "max_drawdown": float(dd.min()),
+        "max_drawdown_peak": peak,
+        "max_drawdown_trough": trough,
+        "max_drawdown_recovery": recovered.index[0] if len(recovered) else None,
+    }
 
 
 def calmar(returns: pd.Series, max_dd: float) -> float:
@@ -96,11 +100,17 @@ def performance(equity: pd.Series, benchmark: pd.Series | None = None) -> dict:
     dd = max_drawdown(equity)
     years = yearly_returns(returns)
     out = {
-        "total_return": float(equity.iloc[-1] / equity.iloc[0] - 1.0), "cagr": cagr(returns),
-        "volatility": volatility(returns), "sharpe": sharpe(returns), "sortino": sortino(returns), **dd,
+        "total_return": float(equity.iloc[-1] / equity.iloc[0] - 1.0),
+        "cagr": cagr(returns),
+        "volatility": volatility(returns),
+        "sharpe": sharpe(returns),
+        "sortino": sortino(returns),
+        **dd,
         "calmar": calmar(returns, dd["max_drawdown"]),
-        "best_year": int(years.idxmax()), "best_year_return": float(years.max()),
-        "worst_year": int(years.idxmin()), "worst_year_return": float(years.min()),
+        "best_year": int(years.idxmax()),
+        "best_year_return": float(years.max()),
+        "worst_year": int(years.idxmin()),
+        "worst_year_return": float(years.min()),
     }
     if benchmark is not None:
         bench = returns_of(benchmark).reindex(returns.index).fillna(0.0)

@@ -18,8 +18,16 @@ import numpy as np
 import pandas as pd
 
 PLAN_COLUMNS = [
-    "client_order_id", "symbol", "side", "qty", "notional", "ref_price", "est_value",
-    "current_qty", "target_qty", "target_weight",
+    "client_order_id",
+    "symbol",
+    "side",
+    "qty",
+    "notional",
+    "ref_price",
+    "est_value",
+    "current_qty",
+    "target_qty",
+    "target_weight",
 ]
 MAX_CLIENT_ORDER_ID = 48
 
@@ -40,9 +48,17 @@ class PlanParams:
 
     def lineage(self) -> dict[str, Any]:
         """The ``orders`` dataset's params (no secrets; ``endpoint`` only for a broker that has one)."""
-        params = {"broker": self.broker, "fractional": self.fractional, "min_order_value": self.min_order_value,
-                  "cash_buffer": self.cash_buffer, "notional": self.notional, "cost_bps": self.cost_bps}
+        params = {
+            "broker": self.broker,
+            "fractional": self.fractional,
+            "min_order_value": self.min_order_value,
+            "cash_buffer": self.cash_buffer,
+            "notional": self.notional,
+            "cost_bps": self.cost_bps,
+        }
         return params | ({"endpoint": self.endpoint} if self.endpoint is not None else {})
+
+
 _ID_CHARS = re.compile(r"^[A-Za-z0-9._-]+$")
 
 
@@ -56,8 +72,11 @@ def client_order_ids(rebalance_keys, symbols, sides) -> np.ndarray:
     checked together; a bad one raises naming it."""
     keys, symbols, sides = (np.asarray(a, dtype=object) for a in (rebalance_keys, symbols, sides))
     ids = "mom-" + keys + "-" + symbols + "-" + sides
-    if len(ids) and not (((sides == "buy") | (sides == "sell")).all() and max(map(len, ids)) <= MAX_CLIENT_ORDER_ID
-                         and _ID_CHARS.match("".join(ids))):
+    if len(ids) and not (
+        ((sides == "buy") | (sides == "sell")).all()
+        and max(map(len, ids)) <= MAX_CLIENT_ORDER_ID
+        and _ID_CHARS.match("".join(ids))
+    ):
         for coid, side in zip(ids, sides):
             _check_client_order_id(coid, side)
     return ids
@@ -73,9 +92,17 @@ def _check_client_order_id(coid: str, side: str) -> None:
 
 
 def plan_orders(
-    target_weights: pd.Series, positions: pd.Series, cash: float, prices: pd.Series, *,
-    rebalance_key: str, fractional: bool = False, notional: bool = False, min_order_value: float = 1.0,
-    cash_buffer: float = 0.0, cost_bps: float = 0.0,
+    target_weights: pd.Series,
+    positions: pd.Series,
+    cash: float,
+    prices: pd.Series,
+    *,
+    rebalance_key: str,
+    fractional: bool = False,
+    notional: bool = False,
+    min_order_value: float = 1.0,
+    cash_buffer: float = 0.0,
+    cost_bps: float = 0.0,
 ) -> pd.DataFrame:
     """The orders that move ``positions`` (symbol -> shares) to ``target_weights`` at ``prices``.
 
@@ -99,15 +126,37 @@ def plan_orders(
     px = prices.reindex(symbols).to_numpy(dtype=float)
     current = positions.reindex(symbols).fillna(0.0).to_numpy(dtype=float)
     weights = target_weights.reindex(symbols).fillna(0.0).to_numpy(dtype=float)
-    delta = plan_quantities(weights, current, cash, px, fractional=fractional, min_order_value=min_order_value,
-                            cash_buffer=cash_buffer, cost_bps=cost_bps)
-    return plan_frame(np.array(symbols, dtype=object), delta, px, current, weights, rebalance_key=rebalance_key,
-                      notional=notional)
+    delta = plan_quantities(
+        weights,
+        current,
+        cash,
+        px,
+        fractional=fractional,
+        min_order_value=min_order_value,
+        cash_buffer=cash_buffer,
+        cost_bps=cost_bps,
+    )
+    return plan_frame(
+        np.array(symbols, dtype=object),
+        delta,
+        px,
+        current,
+        weights,
+        rebalance_key=rebalance_key,
+        notional=notional,
+    )
 
 
 def plan_quantities(
-    weights: np.ndarray, current: np.ndarray, cash: float, px: np.ndarray, *, fractional: bool = False,
-    min_order_value: float = 1.0, cash_buffer: float = 0.0, cost_bps: float = 0.0,
+    weights: np.ndarray,
+    current: np.ndarray,
+    cash: float,
+    px: np.ndarray,
+    *,
+    fractional: bool = False,
+    min_order_value: float = 1.0,
+    cash_buffer: float = 0.0,
+    cost_bps: float = 0.0,
 ) -> np.ndarray:
     """Shares to trade per symbol (+ buy, - sell): the planning core, on arrays in symbol order.
 
@@ -123,8 +172,14 @@ def plan_quantities(
 
 
 def plan_frame(
-    symbols: np.ndarray, delta: np.ndarray, px: np.ndarray, current: np.ndarray, weights: np.ndarray, *,
-    rebalance_key: str | np.ndarray, notional: bool = False,
+    symbols: np.ndarray,
+    delta: np.ndarray,
+    px: np.ndarray,
+    current: np.ndarray,
+    weights: np.ndarray,
+    *,
+    rebalance_key: str | np.ndarray,
+    notional: bool = False,
 ) -> pd.DataFrame:
     """The plan table of non-zero ``delta`` rows (:data:`PLAN_COLUMNS`): by rebalance key (one key, or
     one per row for many rebalances at once), then sells first, then by symbol."""
@@ -134,13 +189,21 @@ def plan_frame(
     side = np.where(delta[traded] < 0, "sell", "buy")
     qty = np.abs(delta[traded])
     est_value = qty * px[traded]
-    return pd.DataFrame({
-        "client_order_id": client_order_ids(keys[traded], symbols[traded], side),
-        "symbol": symbols[traded], "side": side, "qty": qty,
-        "notional": np.where(notional & (side == "buy"), np.floor(est_value * 100) / 100, np.nan),
-        "ref_price": px[traded], "est_value": est_value, "current_qty": current[traded],
-        "target_qty": current[traded] + delta[traded], "target_weight": weights[traded],
-    }, columns=PLAN_COLUMNS)
+    return pd.DataFrame(
+        {
+            "client_order_id": client_order_ids(keys[traded], symbols[traded], side),
+            "symbol": symbols[traded],
+            "side": side,
+            "qty": qty,
+            "notional": np.where(notional & (side == "buy"), np.floor(est_value * 100) / 100, np.nan),
+            "ref_price": px[traded],
+            "est_value": est_value,
+            "current_qty": current[traded],
+            "target_qty": current[traded] + delta[traded],
+            "target_weight": weights[traded],
+        },
+        columns=PLAN_COLUMNS,
+    )
 
 
 def fund_buys(delta: np.ndarray, cash: float, px: np.ndarray, cost: float, step: float) -> np.ndarray:

@@ -14,15 +14,23 @@ import pandas as pd
 
 SCORE_COLUMNS = ["symbol", "momentum", "fip", "eligible", "reason", "in_pool", "selected", "weight"]
 REASONS = (
-    "", "quarantined by validation", "not a universe member at as_of", "no close at as_of",
-    "fewer than {min_history} sessions of history", "momentum undefined",
+    "",
+    "quarantined by validation",
+    "not a universe member at as_of",
+    "no close at as_of",
+    "fewer than {min_history} sessions of history",
+    "momentum undefined",
     "stale: close unchanged for more than {max_stale_sessions} sessions",
 )
 
 
 def eligibility_codes(
-    signals: Mapping[str, np.ndarray], *, member: np.ndarray | None, quarantined: np.ndarray,
-    min_history: int, max_stale_sessions: int,
+    signals: Mapping[str, np.ndarray],
+    *,
+    member: np.ndarray | None,
+    quarantined: np.ndarray,
+    min_history: int,
+    max_stale_sessions: int,
 ) -> np.ndarray:
     """Per symbol, the index in :data:`REASONS` of the first failing rule (0 = eligible)."""
     history = np.asarray(signals["history"])
@@ -41,35 +49,50 @@ def eligibility_codes(
 
 
 def reason_texts(codes: np.ndarray, *, min_history: int, max_stale_sessions: int) -> np.ndarray:
-    texts = np.array([r.format(min_history=min_history, max_stale_sessions=max_stale_sessions) for r in REASONS],
-                     dtype=object)
+    texts = np.array(
+        [r.format(min_history=min_history, max_stale_sessions=max_stale_sessions) for r in REASONS],
+        dtype=object,
+    )
     return texts[codes]
 
 
 def eligibility_reasons(
-    signals: pd.DataFrame, *, members: Collection[str] | None, quarantined: Collection[str],
-    min_history: int, max_stale_sessions: int,
+    signals: pd.DataFrame,
+    *,
+    members: Collection[str] | None,
+    quarantined: Collection[str],
+    min_history: int,
+    max_stale_sessions: int,
 ) -> pd.Series:
     """Why each symbol is not eligible ('' when eligible); the first failing rule wins."""
     member = None if members is None else signals.index.isin(list(members))
     codes = eligibility_codes(
-        {c: signals[c].to_numpy() for c in ("momentum", "history", "flat_run")}, member=member,
-        quarantined=signals.index.isin(list(quarantined)), min_history=min_history,
+        {c: signals[c].to_numpy() for c in ("momentum", "history", "flat_run")},
+        member=member,
+        quarantined=signals.index.isin(list(quarantined)),
+        min_history=min_history,
         max_stale_sessions=max_stale_sessions,
     )
     texts = reason_texts(codes, min_history=min_history, max_stale_sessions=max_stale_sessions)
     return pd.Series(texts, index=signals.index, dtype=object)
 
 
-def holdings_count(eligible: int, *, min_holdings: int = 5, fraction: float = 0.05, fixed: int | None = None) -> int:
+def holdings_count(
+    eligible: int, *, min_holdings: int = 5, fraction: float = 0.05, fixed: int | None = None
+) -> int:
     """H = max(min_holdings, round(fraction * eligible)) (half rounds up), capped at ``eligible``."""
     wanted = fixed if fixed is not None else max(min_holdings, math.floor(fraction * eligible + 0.5))
     return min(wanted, eligible)
 
 
 def pick(
-    momentum: np.ndarray, fip: np.ndarray, eligible: np.ndarray, symbol_rank: np.ndarray, *,
-    holdings: int, strategy: str = "qmom",
+    momentum: np.ndarray,
+    fip: np.ndarray,
+    eligible: np.ndarray,
+    symbol_rank: np.ndarray,
+    *,
+    holdings: int,
+    strategy: str = "qmom",
 ) -> tuple[np.ndarray, np.ndarray]:
     """(in_pool, selected) masks: pool = top 2H by momentum (qmom) or top H; qmom keeps the H lowest fip."""
     in_symbol_order = np.argsort(symbol_rank)
@@ -90,22 +113,37 @@ def pick(
 
 
 def select(
-    signals: pd.DataFrame, reasons: pd.Series, *, holdings: int, strategy: str = "qmom",
+    signals: pd.DataFrame,
+    reasons: pd.Series,
+    *,
+    holdings: int,
+    strategy: str = "qmom",
     to_cash: bool = False,
 ) -> pd.DataFrame:
     """The score table of :func:`pick`; selected names get weight 1/H, or 0 when ``to_cash``."""
     symbols = signals.index.to_numpy(dtype=object)
     eligible = (reasons == "").to_numpy()
     in_pool, selected = pick(
-        signals["momentum"].to_numpy(), signals["fip"].to_numpy(), eligible, symbol_ranks(symbols),
-        holdings=holdings, strategy=strategy,
+        signals["momentum"].to_numpy(),
+        signals["fip"].to_numpy(),
+        eligible,
+        symbol_ranks(symbols),
+        holdings=holdings,
+        strategy=strategy,
     )
     weight = 0.0 if to_cash or holdings == 0 else 1.0 / holdings
-    return score_table(symbols, {
-        "momentum": signals["momentum"].to_numpy(), "fip": signals["fip"].to_numpy(), "eligible": eligible,
-        "reason": reasons.to_numpy(), "in_pool": in_pool, "selected": selected,
-        "weight": np.where(selected, weight, 0.0),
-    })
+    return score_table(
+        symbols,
+        {
+            "momentum": signals["momentum"].to_numpy(),
+            "fip": signals["fip"].to_numpy(),
+            "eligible": eligible,
+            "reason": reasons.to_numpy(),
+            "in_pool": in_pool,
+            "selected": selected,
+            "weight": np.where(selected, weight, 0.0),
+        },
+    )
 
 
 def score_table(symbols: np.ndarray, columns: Mapping[str, np.ndarray]) -> pd.DataFrame:

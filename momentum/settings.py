@@ -23,7 +23,9 @@ class Settings(BaseSettings):
     # store and data
     store_url: str = Field("momentum-store", description="Local folder or s3://bucket/prefix")
     provider: Literal["embedded", "synthetic", "alpaca", "files"] = "embedded"
-    files_path: str | None = Field(None, description="provider files: folder or s3:// prefix of csv/parquet bars")
+    files_path: str | None = Field(
+        None, description="provider files: folder or s3:// prefix of csv/parquet bars"
+    )
     synthetic_symbols: int = Field(50, ge=1)
     synthetic_sessions: int = Field(1260, ge=2)
     synthetic_seed: int = 7
@@ -39,7 +41,8 @@ class Settings(BaseSettings):
     regime_filter: bool = False
     regime_window: int = Field(200, ge=2, description="sessions of the benchmark average")
     universe: Literal["auto", "sp500", "all", "file"] = Field(
-        "auto", description="auto: point-in-time S&P 500 for embedded and alpaca data, every symbol for synthetic"
+        "auto",
+        description="auto: point-in-time S&P 500 for embedded and alpaca data, every symbol for synthetic",
     )
     universe_file: str | None = None
     rebalance_months: tuple[int, ...] = (2, 5, 8, 11)
@@ -52,7 +55,9 @@ class Settings(BaseSettings):
     # portfolio and orders
     initial_cash: float = Field(100_000.0, gt=0, description="dollars")
     cost_bps: float = Field(5.0, ge=0, description="basis points of traded notional")
-    paper_slippage_bps: float = Field(0.0, ge=0, description="paper fills: buys at close x (1 + bps), sells below")
+    paper_slippage_bps: float = Field(
+        0.0, ge=0, description="paper fills: buys at close x (1 + bps), sells below"
+    )
     fractional: bool = False
     min_order_value: float = Field(1.0, ge=0, description="dollars")
     cash_buffer: float = Field(0.0, ge=0, lt=1, description="fraction of equity kept in cash")
@@ -78,8 +83,11 @@ class Settings(BaseSettings):
     # market data (provider alpaca; same key pair and timeout/retry settings as the broker)
     alpaca_data_url: str = "https://data.alpaca.markets"
     alpaca_data_feed: Literal["sip", "iex", "delayed_sip", "boats", "overnight", "otc"] = Field(
-        "sip", description="sip: all US exchanges; iex is refused (about 2.5 % of volume: not the closes)")
-    benchmark_symbol: str = Field("SPY", description="its adjusted closes are the benchmark (provider alpaca)")
+        "sip", description="sip: all US exchanges; iex is refused (about 2.5 % of volume: not the closes)"
+    )
+    benchmark_symbol: str = Field(
+        "SPY", description="its adjusted closes are the benchmark (provider alpaca)"
+    )
 
     @field_validator("rebalance_months")
     @classmethod
@@ -93,14 +101,20 @@ class Settings(BaseSettings):
         if self.skip >= self.lookback:
             raise ValueError(f"skip ({self.skip}) must be smaller than lookback ({self.lookback})")
         if self.notional_orders and not self.fractional:
-            raise ValueError("notional_orders needs fractional=true (a dollar amount buys fractions of a share)")
+            raise ValueError(
+                "notional_orders needs fractional=true (a dollar amount buys fractions of a share)"
+            )
         if self.universe == "file" and not self.universe_file:
             raise ValueError("universe='file' needs universe_file")
         if self.alpaca_data_feed == "iex":
-            raise ValueError("alpaca_data_feed 'iex' is refused: IEX carries about 2.5 % of US volume, so its "
-                             "closes are not the market's closes (use sip, the default)")
+            raise ValueError(
+                "alpaca_data_feed 'iex' is refused: IEX carries about 2.5 % of US volume, so its "
+                "closes are not the market's closes (use sip, the default)"
+            )
         if self.provider == "files" and not self.files_path:
-            raise ValueError("provider='files' needs files_path (a folder or s3:// prefix of csv/parquet bars)")
+            raise ValueError(
+                "provider='files' needs files_path (a folder or s3:// prefix of csv/parquet bars)"
+            )
         return self
 
     def public(self) -> dict[str, Any]:
@@ -112,7 +126,9 @@ class Settings(BaseSettings):
         values = {k: v for k, v in overrides.items() if v is not None}
         secret = sorted(SECRET_FIELDS & values.keys())
         if secret:
-            raise ValueError(f"secrets ({', '.join(secret)}) come from the environment, never from parameters")
+            raise ValueError(
+                f"secrets ({', '.join(secret)}) come from the environment, never from parameters"
+            )
         if not values:
             return self
         merged = {**self.model_dump(), **values}

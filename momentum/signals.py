@@ -74,13 +74,21 @@ def signal_arrays(values: np.ndarray, lookback: int = 252, skip: int = 21) -> di
     values = np.asarray(values, dtype="float64")
     if not len(values):
         n = values.shape[1]
-        return {"momentum": np.full(n, np.nan), "fip": np.full(n, np.nan), "history": np.zeros(n, int),
-                "flat_run": np.zeros(n, int)}
+        return {
+            "momentum": np.full(n, np.nan),
+            "fip": np.full(n, np.nan),
+            "history": np.zeros(n, int),
+            "flat_run": np.zeros(n, int),
+        }
     return {k: v[0] for k, v in signals_at(values, np.array([len(values) - 1]), None, lookback, skip).items()}
 
 
 def signals_at(
-    values: np.ndarray, ends: np.ndarray, starts: np.ndarray | None = None, lookback: int = 252, skip: int = 21,
+    values: np.ndarray,
+    ends: np.ndarray,
+    starts: np.ndarray | None = None,
+    lookback: int = 252,
+    skip: int = 21,
 ) -> dict[str, np.ndarray]:
     """:func:`signal_arrays` at many sessions in one pass: row k holds the signals at row ``ends[k]``
     of ``values``, computed from rows ``starts[k]..ends[k]`` only (default: from row 0).
@@ -103,7 +111,9 @@ def signals_at(
     later, earlier = values[1:], values[:-1]
     moves = np.greater(later, earlier).view(np.int8) - np.less(later, earlier).view(np.int8)  # +1 up, -1 down
     (net_up,) = _window_sums(moves, (first, mid))
-    (moved,) = _window_sums(np.abs(moves), (first, ends))  # up or down days; the rest of a dense window is flat
+    (moved,) = _window_sums(
+        np.abs(moves), (first, ends)
+    )  # up or down days; the rest of a dense window is flat
     full = history >= min_history(lookback)
     dense = full & (gaps == 0)
     momentum = values[mid] / values[first] - 1.0
@@ -117,18 +127,27 @@ def signals_at(
     return out
 
 
-def _own_bars_where_gapped(out: dict[str, np.ndarray], values: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-                           gapped: np.ndarray, lookback: int, skip: int) -> None:
+def _own_bars_where_gapped(
+    out: dict[str, np.ndarray],
+    values: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    gapped: np.ndarray,
+    lookback: int,
+    skip: int,
+) -> None:
     """Signals of the symbols with a full history but a gap in the window, from their own last bars."""
     for k in np.flatnonzero(gapped.any(axis=1)):
         cols = np.flatnonzero(gapped[k])
-        own_bars = trailing_window(values[starts[k]:ends[k] + 1, cols], min_history(lookback))  # gapless
+        own_bars = trailing_window(values[starts[k] : ends[k] + 1, cols], min_history(lookback))  # gapless
         own = signals_at(own_bars, np.array([lookback]), None, lookback, skip)
         for name in ("momentum", "fip", "flat_run"):
             out[name][k, cols] = own[name][0]
 
 
-def _flat_runs(values: np.ndarray, flats: np.ndarray, first: np.ndarray, length: int, dense: np.ndarray) -> np.ndarray:
+def _flat_runs(
+    values: np.ndarray, flats: np.ndarray, first: np.ndarray, length: int, dense: np.ndarray
+) -> np.ndarray:
     """Longest run of unchanged closes in each dense window of ``values`` (``length`` rows from
     ``first[k]``; 0 outside dense windows), given each window's count of ``flats`` (flat days): measured
     only where a window has two flat days or more, in batches of bounded size."""
@@ -137,7 +156,7 @@ def _flat_runs(values: np.ndarray, flats: np.ndarray, first: np.ndarray, length:
     k, cols = np.nonzero(flats > 1)
     step = max(1, 2**22 // length)  # windows per batch: at most 4M closes (32 MB) gathered at once
     for lo in range(0, len(k), step):
-        kk, cc = k[lo:lo + step], cols[lo:lo + step]
+        kk, cc = k[lo : lo + step], cols[lo : lo + step]
         runs[kk, cc] = longest_flat_run(values[first[kk][None, :] + np.arange(length)[:, None], cc])
     return runs
 

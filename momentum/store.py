@@ -58,11 +58,15 @@ def _s3_fix(exc: BaseException) -> tuple[str, str] | None:
     if name in {"NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError"}:
         return "no AWS credentials", "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"
     if name in {"EndpointConnectionError", "ConnectTimeoutError", "ConnectionClosedError"} or isinstance(
-            exc, (ConnectionError, TimeoutError)):
+        exc, (ConnectionError, TimeoutError)
+    ):
         endpoint = os.environ.get("AWS_ENDPOINT_URL", "the AWS default endpoint")
         return f"cannot reach the S3 endpoint ({endpoint})", "check AWS_ENDPOINT_URL and the network"
     if isinstance(exc, FileNotFoundError) or "NoSuchBucket" in str(exc):
-        return "the bucket does not exist", "create it, or point --store / MOMENTUM_STORE_URL at an existing one"
+        return (
+            "the bucket does not exist",
+            "create it, or point --store / MOMENTUM_STORE_URL at an existing one",
+        )
     if isinstance(exc, PermissionError) or "AccessDenied" in str(exc) or "InvalidAccessKeyId" in str(exc):
         return "access denied", "check the AWS credentials and the bucket policy"
     return None
@@ -81,12 +85,18 @@ def check_store_url(url: str) -> str:
         return text
     if scheme == "s3":
         if not _BUCKET.match(rest.split("/", 1)[0]):
-            raise StoreError(f"{rest.split('/', 1)[0]!r} is not an S3 bucket name", f"store {text}",
-                             "use s3://bucket/prefix with a lowercase bucket name of 3-63 characters")
+            raise StoreError(
+                f"{rest.split('/', 1)[0]!r} is not an S3 bucket name",
+                f"store {text}",
+                "use s3://bucket/prefix with a lowercase bucket name of 3-63 characters",
+            )
         return text
     if scheme != "file":
-        raise StoreError(f"unsupported store scheme {scheme}://", f"store {text}",
-                         "use a local folder or s3://bucket/prefix")
+        raise StoreError(
+            f"unsupported store scheme {scheme}://",
+            f"store {text}",
+            "use a local folder or s3://bucket/prefix",
+        )
     return text
 
 
@@ -96,8 +106,11 @@ def store_unusable(url: str, exc: BaseException) -> StoreError:
     if known:
         return StoreError(known[0], f"store {url}", known[1])
     first = (str(exc).strip().splitlines() or [""])[0]
-    return StoreError(f"cannot use the store ({type(exc).__name__}: {first})", f"store {url}",
-                      "check the path or URL and its permissions")
+    return StoreError(
+        f"cannot use the store ({type(exc).__name__}: {first})",
+        f"store {url}",
+        "check the path or URL and its permissions",
+    )
 
 
 @dataclass(frozen=True)
@@ -139,9 +152,15 @@ class Manifest:
 def fingerprint(dataset: str, as_of: str, inputs: Mapping[str, str], params: Mapping[str, Any]) -> str:
     """A stable 16-hex-digit hash of what a version is computed from, the code version included."""
     blob = json.dumps(
-        {"dataset": dataset, "as_of": as_of, "inputs": dict(inputs), "params": dict(params),
-         "code": code_version()},
-        sort_keys=True, default=str,
+        {
+            "dataset": dataset,
+            "as_of": as_of,
+            "inputs": dict(inputs),
+            "params": dict(params),
+            "code": code_version(),
+        },
+        sort_keys=True,
+        default=str,
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -166,7 +185,9 @@ class VersionedStore:
         self.url = check_store_url(url).rstrip("/")
         try:
             self.fs, self.root = fsspec.core.url_to_fs(self.url, **(storage_options or {}))
-            self._local = "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,))
+            self._local = "file" in (
+                self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
+            )
             if self._local:
                 self.fs.makedirs(self.root, exist_ok=True)
         except Exception as exc:  # noqa: BLE001 - one line naming the store
@@ -199,7 +220,9 @@ class VersionedStore:
         input_refs = {k: str(v) for k, v in (inputs or {}).items()}
         params = dict(params or {})
         checksum = content_checksum(frame)
-        fp = fingerprint(dataset, as_of, input_refs, {**params, "content": checksum} if content_addressed else params)
+        fp = fingerprint(
+            dataset, as_of, input_refs, {**params, "content": checksum} if content_addressed else params
+        )
         existing = None if known_new else self.find(dataset, as_of, fp)
         if existing is not None:
             return existing.ref
@@ -211,11 +234,18 @@ class VersionedStore:
         self._put(f"{folder}/{DATA}", payload)
         self._keep(f"{folder}/{DATA}", payload)
         manifest = Manifest(
-            dataset=dataset, as_of=as_of, version=version, fingerprint=fp,
-            created_at=created.isoformat(), rows=len(frame),
+            dataset=dataset,
+            as_of=as_of,
+            version=version,
+            fingerprint=fp,
+            created_at=created.isoformat(),
+            rows=len(frame),
             columns={f.name: str(f.type) for f in table.schema},
-            checksum=checksum, inputs=input_refs, params=params,
-            flow_run_id=flow_run_id, path=f"{self.url}/{dataset}/as_of={as_of}/v={version}/{DATA}",
+            checksum=checksum,
+            inputs=input_refs,
+            params=params,
+            flow_run_id=flow_run_id,
+            path=f"{self.url}/{dataset}/as_of={as_of}/v={version}/{DATA}",
         )
         self._put(f"{folder}/{MANIFEST}", _manifest_bytes(manifest))
         return self._remember(manifest).ref
@@ -252,19 +282,34 @@ class VersionedStore:
         created = datetime.now(timezone.utc)
         version = f"{created.strftime('%Y%m%dT%H%M%S%fZ')}-{fp}"
         listed = carried | self._put_parts(f"{dataset}/as_of={as_of}/v={version}", parts, sums, base)
-        columns = ({f.name: str(f.type) for f in pa.Schema.from_pandas(next(iter(parts.values())), preserve_index=False)}
-                   if parts else dict(base.columns))
+        columns = (
+            {
+                f.name: str(f.type)
+                for f in pa.Schema.from_pandas(next(iter(parts.values())), preserve_index=False)
+            }
+            if parts
+            else dict(base.columns)
+        )
         manifest = Manifest(
-            dataset=dataset, as_of=as_of, version=version, fingerprint=fp, created_at=created.isoformat(),
-            rows=sum(int(p["rows"]) for p in listed.values()), columns=columns, checksum=checksum, params=params,
-            flow_run_id=flow_run_id, path=f"{self.url}/{dataset}/as_of={as_of}/v={version}/",
+            dataset=dataset,
+            as_of=as_of,
+            version=version,
+            fingerprint=fp,
+            created_at=created.isoformat(),
+            rows=sum(int(p["rows"]) for p in listed.values()),
+            columns=columns,
+            checksum=checksum,
+            params=params,
+            flow_run_id=flow_run_id,
+            path=f"{self.url}/{dataset}/as_of={as_of}/v={version}/",
             parts=dict(sorted(listed.items())),
         )
         self._put(f"{self._folder(dataset, as_of, version)}/{MANIFEST}", _manifest_bytes(manifest))
         return self._remember(manifest).ref
 
-    def _put_parts(self, folder: str, parts: Mapping[str, pd.DataFrame], sums: Mapping[str, str],
-                   base: Manifest | None) -> dict[str, dict[str, Any]]:
+    def _put_parts(
+        self, folder: str, parts: Mapping[str, pd.DataFrame], sums: Mapping[str, str], base: Manifest | None
+    ) -> dict[str, dict[str, Any]]:
         """Write each part under ``folder`` (relative to the root) unless ``base`` holds it; their entries."""
         listed = {}
         for key, frame in sorted(parts.items()):
@@ -272,7 +317,10 @@ class VersionedStore:
             if reused.get("checksum") == sums[key]:
                 listed[key] = reused
                 continue
-            self._put(f"{self.root}/{folder}/{key}.parquet", _parquet_bytes(pa.Table.from_pandas(frame, preserve_index=False)))
+            self._put(
+                f"{self.root}/{folder}/{key}.parquet",
+                _parquet_bytes(pa.Table.from_pandas(frame, preserve_index=False)),
+            )
             listed[key] = {"path": f"{folder}/{key}.parquet", "rows": len(frame), "checksum": sums[key]}
         return listed
 
@@ -325,7 +373,8 @@ class VersionedStore:
         if not self.fs.exists(self.root):
             return []
         return sorted(
-            p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(self.root, detail=False, refresh=True)
+            p.rstrip("/").rsplit("/", 1)[-1]
+            for p in self.fs.ls(self.root, detail=False, refresh=True)
             if self.fs.isdir(p)
         )
 
@@ -335,7 +384,9 @@ class VersionedStore:
         found = []
         for path in self.fs.glob(f"{self.root}/{dataset}/as_of=*/v=*/{MANIFEST}"):
             as_of_part, version_part = path.split("/")[-3:-1]
-            found.append(DatasetRef(dataset, as_of_part.removeprefix("as_of="), version_part.removeprefix("v=")))
+            found.append(
+                DatasetRef(dataset, as_of_part.removeprefix("as_of="), version_part.removeprefix("v="))
+            )
         return sorted(found, key=lambda r: (r.as_of, r.version))
 
     def latest(self, dataset: str) -> Manifest | None:
@@ -343,8 +394,12 @@ class VersionedStore:
         LISTs and a GET) however many versions the dataset holds; uncommitted folders are skipped."""
         return self._newest(dataset)
 
-    def _newest(self, dataset: str, day_ok: Callable[[str], bool] = lambda day: True,
-                version_ok: Callable[[str], bool] = lambda version: True) -> Manifest | None:
+    def _newest(
+        self,
+        dataset: str,
+        day_ok: Callable[[str], bool] = lambda day: True,
+        version_ok: Callable[[str], bool] = lambda version: True,
+    ) -> Manifest | None:
         """The newest committed version whose as_of and version pass the tests: one delimited LIST of
         the as_of folders, then one per as_of folder looked into (newest first), and a GET."""
         self.fs.invalidate_cache()
@@ -395,7 +450,11 @@ class VersionedStore:
         return None
 
     def lookup(
-        self, dataset: str, as_of: date | str, *, inputs: Mapping[str, DatasetRef | str] | None = None,
+        self,
+        dataset: str,
+        as_of: date | str,
+        *,
+        inputs: Mapping[str, DatasetRef | str] | None = None,
         params: Mapping[str, Any] | None = None,
     ) -> DatasetRef | None:
         """The committed version that :meth:`write` would return for these inputs, without computing."""
@@ -405,15 +464,21 @@ class VersionedStore:
         return found.ref if found else None
 
     def resolve(
-        self, dataset: str, *, as_of: date | str | None = None, version: str | None = None,
+        self,
+        dataset: str,
+        *,
+        as_of: date | str | None = None,
+        version: str | None = None,
         strict_as_of: bool = False,
     ) -> Manifest:
         """Pick a version: a named one; else the latest at ``as_of`` (or at/before it); else the latest.
         Lists only the as_of folders it looks into (see :meth:`_newest`), not every version."""
         day = None if as_of is None else _as_of_str(as_of)
         found = self._newest(
-            dataset, day_ok=lambda d: day is None or (d == day if strict_as_of else d <= day),
-            version_ok=lambda v: version is None or v == version)
+            dataset,
+            day_ok=lambda d: day is None or (d == day if strict_as_of else d <= day),
+            version_ok=lambda v: version is None or v == version,
+        )
         if found is None:
             where = f" version {version}" if version else ""
             where += f" as of {as_of}" if as_of is not None else ""
@@ -429,13 +494,19 @@ class VersionedStore:
         except FileNotFoundError as exc:
             raise StoreError(f"{ref} is not committed in {self.url}") from exc
 
-    def read(self, ref: DatasetRef, columns: list[str] | None = None, parts: list[str] | None = None) -> pd.DataFrame:
+    def read(
+        self, ref: DatasetRef, columns: list[str] | None = None, parts: list[str] | None = None
+    ) -> pd.DataFrame:
         """The frame of one committed version (one GET for the whole universe), or of the named ``parts``
         of a version made of parts (all of them by default, concatenated in key order)."""
         manifest = self.manifest(ref)
         if not manifest.parts:
             return self._read_object(f"{self._folder(ref.dataset, ref.as_of, ref.version)}/{DATA}", columns)
-        keys = sorted(manifest.parts) if parts is None else [k for k in sorted(manifest.parts) if k in set(parts)]
+        keys = (
+            sorted(manifest.parts)
+            if parts is None
+            else [k for k in sorted(manifest.parts) if k in set(parts)]
+        )
         frames = [self._read_object(f"{self.root}/{manifest.parts[k]['path']}", columns) for k in keys]
         if not frames:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in (columns or manifest.columns)})

@@ -39,7 +39,6 @@ UNKNOWN_OPT_IN = pd.Timestamp("1976-07-01")
 SPELLS_FILE = "sp500_ticker_start_end.csv"
 
 
-
 def _ns(values: pd.Series) -> np.ndarray:
     """Dates as int64 ns, a missing (open) end as ``OPEN_END``."""
     dates = pd.to_datetime(values).astype("datetime64[ns]")
@@ -50,8 +49,9 @@ def _ns(values: pd.Series) -> np.ndarray:
 def _ic_rows() -> pd.DataFrame:
     """index_constitution S&P 500 history as (symbol, start, end) in int64 ns; end NaT -> never."""
     h = ic.history("sp500")
-    return pd.DataFrame({"symbol": h["symbol"].astype(str).to_numpy(), "start": _ns(h["opt-in"]),
-                         "end": _ns(h["opt-out"])})
+    return pd.DataFrame(
+        {"symbol": h["symbol"].astype(str).to_numpy(), "start": _ns(h["opt-in"]), "end": _ns(h["opt-out"])}
+    )
 
 
 @lru_cache(maxsize=1)
@@ -59,8 +59,13 @@ def _spell_rows() -> pd.DataFrame:
     """The vendored 1996.. spells as (symbol, start, end) in int64 ns (tickers as spelled then)."""
     with resources.files("momentum.data").joinpath(SPELLS_FILE).open("r") as handle:
         f = pd.read_csv(handle, dtype=str, keep_default_na=False)
-    return pd.DataFrame({"symbol": [symbol_key(t) for t in f["ticker"]], "start": _ns(f["start_date"]),
-                         "end": _ns(f["end_date"].replace("", None))})
+    return pd.DataFrame(
+        {
+            "symbol": [symbol_key(t) for t in f["ticker"]],
+            "start": _ns(f["start_date"]),
+            "end": _ns(f["end_date"].replace("", None)),
+        }
+    )
 
 
 @lru_cache(maxsize=1)
@@ -70,8 +75,11 @@ def _ticker_aliases() -> dict[str, tuple[str, int]]:
     ev = ic.events(index="sp500")
     ev = ev[(ev["event_type"] == "ticker_change") & ev["new_symbol"].notna() & (ev["new_symbol"] != "")]
     known = set(_ic_rows()["symbol"])
-    step = {o: (n, pd.Timestamp(d).value) for o, n, d in zip(ev["old_symbol"], ev["new_symbol"], ev["event_date"])
-            if o not in known}
+    step = {
+        o: (n, pd.Timestamp(d).value)
+        for o, n, d in zip(ev["old_symbol"], ev["new_symbol"], ev["event_date"])
+        if o not in known
+    }
     aliases = {}
     for old, (new, when) in step.items():
         seen = {old}
@@ -110,11 +118,15 @@ def _late_joins(rows: pd.DataFrame) -> np.ndarray:
     unknown = ~spells["symbol"].isin(set(rows["symbol"]))
     renamed = set(spells.loc[unknown & (spells["end"] != OPEN_END), "end"])
     late = spells[(spells["start"] > SWITCH_DATE.value) & ~spells["start"].isin(renamed)].drop_duplicates(
-        ["symbol", "end"])
+        ["symbol", "end"]
+    )
     joined = rows.merge(late.rename(columns={"start": "joined"}), on=["symbol", "end"], how="left")["joined"]
     placeholder = rows["start"].to_numpy() == UNKNOWN_OPT_IN.value
-    return np.where(placeholder & joined.notna().to_numpy(), joined.fillna(0).to_numpy(np.int64),
-                    np.maximum(rows["start"].to_numpy(), SWITCH_DATE.value))
+    return np.where(
+        placeholder & joined.notna().to_numpy(),
+        joined.fillna(0).to_numpy(np.int64),
+        np.maximum(rows["start"].to_numpy(), SWITCH_DATE.value),
+    )
 
 
 @lru_cache(maxsize=1)
@@ -123,13 +135,16 @@ def _pieces() -> pd.DataFrame:
     rows = _ic_rows()
     known = rows[rows["start"] != UNKNOWN_OPT_IN.value]
     late = rows.assign(start=_late_joins(rows))
-    ic_part = pd.concat([_clip(known, OPEN_START, COMPLETE_FROM.value),
-                         _clip(late, SWITCH_DATE.value, OPEN_END)])
+    ic_part = pd.concat(
+        [_clip(known, OPEN_START, COMPLETE_FROM.value), _clip(late, SWITCH_DATE.value, OPEN_END)]
+    )
     ic_part = _spelled(ic_part.rename(columns={"symbol": "key"}))
     spells = _clip(_spell_rows(), COMPLETE_FROM.value, SWITCH_DATE.value).rename(columns={"symbol": "ticker"})
     aliases = _ticker_aliases()
-    spells["key"] = [aliases[t][0] if t in aliases and s < aliases[t][1] else t
-                     for t, s in zip(spells["ticker"], spells["start"])]
+    spells["key"] = [
+        aliases[t][0] if t in aliases and s < aliases[t][1] else t
+        for t, s in zip(spells["ticker"], spells["start"])
+    ]
     out = pd.concat([ic_part, spells], ignore_index=True)[["key", "ticker", "start", "end"]]
     return out.sort_values(["key", "start"], ignore_index=True)
 
@@ -198,26 +213,40 @@ def sp500_members(as_of: pd.Timestamp) -> pd.DataFrame:
     if day is pd.NaT or day.tz is not None:
         raise ValueError(f"as_of must be a tz-naive date, got {as_of!r}")
     if not pd.Timestamp.min <= day <= pd.Timestamp.max:
-        raise ValueError(f"as_of {day.date().isoformat()} is outside "
-                         f"{pd.Timestamp.min:%Y-%m-%d} .. {pd.Timestamp.max:%Y-%m-%d}")
+        raise ValueError(
+            f"as_of {day.date().isoformat()} is outside "
+            f"{pd.Timestamp.min:%Y-%m-%d} .. {pd.Timestamp.max:%Y-%m-%d}"
+        )
     t = day.as_unit("ns").value
     pieces, spells = _pieces(), _spells()
     now = pieces[(pieces["start"] <= t) & (pieces["end"] > t)].drop_duplicates("key")
     spell = spells[(spells["start"] <= t) & (spells["end"] > t)]
     out = now.merge(spell, on="key", suffixes=("", "_spell"))
-    return pd.DataFrame({"symbol": out["ticker"].to_numpy(dtype=object),
-                         "since": pd.to_datetime(out["start_spell"].to_numpy(), unit="ns")}
-                        ).sort_values("symbol", ignore_index=True)
+    return pd.DataFrame(
+        {
+            "symbol": out["ticker"].to_numpy(dtype=object),
+            "since": pd.to_datetime(out["start_spell"].to_numpy(), unit="ns"),
+        }
+    ).sort_values("symbol", ignore_index=True)
 
 
 def sp500_sources() -> list[dict]:
     """Where the S&P 500 history comes from, and which dates each source covers."""
     return [
-        {"name": "fja05680/sp500", "licence": "MIT", "file": f"momentum/data/{SPELLS_FILE}",
-         "from": f"{COMPLETE_FROM:%Y-%m-%d}", "to": f"{SWITCH_DATE - pd.Timedelta(days=1):%Y-%m-%d}"},
-        {"name": f"index-constitution {metadata.version('index-constitution')}", "licence": "MIT",
-         "from": f"{SWITCH_DATE:%Y-%m-%d}", "to": None,
-         "before": f"{COMPLETE_FROM:%Y-%m-%d} (members with a known join date only)"},
+        {
+            "name": "fja05680/sp500",
+            "licence": "MIT",
+            "file": f"momentum/data/{SPELLS_FILE}",
+            "from": f"{COMPLETE_FROM:%Y-%m-%d}",
+            "to": f"{SWITCH_DATE - pd.Timedelta(days=1):%Y-%m-%d}",
+        },
+        {
+            "name": f"index-constitution {metadata.version('index-constitution')}",
+            "licence": "MIT",
+            "from": f"{SWITCH_DATE:%Y-%m-%d}",
+            "to": None,
+            "before": f"{COMPLETE_FROM:%Y-%m-%d} (members with a known join date only)",
+        },
     ]
 
 
@@ -237,8 +266,9 @@ def file_membership(path: str, symbols: Sequence[str], dates: pd.DatetimeIndex) 
 
 def all_membership(symbols: Sequence[str], dates: pd.DatetimeIndex) -> pd.DataFrame:
     """Every symbol a member on every date."""
-    return _frame(pd.DataFrame({"col": range(len(symbols)), "start": OPEN_START, "end": OPEN_END}),
-                  symbols, dates)
+    return _frame(
+        pd.DataFrame({"col": range(len(symbols)), "start": OPEN_START, "end": OPEN_END}), symbols, dates
+    )
 
 
 def members_at(membership: pd.DataFrame, as_of: object) -> set[str]:

@@ -38,28 +38,37 @@ def _date(text: str, lineno: int, source: str) -> int | None:
     except (ValueError, TypeError):
         ts = None
     if ts is None or ts is pd.NaT or ts.tz is not None:
-        raise UniverseFileError(f"line {lineno}: bad date {text!r}", f"universe file {source}",
-                                "need a tz-naive date YYYY-MM-DD")
+        raise UniverseFileError(
+            f"line {lineno}: bad date {text!r}", f"universe file {source}", "need a tz-naive date YYYY-MM-DD"
+        )
     return ts.as_unit("ns").value
 
 
 def _header(fields: list[str], line: str, lineno: int, source: str) -> list[str]:
     header = [f.lower() for f in fields]
     if len(set(header)) != len(header) or not set(header) <= {"symbol", "start", "end"}:
-        raise UniverseFileError(f"line {lineno}: header must be symbol[,start][,end], got {line!r}",
-                                f"universe file {source}", _FORMAT)
+        raise UniverseFileError(
+            f"line {lineno}: header must be symbol[,start][,end], got {line!r}",
+            f"universe file {source}",
+            _FORMAT,
+        )
     return header
 
 
-def _interval(record: dict[str, str], known: dict[str, int], lineno: int, source: str) -> tuple[int, int, int]:
+def _interval(
+    record: dict[str, str], known: dict[str, int], lineno: int, source: str
+) -> tuple[int, int, int]:
     """(column, start, end) of one data line; ``known``: symbol key -> column."""
     where = f"universe file {source}"
     symbol = record["symbol"].upper()
     if not _SYMBOL.match(symbol):
         raise UniverseFileError(f"line {lineno}: malformed symbol {record['symbol']!r}", where, _FORMAT)
     if symbol_key(symbol) not in known:
-        raise UniverseFileError(f"line {lineno}: unknown symbol {symbol!r} (not among the data's symbols)", where,
-                                "remove it or fetch its bars")
+        raise UniverseFileError(
+            f"line {lineno}: unknown symbol {symbol!r} (not among the data's symbols)",
+            where,
+            "remove it or fetch its bars",
+        )
     start = _date(record.get("start", ""), lineno, source)
     end = _date(record.get("end", ""), lineno, source)
     start, end = OPEN_START if start is None else start, OPEN_END if end is None else end
@@ -78,14 +87,19 @@ def parse_universe(text: str, known: dict[str, int], source: str) -> pd.DataFram
         if not line:
             if raw.strip():
                 continue  # a comment line
-            raise UniverseFileError(f"line {lineno}: blank line", f"universe file {source}", "use '#' to comment")
+            raise UniverseFileError(
+                f"line {lineno}: blank line", f"universe file {source}", "use '#' to comment"
+            )
         fields = [f.strip() for f in line.split(",")]
         if header is None and not rows and fields[0].lower() == "symbol":
             header = _header(fields, line, lineno, source)
             continue
         if len(fields) != (len(header) if header else 1):
-            raise UniverseFileError(f"line {lineno}: expected {header or ['symbol']} fields, got {line!r}",
-                                    f"universe file {source}", _FORMAT)
+            raise UniverseFileError(
+                f"line {lineno}: expected {header or ['symbol']} fields, got {line!r}",
+                f"universe file {source}",
+                _FORMAT,
+            )
         rows.append(_interval(dict(zip(header or ["symbol"], fields)), known, lineno, source))
     if not rows:
         raise UniverseFileError("universe file lists no symbols", source, "add one symbol per line")

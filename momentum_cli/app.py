@@ -17,10 +17,15 @@ from momentum_cli.tool import OneLineGroup, fail
 from momentum_cli.universe_cmd import universe
 from momentum_cli.validate_cmd import validate
 
-app = typer.Typer(help="A long-only US-equity momentum bot on a versioned parquet store. Exit status 0: the command "
-                  "did what it was asked; 1: it failed, and one line on stderr says what, where and how to fix it.",
-                  cls=OneLineGroup,
-                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False, rich_markup_mode=None)
+app = typer.Typer(
+    help="A long-only US-equity momentum bot on a versioned parquet store. Exit status 0: the command "
+    "did what it was asked; 1: it failed, and one line on stderr says what, where and how to fix it.",
+    cls=OneLineGroup,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
 app.add_typer(store_app, name="store")
 app.command()(serve)
 app.command()(automations)
@@ -40,9 +45,15 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_options(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
-    debug: bool = typer.Option(False, "--debug", help="On a failure, print the traceback before the one-line reason "
-                               "(also MOMENTUM_DEBUG=1; accepted anywhere on the command line)."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+    debug: bool = typer.Option(
+        False,
+        "--debug",
+        help="On a failure, print the traceback before the one-line reason "
+        "(also MOMENTUM_DEBUG=1; accepted anywhere on the command line).",
+    ),
 ) -> None:
     """Global options. ``--debug`` is read by :class:`~momentum_cli.tool.OneLineGroup` wherever it stands; it is declared here
     for ``--help``."""
@@ -69,20 +80,36 @@ def parse_sets(pairs: list[str]) -> dict[str, Any]:
 
 @app.command()
 def run(
-    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE",
-                                        help="Session to score, YYYY-MM-DD (default: the provider's last session)"),
-    store: Optional[str] = typer.Option(None, "--store", metavar="URL",
-                                        help=f"A folder or s3://bucket/prefix {default_of('store_url')}"),
-    provider: Optional[str] = typer.Option(None, "--provider", metavar="NAME",
-                                           help=f"embedded | synthetic | alpaca | files {default_of('provider')}"),
-    strategy: Optional[str] = typer.Option(None, "--strategy", metavar="NAME",
-                                           help=f"qmom | momentum {default_of('strategy')}"),
-    broker: Optional[str] = typer.Option(None, "--broker", metavar="NAME", help=f"paper | alpaca {default_of('broker')}"),
+    as_of: Optional[str] = typer.Option(
+        None,
+        "--as-of",
+        metavar="DATE",
+        help="Session to score, YYYY-MM-DD (default: the provider's last session)",
+    ),
+    store: Optional[str] = typer.Option(
+        None, "--store", metavar="URL", help=f"A folder or s3://bucket/prefix {default_of('store_url')}"
+    ),
+    provider: Optional[str] = typer.Option(
+        None,
+        "--provider",
+        metavar="NAME",
+        help=f"embedded | synthetic | alpaca | files {default_of('provider')}",
+    ),
+    strategy: Optional[str] = typer.Option(
+        None, "--strategy", metavar="NAME", help=f"qmom | momentum {default_of('strategy')}"
+    ),
+    broker: Optional[str] = typer.Option(
+        None, "--broker", metavar="NAME", help=f"paper | alpaca {default_of('broker')}"
+    ),
     only_on_schedule: Optional[bool] = typer.Option(
-        None, "--only-on-schedule/--always",
+        None,
+        "--only-on-schedule/--always",
         help="Plan and execute only the rebalance a signal session owes, or at as_of whatever the calendar "
-             f"{default_of('only_on_schedule')}"),
-    live: bool = typer.Option(False, "--live", help="Opt in to live trading (also needs MOMENTUM_LIVE_TRADING=true)"),
+        f"{default_of('only_on_schedule')}",
+    ),
+    live: bool = typer.Option(
+        False, "--live", help="Opt in to live trading (also needs MOMENTUM_LIVE_TRADING=true)"
+    ),
     set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help="Any other setting (repeatable)"),
     as_json: bool = typer.Option(False, "--json", help="Print the run summary as one JSON object"),
 ) -> None:
@@ -90,8 +117,13 @@ def run(
 
     Exit status 1 when a stage failed or orders were left rejected, unfilled or not sent (the summary is
     still printed and everything is committed)."""
-    named = {"store_url": store, "provider": provider, "strategy": strategy, "broker": broker,
-             "only_on_schedule": only_on_schedule}
+    named = {
+        "store_url": store,
+        "provider": provider,
+        "strategy": strategy,
+        "broker": broker,
+        "only_on_schedule": only_on_schedule,
+    }
     overrides = parse_sets(set_)
     _, day = check_run(as_of, **named, **overrides)
     from flows.rebalance import rebalance
@@ -120,13 +152,19 @@ def calendar(
 
     settings = checked_settings()
     y = year or pd.Timestamp.today().year
-    schedule = rebalance_schedule(f"{y}-01-01", f"{y}-12-31", settings.rebalance_months, settings.trade_offset)
-    rows = [{"signal_date": f"{r.signal_date:%Y-%m-%d}", "trade_date": f"{r.trade_date:%Y-%m-%d}"}
-            for r in schedule.itertuples(index=False)]
+    schedule = rebalance_schedule(
+        f"{y}-01-01", f"{y}-12-31", settings.rebalance_months, settings.trade_offset
+    )
+    rows = [
+        {"signal_date": f"{r.signal_date:%Y-%m-%d}", "trade_date": f"{r.trade_date:%Y-%m-%d}"}
+        for r in schedule.itertuples(index=False)
+    ]
     if as_json:
         typer.echo(json.dumps(rows))
         return
-    typer.echo(f"rebalance sessions {y} (signal at the close, trade {settings.trade_offset} session(s) later):")
+    typer.echo(
+        f"rebalance sessions {y} (signal at the close, trade {settings.trade_offset} session(s) later):"
+    )
     for row in rows:
         typer.echo(f"  signal {row['signal_date']}  trade {row['trade_date']}")
 

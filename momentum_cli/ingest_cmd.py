@@ -13,20 +13,28 @@ from momentum_cli.preflight import default_of
 def ingest_text(summary: dict[str, Any]) -> str:
     """The human summary of an ingest."""
     readjusted = ", ".join(summary["readjusted"]) or "none"
-    return "\n".join([
-        f"history@{summary['as_of']}/{summary['version']}: {summary['symbols']} symbols, "
-        f"{summary['start']} .. {summary['end']}",
-        f"fetched {summary['sessions_fetched']} new session(s) in {summary['requests']} data request(s); "
-        f"re-adjusted: {readjusted}",
-        f"stored: {summary['path']}",
-    ])
+    return "\n".join(
+        [
+            f"history@{summary['as_of']}/{summary['version']}: {summary['symbols']} symbols, "
+            f"{summary['start']} .. {summary['end']}",
+            f"fetched {summary['sessions_fetched']} new session(s) in {summary['requests']} data request(s); "
+            f"re-adjusted: {readjusted}",
+            f"stored: {summary['path']}",
+        ]
+    )
 
 
 def ingest(
-    provider: Optional[str] = typer.Option(None, "--provider", help=f"alpaca (also: embedded | synthetic | files) {default_of('provider')}"),
+    provider: Optional[str] = typer.Option(
+        None, "--provider", help=f"alpaca (also: embedded | synthetic | files) {default_of('provider')}"
+    ),
     start: str = typer.Option("2016-01-01", "--start", help="First day of the history YYYY-MM-DD"),
-    end: Optional[str] = typer.Option(None, "--end", help="Last session YYYY-MM-DD (default: the provider's last session)"),
-    store: Optional[str] = typer.Option(None, "--store", help=f"Store URL: a folder or s3://bucket/prefix {default_of('store_url')}"),
+    end: Optional[str] = typer.Option(
+        None, "--end", help="Last session YYYY-MM-DD (default: the provider's last session)"
+    ),
+    store: Optional[str] = typer.Option(
+        None, "--store", help=f"Store URL: a folder or s3://bucket/prefix {default_of('store_url')}"
+    ),
     set_: list[str] = typer.Option([], "--set", help="Any other setting, key=value (repeatable)"),
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as one JSON object"),
 ) -> None:

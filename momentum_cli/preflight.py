@@ -30,9 +30,14 @@ def checked_settings(**overrides: Any) -> Settings:
     try:
         return Settings().with_overrides(**overrides)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
-        raise InvalidSettings(f"invalid settings: {problems}", "MOMENTUM_* environment or --set",
-                              "see the settings table in README.md") from None
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        raise InvalidSettings(
+            f"invalid settings: {problems}",
+            "MOMENTUM_* environment or --set",
+            "see the settings table in README.md",
+        ) from None
     except ValueError as exc:
         raise InvalidSettings(str(exc), "settings") from None
 
@@ -46,8 +51,9 @@ def readable_file(path: str | Path, what: str) -> Path:
         with file.open("rb") as handle:
             empty = not handle.read(1)
     except OSError as exc:
-        raise PermanentError(f"{what} cannot be read ({exc.strerror})", str(file), "check its permissions") \
-            from None
+        raise PermanentError(
+            f"{what} cannot be read ({exc.strerror})", str(file), "check its permissions"
+        ) from None
     if empty:
         raise PermanentError(f"{what} is empty", str(file), "give a file with content")
     return file
@@ -60,8 +66,11 @@ def check_named_files(settings: Settings) -> None:
     if settings.provider == "files" and settings.files_path and "://" not in settings.files_path:
         folder = Path(settings.files_path).expanduser()
         if not folder.exists():
-            raise PermanentError("the bars folder does not exist", f"files_path {folder}",
-                                 "set files_path to a folder (or s3:// prefix) of csv/parquet bars")
+            raise PermanentError(
+                "the bars folder does not exist",
+                f"files_path {folder}",
+                "set files_path to a folder (or s3:// prefix) of csv/parquet bars",
+            )
 
 
 def check_store(settings: Settings) -> None:
@@ -96,8 +105,9 @@ def checked_date(text: str | None, flag: str) -> None:
         raise PermanentError(f"{text!r} is not a date", flag, "use YYYY-MM-DD") from None
 
 
-def check_backtest(start: str | None, end: str | None, runner: str, sweep: dict[str, list] | None = None,
-                   **overrides: Any) -> Settings:
+def check_backtest(
+    start: str | None, end: str | None, runner: str, sweep: dict[str, list] | None = None, **overrides: Any
+) -> Settings:
     """Everything ``momentum backtest`` can refuse before Prefect starts (each swept value included)."""
     checked_date(start, "--start")
     checked_date(end, "--end")

@@ -47,13 +47,24 @@ def _trading(summary: RunSummary) -> list[str]:
     """Orders, execution, fills and the account, for the parts the run has."""
     lines: list[str] = []
     if summary.orders is not None:
-        lines += ["", f"orders ({summary.broker} broker):",
-                  table(summary.orders, ["client_order_id", "side", "symbol", "qty", "ref_price", "est_value"])]
+        lines += [
+            "",
+            f"orders ({summary.broker} broker):",
+            table(summary.orders, ["client_order_id", "side", "symbol", "qty", "ref_price", "est_value"]),
+        ]
     if (ex := summary.execution) is not None:
-        lines += ["", f"execution: {ex.filled} of {ex.orders} orders filled"
-                  + (f"; {attention_line(ex)}: {ex.headline}" if ex.attention else "")]
+        lines += [
+            "",
+            f"execution: {ex.filled} of {ex.orders} orders filled"
+            + (f"; {attention_line(ex)}: {ex.headline}" if ex.attention else ""),
+        ]
     if summary.fills is not None:
-        lines += ["fills:", table(summary.fills, ["symbol", "side", "qty", "status", "filled_qty", "filled_avg_price", "note"])]
+        lines += [
+            "fills:",
+            table(
+                summary.fills, ["symbol", "side", "qty", "status", "filled_qty", "filled_avg_price", "note"]
+            ),
+        ]
     if (account := summary.account) is not None:
         lines += ["", f"account value: ${account.value:,.2f} (cash ${account.cash:,.2f})"]
         if account.plan_differences:
@@ -67,9 +78,12 @@ def run_text(summary: RunSummary) -> str:
     at = f" at the signal session {reb.signal_session}" if reb.caught_up else ""
     lines = [
         *_header(summary),
-        "", f"ranking (top by 12-1 momentum){at}:",
+        "",
+        f"ranking (top by 12-1 momentum){at}:",
         table(summary.ranking, ["symbol", "momentum", "fip", "eligible", "selected", "reason"]),
-        "", f"target portfolio{at}:", table(summary.target_portfolio),
+        "",
+        f"target portfolio{at}:",
+        table(summary.target_portfolio),
         *_trading(summary),
     ]
     lines += ["", "stored:"] + [f"  {name:<11} {d.version}  {d.path}" for name, d in summary.datasets.items()]

@@ -35,9 +35,15 @@ DEPLOYMENTS = ("daily", "rebalance")
 AUTOMATION = "momentum-run-failed"
 NOTIFY_BLOCK = "momentum-failure"
 # Variables that would point a child process at another Prefect API, profile or database.
-_PREFECT_ISOLATION = ("PREFECT_API_URL", "PREFECT_API_KEY", "PREFECT_PROFILES_PATH", "PREFECT_PROFILE",
-                      "PREFECT_SERVER_DATABASE_CONNECTION_URL", "PREFECT_API_DATABASE_CONNECTION_URL",
-                      "PREFECT_SERVER_ALLOW_EPHEMERAL_MODE")
+_PREFECT_ISOLATION = (
+    "PREFECT_API_URL",
+    "PREFECT_API_KEY",
+    "PREFECT_PROFILES_PATH",
+    "PREFECT_PROFILE",
+    "PREFECT_SERVER_DATABASE_CONNECTION_URL",
+    "PREFECT_API_DATABASE_CONNECTION_URL",
+    "PREFECT_SERVER_ALLOW_EPHEMERAL_MODE",
+)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -96,11 +102,20 @@ class LocalStack:
     @property
     def env(self) -> dict[str, str]:
         """The environment of every Prefect command of this stack."""
-        env = {k: v for k, v in os.environ.items() if k not in _PREFECT_ISOLATION
-               and (self.inherit_momentum_env or not k.startswith("MOMENTUM_"))}
-        env.update(PREFECT_HOME=str(self.home), PREFECT_API_URL=self.api_url,
-                   PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_CLI_PROMPT="false",
-                   PREFECT_CLI_COLORS="false", PYTHONUNBUFFERED="1", COLUMNS="200")
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in _PREFECT_ISOLATION and (self.inherit_momentum_env or not k.startswith("MOMENTUM_"))
+        }
+        env.update(
+            PREFECT_HOME=str(self.home),
+            PREFECT_API_URL=self.api_url,
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            PREFECT_CLI_PROMPT="false",
+            PREFECT_CLI_COLORS="false",
+            PYTHONUNBUFFERED="1",
+            COLUMNS="200",
+        )
         return env
 
     @property
@@ -109,18 +124,33 @@ class LocalStack:
 
     def prefect(self, *args: str, timeout: float = 180, check: bool = True) -> subprocess.CompletedProcess:
         """Run one ``prefect`` command against this stack; raise with its output when it fails."""
-        done = subprocess.run([sys.executable, "-m", "prefect", *args], cwd=self.repo, env=self.env,
-                              capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        done = subprocess.run(
+            [sys.executable, "-m", "prefect", *args],
+            cwd=self.repo,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
         if check and done.returncode != 0:
-            raise RuntimeError(f"prefect {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+            raise RuntimeError(
+                f"prefect {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+            )
         return done
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
         self.logs.mkdir(parents=True, exist_ok=True)
         with open(self.logs / f"{name}.log", "ab") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "prefect", *args], cwd=self.repo, env=env,
-                                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "prefect", *args],
+                cwd=self.repo,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         self.processes[name] = proc
         return proc
 
@@ -133,10 +163,14 @@ class LocalStack:
             try:
                 sock.bind((self.host, self.port))
             except OSError as exc:
-                raise PermanentError(f"{self.host}:{self.port} is in use ({exc.strerror})", "--port",
-                                     "pick another --port") from exc
-        proc = self._spawn("server", ["server", "start", "--host", self.host, "--port", str(self.port),
-                                      "--analytics-off"], self.env)
+                raise PermanentError(
+                    f"{self.host}:{self.port} is in use ({exc.strerror})", "--port", "pick another --port"
+                ) from exc
+        proc = self._spawn(
+            "server",
+            ["server", "start", "--host", self.host, "--port", str(self.port), "--analytics-off"],
+            self.env,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:
@@ -155,8 +189,16 @@ class LocalStack:
         self.home.mkdir(parents=True, exist_ok=True)
         template = self.home / "momentum-local-template.json"
         template.write_text(json.dumps(pool_template(self.pool_env)))
-        self.prefect("work-pool", "create", POOL, "--type", "process", "--base-job-template", str(template),
-                     "--overwrite")
+        self.prefect(
+            "work-pool",
+            "create",
+            POOL,
+            "--type",
+            "process",
+            "--base-job-template",
+            str(template),
+            "--overwrite",
+        )
 
     def deploy(self) -> str:
         """``prefect deploy --all`` from the code root (validates and applies prefect.yaml)."""
@@ -167,10 +209,30 @@ class LocalStack:
         return output
 
     def start_worker(self) -> None:
-        env = {**self.env, "PREFECT_WORKER_QUERY_SECONDS": str(self.worker_poll_seconds),
-               "PREFECT_WORKER_PREFETCH_SECONDS": "5", **self.worker_env}
-        self._spawn("worker", ["worker", "start", "--pool", POOL, "--type", "process", "--name", "momentum-worker",
-                               "--limit", "1", "--install-policy", "never"], env)
+        env = {
+            **self.env,
+            "PREFECT_WORKER_QUERY_SECONDS": str(self.worker_poll_seconds),
+            "PREFECT_WORKER_PREFETCH_SECONDS": "5",
+            **self.worker_env,
+        }
+        self._spawn(
+            "worker",
+            [
+                "worker",
+                "start",
+                "--pool",
+                POOL,
+                "--type",
+                "process",
+                "--name",
+                "momentum-worker",
+                "--limit",
+                "1",
+                "--install-policy",
+                "never",
+            ],
+            env,
+        )
 
     def start(self) -> "LocalStack":
         atexit.register(self.stop)  # also if the caller dies without stopping it
@@ -210,10 +272,14 @@ class LocalStack:
 
 def serve(
     port: int = typer.Option(4200, "--port", help="Port of the Prefect server and UI (loopback)"),
-    store: Optional[str] = typer.Option(None, "--store", help="Store URL for the runs (default: MOMENTUM_STORE_URL "
-                                        "or ./momentum-store)"),
-    home: Path = typer.Option(Path("~/.momentum/prefect"), "--home", help="PREFECT_HOME of the local server: its "
-                              "SQLite database, results and logs (kept across restarts)"),
+    store: Optional[str] = typer.Option(
+        None, "--store", help="Store URL for the runs (default: MOMENTUM_STORE_URL or ./momentum-store)"
+    ),
+    home: Path = typer.Option(
+        Path("~/.momentum/prefect"),
+        "--home",
+        help="PREFECT_HOME of the local server: its SQLite database, results and logs (kept across restarts)",
+    ),
     poll_seconds: float = typer.Option(5.0, "--poll-seconds", help="How often the worker polls for runs"),
 ) -> None:
     """Start a local Prefect server + UI, the momentum-local work pool, the deployments and a worker.
@@ -223,8 +289,12 @@ def serve(
     """
     from momentum.settings import Settings
 
-    stack = LocalStack(home=home.expanduser(), store_url=store or Settings().store_url, port=port,
-                       worker_poll_seconds=poll_seconds)
+    stack = LocalStack(
+        home=home.expanduser(),
+        store_url=store or Settings().store_url,
+        port=port,
+        worker_poll_seconds=poll_seconds,
+    )
     typer.echo(f"starting a Prefect server on {stack.ui_url} (PREFECT_HOME={stack.home}) ...")
     stopping = False
 
@@ -235,16 +305,20 @@ def serve(
     signal.signal(signal.SIGTERM, _stop)
     try:
         stack.start()
-        typer.echo(f"UI:          {stack.ui_url}\nAPI:         {stack.api_url}\n"
-                   f"work pool:   {POOL} (process), a worker running one flow run at a time\n"
-                   f"deployments: {', '.join(f'{FLOW}/{d}' for d in DEPLOYMENTS)}\nstore:       {stack.store_url}\n"
-                   f"logs:        {stack.logs}\n\ntry:  PREFECT_API_URL={stack.api_url} prefect deployment run "
-                   f"{FLOW}/rebalance\nCtrl-C stops everything.")
+        typer.echo(
+            f"UI:          {stack.ui_url}\nAPI:         {stack.api_url}\n"
+            f"work pool:   {POOL} (process), a worker running one flow run at a time\n"
+            f"deployments: {', '.join(f'{FLOW}/{d}' for d in DEPLOYMENTS)}\nstore:       {stack.store_url}\n"
+            f"logs:        {stack.logs}\n\ntry:  PREFECT_API_URL={stack.api_url} prefect deployment run "
+            f"{FLOW}/rebalance\nCtrl-C stops everything."
+        )
         while not stopping:
             for name, proc in stack.processes.items():
                 if proc.poll() is not None:
-                    typer.echo(f"error: the {name} exited ({proc.returncode}); see {stack.logs / (name + '.log')}",
-                               err=True)
+                    typer.echo(
+                        f"error: the {name} exited ({proc.returncode}); see {stack.logs / (name + '.log')}",
+                        err=True,
+                    )
                     stopping = True
             time.sleep(1)
     except KeyboardInterrupt:
@@ -255,11 +329,18 @@ def serve(
 
 
 def automations(
-    webhook_url: str = typer.Option(..., "--webhook-url", envvar="MOMENTUM_NOTIFY_WEBHOOK_URL",
-                                    help="Where to send the notification (a Slack incoming webhook with --slack)"),
+    webhook_url: str = typer.Option(
+        ...,
+        "--webhook-url",
+        envvar="MOMENTUM_NOTIFY_WEBHOOK_URL",
+        help="Where to send the notification (a Slack incoming webhook with --slack)",
+    ),
     slack: bool = typer.Option(False, "--slack", help="The URL is a Slack incoming webhook"),
-    deployment: Optional[str] = typer.Option(None, "--deployment", help="Only runs of this deployment "
-                                             "(name, e.g. daily); default: every run of the rebalance flow"),
+    deployment: Optional[str] = typer.Option(
+        None,
+        "--deployment",
+        help="Only runs of this deployment (name, e.g. daily); default: every run of the rebalance flow",
+    ),
 ) -> None:
     """Create (or replace) the automation that notifies on a failed or crashed momentum flow run.
 
@@ -270,7 +351,9 @@ def automations(
     typer.echo(json.dumps(info))
 
 
-def create_failure_automation(webhook_url: str, *, slack: bool = False, deployment: str | None = None) -> dict:
+def create_failure_automation(
+    webhook_url: str, *, slack: bool = False, deployment: str | None = None
+) -> dict:
     """The notification block and the automation: on ``prefect.flow-run.Failed`` or ``.Crashed`` of the
     rebalance flow (optionally one deployment), send subject and body through the block."""
     from prefect.automations import Automation, EventTrigger, Posture, SendNotification
@@ -280,7 +363,9 @@ def create_failure_automation(webhook_url: str, *, slack: bool = False, deployme
         block = SlackWebhook(url=webhook_url)
     else:
         block = CustomWebhookNotificationBlock(
-            name="momentum", url=webhook_url, method="POST",
+            name="momentum",
+            url=webhook_url,
+            method="POST",
             json_data={"subject": "{{subject}}", "text": "{{body}}"},
         )
     block_id = block.save(NOTIFY_BLOCK, overwrite=True)
@@ -298,14 +383,25 @@ def create_failure_automation(webhook_url: str, *, slack: bool = False, deployme
             expect={"prefect.flow-run.Failed", "prefect.flow-run.Crashed"},
             match={"prefect.resource.id": "prefect.flow-run.*"},
             match_related=related if len(related) > 1 else related[0],
-            posture=Posture.Reactive, threshold=1, within=0,
+            posture=Posture.Reactive,
+            threshold=1,
+            within=0,
         ),
-        actions=[SendNotification(
-            block_document_id=block_id,
-            subject="momentum: flow run {{ flow_run.name }} {{ flow_run.state.name }}",
-            body=("Flow run {{ flow_run.name }} ({{ flow_run.id }}) of {{ flow.name }} entered "
-                  "{{ flow_run.state.name }}: {{ flow_run.state.message }}\n{{ flow_run|ui_url }}\n"
-                  "Retry it with: prefect flow-run retry {{ flow_run.id }}"),
-        )],
+        actions=[
+            SendNotification(
+                block_document_id=block_id,
+                subject="momentum: flow run {{ flow_run.name }} {{ flow_run.state.name }}",
+                body=(
+                    "Flow run {{ flow_run.name }} ({{ flow_run.id }}) of {{ flow.name }} entered "
+                    "{{ flow_run.state.name }}: {{ flow_run.state.message }}\n{{ flow_run|ui_url }}\n"
+                    "Retry it with: prefect flow-run retry {{ flow_run.id }}"
+                ),
+            )
+        ],
     ).create()
-    return {"automation": str(automation.id), "name": AUTOMATION, "block": NOTIFY_BLOCK, "block_id": str(block_id)}
+    return {
+        "automation": str(automation.id),
+        "name": AUTOMATION,
+        "block": NOTIFY_BLOCK,
+        "block_id": str(block_id),
+    }

@@ -34,13 +34,19 @@ def ls(
         typer.echo(json.dumps([asdict(m) for m in manifests], default=str))
         return
     if not manifests and dataset:
-        fail(f"dataset {dataset!r} has no committed version", f"store {st.url}", "momentum store ls lists the datasets")
+        fail(
+            f"dataset {dataset!r} has no committed version",
+            f"store {st.url}",
+            "momentum store ls lists the datasets",
+        )
     if not manifests:
         typer.echo(f"no committed versions in {st.url}")
     for m in manifests:
         inputs = ", ".join(f"{k}={v}" for k, v in m.inputs.items()) or "-"
-        typer.echo(f"{m.dataset:<12} as_of={m.as_of}  v={m.version}  rows={m.rows:<7} created={m.created_at}"
-                   f"  run={m.flow_run_id or '-'}\n{'':<14}inputs: {inputs}")
+        typer.echo(
+            f"{m.dataset:<12} as_of={m.as_of}  v={m.version}  rows={m.rows:<7} created={m.created_at}"
+            f"  run={m.flow_run_id or '-'}\n{'':<14}inputs: {inputs}"
+        )
 
 
 @store_app.command("show")

@@ -47,7 +47,14 @@ def error_line(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
-METAVARS = {"str": "TEXT", "text": "TEXT", "int": "INTEGER", "integer": "INTEGER", "float": "NUMBER", "path": "PATH"}
+METAVARS = {
+    "str": "TEXT",
+    "text": "TEXT",
+    "int": "INTEGER",
+    "integer": "INTEGER",
+    "float": "NUMBER",
+    "path": "PATH",
+}
 
 
 def plain_metavars(command: Any) -> None:
@@ -64,9 +71,17 @@ def plain_metavars(command: Any) -> None:
 class OneLineGroup(TyperGroup):
     """Typer's group with the error policy above (also what ``CliRunner`` goes through)."""
 
-    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
-             standalone_mode: bool = True, **extra: Any) -> Any:
-        os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # offline is the default, not an error
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        os.environ.setdefault(
+            "PREFECT_SERVER_ANALYTICS_ENABLED", "false"
+        )  # offline is the default, not an error
         argv = list(sys.argv[1:] if args is None else args)
         debug = debug_requested(argv)
         argv = [arg for arg in argv if arg != "--debug"]

@@ -16,7 +16,9 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 def universe(
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Date YYYY-MM-DD (default: today)"),
-    as_json: bool = typer.Option(False, "--json", help="Print as_of, count, members and sources as one JSON object"),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print as_of, count, members and sources as one JSON object"
+    ),
 ) -> None:
     """List the S&P 500 members on a date and since when each has been one (renames included)."""
     import pandas as pd
@@ -31,12 +33,23 @@ def universe(
     except ValueError as exc:
         fail(str(exc).splitlines()[0], "--as-of", "use YYYY-MM-DD, e.g. 2008-11-28")
     if day < COMPLETE_FROM:
-        typer.echo(f"note: S&P 500 membership before {COMPLETE_FROM:%Y-%m-%d} is partial "
-                   "(only members with a known join date)", err=True)
+        typer.echo(
+            f"note: S&P 500 membership before {COMPLETE_FROM:%Y-%m-%d} is partial "
+            "(only members with a known join date)",
+            err=True,
+        )
     members = [{"symbol": s, "since": f"{since:%Y-%m-%d}"} for s, since in listed.itertuples(index=False)]
     if as_json:
-        typer.echo(json.dumps({"as_of": f"{day:%Y-%m-%d}", "count": len(members), "members": members,
-                               "sources": sp500_sources()}))
+        typer.echo(
+            json.dumps(
+                {
+                    "as_of": f"{day:%Y-%m-%d}",
+                    "count": len(members),
+                    "members": members,
+                    "sources": sp500_sources(),
+                }
+            )
+        )
         return
     typer.echo(f"S&P 500 members on {day:%Y-%m-%d}: {len(members)}")
     typer.echo(table(members))

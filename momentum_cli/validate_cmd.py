@@ -27,12 +27,20 @@ def read_bars(path: Path):
     except UnicodeDecodeError:
         fail("the bars file is not a text csv (binary content)", str(path), fix)
     except Exception as exc:  # noqa: BLE001 - pandas/pyarrow parse errors: name the file, not a traceback
-        fail(f"the bars file cannot be parsed ({type(exc).__name__}: {str(exc).splitlines()[0]})", str(path), fix)
+        fail(
+            f"the bars file cannot be parsed ({type(exc).__name__}: {str(exc).splitlines()[0]})",
+            str(path),
+            fix,
+        )
 
 
 def validate(
-    path: Path = typer.Argument(..., metavar="PATH", help="csv or parquet: date, symbol, adj_close[, open, high, low, close, volume]"),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Expected last session (default: the last date in the file)"),
+    path: Path = typer.Argument(
+        ..., metavar="PATH", help="csv or parquet: date, symbol, adj_close[, open, high, low, close, volume]"
+    ),
+    as_of: Optional[str] = typer.Option(
+        None, "--as-of", help="Expected last session (default: the last date in the file)"
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as one JSON object"),
     html: Optional[Path] = typer.Option(None, "--html", help="Also write the HTML report here"),
 ) -> None:
@@ -47,22 +55,43 @@ def validate(
     checked_date(as_of, "--as-of")
     settings = checked_settings()
     bars = read_bars(path)
-    dates = pd.to_datetime(bars["date"], errors="coerce").dropna() if "date" in bars else pd.Series(dtype="datetime64[ns]")
-    day = pd.Timestamp(as_of) if as_of else (dates.max().normalize() if len(dates) else pd.Timestamp.today().normalize())
+    dates = (
+        pd.to_datetime(bars["date"], errors="coerce").dropna()
+        if "date" in bars
+        else pd.Series(dtype="datetime64[ns]")
+    )
+    day = (
+        pd.Timestamp(as_of)
+        if as_of
+        else (dates.max().normalize() if len(dates) else pd.Timestamp.today().normalize())
+    )
     if not is_session(day):
         day = previous_session(day)
     start = dates.min().normalize() if len(dates) else day
     result = validate_bars(
-        bars, as_of=day, sessions=nyse_sessions(min(start, day), day), min_history=min_history(settings.lookback),
-        max_stale_sessions=settings.max_stale_sessions, max_quarantine_fraction=settings.max_quarantine_fraction,
+        bars,
+        as_of=day,
+        sessions=nyse_sessions(min(start, day), day),
+        min_history=min_history(settings.lookback),
+        max_stale_sessions=settings.max_stale_sessions,
+        max_quarantine_fraction=settings.max_quarantine_fraction,
     )
     if html:
         html.write_text(render_html(result, title=f"Validation of {path.name}"))
     problems = result.table[(result.table["status"] != "passed") & (result.table["symbol"] != "")]
     if as_json:
         records = json.loads(problems.to_json(orient="records", date_format="iso"))
-        typer.echo(json.dumps({"passed": result.passed, "as_of": f"{day:%Y-%m-%d}", "summary": result.summary,
-                               "quarantined": list(result.quarantined), "findings": records}))
+        typer.echo(
+            json.dumps(
+                {
+                    "passed": result.passed,
+                    "as_of": f"{day:%Y-%m-%d}",
+                    "summary": result.summary,
+                    "quarantined": list(result.quarantined),
+                    "findings": records,
+                }
+            )
+        )
     else:
         typer.echo(result.summary)
         for row in problems.itertuples(index=False):

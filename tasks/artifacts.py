@@ -18,8 +18,16 @@ from momentum.store import DatasetRef, VersionedStore
 from momentum.validation import render_markdown
 
 RANKING_ROWS = 20
-KEYS = ("validation-summary", "validation-report", "ranking", "target-portfolio", "order-plan", "fills",
-        "reconciliation", "datasets")
+KEYS = (
+    "validation-summary",
+    "validation-report",
+    "ranking",
+    "target-portfolio",
+    "order-plan",
+    "fills",
+    "reconciliation",
+    "datasets",
+)
 
 
 def browsable_url(url: str) -> str:
@@ -52,43 +60,77 @@ def publish(store: VersionedStore, refs: RunRefs, summary: RunSummary) -> list[s
     """Create every artifact of a run; returns their keys."""
     as_of = summary.as_of
     report = browsable_url(validation_report_url(store, refs.scored.validation))
-    create_markdown_artifact(render_markdown(store.read(refs.scored.validation), report),
-                             key="validation-summary", description=f"validation of bars as of {as_of}")
-    create_link_artifact(report, link_text=f"validation report {as_of}", key="validation-report",
-                         description=f"HTML validation report of bars as of {as_of}")
+    create_markdown_artifact(
+        render_markdown(store.read(refs.scored.validation), report),
+        key="validation-summary",
+        description=f"validation of bars as of {as_of}",
+    )
+    create_link_artifact(
+        report,
+        link_text=f"validation report {as_of}",
+        key="validation-report",
+        description=f"HTML validation report of bars as of {as_of}",
+    )
 
     scores = store.read(refs.scored.scores)
     ranked = scores.sort_values(["momentum", "symbol"], ascending=[False, True], na_position="last")
-    create_table_artifact(rows(ranked.head(RANKING_ROWS)[["symbol", "momentum", "fip", "eligible", "selected",
-                                                          "weight", "reason"]]),
-                          key="ranking", description=f"top {RANKING_ROWS} by 12-1 momentum as of {as_of}")
+    create_table_artifact(
+        rows(
+            ranked.head(RANKING_ROWS)[
+                ["symbol", "momentum", "fip", "eligible", "selected", "weight", "reason"]
+            ]
+        ),
+        key="ranking",
+        description=f"top {RANKING_ROWS} by 12-1 momentum as of {as_of}",
+    )
 
     planned_from = refs.traded.scores
     target = scores if planned_from == refs.scored.scores else store.read(planned_from)
-    _table("target-portfolio", target[target["weight"] > 0][["symbol", "weight"]].sort_values("symbol"),
-           f"target weights as of {planned_from.as_of}", "no selection")
+    _table(
+        "target-portfolio",
+        target[target["weight"] > 0][["symbol", "weight"]].sort_values("symbol"),
+        f"target weights as of {planned_from.as_of}",
+        "no selection",
+    )
 
     if refs.orders is not None and refs.executions is not None and refs.account is not None:
         signal = refs.orders.as_of
         caught_up = f" (caught up on {as_of})" if signal != as_of else ""
-        _table("order-plan", store.read(refs.orders), f"order plan of the {signal} rebalance{caught_up}",
-               "the plan has no orders: the account already holds the target")
-        _table("fills", store.read(refs.executions), f"broker outcome of every order of the {signal} rebalance",
-               "no orders")
+        _table(
+            "order-plan",
+            store.read(refs.orders),
+            f"order plan of the {signal} rebalance{caught_up}",
+            "the plan has no orders: the account already holds the target",
+        )
+        _table(
+            "fills",
+            store.read(refs.executions),
+            f"broker outcome of every order of the {signal} rebalance",
+            "no orders",
+        )
         account = store.read(refs.account)
-        _table("reconciliation", account, f"account after the {signal} rebalance; plan_difference = broker - target "
-               f"(value ${float(account['market_value'].sum()):,.2f})", "empty account")
+        _table(
+            "reconciliation",
+            account,
+            f"account after the {signal} rebalance; plan_difference = broker - target "
+            f"(value ${float(account['market_value'].sum()):,.2f})",
+            "empty account",
+        )
     else:
-        why = (f"No rebalance owed as of {as_of} (next signal session "
-               f"{summary.rebalance.next_signal_session}).")
+        why = (
+            f"No rebalance owed as of {as_of} (next signal session {summary.rebalance.next_signal_session})."
+        )
         for key in ("order-plan", "fills", "reconciliation"):
             create_markdown_artifact(why, key=key, description=why)
 
-    listing = "\n".join(f"| {name} | {d.as_of} | {d.version} | [{d.path}]({browsable_url(d.path)}) |"
-                        for name, d in summary.datasets.items())
+    listing = "\n".join(
+        f"| {name} | {d.as_of} | {d.version} | [{d.path}]({browsable_url(d.path)}) |"
+        for name, d in summary.datasets.items()
+    )
     create_markdown_artifact(
         f"Store: {store.url}\n\n| dataset | as_of | version | data |\n|---|---|---|---|\n{listing}\n\n"
         f"Validation report: [{validation_report_url(store, refs.scored.validation)}]({report})",
-        key="datasets", description=f"datasets of the run as of {as_of}",
+        key="datasets",
+        description=f"datasets of the run as of {as_of}",
     )
     return list(KEYS)

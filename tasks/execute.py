@@ -31,8 +31,12 @@ KILL_SWITCH = "KILL_SWITCH"
 KILL_CHECK_SECONDS = 1.0  # how often an order loop looks at the store's KILL_SWITCH marker
 
 
-def kill_check(settings: Settings, store: VersionedStore, every_seconds: float = KILL_CHECK_SECONDS,
-               clock: Callable[[], float] = time.monotonic) -> Callable[[], bool]:
+def kill_check(
+    settings: Settings,
+    store: VersionedStore,
+    every_seconds: float = KILL_CHECK_SECONDS,
+    clock: Callable[[], float] = time.monotonic,
+) -> Callable[[], bool]:
     """Asked before every order: the kill switch setting, or the store's marker looked up at most once
     every ``every_seconds`` (one GET a second, not one per order); once seen engaged it stays engaged.
     The guards have just looked at the marker when the first order is sent."""
@@ -62,11 +66,29 @@ def report_markdown(outcomes: pd.DataFrame, gaps: pd.DataFrame, as_of: str, brok
     attention = outcomes[outcomes["status"] != OrderState.FILLED]
     if len(attention):
         lines += [f"**{len(attention)} order(s) need attention** (see the notes).", ""]
-    lines += ["| client_order_id | side | symbol | qty | status | filled | price | action | note |",
-              "|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "| client_order_id | side | symbol | qty | status | filled | price | action | note |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in outcomes.itertuples(index=False):
-        lines.append("| " + " | ".join(_cell(v) for v in (r.client_order_id, r.side, r.symbol, r.qty, r.status,
-                                                          r.filled_qty, r.filled_avg_price, r.action, r.note)) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                _cell(v)
+                for v in (
+                    r.client_order_id,
+                    r.side,
+                    r.symbol,
+                    r.qty,
+                    r.status,
+                    r.filled_qty,
+                    r.filled_avg_price,
+                    r.action,
+                    r.note,
+                )
+            )
+            + " |"
+        )
     lines += ["", "**Positions against the plan:** " + ("all planned positions match." if gaps.empty else "")]
     if len(gaps):
         lines += ["", "| symbol | target_qty | broker_qty | difference |", "|---|---|---|---|"]
@@ -75,7 +97,9 @@ def report_markdown(outcomes: pd.DataFrame, gaps: pd.DataFrame, as_of: str, brok
 
 
 @task(name="execute", cache_policy=NO_CACHE)
-def execute(settings: Settings, orders_ref: DatasetRef, bars_ref: DatasetRef, live: bool = False) -> DatasetRef:
+def execute(
+    settings: Settings, orders_ref: DatasetRef, bars_ref: DatasetRef, live: bool = False
+) -> DatasetRef:
     """Guards, market clock, sells, buys; every order's outcome -> dataset ``executions``.
 
     A broker that stays unreachable past the adapter's retries, a guard (kill switch, limits, price band,
@@ -85,26 +109,49 @@ def execute(settings: Settings, orders_ref: DatasetRef, bars_ref: DatasetRef, li
     logger = get_run_logger()
     store = open_store(settings)
     prices = closes_at(store, bars_ref)
-    broker = definitions.broker(settings, as_of=orders_ref.as_of, prices=prices, live_opt_in=live,
-                                flow_run_id=current_flow_run_id())
+    broker = definitions.broker(
+        settings, as_of=orders_ref.as_of, prices=prices, live_opt_in=live, flow_run_id=current_flow_run_id()
+    )
     plan = store.read(orders_ref)
     outcomes = execute_plan(
-        plan, broker, definitions.guards(settings, store.marker_exists(KILL_SWITCH)), prices,
-        kill_check=kill_check(settings, store), log=logger.warning,
+        plan,
+        broker,
+        definitions.guards(settings, store.marker_exists(KILL_SWITCH)),
+        prices,
+        kill_check=kill_check(settings, store),
+        log=logger.warning,
     )
     gaps = reconcile(plan, {p.symbol: p.qty for p in broker.positions()})
     if len(gaps):
-        logger.warning("positions differ from the plan: %s", ", ".join(
-            f"{r.symbol} {r.broker_qty:g} vs {r.target_qty:g}" for r in gaps.itertuples(index=False)))
-    create_markdown_artifact(report_markdown(outcomes, gaps, orders_ref.as_of, settings.broker),
-                             key="execution-report", description=f"orders of the {orders_ref.as_of} rebalance")
-    return store.write("executions", orders_ref.as_of, outcomes, inputs={"orders": orders_ref},
-                       params={"broker": settings.broker}, flow_run_id=current_flow_run_id(), content_addressed=True)
+        logger.warning(
+            "positions differ from the plan: %s",
+            ", ".join(
+                f"{r.symbol} {r.broker_qty:g} vs {r.target_qty:g}" for r in gaps.itertuples(index=False)
+            ),
+        )
+    create_markdown_artifact(
+        report_markdown(outcomes, gaps, orders_ref.as_of, settings.broker),
+        key="execution-report",
+        description=f"orders of the {orders_ref.as_of} rebalance",
+    )
+    return store.write(
+        "executions",
+        orders_ref.as_of,
+        outcomes,
+        inputs={"orders": orders_ref},
+        params={"broker": settings.broker},
+        flow_run_id=current_flow_run_id(),
+        content_addressed=True,
+    )
 
 
 @task(name="account", cache_policy=NO_CACHE)
 def snapshot_account(
-    settings: Settings, orders_ref: DatasetRef, executions_ref: DatasetRef, bars_ref: DatasetRef, live: bool = False,
+    settings: Settings,
+    orders_ref: DatasetRef,
+    executions_ref: DatasetRef,
+    bars_ref: DatasetRef,
+    live: bool = False,
 ) -> DatasetRef:
     """Positions and cash after execution, marked at the as_of close and reconciled with the plan.
 
@@ -119,11 +166,20 @@ def snapshot_account(
     gaps = reconcile(store.read(orders_ref), positions).set_index("symbol")["difference"]
     cash = broker.account().cash
     symbols = sorted(set(positions) | set(gaps.index))
-    frame = pd.DataFrame({
-        "symbol": [*symbols, "$CASH"],
-        "qty": [*(positions.get(s, 0.0) for s in symbols), cash],
-        "market_value": [*(market_value.get(s, 0.0) for s in symbols), cash],
-    })
+    frame = pd.DataFrame(
+        {
+            "symbol": [*symbols, "$CASH"],
+            "qty": [*(positions.get(s, 0.0) for s in symbols), cash],
+            "market_value": [*(market_value.get(s, 0.0) for s in symbols), cash],
+        }
+    )
     frame["plan_difference"] = frame["symbol"].map(gaps).fillna(0.0).astype(float)
-    return store.write("account", orders_ref.as_of, frame, inputs={"orders": orders_ref},
-                       params={"broker": settings.broker}, flow_run_id=current_flow_run_id(), content_addressed=True)
+    return store.write(
+        "account",
+        orders_ref.as_of,
+        frame,
+        inputs={"orders": orders_ref},
+        params={"broker": settings.broker},
+        flow_run_id=current_flow_run_id(),
+        content_addressed=True,
+    )

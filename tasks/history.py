@@ -21,14 +21,23 @@ HISTORY_START = "2016-01-01"  # the default backfill start: where the free Alpac
 @task(name="history-symbols", cache_policy=NO_CACHE)
 def history_symbols(settings: Settings, start: str, end: str) -> list[str]:
     """The universe's members at any time in ``[start, end]``, plus the benchmark."""
-    return members_between(definitions.universe_spec(settings), pd.Timestamp(start), pd.Timestamp(end),
-                           settings.benchmark_symbol)
+    return members_between(
+        definitions.universe_spec(settings), pd.Timestamp(start), pd.Timestamp(end), settings.benchmark_symbol
+    )
 
 
-def _update(settings: Settings, symbols: list[str], start: str, end: str) -> tuple[VersionedStore, HistoryUpdate]:
+def _update(
+    settings: Settings, symbols: list[str], start: str, end: str
+) -> tuple[VersionedStore, HistoryUpdate]:
     store = open_store(settings)
-    return store, update_history(store, definitions.provider(settings), symbols, pd.Timestamp(start), pd.Timestamp(end),
-                                 flow_run_id=current_flow_run_id())
+    return store, update_history(
+        store,
+        definitions.provider(settings),
+        symbols,
+        pd.Timestamp(start),
+        pd.Timestamp(end),
+        flow_run_id=current_flow_run_id(),
+    )
 
 
 @task(name="ingest-history", retry_condition_fn=only_transient, cache_policy=NO_CACHE, **RETRY)
@@ -39,8 +48,9 @@ def ingest_history(settings: Settings, symbols: list[str], start: str, end: str)
 
 def stored_history(settings: Settings, end: pd.Timestamp) -> tuple[pd.DataFrame, pd.Series]:
     """Wide closes and the benchmark from the committed history, brought up to date to ``end`` first."""
-    symbols = members_between(definitions.universe_spec(settings), pd.Timestamp(HISTORY_START), end,
-                              settings.benchmark_symbol)
+    symbols = members_between(
+        definitions.universe_spec(settings), pd.Timestamp(HISTORY_START), end, settings.benchmark_symbol
+    )
     store, update = _update(settings, symbols, HISTORY_START, f"{end:%Y-%m-%d}")
     bars = read_history(store, update.ref, end)
     others, benchmark = benchmark_split(bars, alpaca_symbol(settings.benchmark_symbol))

@@ -17,11 +17,18 @@ from tasks.common import RETRY, STAGE, current_flow_run_id, only_transient, open
 def _params(settings: Settings, symbols: list[str] | None = None) -> dict:
     params = {"provider": settings.provider, "sessions": history_sessions(settings.lookback, settings.skip)}
     if settings.provider == "synthetic":
-        params |= {"symbols": settings.synthetic_symbols, "n_sessions": settings.synthetic_sessions,
-                   "seed": settings.synthetic_seed}
+        params |= {
+            "symbols": settings.synthetic_symbols,
+            "n_sessions": settings.synthetic_sessions,
+            "seed": settings.synthetic_seed,
+        }
     if settings.provider == "alpaca":
-        params |= {"source": settings.alpaca_data_url, "feed": settings.alpaca_data_feed, "adjustment": "all",
-                   "benchmark_symbol": settings.benchmark_symbol}
+        params |= {
+            "source": settings.alpaca_data_url,
+            "feed": settings.alpaca_data_feed,
+            "adjustment": "all",
+            "benchmark_symbol": settings.benchmark_symbol,
+        }
     return params | ({"requested_symbols": symbols} if symbols is not None else {})
 
 
@@ -41,7 +48,9 @@ def resolve_as_of(settings: Settings, as_of: str | None) -> str:
     return checked_as_of(as_of, definitions.provider(settings).last_session()).strftime("%Y-%m-%d")
 
 
-def _fetch_once(settings: Settings, dataset: str, as_of: str, fetch, symbols: list[str] | None = None) -> DatasetRef:
+def _fetch_once(
+    settings: Settings, dataset: str, as_of: str, fetch, symbols: list[str] | None = None
+) -> DatasetRef:
     """The committed version for these parameters, or ``fetch(provider, params)`` written as a new one
     (only once every page arrived: a failed fetch writes nothing)."""
     store, params = open_store(settings), _params(settings, symbols)
@@ -49,8 +58,9 @@ def _fetch_once(settings: Settings, dataset: str, as_of: str, fetch, symbols: li
     if committed is not None:
         return committed
     frame = fetch(definitions.provider(settings), params)
-    return store.write(dataset, as_of, frame, params=params, flow_run_id=current_flow_run_id(),
-                       known_new=True)  # the look-up above found none
+    return store.write(
+        dataset, as_of, frame, params=params, flow_run_id=current_flow_run_id(), known_new=True
+    )  # the look-up above found none
 
 
 @task(name="ingest", retry_condition_fn=only_transient, **RETRY, **STAGE)

@@ -33,13 +33,30 @@ def plan(settings: Settings, scores_ref: DatasetRef, bars_ref: DatasetRef, live:
     prices = closes_at(store, bars_ref)
     broker = definitions.broker(settings, as_of=scores_ref.as_of, prices=prices, live_opt_in=live)
     if params.fractional and not getattr(broker, "supports_fractional", False):
-        raise PermanentError(f"broker {settings.broker!r} does not support fractional orders", "settings.fractional",
-                             "set fractional=false or use broker alpaca")
+        raise PermanentError(
+            f"broker {settings.broker!r} does not support fractional orders",
+            "settings.fractional",
+            "set fractional=false or use broker alpaca",
+        )
     positions = pd.Series({p.symbol: p.qty for p in broker.positions()}, dtype=float)
     orders = plan_orders(
-        target_weights(store.read(scores_ref)), positions, broker.account().cash, prices,
-        rebalance_key=scores_ref.as_of.replace("-", ""), fractional=params.fractional, notional=params.notional,
-        min_order_value=params.min_order_value, cash_buffer=params.cash_buffer, cost_bps=params.cost_bps,
+        target_weights(store.read(scores_ref)),
+        positions,
+        broker.account().cash,
+        prices,
+        rebalance_key=scores_ref.as_of.replace("-", ""),
+        fractional=params.fractional,
+        notional=params.notional,
+        min_order_value=params.min_order_value,
+        cash_buffer=params.cash_buffer,
+        cost_bps=params.cost_bps,
     )
-    return store.write("orders", scores_ref.as_of, orders, inputs=inputs, params=params.lineage(),
-                       flow_run_id=current_flow_run_id(), known_new=True)  # the look-up above found none
+    return store.write(
+        "orders",
+        scores_ref.as_of,
+        orders,
+        inputs=inputs,
+        params=params.lineage(),
+        flow_run_id=current_flow_run_id(),
+        known_new=True,
+    )  # the look-up above found none

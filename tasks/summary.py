@@ -22,15 +22,21 @@ from tasks.common import open_store
 def summarize(settings: Settings, refs: RunRefs) -> RunSummary:
     """The summary of the run, and its artifacts (never cached, so a retried run gets them too)."""
     store = open_store(settings)
-    summary = run_summary(store, refs, provider=settings.provider, broker=settings.broker,
-                          rebalance_months=settings.rebalance_months)
+    summary = run_summary(
+        store,
+        refs,
+        provider=settings.provider,
+        broker=settings.broker,
+        rebalance_months=settings.rebalance_months,
+    )
     artifacts = publish(store, refs, summary)
     datasets = "\n".join(f"| {name} | {d.version} | {d.path} |" for name, d in summary.datasets.items())
     account = asdict(summary.account) if summary.account is not None else {}
     create_markdown_artifact(
         f"Run as of {summary.as_of}\n\n| dataset | version | path |\n|---|---|---|\n{datasets}\n\n"
         f"```json\n{json.dumps(account, indent=1, default=str)[:4000]}\n```",
-        key="run-summary", description=f"momentum run as of {summary.as_of}",
+        key="run-summary",
+        description=f"momentum run as of {summary.as_of}",
     )
     return replace(summary, artifacts=[*artifacts, "run-summary"])
 
@@ -42,5 +48,7 @@ def run_outcome(summary: RunSummary) -> dict | State:
     if execution is None or not execution.attention:
         return summary.to_json()
     signal = summary.rebalance.signal_session or summary.as_of
-    return Failed(message=f"{attention_line(execution)}, rebalance of {signal} (first: {execution.headline})",
-                  data=summary.to_json())
+    return Failed(
+        message=f"{attention_line(execution)}, rebalance of {signal} (first: {execution.headline})",
+        data=summary.to_json(),
+    )

@@ -35,17 +35,36 @@ def validate(settings: Settings, bars_ref: DatasetRef, benchmark_ref: DatasetRef
     bars = store.read(bars_ref)
     as_of = pd.Timestamp(bars_ref.as_of)
     start = bars["date"].min() if len(bars) else as_of
-    params = {"min_history": min_history(settings.lookback), "max_stale_sessions": settings.max_stale_sessions,
-              "max_quarantine_fraction": settings.max_quarantine_fraction}
-    result = validate_bars(bars, as_of=as_of, sessions=nyse_sessions(start, as_of), **params,
-                           expected=store.manifest(bars_ref).params.get("requested_symbols"),
-                           rejected=bars.attrs.get("rejected") or {}, benchmark_last=_benchmark_last(store, benchmark_ref))
+    params = {
+        "min_history": min_history(settings.lookback),
+        "max_stale_sessions": settings.max_stale_sessions,
+        "max_quarantine_fraction": settings.max_quarantine_fraction,
+    }
+    result = validate_bars(
+        bars,
+        as_of=as_of,
+        sessions=nyse_sessions(start, as_of),
+        **params,
+        expected=store.manifest(bars_ref).params.get("requested_symbols"),
+        rejected=bars.attrs.get("rejected") or {},
+        benchmark_last=_benchmark_last(store, benchmark_ref),
+    )
     inputs = {"bars": bars_ref} | ({"benchmark": benchmark_ref} if benchmark_ref is not None else {})
-    ref = store.write("validation", bars_ref.as_of, result.table, inputs=inputs,
-                      params=params, flow_run_id=current_flow_run_id())
-    url = store.put_report(f"validation/{ref.as_of}/{ref.version}.html",
-                           render_html(result, title=f"Validation of bars {bars_ref}"))
-    create_markdown_artifact(render_markdown(result.table, url, result.summary), key="validation", description=result.summary)
+    ref = store.write(
+        "validation",
+        bars_ref.as_of,
+        result.table,
+        inputs=inputs,
+        params=params,
+        flow_run_id=current_flow_run_id(),
+    )
+    url = store.put_report(
+        f"validation/{ref.as_of}/{ref.version}.html",
+        render_html(result, title=f"Validation of bars {bars_ref}"),
+    )
+    create_markdown_artifact(
+        render_markdown(result.table, url, result.summary), key="validation", description=result.summary
+    )
     if not result.passed:
         raise ValidationFailed(f"validation failed: {result.summary}")
     return ref

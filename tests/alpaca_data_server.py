@@ -41,8 +41,10 @@ import pandas as pd
 
 BARS_PATH = "/v2/stocks/bars"
 _SYMBOL = re.compile(r"^[A-Z][A-Z0-9]{0,9}([.][A-Z0-9]{1,4})?$")
-UNAUTHORIZED_HTML = b"<html><head><title>401 Authorization Required</title></head><body><center><h1>401 " \
-                    b"Authorization Required</h1></center><hr><center>nginx</center></body></html>"
+UNAUTHORIZED_HTML = (
+    b"<html><head><title>401 Authorization Required</title></head><body><center><h1>401 "
+    b"Authorization Required</h1></center><hr><center>nginx</center></body></html>"
+)
 
 
 @dataclass
@@ -75,11 +77,20 @@ def _series(frame: pd.DataFrame) -> _Series:
     volume = frame["volume"].to_numpy(float) if "volume" in frame else np.full(len(frame), 1_000_000.0)
     dates = pd.DatetimeIndex(frame["date"]).as_unit("ns")
     stamps = bar_times(dates)
-    fields = {"o": pick("open"), "h": pick("high"), "l": pick("low"), "c": close, "v": volume,
-              "n": np.full(len(frame), 1000.0), "vw": close}
+    fields = {
+        "o": pick("open"),
+        "h": pick("high"),
+        "l": pick("low"),
+        "c": close,
+        "v": volume,
+        "n": np.full(len(frame), 1000.0),
+        "vw": close,
+    }
     columns = [[_json_number(v) for v in values.tolist()] for values in fields.values()]
-    bars = ['{"t":"' + t + '",' + ",".join(f'"{k}":{v}' for k, v in zip(fields, row)) + "}"
-            for t, *row in zip(stamps, *columns)]
+    bars = [
+        '{"t":"' + t + '",' + ",".join(f'"{k}":{v}' for k, v in zip(fields, row)) + "}"
+        for t, *row in zip(stamps, *columns)
+    ]
     return _Series(dates.to_numpy(), stamps, bars)
 
 
@@ -103,8 +114,14 @@ class _Server(ThreadingHTTPServer):
 
 
 class AlpacaDataServer:
-    def __init__(self, bars: pd.DataFrame, key_id: str = "test-data-key-id",
-                 secret_key: str = "test-data-secret-key", *, invalid: set[str] | None = None) -> None:
+    def __init__(
+        self,
+        bars: pd.DataFrame,
+        key_id: str = "test-data-key-id",
+        secret_key: str = "test-data-secret-key",
+        *,
+        invalid: set[str] | None = None,
+    ) -> None:
         self.key_id, self.secret_key = key_id, secret_key
         self._series = {str(s): _series(g) for s, g in bars.groupby("symbol", sort=True)}
         self.invalid = set(invalid or ())
@@ -125,8 +142,9 @@ class AlpacaDataServer:
         if self._httpd is None:
             self._stopping.clear()
             self._httpd = _Server(("127.0.0.1", 0), type("_Bound", (_Handler,), {"app": self}))
-            self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                            daemon=True)
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            )
             self._thread.start()
         return self
 
@@ -153,8 +171,11 @@ class AlpacaDataServer:
 
     def env(self) -> dict[str, str]:
         """The environment that points the ``alpaca`` provider at this server with its key pair."""
-        return {"MOMENTUM_ALPACA_DATA_URL": self.base_url, "MOMENTUM_ALPACA_KEY_ID": self.key_id,
-                "MOMENTUM_ALPACA_SECRET_KEY": self.secret_key}
+        return {
+            "MOMENTUM_ALPACA_DATA_URL": self.base_url,
+            "MOMENTUM_ALPACA_KEY_ID": self.key_id,
+            "MOMENTUM_ALPACA_SECRET_KEY": self.secret_key,
+        }
 
     @property
     def bar_requests(self) -> int:
@@ -169,17 +190,27 @@ class AlpacaDataServer:
 
     # ------------------------------------------------------------------ faults
 
-    def fail_next(self, n: int = 1, *, status: int = 500, headers: dict[str, str] | None = None,
-                  body: Any = None) -> None:
+    def fail_next(
+        self, n: int = 1, *, status: int = 500, headers: dict[str, str] | None = None, body: Any = None
+    ) -> None:
         """Answer the next ``n`` requests with ``status`` (JSON ``body``, default a message like Alpaca's)."""
-        default = {"code": status * 100000 + 10000, "message": "too many requests" if status == 429
-                   else "internal server error" if status >= 500 else f"injected {status}"}
+        default = {
+            "code": status * 100000 + 10000,
+            "message": "too many requests"
+            if status == 429
+            else "internal server error"
+            if status >= 500
+            else f"injected {status}",
+        }
         with self._lock:
-            self._faults.extend(_Fault("status", status, default if body is None else body, dict(headers or {}))
-                                for _ in range(n))
+            self._faults.extend(
+                _Fault("status", status, default if body is None else body, dict(headers or {}))
+                for _ in range(n)
+            )
 
-    def respond_next(self, body: Any, status: int = 200, n: int = 1,
-                     content_type: str = "application/json; charset=UTF-8") -> None:
+    def respond_next(
+        self, body: Any, status: int = 200, n: int = 1, content_type: str = "application/json; charset=UTF-8"
+    ) -> None:
         """Send ``body`` verbatim (bytes/str) or as JSON instead of the next ``n`` answers."""
         with self._lock:
             self._faults.extend(_Fault("raw", status, body, content_type=content_type) for _ in range(n))
@@ -223,8 +254,14 @@ class AlpacaDataServer:
                 return bad("invalid page token")
         return 200, self._page(sorted(set(symbols)), start, end, limit, after)
 
-    def _page(self, symbols: list[str], start: pd.Timestamp, end: pd.Timestamp, limit: int,
-              after: tuple[str, str] | None) -> str:
+    def _page(
+        self,
+        symbols: list[str],
+        start: pd.Timestamp,
+        end: pd.Timestamp,
+        limit: int,
+        after: tuple[str, str] | None,
+    ) -> str:
         """One page as JSON text: at most ``limit`` bars across symbols, sorted by symbol then time."""
         room = min(limit, self.page_cap or limit)
         parts: list[str] = []
@@ -242,7 +279,7 @@ class AlpacaDataServer:
             if room == 0:
                 break
             take = min(hi - lo, room)
-            parts.append(json.dumps(symbol) + ":[" + ",".join(series.bars[lo:lo + take]) + "]")
+            parts.append(json.dumps(symbol) + ":[" + ",".join(series.bars[lo : lo + take]) + "]")
             room -= take
             if take < hi - lo:
                 token = _token(symbol, series.stamps[lo + take - 1])
@@ -272,8 +309,10 @@ class AlpacaDataServer:
         query = {k: v[-1] for k, v in parse_qs(split.query).items()}
         with self._lock:
             self.headers_seen.append(dict(handler.headers))
-        if (handler.headers.get("APCA-API-KEY-ID") != self.key_id
-                or handler.headers.get("APCA-API-SECRET-KEY") != self.secret_key):
+        if (
+            handler.headers.get("APCA-API-KEY-ID") != self.key_id
+            or handler.headers.get("APCA-API-SECRET-KEY") != self.secret_key
+        ):
             with self._lock:
                 self.auth_failures += 1
             return handler.send(401, UNAUTHORIZED_HTML, content_type="text/html")
@@ -298,7 +337,11 @@ def _json_number(value: float) -> str:
 
 
 def _rate_headers() -> dict[str, str]:
-    return {"X-RateLimit-Limit": "200", "X-RateLimit-Remaining": "199", "X-RateLimit-Reset": str(int(time.time()) + 60)}
+    return {
+        "X-RateLimit-Limit": "200",
+        "X-RateLimit-Remaining": "199",
+        "X-RateLimit-Reset": str(int(time.time()) + 60),
+    }
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -309,10 +352,21 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
-    def send(self, status: int, payload: Any, *, headers: dict[str, str] | None = None,
-             content_type: str = "application/json; charset=UTF-8") -> None:
-        data = payload if isinstance(payload, bytes) else payload.encode() if isinstance(payload, str) \
+    def send(
+        self,
+        status: int,
+        payload: Any,
+        *,
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json; charset=UTF-8",
+    ) -> None:
+        data = (
+            payload
+            if isinstance(payload, bytes)
+            else payload.encode()
+            if isinstance(payload, str)
             else json.dumps(payload).encode()
+        )
         self.send_response(status)
         for k, v in (headers or {}).items():
             self.send_header(k, v)
@@ -337,8 +391,13 @@ def embedded_market(benchmark_symbol: str = "SPY") -> pd.DataFrame:
     return pd.concat([provider.bars(None, last), spy], ignore_index=True)
 
 
-def sp500_market(as_of: str | pd.Timestamp, n_sessions: int = 273, seed: int = 11, benchmark_symbol: str = "SPY",
-                 extra: int = 0) -> pd.DataFrame:
+def sp500_market(
+    as_of: str | pd.Timestamp,
+    n_sessions: int = 273,
+    seed: int = 11,
+    benchmark_symbol: str = "SPY",
+    extra: int = 0,
+) -> pd.DataFrame:
     """Synthetic closes for every S&P 500 member at ``as_of`` (plus the benchmark and ``extra`` made-up
     names) over the ``n_sessions`` NYSE sessions ending at ``as_of``: a 1.5 %-vol random walk each,
     no gaps, no listings or delistings, so a live run on them passes validation."""
@@ -351,6 +410,10 @@ def sp500_market(as_of: str | pd.Timestamp, n_sessions: int = 273, seed: int = 1
     rng = np.random.default_rng(seed)
     steps = rng.normal(0.0003, 0.015, (len(sessions), len(symbols)))
     close = (rng.uniform(20, 300, len(symbols)) * np.exp(np.cumsum(steps, axis=0))).round(4)
-    return pd.DataFrame({"date": np.repeat(sessions.to_numpy(), len(symbols)),
-                         "symbol": np.tile(np.array(symbols, dtype=object), len(sessions)),
-                         "adj_close": close.ravel()})
+    return pd.DataFrame(
+        {
+            "date": np.repeat(sessions.to_numpy(), len(symbols)),
+            "symbol": np.tile(np.array(symbols, dtype=object), len(sessions)),
+            "adj_close": close.ravel(),
+        }
+    )

@@ -252,7 +252,9 @@ class AlpacaServer:
         with self._lock:
             for _ in range(n):
                 self._faults[route].append(
-                    _Fault("status", status=status, after_accept=after_accept, headers=dict(headers), body=body)
+                    _Fault(
+                        "status", status=status, after_accept=after_accept, headers=dict(headers), body=body
+                    )
                 )
 
     def delay_next(self, route: str, seconds: float, n: int = 1) -> None:

@@ -30,11 +30,21 @@ START, END = pd.Timestamp("2022-01-03"), pd.Timestamp("2022-11-30")
 SYMBOLS = ["AAPL", "KO", "MSFT", "XOM"]
 
 
-def provider(srv, *, timeout: float = 5.0, retries: int = 3, key: str | None = None, waits: list | None = None):
+def provider(
+    srv, *, timeout: float = 5.0, retries: int = 3, key: str | None = None, waits: list | None = None
+):
     """A provider whose client records its waits instead of sleeping them (no timed assertions)."""
     sleep = waits.append if waits is not None else (lambda s: None)
-    client = MarketDataClient(srv.base_url, key or srv.key_id, srv.secret_key, timeout=timeout, max_retries=retries,
-                              backoff=0.01, pacer=Pacer(190, sleep=sleep), sleep=sleep)
+    client = MarketDataClient(
+        srv.base_url,
+        key or srv.key_id,
+        srv.secret_key,
+        timeout=timeout,
+        max_retries=retries,
+        backoff=0.01,
+        pacer=Pacer(190, sleep=sleep),
+        sleep=sleep,
+    )
     return AlpacaProvider(client)
 
 
@@ -52,9 +62,21 @@ def test_bars_equal_the_embedded_closes_in_one_page(alpaca_data):
     assert closes(got).equals(embedded())
     assert alpaca_data.bar_requests == 1
     query = alpaca_data.queries[0]
-    assert query == {"symbols": "AAPL,KO,MSFT,XOM", "timeframe": "1Day", "start": "2022-01-03", "end": "2022-11-30",
-                     "adjustment": "all", "feed": "sip", "limit": "10000", "sort": "asc"}
-    assert (got["close"] == got["adj_close"]).all() and list(got.columns[:3]) == ["date", "symbol", "adj_close"]
+    assert query == {
+        "symbols": "AAPL,KO,MSFT,XOM",
+        "timeframe": "1Day",
+        "start": "2022-01-03",
+        "end": "2022-11-30",
+        "adjustment": "all",
+        "feed": "sip",
+        "limit": "10000",
+        "sort": "asc",
+    }
+    assert (got["close"] == got["adj_close"]).all() and list(got.columns[:3]) == [
+        "date",
+        "symbol",
+        "adj_close",
+    ]
 
 
 def test_paging_split_inside_a_symbol_follows_the_token_with_identical_params(alpaca_data):
@@ -122,10 +144,15 @@ def test_401_html_is_permanent_one_line_and_names_no_key(alpaca_data):
 
 
 def test_403_recent_sip_is_permanent_with_the_api_message(alpaca_data):
-    alpaca_data.fail_next(status=403, body={"code": 42210000,
-                                            "message": "subscription does not permit querying recent SIP data"})
-    with pytest.raises(MarketDataError, match="403: subscription does not permit querying recent SIP data "
-                                              r"\(code 42210000\) \(the plan does not allow this request; the free plan"):
+    alpaca_data.fail_next(
+        status=403,
+        body={"code": 42210000, "message": "subscription does not permit querying recent SIP data"},
+    )
+    with pytest.raises(
+        MarketDataError,
+        match="403: subscription does not permit querying recent SIP data "
+        r"\(code 42210000\) \(the plan does not allow this request; the free plan",
+    ):
         provider(alpaca_data).bars(START, END, SYMBOLS)
     assert alpaca_data.bar_requests == 1
 
@@ -148,8 +175,10 @@ def test_429_without_headers_backs_off_then_succeeds(alpaca_data):
 def test_429_waits_until_the_rate_limit_reset(alpaca_data):
     waits: list[float] = []
     reset = int(time.time()) + 30
-    alpaca_data.fail_next(status=429, headers={"X-RateLimit-Limit": "200", "X-RateLimit-Remaining": "0",
-                                               "X-RateLimit-Reset": str(reset)})
+    alpaca_data.fail_next(
+        status=429,
+        headers={"X-RateLimit-Limit": "200", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)},
+    )
     provider(alpaca_data, waits=waits).bars(START, END, SYMBOLS)
     assert len(waits) == 1 and 25 < waits[0] <= 30
 
@@ -180,8 +209,11 @@ def test_a_connection_error_is_retried_then_permanent():
 
 def test_a_non_json_body_fails_naming_the_request(alpaca_data):
     alpaca_data.respond_next("<html>maintenance</html>", status=200, content_type="text/html")
-    with pytest.raises(MarketDataError, match=r"GET /v2/stocks/bars \[AAPL..XOM \(4 symbols\), 2022-01-03..2022-11-30, "
-                                              r"page 1\] -> 200: the body is not JSON"):
+    with pytest.raises(
+        MarketDataError,
+        match=r"GET /v2/stocks/bars \[AAPL..XOM \(4 symbols\), 2022-01-03..2022-11-30, "
+        r"page 1\] -> 200: the body is not JSON",
+    ):
         provider(alpaca_data).bars(START, END, SYMBOLS)
 
 
@@ -202,18 +234,28 @@ def test_a_failed_page_returns_nothing_half_fetched(alpaca_data):
         p.bars(START, END, SYMBOLS)
 
 
-@pytest.mark.parametrize("body, message", [
-    ({"next_page_token": None}, "the reply has no 'bars'"),
-    ([1, 2], "the reply is not a JSON object"),
-    ({"bars": {"A": [{"t": "2022-01-03T05:00:00Z", "o": 1, "h": 1, "l": 1, "c": "1.5", "v": 3}]}},
-     "A bar t='2022-01-03T05:00:00Z': field 'c' is not a finite number"),
-    ({"bars": {"A": [{"t": "2022-01-03T05:00:00Z", "o": 1, "h": 1, "l": 1, "c": True, "v": 3}]}}, "field 'c'"),
-    ({"bars": {"A": [{"o": 1}]}}, "not an object with a 't' string"),
-    ({"bars": {"A": {}}}, "bars of 'A' are not a list"),
-    ({"bars": {}, "next_page_token": 5}, "next_page_token is not a non-empty string or null"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"next_page_token": None}, "the reply has no 'bars'"),
+        ([1, 2], "the reply is not a JSON object"),
+        (
+            {"bars": {"A": [{"t": "2022-01-03T05:00:00Z", "o": 1, "h": 1, "l": 1, "c": "1.5", "v": 3}]}},
+            "A bar t='2022-01-03T05:00:00Z': field 'c' is not a finite number",
+        ),
+        (
+            {"bars": {"A": [{"t": "2022-01-03T05:00:00Z", "o": 1, "h": 1, "l": 1, "c": True, "v": 3}]}},
+            "field 'c'",
+        ),
+        ({"bars": {"A": [{"o": 1}]}}, "not an object with a 't' string"),
+        ({"bars": {"A": {}}}, "bars of 'A' are not a list"),
+        ({"bars": {}, "next_page_token": 5}, "next_page_token is not a non-empty string or null"),
+    ],
+)
 def test_malformed_pages_raise_naming_the_request(body, message):
-    with pytest.raises(MarketDataError, match="GET /v2/stocks/bars \\[x\\]: .*" + message.replace("(", r"\(")):
+    with pytest.raises(
+        MarketDataError, match="GET /v2/stocks/bars \\[x\\]: .*" + message.replace("(", r"\(")
+    ):
         parse_page(body, "GET /v2/stocks/bars [x]")
 
 
@@ -224,10 +266,15 @@ def bar(t: str, c: float) -> dict:
 def test_bars_null_is_an_empty_page_and_duplicates_and_order_follow_the_rules():
     assert parse_page({"bars": None, "next_page_token": None}, "w")[0].empty
     late, _ = parse_page({"bars": {"A": [bar("2022-01-05T05:00:00Z", 2.0)]}}, "w")
-    early, _ = parse_page({"bars": {"A": [bar("2022-01-04T05:00:00Z", 1.0)], "B": [bar("2022-01-04T05:00:00Z", 5.0)]}}, "w")
+    early, _ = parse_page(
+        {"bars": {"A": [bar("2022-01-04T05:00:00Z", 1.0)], "B": [bar("2022-01-04T05:00:00Z", 5.0)]}}, "w"
+    )
     merged = merge_pages([late, early, early], "w")  # out of order, one page twice
     assert list(zip(merged["date"].dt.strftime("%m-%d"), merged["symbol"], merged["adj_close"])) == [
-        ("01-04", "A", 1.0), ("01-04", "B", 5.0), ("01-05", "A", 2.0)]
+        ("01-04", "A", 1.0),
+        ("01-04", "B", 5.0),
+        ("01-05", "A", 2.0),
+    ]
     clash, _ = parse_page({"bars": {"A": [bar("2022-01-05T05:00:00Z", 2.5)]}}, "w")
     with pytest.raises(MarketDataError, match="two different bars for A on 2022-01-05"):
         merge_pages([late, clash], "w")
@@ -244,7 +291,9 @@ def test_pacer_keeps_under_the_per_minute_limit():
 
 def test_last_session_is_the_latest_close_at_least_20_minutes_ago(alpaca_data):
     def at(text: str) -> pd.Timestamp:
-        p = AlpacaProvider(provider(alpaca_data).client, now=lambda: pd.Timestamp(text, tz="America/New_York"))
+        p = AlpacaProvider(
+            provider(alpaca_data).client, now=lambda: pd.Timestamp(text, tz="America/New_York")
+        )
         return p.last_session()
 
     assert at("2026-11-30 17:30") == pd.Timestamp("2026-11-30")  # a 17:30 run scores today

@@ -38,7 +38,11 @@ def test_an_unfilled_listed_order_with_zero_fill_numbers_parses(server, broker):
     server.respond_next("list_orders", [LISTED_ORDER])
     (order,) = broker.open_orders()
     assert (order.broker_order_id, order.symbol, order.side, order.status) == (
-        "0b11f089-722d-4ced-9beb-e2eeed3637dc", "SPY", "buy", "new")
+        "0b11f089-722d-4ced-9beb-e2eeed3637dc",
+        "SPY",
+        "buy",
+        "new",
+    )
     assert order.qty == 1.0 and order.filled_qty == 0.0 and order.filled_avg_price is None
     assert not order.terminal
 
@@ -50,11 +54,19 @@ def test_order_by_client_id_with_numbers_as_json_numbers_and_strings(server, bro
     assert (order.qty, order.filled_qty, order.filled_avg_price, order.status) == (1.0, 0.0, None, "accepted")
 
 
-@pytest.mark.parametrize("qty, filled_qty, price",
-                         [("3", "1.5", "101.25"), (3, 1.5, 101.25), ("3", 1.5, "101.25")])
+@pytest.mark.parametrize(
+    "qty, filled_qty, price", [("3", "1.5", "101.25"), (3, 1.5, 101.25), ("3", 1.5, "101.25")]
+)
 def test_numbers_arrive_as_strings_or_json_numbers(qty, filled_qty, price):
-    order = parse_order({**LISTED_ORDER, "qty": qty, "filled_qty": filled_qty, "filled_avg_price": price,
-                         "status": "partially_filled"})
+    order = parse_order(
+        {
+            **LISTED_ORDER,
+            "qty": qty,
+            "filled_qty": filled_qty,
+            "filled_avg_price": price,
+            "status": "partially_filled",
+        }
+    )
     assert (order.qty, order.filled_qty, order.filled_avg_price) == (3.0, 1.5, 101.25)
 
 
@@ -69,14 +81,17 @@ def test_the_sdk_account_fixture_gives_cash_and_equity(server, broker):
     assert (account.cash, account.equity) == (-23140.2, 103820.56)
 
 
-@pytest.mark.parametrize("fields, named", [
-    ({"status": "ACCOUNT_UPDATED"}, "status ACCOUNT_UPDATED"),
-    ({"status": "INACTIVE"}, "status INACTIVE"),
-    ({"trading_blocked": True}, "trading_blocked"),
-    ({"account_blocked": True}, "account_blocked"),
-    ({"trade_suspended_by_user": True}, "trade_suspended_by_user"),
-    ({"status": "SUBMITTED", "trading_blocked": True}, "status SUBMITTED, trading_blocked"),
-])
+@pytest.mark.parametrize(
+    "fields, named",
+    [
+        ({"status": "ACCOUNT_UPDATED"}, "status ACCOUNT_UPDATED"),
+        ({"status": "INACTIVE"}, "status INACTIVE"),
+        ({"trading_blocked": True}, "trading_blocked"),
+        ({"account_blocked": True}, "account_blocked"),
+        ({"trade_suspended_by_user": True}, "trade_suspended_by_user"),
+        ({"status": "SUBMITTED", "trading_blocked": True}, "status SUBMITTED, trading_blocked"),
+    ],
+)
 def test_an_account_that_cannot_trade_is_a_permanent_one_line_error(server, broker, fields, named):
     server.respond_next("account", {**ACCOUNT, **fields})
     with pytest.raises(PermanentError) as info:
@@ -87,8 +102,9 @@ def test_an_account_that_cannot_trade_is_a_permanent_one_line_error(server, brok
     assert KEY_ID not in message and SECRET not in message
 
 
-@pytest.mark.parametrize("fields, field",
-                         [({"status": None}, "status"), ({"trading_blocked": "no"}, "trading_blocked")])
+@pytest.mark.parametrize(
+    "fields, field", [({"status": None}, "status"), ({"trading_blocked": "no"}, "trading_blocked")]
+)
 def test_a_malformed_account_state_names_the_field(server, broker, fields, field):
     server.respond_next("account", {**ACCOUNT, **fields})
     with pytest.raises(BrokerError, match=field):
@@ -101,8 +117,13 @@ def test_a_blocked_account_stops_the_run_before_planning(server, tmp_path, monke
     monkeypatch.setenv("MOMENTUM_ALPACA_SECRET_KEY", SECRET)
     server.set_account(status="ACCOUNT_UPDATED", trading_blocked=True)
     url = str(tmp_path / "store")
-    state = rebalance(as_of="2022-11-30", store_url=url, broker="alpaca",
-                      overrides={"alpaca_base_url": server.base_url}, return_state=True)
+    state = rebalance(
+        as_of="2022-11-30",
+        store_url=url,
+        broker="alpaca",
+        overrides={"alpaca_base_url": server.base_url},
+        return_state=True,
+    )
     assert state.is_failed()
     blocked = r"the account cannot trade \(status ACCOUNT_UPDATED, trading_blocked\)"
     with pytest.raises(PermanentError, match=blocked):

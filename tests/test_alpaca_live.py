@@ -30,8 +30,28 @@ except ImportError:  # pragma: no cover
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 AS_OF = "2022-11-30"
-EMBEDDED = ["AAPL", "AMD", "BAC", "BBY", "CVX", "GE", "HD", "JNJ", "JPM", "KO", "LLY", "MRK", "MSFT", "PEP", "PFE",
-            "PG", "RRC", "UNH", "WMT", "XOM"]
+EMBEDDED = [
+    "AAPL",
+    "AMD",
+    "BAC",
+    "BBY",
+    "CVX",
+    "GE",
+    "HD",
+    "JNJ",
+    "JPM",
+    "KO",
+    "LLY",
+    "MRK",
+    "MSFT",
+    "PEP",
+    "PFE",
+    "PG",
+    "RRC",
+    "UNH",
+    "WMT",
+    "XOM",
+]
 
 
 @pytest.fixture
@@ -82,20 +102,27 @@ def scores(url: str):
     return store.read(store.resolve("scores").ref)
 
 
-def test_alpaca_run_scores_like_embedded_through_faults_and_leaks_no_key(canary_server, universe_file, tmp_path,
-                                                                          all_logs, capfd):
+def test_alpaca_run_scores_like_embedded_through_faults_and_leaks_no_key(
+    canary_server, universe_file, tmp_path, all_logs, capfd
+):
     srv, since = canary_server, time.time()
     srv.fail_next(1, status=429)  # bars: 429 without any header, then a 500, then the answer
     srv.fail_next(1, status=500, body={"message": f"echo {srv.key_id} {srv.secret_key}"})
     live = str(tmp_path / "alpaca")
-    state = rebalance(as_of=AS_OF, store_url=live, provider="alpaca", overrides=universe_file, return_state=True)
+    state = rebalance(
+        as_of=AS_OF, store_url=live, provider="alpaca", overrides=universe_file, return_state=True
+    )
     assert state.is_completed()
     summary = state.result()
-    offline = rebalance(as_of=AS_OF, store_url=str(tmp_path / "embedded"), provider="embedded", overrides=universe_file)
+    offline = rebalance(
+        as_of=AS_OF, store_url=str(tmp_path / "embedded"), provider="embedded", overrides=universe_file
+    )
     assert scores(live).equals(scores(str(tmp_path / "embedded")))
     assert summary["target_portfolio"] == offline["target_portfolio"] and summary["fills"]
     assert srv.bar_requests == 4 and srv.auth_failures == 0  # bars (3 attempts) + benchmark
-    assert [q["symbols"] for q in srv.queries[:3]] == [",".join(EMBEDDED)] * 3 and srv.queries[3]["symbols"] == "SPY"
+    assert [q["symbols"] for q in srv.queries[:3]] == [",".join(EMBEDDED)] * 3 and srv.queries[3][
+        "symbols"
+    ] == "SPY"
     out, err = capfd.readouterr()
     texts = {"stdout": out, "stderr": err, "python logs": "\n".join(all_logs.lines), "summary": repr(summary)}
     assert "retry 2 of 4" in texts["python logs"]  # the faults happened and were retried
@@ -111,28 +138,39 @@ def test_stale_feed_blocks_every_order_with_one_line(alpaca_data, universe_file,
     result = CliRunner().invoke(app, ["run", "--provider", "alpaca", "--as-of", AS_OF, "--store", url, *sets])
     assert result.exit_code == 1
     line = result.stderr.strip().splitlines()[-1]
-    assert line.startswith("error: validation failed: failed: freshness (newest session 2022-11-29 "
-                           "(20 of 20 symbols have it), expected as_of 2022-11-30")
+    assert line.startswith(
+        "error: validation failed: failed: freshness (newest session 2022-11-29 "
+        "(20 of 20 symbols have it), expected as_of 2022-11-30"
+    )
     assert "the benchmark's last bar is 2022-11-29" in line
     store = VersionedStore(url)
     assert store.refs("validation") and not store.refs("scores") and not store.refs("orders")
     assert not store.refs("paper_ledger")
 
 
-@pytest.mark.parametrize("fault, expected", [
-    ("bad key", "-> 401: an HTML page (check MOMENTUM_ALPACA_KEY_ID"),
-    ("403", "-> 403: subscription does not permit querying recent SIP data for *** (code 42210000)"),
-    ("non-json", "-> 200: the body is not JSON"),
-    ("timeouts", "gave up after 5 attempts (last: ReadTimeout)"),
-])
-def test_a_failed_fetch_ends_the_run_in_one_line_and_writes_no_bars(fault, expected, canary_server, universe_file,
-                                                                     tmp_path, monkeypatch, all_logs):
+@pytest.mark.parametrize(
+    "fault, expected",
+    [
+        ("bad key", "-> 401: an HTML page (check MOMENTUM_ALPACA_KEY_ID"),
+        ("403", "-> 403: subscription does not permit querying recent SIP data for *** (code 42210000)"),
+        ("non-json", "-> 200: the body is not JSON"),
+        ("timeouts", "gave up after 5 attempts (last: ReadTimeout)"),
+    ],
+)
+def test_a_failed_fetch_ends_the_run_in_one_line_and_writes_no_bars(
+    fault, expected, canary_server, universe_file, tmp_path, monkeypatch, all_logs
+):
     srv = canary_server
     if fault == "bad key":
         monkeypatch.setenv("MOMENTUM_ALPACA_SECRET_KEY", srv.secret_key + "x")
     elif fault == "403":
-        srv.fail_next(status=403, body={"code": 42210000, "message": "subscription does not permit querying recent SIP "
-                                                                     f"data for {srv.key_id}"})
+        srv.fail_next(
+            status=403,
+            body={
+                "code": 42210000,
+                "message": f"subscription does not permit querying recent SIP data for {srv.key_id}",
+            },
+        )
     elif fault == "non-json":
         srv.respond_next(f"<p>{srv.secret_key}</p>", content_type="text/plain")
     else:
@@ -161,7 +199,10 @@ def test_sp500_run_after_the_membership_data_warns_and_records_membership_as_of(
         asked = sorted({s for q in srv.queries[:-1] for s in q["symbols"].split(",")})
         pages = sum(-(-len(batch) * 273 // 10_000) for batch in batches(asked))  # 273 sessions a symbol
         assert srv.bar_requests == pages + 1 <= 20 and srv.queries[-1]["symbols"] == "SPY"
-    assert summary["warnings"] == [summary["warnings"][0]] and "S&P 500 membership as of 2026-10-06" in summary["warnings"][0]
+    assert (
+        summary["warnings"] == [summary["warnings"][0]]
+        and "S&P 500 membership as of 2026-10-06" in summary["warnings"][0]
+    )
     assert "pip install -U index-constitution" in summary["warnings"][0]
     store = VersionedStore(str(tmp_path / "store"))
     assert store.resolve("scores").params["membership_as_of"] == "2026-10-06"
@@ -177,14 +218,22 @@ def test_held_positions_outside_the_universe_are_fetched_and_sold(alpaca_data, u
     smaller = tmp_path / "smaller.txt"
     smaller.write_text("\n".join(s for s in EMBEDDED if s != held[0]) + "\n")
     asked_before = alpaca_data.bar_requests
-    second = rebalance(as_of="2022-12-01", store_url=url, provider="alpaca",
-                       overrides={"universe": "file", "universe_file": str(smaller)})
+    second = rebalance(
+        as_of="2022-12-01",
+        store_url=url,
+        provider="alpaca",
+        overrides={"universe": "file", "universe_file": str(smaller)},
+    )
     bars_query = alpaca_data.queries[asked_before]
     assert held[0] in bars_query["symbols"].split(",")  # fetched although outside the universe
-    assert {"symbol": held[0], "side": "sell"}.items() <= next(o for o in second["orders"] if o["symbol"] == held[0]).items()
+    assert {"symbol": held[0], "side": "sell"}.items() <= next(
+        o for o in second["orders"] if o["symbol"] == held[0]
+    ).items()
 
 
-def test_an_invalid_symbol_is_dropped_and_validation_names_it_with_the_reason(alpaca_data, universe_file, tmp_path):
+def test_an_invalid_symbol_is_dropped_and_validation_names_it_with_the_reason(
+    alpaca_data, universe_file, tmp_path
+):
     alpaca_data.invalid = {"KO"}
     url = str(tmp_path / "store")
     summary = rebalance(as_of=AS_OF, store_url=url, provider="alpaca", overrides=universe_file)

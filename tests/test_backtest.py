@@ -56,7 +56,7 @@ def synthetic():
     wide = bars_to_wide(synthetic_panel(60, 900, seed=11))
     winners = (wide.iloc[500] / wide.iloc[248]).nlargest(5).index
     for k, symbol in enumerate(winners):
-        wide.iloc[520 + 7 * k:, wide.columns.get_loc(symbol)] = np.nan
+        wide.iloc[520 + 7 * k :, wide.columns.get_loc(symbol)] = np.nan
     return wide, (1 + wide.pct_change().mean(axis=1).fillna(0)).cumprod() * 100
 
 
@@ -77,8 +77,13 @@ def test_live_parity_every_rebalance_of_the_embedded_history(embedded, tmp_path)
     closes, benchmark = embedded
     settings = _settings(tmp_path)
     params = definitions.strategy_params(settings)
-    result = run_backtest(closes, params=params, config=definitions.backtest_config(settings), benchmark=benchmark,
-                          members=partial(universe_members, definitions.universe_spec(settings), list(closes.columns)))
+    result = run_backtest(
+        closes,
+        params=params,
+        config=definitions.backtest_config(settings),
+        benchmark=benchmark,
+        members=partial(universe_members, definitions.universe_spec(settings), list(closes.columns)),
+    )
     store = VersionedStore(settings.store_url)
     fills = result.trades.assign(as_of=result.trades["trade_date"].dt.strftime("%Y-%m-%d"))
     checked, too_early = 0, []
@@ -92,7 +97,9 @@ def test_live_parity_every_rebalance_of_the_embedded_history(embedded, tmp_path)
             too_early.append(row.signal_date)
             continue
         bench_ref = ingest_benchmark.fn(settings, day)
-        validation = store.write("validation", day, pd.DataFrame({c: pd.Series(dtype=str) for c in TABLE_COLUMNS}))
+        validation = store.write(
+            "validation", day, pd.DataFrame({c: pd.Series(dtype=str) for c in TABLE_COLUMNS})
+        )
         scores_ref = score.fn(settings, bars_ref, validation, bench_ref)
         live_selected = store.read(scores_ref).query("selected")["symbol"]
         assert ",".join(sorted(live_selected)) == row.selected
@@ -100,16 +107,28 @@ def test_live_parity_every_rebalance_of_the_embedded_history(embedded, tmp_path)
         ours = result.orders[result.orders["signal_date"] == row.signal_date].drop(columns="signal_date")
         pd.testing.assert_frame_equal(ours.reset_index(drop=True), live_plan, check_dtype=False)
         checked += 1
-    assert max(too_early) < pd.Timestamp("1991-08-01") and checked == len(result.rebalances) - len(too_early) > 120
+    assert (
+        max(too_early) < pd.Timestamp("1991-08-01")
+        and checked == len(result.rebalances) - len(too_early) > 120
+    )
 
 
 def _write_ledger(store: VersionedStore, fills: pd.DataFrame, day: str) -> None:
     """A paper-broker order book holding exactly ``fills`` (commission = cost_bps of the notional)."""
-    ledger = pd.DataFrame({
-        "client_order_id": [f"bt-{i}" for i in range(len(fills))], "broker_order_id": "bt", "as_of": fills["as_of"],
-        "symbol": fills["symbol"], "side": fills["side"], "qty": fills["qty"], "filled_qty": fills["qty"],
-        "filled_avg_price": fills["price"], "commission": fills["cost"], "status": "filled",
-    }).astype(LEDGER_COLUMNS)
+    ledger = pd.DataFrame(
+        {
+            "client_order_id": [f"bt-{i}" for i in range(len(fills))],
+            "broker_order_id": "bt",
+            "as_of": fills["as_of"],
+            "symbol": fills["symbol"],
+            "side": fills["side"],
+            "qty": fills["qty"],
+            "filled_qty": fills["qty"],
+            "filled_avg_price": fills["price"],
+            "commission": fills["cost"],
+            "status": "filled",
+        }
+    ).astype(LEDGER_COLUMNS)
     store.write(LEDGER, day, ledger, params={"replay": day})
 
 
@@ -120,7 +139,9 @@ def _reference_curve(closes: pd.DataFrame, result, initial_cash: float) -> pd.Se
     """Day-by-day loop, fractional shares, trades at the signal close, no costs: at each rebalance
     sell what stopped trading, then hold floor(1e6 x weight x equity / close) / 1e6 shares of each pick."""
     prices = closes.ffill()
-    picks = {r.signal_date: r.selected.split(",") if r.selected else [] for r in result.rebalances.itertuples()}
+    picks = {
+        r.signal_date: r.selected.split(",") if r.selected else [] for r in result.rebalances.itertuples()
+    }
     cash, shares, curve = initial_cash, {}, {}
     for day in result.equity.index:
         row = prices.loc[day]
@@ -137,20 +158,24 @@ def _reference_curve(closes: pd.DataFrame, result, initial_cash: float) -> pd.Se
 def test_zero_cost_equity_equals_a_hand_written_reference(synthetic):
     closes, benchmark = synthetic
     config = BacktestConfig(trade_offset=0, fractional=True, min_order_value=0.0, initial_cash=250_000.0)
-    result = run_backtest(closes, params=StrategyParams(strategy="qmom", holdings=6), config=config, benchmark=benchmark)
+    result = run_backtest(
+        closes, params=StrategyParams(strategy="qmom", holdings=6), config=config, benchmark=benchmark
+    )
     assert (result.trades["reason"] == "delisted").any()  # the panel exercises delistings too
     reference = _reference_curve(closes, result, 250_000.0)
     assert result.final_equity == pytest.approx(reference.iloc[-1], rel=1e-9)
     np.testing.assert_allclose(result.equity.to_numpy(), reference.to_numpy(), rtol=1e-9)
 
 
-def _equal_weight_reference(closes: pd.DataFrame, members, days: pd.DatetimeIndex, initial_cash: float) -> pd.Series:
+def _equal_weight_reference(
+    closes: pd.DataFrame, members, days: pd.DatetimeIndex, initial_cash: float
+) -> pd.Series:
     """Day-by-day loop, fractional shares, trades at the signal close, no costs: at each rebalance day
     sell everything, then hold floor(1e6 x equity / n / close) / 1e6 shares of each of the n universe
     members with a close that day."""
     prices = closes.ffill()
     cash, shares, curve = initial_cash, {}, {}
-    for day in closes.loc[days[0]:].index:
+    for day in closes.loc[days[0] :].index:
         row = prices.loc[day]
         if day in days:
             cash += sum(q * row[s] for s, q in shares.items())
@@ -173,7 +198,7 @@ def test_equal_weight_curve_equals_an_independent_computation(synthetic):
     assert (result.trades["reason"] == "delisted").any() and result.holdings.max() == 50
     expected = [",".join(s for s in sorted(universe(d)) if not np.isnan(closes.at[d, s])) for d in days]
     assert result.rebalances["selected"].tolist() == expected  # names without a full window included
-    np.testing.assert_allclose(result.equity.loc[days[0]:].to_numpy(), reference.to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(result.equity.loc[days[0] :].to_numpy(), reference.to_numpy(), rtol=1e-9)
     assert result.final_equity == pytest.approx(reference.iloc[-1], rel=1e-9)
 
 
@@ -189,8 +214,12 @@ def _replay(closes: pd.DataFrame, result, initial_cash: float, with_costs: bool)
 
 def test_whole_shares_next_session_fills_replay_exactly(synthetic):
     closes, benchmark = synthetic
-    result = run_backtest(closes, params=StrategyParams(strategy="momentum", holdings=5),
-                          config=BacktestConfig(trade_offset=1), benchmark=benchmark)
+    result = run_backtest(
+        closes,
+        params=StrategyParams(strategy="momentum", holdings=5),
+        config=BacktestConfig(trade_offset=1),
+        benchmark=benchmark,
+    )
     assert (result.trades["qty"] % 1 == 0).all()
     assert result.final_equity == pytest.approx(_replay(closes, result, 100_000.0, True), rel=1e-9)
     # planned at the signal close, filled at the trade close: only buys are ever cut, never increased
@@ -209,10 +238,13 @@ def test_costs_follow_the_documented_convention(synthetic):
     np.testing.assert_allclose(trades["notional"], trades["qty"] * trades["price"], rtol=1e-12)
     assert result.final_equity == pytest.approx(_replay(closes, result, 100_000.0, True), rel=1e-9)
     # the same fills without costs end exactly the total cost higher
-    assert _replay(closes, result, 100_000.0, False) - result.final_equity == pytest.approx(trades["cost"].sum(), rel=1e-9)
+    assert _replay(closes, result, 100_000.0, False) - result.final_equity == pytest.approx(
+        trades["cost"].sum(), rel=1e-9
+    )
     assert result.rebalances["costs"].sum() == pytest.approx(trades["cost"].sum())
-    free = run_backtest(closes, params=StrategyParams(holdings=5), config=BacktestConfig(fractional=True),
-                        benchmark=benchmark)
+    free = run_backtest(
+        closes, params=StrategyParams(holdings=5), config=BacktestConfig(fractional=True), benchmark=benchmark
+    )
     assert free.final_equity > result.final_equity
     assert (result.cash >= -1e-6).all()
 
@@ -233,14 +265,18 @@ def _trending_panel() -> pd.DataFrame:
 
 def test_a_delisted_holding_is_sold_at_its_last_close():
     closes = _trending_panel()
-    result = run_backtest(closes, params=StrategyParams(strategy="momentum", holdings=2),
-                          config=BacktestConfig(cost_bps=10.0))
+    result = run_backtest(
+        closes, params=StrategyParams(strategy="momentum", holdings=2), config=BacktestConfig(cost_bps=10.0)
+    )
     assert "A" in result.rebalances.set_index("signal_date").loc["2019-05-31", "selected"].split(",")
     sale = result.trades[result.trades["reason"] == "delisted"]
     assert list(sale["symbol"]) == ["A"] and sale.iloc[0]["trade_date"] == pd.Timestamp("2019-08-30")
     assert sale.iloc[0]["price"] == closes.loc["2019-07-15", "A"]
-    held_a = result.trades.query("symbol == 'A'").assign(
-        signed=lambda f: np.where(f["side"] == "buy", 1, -1) * f["qty"])["signed"].sum()
+    held_a = (
+        result.trades.query("symbol == 'A'")
+        .assign(signed=lambda f: np.where(f["side"] == "buy", 1, -1) * f["qty"])["signed"]
+        .sum()
+    )
     assert held_a == 0
     # valued at its last close while nobody can trade it: no jump in equity at the delisting
     gap = result.equity.loc["2019-07-12":"2019-07-17"].pct_change().abs().max()
@@ -270,20 +306,27 @@ def test_trades_at_the_offset_session_close_and_never_look_ahead():
     changed.loc[changed.index > cut] *= np.linspace(0.2, 3.0, closes.shape[1])  # rewrite the future
     again = run_backtest(changed, params=params, config=config)
     before = lambda r: r.rebalances[r.rebalances["signal_date"] <= cut]  # noqa: E731
-    pd.testing.assert_frame_equal(before(result)[["selected", "cash_before"]], before(again)[["selected", "cash_before"]])
-    pd.testing.assert_frame_equal(result.orders[result.orders["signal_date"] <= cut],
-                                  again.orders[again.orders["signal_date"] <= cut])
+    pd.testing.assert_frame_equal(
+        before(result)[["selected", "cash_before"]], before(again)[["selected", "cash_before"]]
+    )
+    pd.testing.assert_frame_equal(
+        result.orders[result.orders["signal_date"] <= cut], again.orders[again.orders["signal_date"] <= cut]
+    )
 
 
 def test_curves_holdings_and_turnover(synthetic):
     closes, benchmark = synthetic
-    result = run_backtest(closes, params=StrategyParams(holdings=5), config=BacktestConfig(start=pd.Timestamp("2022-07-01")),
-                          benchmark=benchmark)
+    result = run_backtest(
+        closes,
+        params=StrategyParams(holdings=5),
+        config=BacktestConfig(start=pd.Timestamp("2022-07-01")),
+        benchmark=benchmark,
+    )
     first = result.rebalances.iloc[0]
     assert result.equity.index[0] == pd.Timestamp("2022-07-01")
     assert (result.equity.loc[: first.trade_date - pd.Timedelta(days=1)] == 100_000.0).all()
     assert result.benchmark.iloc[0] == pytest.approx(100_000.0)
-    assert result.holdings.loc[first.trade_date:].between(1, 5).all()
+    assert result.holdings.loc[first.trade_date :].between(1, 5).all()
     assert first.turnover == pytest.approx(first.bought / 2 / 100_000.0)
     metrics = result.metrics()
     assert metrics["rebalances"] == len(result.rebalances) and 1 <= metrics["avg_holdings"] <= 5
@@ -303,7 +346,9 @@ class _Images(HTMLParser):
         attrs = dict(attrs)
         if tag == "img":
             self.images[attrs["id"]] = attrs["src"]
-        self.links += [v for k, v in attrs.items() if k in ("src", "href") and v and not v.startswith("data:")]
+        self.links += [
+            v for k, v in attrs.items() if k in ("src", "href") and v and not v.startswith("data:")
+        ]
 
 
 def _assert_png(payload: bytes) -> None:
@@ -326,8 +371,10 @@ def _assert_report(page: str) -> None:
 
 def test_report_has_every_plot_inline(synthetic):
     closes, benchmark = synthetic
-    results = {name: run_backtest(closes, params=StrategyParams(strategy=name, holdings=4), benchmark=benchmark)
-               for name in ("qmom", "momentum")}
+    results = {
+        name: run_backtest(closes, params=StrategyParams(strategy=name, holdings=4), benchmark=benchmark)
+        for name in ("qmom", "momentum")
+    }
     curves, rebalances = curves_table(results), rebalances_table(results)
     assert set(curves["series"]) == {"qmom", "momentum", "benchmark"}
     pngs = render_pngs(curves, rebalances)
@@ -359,7 +406,10 @@ def test_flow_stores_datasets_report_and_artifacts(flow_run):
     assert qmom["equity"].iloc[-1] == pytest.approx(summary["final_equity"])
     rebalances = store.read(store.resolve("backtest_rebalances").ref).query("series == 'qmom'")
     assert [r["selected"] for r in summary["rebalances"]] == [s.split(",") for s in rebalances["selected"]]
-    assert summary["rebalances"][0]["signal_date"] == "2016-02-29" and summary["rebalances"][0]["trade_date"] == "2016-03-01"
+    assert (
+        summary["rebalances"][0]["signal_date"] == "2016-02-29"
+        and summary["rebalances"][0]["trade_date"] == "2016-03-01"
+    )
     metrics = store.read(store.resolve("backtest_metrics").ref).set_index("series")
     assert metrics.loc["qmom", "sharpe"] == pytest.approx(summary["metrics"]["sharpe"])
     assert set(summary["compared"]) == {"momentum", "equal_weight", "benchmark"}
@@ -368,7 +418,9 @@ def test_flow_stores_datasets_report_and_artifacts(flow_run):
     ew = summary["compared"]["equal_weight"]
     for m in (summary["metrics"], summary["compared"]["momentum"]):
         assert m["excess_vs_equal_weight"] == pytest.approx(m["cagr"] - ew["cagr"], rel=1e-12)
-    assert metrics.loc["qmom", "excess_vs_equal_weight"] == pytest.approx(summary["metrics"]["excess_vs_equal_weight"])
+    assert metrics.loc["qmom", "excess_vs_equal_weight"] == pytest.approx(
+        summary["metrics"]["excess_vs_equal_weight"]
+    )
     trades = store.read(store.resolve("backtest_trades").ref)
     assert set(trades["series"]) == {"qmom", "momentum", "equal_weight"}
     ew_rebalances = store.read(store.resolve("backtest_rebalances").ref).query("series == 'equal_weight'")
@@ -379,7 +431,9 @@ def test_flow_stores_datasets_report_and_artifacts(flow_run):
     _assert_report(Path(summary["report"]).read_text())
     run_id = store.resolve("backtest_equity").flow_run_id
     with get_client(sync_client=True) as client:
-        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])))
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+        )
     by_key = {a.key: a for a in artifacts}
     assert summary["report"].split("/")[-1] in by_key["backtest-report"].data  # the link to the HTML report
     assert "final equity" in by_key["backtest"].data
@@ -419,15 +473,31 @@ def test_report_states_its_assumptions_first(flow_run):
         parser.feed(page)
         assert parser.order[0] == "assumptions" and "metrics" in parser.order
         items = parser.items
-        assert list(items) == ["data", "universe", "benchmarks", "costs", "parameters", "share rounding",
-                               "survivorship"]
+        assert list(items) == [
+            "data",
+            "universe",
+            "benchmarks",
+            "costs",
+            "parameters",
+            "share rounding",
+            "survivorship",
+        ]
         assert "embedded" in items["data"] and f"{summary['start']} to {summary['end']}" in items["data"]
         assert "S&P 500" in items["universe"] and "fja05680/sp500" in items["universe"]
         assert "index-constitution" in items["universe"] and "1996-01-02" in items["universe"]
-        assert "S&P 500 price index, dividends excluded" in items["benchmarks"] and "equal_weight" in items["benchmarks"]
+        assert (
+            "S&P 500 price index, dividends excluded" in items["benchmarks"]
+            and "equal_weight" in items["benchmarks"]
+        )
         assert "commission 5 bps + slippage 0 bps" in items["costs"]
-        for part in ("lookback 252 sessions", "skip 21 sessions", "max(5, 5 % of the eligible names)",
-                     "Feb, May, Aug, Nov", "trade 1 session(s) later", "qmom"):
+        for part in (
+            "lookback 252 sessions",
+            "skip 21 sessions",
+            "max(5, 5 % of the eligible names)",
+            "Feb, May, Aug, Nov",
+            "trade 1 session(s) later",
+            "qmom",
+        ):
             assert part in items["parameters"], part
         assert "whole shares" in items["share rounding"]
         assert "survived" in items["survivorship"] and items["survivorship"].count(".") == 1  # one sentence
@@ -463,8 +533,9 @@ def test_report_shows_percent_dollars_and_dates(flow_run):
     parser = _Metrics()
     parser.feed(Path(summary["report"]).read_text())
     rows = parser.rows
-    cagr = [summary["metrics"]["cagr"]] + [summary["compared"][s]["cagr"] for s in ("momentum", "equal_weight",
-                                                                                     "benchmark")]
+    cagr = [summary["metrics"]["cagr"]] + [
+        summary["compared"][s]["cagr"] for s in ("momentum", "equal_weight", "benchmark")
+    ]
     assert rows["cagr"] == [percent(v) for v in cagr] and all(t.endswith(" %") for t in rows["cagr"])
     assert all(t.startswith("$") and "," in t for t in rows["final_equity"])
     assert all(len(t) == 10 and t[4] == t[7] == "-" for t in rows["max_drawdown_peak"])
@@ -481,11 +552,18 @@ def test_legends_are_outside_every_plot_and_the_holdings_plot_names_the_holdings
 
     closes, benchmark = synthetic
     params = StrategyParams(strategy="qmom", holdings=4)
-    results = {"qmom": run_backtest(closes, params=params, benchmark=benchmark),
-               EQUAL_WEIGHT: run_backtest(closes, params=params.equal_weight(), benchmark=benchmark)}
+    results = {
+        "qmom": run_backtest(closes, params=params, benchmark=benchmark),
+        EQUAL_WEIGHT: run_backtest(closes, params=params.equal_weight(), benchmark=benchmark),
+    }
     curves, rebalances = curves_table(results), rebalances_table(results)
-    figures = [plot_equity(curves), plot_drawdown(curves), plot_yearly(curves), plot_rolling(curves),
-               plot_holdings_turnover(curves, rebalances)]
+    figures = [
+        plot_equity(curves),
+        plot_drawdown(curves),
+        plot_yearly(curves),
+        plot_rolling(curves),
+        plot_holdings_turnover(curves, rebalances),
+    ]
     for fig in figures:
         FigureCanvasAgg(fig).draw()
         renderer = fig.canvas.get_renderer()
@@ -499,8 +577,10 @@ def test_legends_are_outside_every_plot_and_the_holdings_plot_names_the_holdings
     shares = {line.get_label(): line for line in cash.get_lines()}
     assert set(shares) == {"qmom", EQUAL_WEIGHT}
     for name, line in shares.items():  # from the first trade on: the all-cash start is not a cash share
-        equity = results[name].equity.loc[rebalances["trade_date"].min():]
-        np.testing.assert_allclose(line.get_ydata(), (results[name].cash / results[name].equity).loc[equity.index])
+        equity = results[name].equity.loc[rebalances["trade_date"].min() :]
+        np.testing.assert_allclose(
+            line.get_ydata(), (results[name].cash / results[name].equity).loc[equity.index]
+        )
         assert 0 <= line.get_ydata().min() and line.get_ydata().max() < 1
 
 
@@ -518,8 +598,9 @@ def test_notebook_executes_against_the_stored_backtest(flow_run, monkeypatch):
     _, store, _ = flow_run
     monkeypatch.setenv("MOMENTUM_STORE_URL", store.url)
     notebook = nbformat.read(REPO / "notebooks" / "backtest.ipynb", as_version=4)
-    nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(REPO)}}).execute()
+    nbclient.NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(REPO)}}
+    ).execute()
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert sum("image/png" in o.get("data", {}) for o in outputs) == len(PLOTS)
     assert not [o for o in outputs if o.output_type == "error"]
@@ -538,7 +619,17 @@ SMALL = ["--provider", "synthetic", "--set", "synthetic_symbols=40", "--set", "s
 def test_cli_json_and_summary(prefect_api, tmp_path):
     from typer.testing import CliRunner
 
-    args = [*SMALL, "--strategy", "momentum", "--holdings", "4", "--cost-bps", "10", "--store", str(tmp_path / "s")]
+    args = [
+        *SMALL,
+        "--strategy",
+        "momentum",
+        "--holdings",
+        "4",
+        "--cost-bps",
+        "10",
+        "--store",
+        str(tmp_path / "s"),
+    ]
     out = CliRunner().invoke(_cli(), ["backtest", *args, "--json"])
     assert out.exit_code == 0, out.output
     summary = json.loads(out.stdout)
@@ -547,7 +638,8 @@ def test_cli_json_and_summary(prefect_api, tmp_path):
     assert summary["compared"]["benchmark"]["label"] == "equal-weight index of the synthetic symbols"
     assert summary["compared"]["equal_weight"]["avg_holdings"] > 30  # holds all 40 symbols once they list
     assert summary["metrics"]["excess_vs_equal_weight"] == pytest.approx(
-        summary["metrics"]["cagr"] - summary["compared"]["equal_weight"]["cagr"])
+        summary["metrics"]["cagr"] - summary["compared"]["equal_weight"]["cagr"]
+    )
     assert summary["rebalances"] and all(len(r["selected"]) == 4 for r in summary["rebalances"])
     assert all(r["trade_date"] > r["signal_date"] for r in summary["rebalances"])
     text = CliRunner().invoke(_cli(), ["backtest", *args])
@@ -555,33 +647,56 @@ def test_cli_json_and_summary(prefect_api, tmp_path):
     bad = CliRunner().invoke(_cli(), ["backtest", *args, "--set", "skip=400"])
     assert bad.exit_code == 1 and bad.stderr.strip().splitlines() == [
         "error: invalid settings: settings: Value error, skip (400) must be smaller than lookback (252), "
-        "MOMENTUM_* environment or --set (see the settings table in README.md)"]
+        "MOMENTUM_* environment or --set (see the settings table in README.md)"
+    ]
 
 
 def test_parse_sweep():
     from momentum_cli.backtest_cmd import parse_sweep
 
     assert parse_sweep(["lookback=126,252", "rebalance_months=2/5/8/11,3/6/9/12"]) == {
-        "lookback": [126, 252], "rebalance_months": [[2, 5, 8, 11], [3, 6, 9, 12]]}
+        "lookback": [126, 252],
+        "rebalance_months": [[2, 5, 8, 11], [3, 6, 9, 12]],
+    }
 
 
 def test_cli_sweep_writes_one_comparison_table(prefect_api, tmp_path):
     from typer.testing import CliRunner
 
     store_url = str(tmp_path / "s")
-    out = CliRunner().invoke(_cli(), ["backtest", *SMALL, "--store", store_url, "--report", str(tmp_path / "r"), "--json",
-                                      "--sweep", "lookback=126,252", "--sweep", "holdings=3,5"])
+    out = CliRunner().invoke(
+        _cli(),
+        [
+            "backtest",
+            *SMALL,
+            "--store",
+            store_url,
+            "--report",
+            str(tmp_path / "r"),
+            "--json",
+            "--sweep",
+            "lookback=126,252",
+            "--sweep",
+            "holdings=3,5",
+        ],
+    )
     assert out.exit_code == 0, out.output
     rows = json.loads(out.stdout)["sweep"]
     assert sorted((r["lookback"], r["holdings"]) for r in rows) == [(126, 3), (126, 5), (252, 3), (252, 5)]
     store = VersionedStore(store_url)
     table = store.read(store.resolve("backtest_sweep").ref)
     assert len(table) == 4 and (tmp_path / "r" / "sweep.csv").exists()
-    settings = Settings(provider="synthetic", synthetic_symbols=40, synthetic_sessions=700, lookback=126, holdings=3)
+    settings = Settings(
+        provider="synthetic", synthetic_symbols=40, synthetic_sessions=700, lookback=126, holdings=3
+    )
     provider = definitions.provider(settings)
     closes = bars_to_wide(provider.bars(None, provider.last_session()))
-    direct = run_backtest(closes, params=definitions.strategy_params(settings),
-                          config=definitions.backtest_config(settings), benchmark=provider.benchmark(None, closes.index[-1]))
+    direct = run_backtest(
+        closes,
+        params=definitions.strategy_params(settings),
+        config=definitions.backtest_config(settings),
+        benchmark=provider.benchmark(None, closes.index[-1]),
+    )
     row = next(r for r in rows if (r["lookback"], r["holdings"]) == (126, 3))
     assert row["final_equity"] == pytest.approx(direct.final_equity, rel=1e-12)
 
@@ -596,7 +711,9 @@ def test_sweep_runs_on_a_dask_cluster(prefect_api, tmp_path):
     with pytest.raises(ValueError, match="unknown task runner"):
         task_runner("ray")
     sweep = {"holdings": [3, 6]}
-    params = dict(provider="synthetic", overrides={"synthetic_symbols": 30, "synthetic_sessions": 600}, sweep=sweep)
+    params = dict(
+        provider="synthetic", overrides={"synthetic_symbols": 30, "synthetic_sessions": 600}, sweep=sweep
+    )
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
         on_dask = flow_with("dask", cluster.scheduler_address)(store_url=str(tmp_path / "dask"), **params)
     on_threads = flow_with("thread")(store_url=str(tmp_path / "threads"), **params)

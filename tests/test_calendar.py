@@ -26,10 +26,14 @@ from momentum.calendar import (
 )
 
 UNSCHEDULED_CLOSURES = [
-    "2001-09-11", "2001-09-12", "2001-09-13", "2001-09-14",  # September 11
+    "2001-09-11",
+    "2001-09-12",
+    "2001-09-13",
+    "2001-09-14",  # September 11
     "2004-06-11",  # Reagan
     "2007-01-02",  # Ford
-    "2012-10-29", "2012-10-30",  # Hurricane Sandy
+    "2012-10-29",
+    "2012-10-30",  # Hurricane Sandy
     "2018-12-05",  # G. H. W. Bush
     "2025-01-09",  # Carter
 ]
@@ -93,7 +97,9 @@ def test_sessions_match_independent_nyse_rules_2000_2026() -> None:
     got = nyse_sessions("2000-01-01", "2026-12-31")
     expected = _expected_sessions(2000, 2026)
     missing, extra = expected.difference(got), got.difference(expected)
-    assert missing.empty and extra.empty, f"not sessions but should be: {list(missing.date)}; extra: {list(extra.date)}"
+    assert missing.empty and extra.empty, (
+        f"not sessions but should be: {list(missing.date)}; extra: {list(extra.date)}"
+    )
 
 
 @pytest.mark.parametrize("day", UNSCHEDULED_CLOSURES + [str(d.date()) for d in SUPPLEMENTARY_CLOSURES])
@@ -104,14 +110,21 @@ def test_unscheduled_closures_are_not_sessions(day: str) -> None:
 @pytest.mark.parametrize(
     ("day", "open_"),
     [
-        ("2001-09-10", True), ("2001-09-17", True), ("2012-10-31", True), ("2025-01-08", True),
+        ("2001-09-10", True),
+        ("2001-09-17", True),
+        ("2012-10-31", True),
+        ("2025-01-08", True),
         ("2025-01-10", True),
         ("2021-06-18", True),  # Juneteenth became an NYSE holiday in 2022
         ("2022-06-20", False),  # Juneteenth 2022 (Sunday) observed Monday
-        ("2023-06-19", False), ("2026-06-19", False),
-        ("2024-03-29", False), ("2025-04-18", False), ("2026-04-03", False),  # Good Friday
+        ("2023-06-19", False),
+        ("2026-06-19", False),
+        ("2024-03-29", False),
+        ("2025-04-18", False),
+        ("2026-04-03", False),  # Good Friday
         ("2021-12-31", True),  # Saturday New Year's Day: no Friday closure
-        ("2021-12-24", False), ("2026-07-03", False),  # Saturday holidays observed Friday
+        ("2021-12-24", False),
+        ("2026-07-03", False),  # Saturday holidays observed Friday
         ("2025-01-11", False),  # weekend
     ],
 )
@@ -188,7 +201,10 @@ def test_rebalance_schedule() -> None:
     assert all(is_session(d) for d in sched["trade_date"])
     assert all(next_session(s) == t for s, t in zip(sched["signal_date"], sched["trade_date"]))
     first = sched.iloc[0]
-    assert (first["signal_date"], first["trade_date"]) == (pd.Timestamp("2000-02-29"), pd.Timestamp("2000-03-01"))
+    assert (first["signal_date"], first["trade_date"]) == (
+        pd.Timestamp("2000-02-29"),
+        pd.Timestamp("2000-03-01"),
+    )
     same_day = rebalance_schedule("2020-01-01", "2020-12-31", trade_offset=0)
     assert (same_day["signal_date"] == same_day["trade_date"]).all()
     later = rebalance_schedule("2020-01-01", "2020-12-31", months=(1, 7), trade_offset=5)

@@ -24,10 +24,21 @@ OWED = "2022-11-30"
 def momentum(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """The CLI in its own process, with its own (empty) PREFECT_HOME and no AWS credentials."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PREFECT_", "MOMENTUM_"))}
-    base.update(PREFECT_HOME=str(cwd / "prefect-home"), AWS_EC2_METADATA_DISABLED="true",
-                AWS_CONFIG_FILE=str(cwd / "no-aws-config"), AWS_SHARED_CREDENTIALS_FILE=str(cwd / "no-aws-creds"))
-    return subprocess.run([sys.executable, "-m", "momentum_cli", *args], cwd=cwd, env={**base, **(env or {})},
-                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    base.update(
+        PREFECT_HOME=str(cwd / "prefect-home"),
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_CONFIG_FILE=str(cwd / "no-aws-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(cwd / "no-aws-creds"),
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "momentum_cli", *args],
+        cwd=cwd,
+        env={**base, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def assert_one_line_refusal(done: subprocess.CompletedProcess, *expected: str) -> str:
@@ -53,27 +64,44 @@ def files(tmp_path):
     return tmp_path
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["run", "--as-of", "2022-12-26"], ["as_of 2022-12-26 is not an NYSE session", "--as-of", "2022-12-23"]),
-    (["run", "--as-of", "2031-01-02"], ["as_of 2031-01-02 is not an NYSE session", "NYSE calendar covers"]),
-    (["run", "--as-of", "2022-12-29"], ["after the provider's last session 2022-12-28"]),
-    (["run", "--as-of", "notadate"], ["as_of 'notadate' is not a date", "YYYY-MM-DD"]),
-    (["run", "--set", "lookback=10", "--set", "skip=20"], ["skip (20) must be smaller than lookback (10)"]),
-    (["run", "--set", "no_such_setting=1"], ["no_such_setting", "MOMENTUM_* environment or --set"]),
-    (["run", "--set", "universe=file", "--set", "universe_file=missing.txt"], ["universe file", "missing.txt"]),
-    (["run", "--store", "s3://Not_A_Bucket/x"], ["not an S3 bucket name", "store s3://Not_A_Bucket/x"]),
-    (["run", "--store", "gs://bucket/x"], ["unsupported store scheme gs://"]),
-    (["run", "--store", "s3://momentum-no-credentials/x"],
-     ["no AWS credentials", "store s3://momentum-no-credentials/x", "AWS_ACCESS_KEY_ID"]),
-    (["run", "--no-such-flag"], ["No such option: --no-such-flag", "momentum run --help"]),
-    (["backtest", "--start", "someday"], ["'someday' is not a date", "--start"]),
-    (["backtest", "--sweep", "no_such_setting=1,2"], ["no_such_setting"]),
-    (["validate", "empty.csv"], ["the bars file is empty", "empty.csv"]),
-    (["validate", "binary.csv"], ["not a text csv (binary content)", "binary.csv"]),
-    (["validate", "broken.csv"], ["cannot be parsed", "broken.csv"]),
-    (["validate", "broken.parquet"], ["cannot be parsed", "broken.parquet"]),
-    (["validate", "missing.csv"], ["does not exist", "missing.csv"]),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (
+            ["run", "--as-of", "2022-12-26"],
+            ["as_of 2022-12-26 is not an NYSE session", "--as-of", "2022-12-23"],
+        ),
+        (
+            ["run", "--as-of", "2031-01-02"],
+            ["as_of 2031-01-02 is not an NYSE session", "NYSE calendar covers"],
+        ),
+        (["run", "--as-of", "2022-12-29"], ["after the provider's last session 2022-12-28"]),
+        (["run", "--as-of", "notadate"], ["as_of 'notadate' is not a date", "YYYY-MM-DD"]),
+        (
+            ["run", "--set", "lookback=10", "--set", "skip=20"],
+            ["skip (20) must be smaller than lookback (10)"],
+        ),
+        (["run", "--set", "no_such_setting=1"], ["no_such_setting", "MOMENTUM_* environment or --set"]),
+        (
+            ["run", "--set", "universe=file", "--set", "universe_file=missing.txt"],
+            ["universe file", "missing.txt"],
+        ),
+        (["run", "--store", "s3://Not_A_Bucket/x"], ["not an S3 bucket name", "store s3://Not_A_Bucket/x"]),
+        (["run", "--store", "gs://bucket/x"], ["unsupported store scheme gs://"]),
+        (
+            ["run", "--store", "s3://momentum-no-credentials/x"],
+            ["no AWS credentials", "store s3://momentum-no-credentials/x", "AWS_ACCESS_KEY_ID"],
+        ),
+        (["run", "--no-such-flag"], ["No such option: --no-such-flag", "momentum run --help"]),
+        (["backtest", "--start", "someday"], ["'someday' is not a date", "--start"]),
+        (["backtest", "--sweep", "no_such_setting=1,2"], ["no_such_setting"]),
+        (["validate", "empty.csv"], ["the bars file is empty", "empty.csv"]),
+        (["validate", "binary.csv"], ["not a text csv (binary content)", "binary.csv"]),
+        (["validate", "broken.csv"], ["cannot be parsed", "broken.csv"]),
+        (["validate", "broken.parquet"], ["cannot be parsed", "broken.parquet"]),
+        (["validate", "missing.csv"], ["does not exist", "missing.csv"]),
+    ],
+)
 def test_refusals_are_one_line_before_prefect_starts(files, args, expected):
     done = momentum(*args, cwd=files)
     assert_one_line_refusal(done, *expected)
@@ -81,19 +109,29 @@ def test_refusals_are_one_line_before_prefect_starts(files, args, expected):
 
 
 def test_store_without_its_bucket_names_the_store_and_the_fix(s3_server, tmp_path):
-    env = {k: os.environ[k] for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                                      "AWS_DEFAULT_REGION")}
+    env = {
+        k: os.environ[k]
+        for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+    }
     done = momentum("run", "--store", "s3://momentum-bucket-that-does-not-exist/x", cwd=tmp_path, env=env)
-    assert_one_line_refusal(done, "the bucket does not exist", "store s3://momentum-bucket-that-does-not-exist/x")
+    assert_one_line_refusal(
+        done, "the bucket does not exist", "store s3://momentum-bucket-that-does-not-exist/x"
+    )
     assert_no_prefect(done, tmp_path)
 
 
 def test_debug_shows_the_traceback_and_still_ends_with_the_line(tmp_path):
-    for args, env in ((["--debug", "run", "--as-of", "notadate"], None), (["run", "--as-of", "notadate", "--debug"], None),
-                      (["run", "--as-of", "notadate"], {"MOMENTUM_DEBUG": "1"})):
+    for args, env in (
+        (["--debug", "run", "--as-of", "notadate"], None),
+        (["run", "--as-of", "notadate", "--debug"], None),
+        (["run", "--as-of", "notadate"], {"MOMENTUM_DEBUG": "1"}),
+    ):
         done = momentum(*args, cwd=tmp_path, env=env)
         assert done.returncode == 1 and "Traceback" in done.stderr
-        assert done.stderr.strip().splitlines()[-1] == "error: as_of 'notadate' is not a date, --as-of (use YYYY-MM-DD)"
+        assert (
+            done.stderr.strip().splitlines()[-1]
+            == "error: as_of 'notadate' is not a date, --as-of (use YYYY-MM-DD)"
+        )
 
 
 def test_version_and_plain_help(tmp_path):
@@ -115,21 +153,35 @@ def test_validate_prints_one_verdict_and_each_finding_once(tmp_path):
     lines = done.stdout.strip().splitlines()
     assert done.returncode == 0 and lines[0].startswith("passed with quarantine: 20 symbols")
     (finding,) = [line for line in lines[1:] if "price_not_null" in line]
-    assert finding.count("price_not_null") == 1 and finding.count(f"{bars.loc[bars.index[100], 'date']:%Y-%m-%d}") == 1
+    assert (
+        finding.count("price_not_null") == 1
+        and finding.count(f"{bars.loc[bars.index[100], 'date']:%Y-%m-%d}") == 1
+    )
 
 
 def test_execution_counts_each_outcome_once():
-    executions = pd.DataFrame({
-        "status": ["filled", "rejected", "blocked", "not_sent", "accepted", "expired"],
-        "action": ["submitted", "refused", "none", "none", "submitted", "submitted"],
-        "pending": [False, False, True, True, True, False],
-        "note": ["", "rejected: no buying power", "blocked", "market closed", "open", "expired"],
-    })
+    executions = pd.DataFrame(
+        {
+            "status": ["filled", "rejected", "blocked", "not_sent", "accepted", "expired"],
+            "action": ["submitted", "refused", "none", "none", "submitted", "submitted"],
+            "pending": [False, False, True, True, True, False],
+            "note": ["", "rejected: no buying power", "blocked", "market closed", "open", "expired"],
+        }
+    )
     counts = execution_headline(executions)
-    assert (counts.orders, counts.filled, counts.rejected, counts.not_sent, counts.pending, counts.canceled,
-            counts.attention) == (6, 1, 1, 2, 1, 1, 5)
+    assert (
+        counts.orders,
+        counts.filled,
+        counts.rejected,
+        counts.not_sent,
+        counts.pending,
+        counts.canceled,
+        counts.attention,
+    ) == (6, 1, 1, 2, 1, 1, 5)
     assert counts.headline == "rejected: no buying power"
-    assert attention_line(counts) == "5 of 6 orders not filled (1 rejected, 1 pending, 2 not sent, 1 canceled)"
+    assert (
+        attention_line(counts) == "5 of 6 orders not filled (1 rejected, 1 pending, 2 not sent, 1 canceled)"
+    )
 
 
 @pytest.mark.usefixtures("prefect_api")
@@ -140,10 +192,14 @@ def test_every_order_rejected_commits_fails_the_flow_run_and_exits_1(tmp_path):
     runner = CliRunner()
     first = runner.invoke(app, ["run", "--store", url])
     assert first.exit_code == 0, first.stderr
-    earlier = runner.invoke(app, ["run", "--store", url, "--as-of", OWED, "--json"])  # the paper book is past it
+    earlier = runner.invoke(
+        app, ["run", "--store", url, "--as-of", OWED, "--json"]
+    )  # the paper book is past it
     assert earlier.exit_code == 1
     line = earlier.stderr.strip().splitlines()[-1]
-    assert line.startswith("error: 6 of 6 orders not filled (4 rejected, 2 not sent), rebalance of 2022-11-30")
+    assert line.startswith(
+        "error: 6 of 6 orders not filled (4 rejected, 2 not sent), rebalance of 2022-11-30"
+    )
     assert "already traded on 2022-12-28" in line
     store = VersionedStore(url)
     summary = json.loads(earlier.stdout)

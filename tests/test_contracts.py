@@ -30,8 +30,9 @@ COST = 5 / 1e4  # the default cost_bps, as a fraction of traded notional
 def normalized(out: dict[str, Any]) -> str:
     """The ``--json`` object as one JSON string (key order kept) without version ids, paths or the store."""
     clean = dict(out)
-    clean["datasets"] = {name: {**d, "version": "<version>", "path": "<path>"}
-                         for name, d in out["datasets"].items()}
+    clean["datasets"] = {
+        name: {**d, "version": "<version>", "path": "<path>"} for name, d in out["datasets"].items()
+    }
     for key in ("store", "report"):
         if key in clean:
             clean[key] = "<store>"

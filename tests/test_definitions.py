@@ -44,8 +44,9 @@ def test_a_run_builds_its_store_and_provider_once_not_per_task(monkeypatch, tmp_
 
     built: list[str] = []
     build_provider, store_class = definitions._build_provider, definitions.VersionedStore
-    monkeypatch.setattr(definitions, "_build_provider",
-                        lambda s: built.append("provider") or build_provider(s))
+    monkeypatch.setattr(
+        definitions, "_build_provider", lambda s: built.append("provider") or build_provider(s)
+    )
     monkeypatch.setattr(definitions, "VersionedStore", lambda url: built.append("store") or store_class(url))
     summary = rebalance(as_of="2022-11-30", store_url=str(tmp_path / "store"))
     assert summary["execution"]["filled"] == summary["execution"]["orders"] > 0
@@ -58,8 +59,9 @@ def test_only_the_root_reads_settings():
     for path in sorted(PACKAGE.rglob("*.py")):
         tree = ast.parse(path.read_text())
         imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-        imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
-                     for alias in node.names}
+        imported |= {
+            alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+        }
         if "momentum.settings" in imported:
             readers.append(path.relative_to(PACKAGE).as_posix())
     assert readers == ["definitions.py"]

@@ -28,8 +28,17 @@ from momentum_cli.render import run_text
 from momentum_cli.serve_cmd import DEPLOYMENTS, FLOW, POOL, REPO_ROOT, LocalStack
 
 UPSTREAM = ["bars", "benchmark", "validation", "scores", "orders"]
-ARTIFACT_KEYS = {"validation-summary", "validation-report", "ranking", "target-portfolio", "order-plan", "fills",
-                 "reconciliation", "datasets", "run-summary"}
+ARTIFACT_KEYS = {
+    "validation-summary",
+    "validation-report",
+    "ranking",
+    "target-portfolio",
+    "order-plan",
+    "fills",
+    "reconciliation",
+    "datasets",
+    "run-summary",
+}
 LAST_SESSION = "2022-12-28"  # the embedded data's last session: the daily run's as_of
 OWED = "2022-11-30"  # the latest signal session before it (months 2, 5, 8, 11)
 
@@ -43,8 +52,12 @@ def shared_stack(tmp_path_factory):
     """Start the stack on first use, stop it when its last user (a session fixture) is torn down."""
     if _shared["stack"] is None:
         root = tmp_path_factory.mktemp("prefect-stack")
-        stack = LocalStack(home=root / "home", store_url=str(root / "store"), worker_poll_seconds=1,
-                           inherit_momentum_env=False)
+        stack = LocalStack(
+            home=root / "home",
+            store_url=str(root / "store"),
+            worker_poll_seconds=1,
+            inherit_momentum_env=False,
+        )
         stack.start()  # stops what it started if a step fails
         _shared["stack"] = stack
     _shared["users"] += 1
@@ -94,24 +107,31 @@ def wait_final(stack: LocalStack, flow_run_id: str, timeout: float = 240):
             if run.state is not None and run.state.is_final():
                 return run
             time.sleep(0.5)
-    raise TimeoutError(f"flow run {flow_run_id} not final after {timeout} s; worker log:\n{stack.log('worker')}")
+    raise TimeoutError(
+        f"flow run {flow_run_id} not final after {timeout} s; worker log:\n{stack.log('worker')}"
+    )
 
 
-def task_states(stack: LocalStack, flow_run_id: str, attempt: int, expect: tuple[str, ...] = (),
-                timeout: float = 30) -> dict[str, list[str]]:
+def task_states(
+    stack: LocalStack, flow_run_id: str, attempt: int, expect: tuple[str, ...] = (), timeout: float = 30
+) -> dict[str, list[str]]:
     """task name (without its suffix) -> states of its runs in the flow run's ``attempt``-th run; waits
     until the ``expect`` tasks are recorded in a final state (the server records task runs and their states
     from events, a little later)."""
     deadline = time.monotonic() + timeout
     while True:
         with api(stack) as client:
-            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+            runs = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+            )
         out: dict[str, list[str]] = {}
         settled = True
         for run in runs:
             if run.flow_run_run_count == attempt:
                 settled &= run.state is not None and run.state.is_final()
-                out.setdefault(run.name.rsplit("-", 1)[0], []).append(run.state.name if run.state else "unrecorded")
+                out.setdefault(run.name.rsplit("-", 1)[0], []).append(
+                    run.state.name if run.state else "unrecorded"
+                )
         if (settled and all(name in out for name in expect)) or time.monotonic() > deadline:
             return out
         time.sleep(0.5)
@@ -125,7 +145,9 @@ def artifacts(stack: LocalStack, flow_run_id: str) -> dict:
     for artifact in sorted(found, key=lambda a: a.created):
         if artifact.key:
             data = artifact.data
-            out[artifact.key] = json.loads(data) if artifact.type == "table" and isinstance(data, str) else data
+            out[artifact.key] = (
+                json.loads(data) if artifact.type == "table" and isinstance(data, str) else data
+            )
     return out
 
 
@@ -190,7 +212,10 @@ def test_prefect_yaml_deploys_every_deployment_on_the_local_pool(stack):
     assert schedule.active and not manual.schedules
     steps = [next(iter(step)) for step in daily.pull_steps]
     assert steps == ["prefect.deployments.steps.set_working_directory", "tasks.secrets.secret_blocks_to_env"]
-    assert daily.pull_steps[0]["prefect.deployments.steps.set_working_directory"]["directory"] == "{{ $MOMENTUM_HOME }}"
+    assert (
+        daily.pull_steps[0]["prefect.deployments.steps.set_working_directory"]["directory"]
+        == "{{ $MOMENTUM_HOME }}"
+    )
 
 
 def test_serverless_prefect_file_is_valid():
@@ -232,8 +257,14 @@ def test_manual_rebalance_deployment_with_parameters_completes_with_artifacts(st
 
 
 def test_failed_execute_notifies_and_a_retry_redoes_only_what_failed(stack, tmp_path, webhook):
-    created = subprocess.run([sys.executable, "-m", "momentum_cli", "automations", "--webhook-url", webhook.url],
-                             env=stack.env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    created = subprocess.run(
+        [sys.executable, "-m", "momentum_cli", "automations", "--webhook-url", webhook.url],
+        env=stack.env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert created.returncode == 0, created.stderr
     assert json.loads(created.stdout.strip().splitlines()[-1])["name"] == "momentum-run-failed"
     store_url = str(tmp_path / "daily-store")
@@ -254,31 +285,49 @@ def test_failed_execute_notifies_and_a_retry_redoes_only_what_failed(stack, tmp_
     retried = wait_final(stack, run_id)
     assert retried.state.is_completed(), f"{retried.state.message}\n{stack.log('worker')}"
     assert retried.run_count == 2
-    states = task_states(stack, run_id, 2, expect=("ingest", "ingest-benchmark", "validate", "score", "plan",
-                                                   "execute", "account", "summarize"))
+    states = task_states(
+        stack,
+        run_id,
+        2,
+        expect=("ingest", "ingest-benchmark", "validate", "score", "plan", "execute", "account", "summarize"),
+    )
     for name in ("ingest", "ingest-benchmark", "validate", "score", "plan"):
         assert set(states[name]) == {"Cached"}, (name, states)
     assert states["execute"] == ["Completed"] and states["account"] == ["Completed"]
     assert {name: store.refs(name) for name in UPSTREAM} == before  # nothing upstream recomputed
     book = ledger(store)
     plan = store.read(before["orders"][-1])
-    assert book["client_order_id"].is_unique and sorted(book["client_order_id"]) == sorted(plan["client_order_id"])
+    assert book["client_order_id"].is_unique and sorted(book["client_order_id"]) == sorted(
+        plan["client_order_id"]
+    )
     assert ARTIFACT_KEYS <= artifact_keys(stack, run_id)
 
 
 def test_a_run_that_leaves_every_order_rejected_ends_failed_and_notifies(stack, tmp_path, webhook):
-    created = subprocess.run([sys.executable, "-m", "momentum_cli", "automations", "--webhook-url", webhook.url],
-                             env=stack.env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    created = subprocess.run(
+        [sys.executable, "-m", "momentum_cli", "automations", "--webhook-url", webhook.url],
+        env=stack.env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert created.returncode == 0, created.stderr
     store_url = str(tmp_path / "rejected-store")
     traded = wait_final(stack, trigger(stack, "rebalance", as_of=LAST_SESSION, store_url=store_url))
     assert traded.state.is_completed(), traded.state.message
     run_id = trigger(stack, "rebalance", as_of=OWED, store_url=store_url)  # the paper book is already past it
     failed = wait_final(stack, run_id)
-    assert failed.state.is_failed() and "6 of 6 orders not filled (4 rejected, 2 not sent)" in failed.state.message
+    assert (
+        failed.state.is_failed()
+        and "6 of 6 orders not filled (4 rejected, 2 not sent)" in failed.state.message
+    )
     store = VersionedStore(store_url)
     (executions,) = [ref for ref in store.refs("executions") if ref.as_of == OWED]
-    assert store.manifest(executions).flow_run_id == run_id and not (store.read(executions)["status"] == "filled").any()
+    assert (
+        store.manifest(executions).flow_run_id == run_id
+        and not (store.read(executions)["status"] == "filled").any()
+    )
     deadline = time.monotonic() + 60
     while not any(run_id in body["text"] for body in webhook.bodies) and time.monotonic() < deadline:
         time.sleep(0.25)
@@ -302,12 +351,16 @@ print(json.dumps({**out, "env": {k: os.environ.get(k) for k in ("MOMENTUM_ALPACA
 """
     env = {**stack.env, "MOMENTUM_ALPACA_SECRET_KEY": "from-the-environment"}
     env.pop("MOMENTUM_ALPACA_KEY_ID", None)
-    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["loaded"] == ["MOMENTUM_ALPACA_KEY_ID"] and out["missing"] == ["MOMENTUM_TEST_SECRET"]
-    assert out["env"] == {"MOMENTUM_ALPACA_KEY_ID": "key-from-block", "MOMENTUM_ALPACA_SECRET_KEY": "from-the-environment"}
+    assert out["env"] == {
+        "MOMENTUM_ALPACA_KEY_ID": "key-from-block",
+        "MOMENTUM_ALPACA_SECRET_KEY": "from-the-environment",
+    }
 
 
 # --- the catch-up rule ------------------------------------------------------------------------------
@@ -326,15 +379,26 @@ def test_scheduled_runs_catch_up_once(tmp_path):
     assert first["rebalance"]["signal_session"] == OWED and first["rebalance"]["caught_up"]
     assert f"(caught up the rebalance of {OWED})" in run_text(RunSummary.from_json(first))
     assert "(plan and execution skipped: only_on_schedule)" in run_text(RunSummary.from_json(second))
-    assert first["datasets"]["bars"]["as_of"] == LAST_SESSION and first["datasets"]["signal_bars"]["as_of"] == OWED
+    assert (
+        first["datasets"]["bars"]["as_of"] == LAST_SESSION
+        and first["datasets"]["signal_bars"]["as_of"] == OWED
+    )
     assert {f["status"] for f in first["fills"]} == {"filled"} and len(book) == len(first["fills"])
     store = VersionedStore(url)
     plan = store.read(store.resolve("orders", as_of=OWED, strict_as_of=True).ref)
     targets = {(row["symbol"], row["weight"]) for row in first["target_portfolio"]}
-    assert targets == set(zip(plan.loc[plan["target_weight"] > 0, "symbol"], plan.loc[plan["target_weight"] > 0, "target_weight"]))
+    assert targets == set(
+        zip(
+            plan.loc[plan["target_weight"] > 0, "symbol"],
+            plan.loc[plan["target_weight"] > 0, "target_weight"],
+        )
+    )
     signal_scores = store.read(store.resolve("scores", as_of=OWED, strict_as_of=True).ref)
     assert [row["symbol"] for row in first["ranking"]] == list(
-        signal_scores.sort_values(["momentum", "symbol"], ascending=[False, True])["symbol"].head(len(first["ranking"])))
+        signal_scores.sort_values(["momentum", "symbol"], ascending=[False, True])["symbol"].head(
+            len(first["ranking"])
+        )
+    )
     assert f"target portfolio at the signal session {OWED}:" in run_text(RunSummary.from_json(first))
     for summary in (second, earlier):
         assert "orders" not in summary and not summary["rebalance"]["executed"]

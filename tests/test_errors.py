@@ -22,14 +22,19 @@ def _error_classes():
         for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
             module = importlib.import_module(info.name)
             for name, cls in inspect.getmembers(module, inspect.isclass):
-                if issubclass(cls, Exception) and cls.__module__ == module.__name__ and not name.startswith("_"):
+                if (
+                    issubclass(cls, Exception)
+                    and cls.__module__ == module.__name__
+                    and not name.startswith("_")
+                ):
                     yield cls
 
 
 def test_every_error_class_is_transient_or_permanent_and_says_what_the_bot_does():
     classes = sorted(set(_error_classes()), key=lambda c: c.__qualname__)
     assert {"BrokerError", "GuardError", "LiveTradingRefused", "ValidationFailed", "StoreError"} <= {
-        c.__name__ for c in classes}
+        c.__name__ for c in classes
+    }
     for cls in set(classes) - {MomentumError}:
         assert issubclass(cls, (TransientError, PermanentError)), cls
         assert (cls.__doc__ or "").strip(), cls
@@ -43,18 +48,26 @@ class _State:
         raise self.exc
 
 
-@pytest.mark.parametrize(("exc", "retried"), [
-    (TransientError("the service is busy"), True),
-    (PermanentError("bad data"), False),
-    (TransientBrokerError("GET /v2/clock: gave up after 5 attempts"), False),  # the adapter already retried
-    (BrokerError("POST /v2/orders -> 403: forbidden"), False),
-    (ConnectionError("reset"), False),  # not ours: not known to be safe to retry
-    (ValueError("bug"), False),
-])
+@pytest.mark.parametrize(
+    ("exc", "retried"),
+    [
+        (TransientError("the service is busy"), True),
+        (PermanentError("bad data"), False),
+        (
+            TransientBrokerError("GET /v2/clock: gave up after 5 attempts"),
+            False,
+        ),  # the adapter already retried
+        (BrokerError("POST /v2/orders -> 403: forbidden"), False),
+        (ConnectionError("reset"), False),  # not ours: not known to be safe to retry
+        (ValueError("bug"), False),
+    ],
+)
 def test_a_task_retries_only_transient_errors(exc, retried):
     assert only_transient(SimpleNamespace(), SimpleNamespace(), _State(exc)) is retried
 
 
 def test_the_message_reads_what_where_fix():
-    assert str(PermanentError("no closes on 2022-12-26", "the bars", "fetch them")) == \
-        "no closes on 2022-12-26, the bars (fetch them)"
+    assert (
+        str(PermanentError("no closes on 2022-12-26", "the bars", "fetch them"))
+        == "no closes on 2022-12-26, the bars (fetch them)"
+    )

@@ -39,10 +39,28 @@ ROOT = Path(__file__).resolve().parents[1]
 AS_OF = "2022-11-30"
 KEY_ID, SECRET = "fault-test-key-id", "fault-test-secret"
 # Adjusted closes of the embedded data on AS_OF: the server trades at these prices.
-CLOSES = {"AAPL": 147.6, "AMD": 77.63, "BAC": 37.092, "BBY": 82.393, "CVX": 179.942, "GE": 66.935, "HD": 319.362,
-          "JNJ": 175.405, "JPM": 135.17, "KO": 62.649, "LLY": 368.924, "MRK": 107.919, "MSFT": 253.947,
-          "PEP": 181.852, "PFE": 48.601, "PG": 146.385, "RRC": 28.605, "UNH": 541.914, "WMT": 150.655,
-          "XOM": 109.539}
+CLOSES = {
+    "AAPL": 147.6,
+    "AMD": 77.63,
+    "BAC": 37.092,
+    "BBY": 82.393,
+    "CVX": 179.942,
+    "GE": 66.935,
+    "HD": 319.362,
+    "JNJ": 175.405,
+    "JPM": 135.17,
+    "KO": 62.649,
+    "LLY": 368.924,
+    "MRK": 107.919,
+    "MSFT": 253.947,
+    "PEP": 181.852,
+    "PFE": 48.601,
+    "PG": 146.385,
+    "RRC": 28.605,
+    "UNH": 541.914,
+    "WMT": 150.655,
+    "XOM": 109.539,
+}
 # Held before the rebalance (not in the target, or below it): the plan sells AAPL and MSFT, then buys
 # CVX, KO, PEP, UNH and tops XOM up; the buys need the sells' proceeds (cash is short on its own).
 HOLDINGS = {"AAPL": 100.0, "MSFT": 50.0, "XOM": 50.0}
@@ -77,7 +95,9 @@ def overrides(srv: AlpacaServer, **more) -> dict:
 
 
 def run(srv: AlpacaServer, url: str, **more):
-    return rebalance(as_of=AS_OF, store_url=url, broker="alpaca", overrides=overrides(srv, **more), return_state=True)
+    return rebalance(
+        as_of=AS_OF, store_url=url, broker="alpaca", overrides=overrides(srv, **more), return_state=True
+    )
 
 
 def latest(store: VersionedStore, name: str) -> pd.DataFrame:
@@ -125,7 +145,8 @@ def test_clean_run_then_a_second_run_of_the_same_rebalance_sends_nothing(server,
     assert all("already at the broker" in f["note"] for f in summary["fills"])
 
 
-CHILD = textwrap.dedent("""
+CHILD = textwrap.dedent(
+    """
     import json, os, sys
     k, url, overrides = int(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])
     from momentum.brokers.alpaca import AlpacaBroker
@@ -144,7 +165,9 @@ CHILD = textwrap.dedent("""
     from flows.rebalance import rebalance
     rebalance(as_of=%r, store_url=url, broker="alpaca", overrides=overrides)
     sys.exit(3)  # never reached: the plan has orders
-""" % AS_OF)
+"""
+    % AS_OF
+)
 
 
 @pytest.mark.parametrize("k", [0, 1, 6, 7])  # of n = 7 orders
@@ -154,11 +177,22 @@ def test_process_dies_after_k_of_n_submissions_then_the_flow_is_rerun(server, ur
 
     script = tmp_path / "child.py"
     script.write_text(CHILD)
-    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "PYTHONPATH": str(ROOT),
-           "MOMENTUM_ALPACA_KEY_ID": KEY_ID, "MOMENTUM_ALPACA_SECRET_KEY": SECRET}
-    child = subprocess.run([sys.executable, str(script), str(k), url, json.dumps(overrides(server))],
-                           env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                           timeout=300)
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": PREFECT_API_URL.value(),
+        "PYTHONPATH": str(ROOT),
+        "MOMENTUM_ALPACA_KEY_ID": KEY_ID,
+        "MOMENTUM_ALPACA_SECRET_KEY": SECRET,
+    }
+    child = subprocess.run(
+        [sys.executable, str(script), str(k), url, json.dumps(overrides(server))],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=300,
+    )
     assert child.returncode == 137, child.stderr[-3000:]  # killed, not finished
     assert len(server.posts) == k and sum(server.booked_count(c) for c in set(server.posts)) == k
     store = VersionedStore(url)
@@ -193,8 +227,9 @@ def test_broker_answers_429_and_500_on_the_first_tries(server, url):
     assert all(server.post_count(c) == 1 for c in plan["client_order_id"][2:])
 
 
-def test_a_broker_down_past_the_adapter_retries_fails_once_and_a_rerun_finishes(server, url, monkeypatch,
-                                                                             recorded_task_runs):
+def test_a_broker_down_past_the_adapter_retries_fails_once_and_a_rerun_finishes(
+    server, url, monkeypatch, recorded_task_runs
+):
     monkeypatch.setenv("MOMENTUM_ALPACA_MAX_RETRIES", "1")
     real_submit, calls = alpaca_module.AlpacaBroker.submit, []
 
@@ -240,8 +275,10 @@ def test_a_sell_that_does_not_fill_blocks_the_buys_and_the_run_reports_it(server
         assert fills[cid]["note"].startswith("BLOCKED: sell AAPL") and "did not fill" in fills[cid]["note"]
     assert {d["symbol"] for d in summary["account"]["plan_differences"]} == set(plan["symbol"])
     with get_client(sync_client=True) as client:
-        (report,) = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["execution-report"])),
-                                          flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id])))
+        (report,) = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["execution-report"])),
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id])),
+        )
     assert "7 order(s) need attention" in report.data and "BLOCKED" in report.data
 
     # the sells fill later; the same rebalance run again sends the buys, and nothing twice
@@ -295,7 +332,9 @@ def test_rejections_and_partial_fills_are_reported_never_resent(alpaca_env, url)
         srv.stop()
 
     # a refusal: the broker does not know KO; reported, the rest of the plan still runs
-    srv = AlpacaServer(KEY_ID, SECRET, cash=100_000.0, prices={s: p for s, p in CLOSES.items() if s != "KO"}).start()
+    srv = AlpacaServer(
+        KEY_ID, SECRET, cash=100_000.0, prices={s: p for s, p in CLOSES.items() if s != "KO"}
+    ).start()
     try:
         state = run(srv, url + "-2")
         assert state.is_failed() and state.message.startswith("1 of 5 orders not filled (1 rejected)")
@@ -345,8 +384,15 @@ def no_network(monkeypatch):
     return calls
 
 
-@pytest.mark.parametrize("url_variant", ["https://api.alpaca.markets", "https://API.alpaca.markets:443/",
-                                         "https://api.alpaca.markets./v2", "https://my-proxy.example.com"])
+@pytest.mark.parametrize(
+    "url_variant",
+    [
+        "https://api.alpaca.markets",
+        "https://API.alpaca.markets:443/",
+        "https://api.alpaca.markets./v2",
+        "https://my-proxy.example.com",
+    ],
+)
 def test_live_endpoint_needs_both_the_setting_and_the_flag(url_variant, no_network, tmp_path):
     assert is_live_endpoint(url_variant)
     creds = AlpacaCredentials("k", "s")
@@ -357,7 +403,9 @@ def test_live_endpoint_needs_both_the_setting_and_the_flag(url_variant, no_netwo
     settings = Settings(broker="alpaca", alpaca_base_url=url_variant, live_trading=True)
     broker = make_broker(settings, as_of=AS_OF, prices=pd.Series(dtype=float), live_opt_in=True, keys=creds)
     assert broker.live is True and no_network == []  # building the adapter sends nothing
-    assert not is_live_endpoint("https://paper-api.alpaca.markets") and not is_live_endpoint("http://127.0.0.1:8080")
+    assert not is_live_endpoint("https://paper-api.alpaca.markets") and not is_live_endpoint(
+        "http://127.0.0.1:8080"
+    )
     assert Settings().alpaca_base_url == "https://paper-api.alpaca.markets" and Settings().broker == "paper"
 
 
@@ -366,8 +414,14 @@ def test_the_flow_never_reaches_the_live_endpoint_without_the_opt_in(no_network,
     monkeypatch.setenv("MOMENTUM_ALPACA_SECRET_KEY", SECRET)
     live = {"alpaca_base_url": "https://api.alpaca.markets"}
     for flag, more in [(False, {}), (False, {"live_trading": True}), (True, {})]:
-        state = rebalance(as_of=AS_OF, store_url=url, broker="alpaca", live=flag, overrides={**live, **more},
-                          return_state=True)
+        state = rebalance(
+            as_of=AS_OF,
+            store_url=url,
+            broker="alpaca",
+            live=flag,
+            overrides={**live, **more},
+            return_state=True,
+        )
         assert state.is_failed()
         with pytest.raises(LiveTradingRefused, match="live \\(real-money\\) endpoint"):
             state.result()

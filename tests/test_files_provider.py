@@ -32,8 +32,10 @@ def embedded_as_files(url: str) -> None:
             with fs.open(f"{root}/parquet/{symbol}.parquet", "wb") as handle:
                 rows.to_parquet(handle, index=False)
         else:
-            fs.pipe_file(f"{root}/csv/{symbol}.csv", rows.assign(date=rows["date"].dt.strftime("%Y-%m-%d"))
-                         .to_csv(index=False).encode())
+            fs.pipe_file(
+                f"{root}/csv/{symbol}.csv",
+                rows.assign(date=rows["date"].dt.strftime("%Y-%m-%d")).to_csv(index=False).encode(),
+            )
     fs.pipe_file(f"{root}/README.txt", b"not bars: ignored")
 
 
@@ -48,8 +50,12 @@ def test_files_score_like_the_same_bars_via_embedded(tmp_path, s3_server):
     for where in (str(tmp_path / "files"), f"s3://momentum-test/{uuid.uuid4().hex}/bars"):
         embedded_as_files(where)
         store_url = str(tmp_path / "store" / uuid.uuid4().hex)
-        run = rebalance(as_of=AS_OF, store_url=store_url, provider="files",
-                        overrides={"files_path": where, "universe": "sp500"})
+        run = rebalance(
+            as_of=AS_OF,
+            store_url=store_url,
+            provider="files",
+            overrides={"files_path": where, "universe": "sp500"},
+        )
         assert run["as_of"] == AS_OF
         pd.testing.assert_frame_equal(scores(store_url), scores(str(tmp_path / "embedded")))
         assert [o["symbol"] for o in run["orders"]] == [o["symbol"] for o in embedded["orders"]]
@@ -64,21 +70,38 @@ def test_benchmark_rows_are_the_benchmark_and_never_a_bar(tmp_path):
     assert provider.benchmark(None, pd.Timestamp(AS_OF)).to_numpy().tolist() == expected.to_numpy().tolist()
     assert provider.last_session() == pd.Timestamp(AS_OF)
     assert set(provider.bars(None, pd.Timestamp(AS_OF), ["AAPL", "KO"])["symbol"]) == {"AAPL", "KO"}
-    with pytest.raises(BarsFileError, match=r"no rows for the benchmark QQQ up to 2022-11-30 .*set benchmark_symbol"):
+    with pytest.raises(
+        BarsFileError, match=r"no rows for the benchmark QQQ up to 2022-11-30 .*set benchmark_symbol"
+    ):
         FilesProvider(str(tmp_path), benchmark_symbol="QQQ").benchmark(None, pd.Timestamp(AS_OF))
 
 
 GOOD = b"date,symbol,adj_close\n2022-11-29,AAA,10.0\n2022-11-30,AAA,10.5\n"
 
 
-@pytest.mark.parametrize(("name", "payload", "problem"), [
-    ("bad.csv", b"", "not a readable csv file (No columns to parse from file)"),
-    ("bad.parquet", b"\x00\x01 definitely not parquet \xff" * 20, "not a readable parquet file"),
-    ("bad.csv", b"date,ticker,close\n2022-11-30,AAA,1\n", "missing column(s) symbol, adj_close (has date, ticker, close)"),
-    ("bad.csv", b"date,symbol,adj_close\n", "no rows"),
-    ("bad.csv", b"date,symbol,adj_close\n2022-11-30,AAA,n/a?\n", "column adj_close is not numeric, e.g. 'n/a?'"),
-    ("bad.csv", b"date,symbol,adj_close\nyesterday,AAA,1\n", "1 row(s) with a missing or unparseable date"),
-])
+@pytest.mark.parametrize(
+    ("name", "payload", "problem"),
+    [
+        ("bad.csv", b"", "not a readable csv file (No columns to parse from file)"),
+        ("bad.parquet", b"\x00\x01 definitely not parquet \xff" * 20, "not a readable parquet file"),
+        (
+            "bad.csv",
+            b"date,ticker,close\n2022-11-30,AAA,1\n",
+            "missing column(s) symbol, adj_close (has date, ticker, close)",
+        ),
+        ("bad.csv", b"date,symbol,adj_close\n", "no rows"),
+        (
+            "bad.csv",
+            b"date,symbol,adj_close\n2022-11-30,AAA,n/a?\n",
+            "column adj_close is not numeric, e.g. 'n/a?'",
+        ),
+        (
+            "bad.csv",
+            b"date,symbol,adj_close\nyesterday,AAA,1\n",
+            "1 row(s) with a missing or unparseable date",
+        ),
+    ],
+)
 def test_a_malformed_file_is_named(tmp_path, name, payload, problem):
     (tmp_path / "good.csv").write_bytes(GOOD)
     (tmp_path / "sub").mkdir()
@@ -104,13 +127,28 @@ def test_a_binary_csv_and_duplicates_across_files_are_named(tmp_path):
 def test_cli_names_the_malformed_file_in_one_line(tmp_path, s3_server):
     url = f"s3://momentum-test/{uuid.uuid4().hex}"
     embedded_as_files(url)
-    fsspec.filesystem("s3").pipe_file(f"{url.removeprefix('s3://')}/csv/ZZZ.csv", b"date,symbol\n2022-11-30,ZZZ\n")
-    result = CliRunner().invoke(app, ["run", "--as-of", AS_OF, "--store", str(tmp_path / "store"),
-                                      "--provider", "files", "--set", f"files_path={url}"])
+    fsspec.filesystem("s3").pipe_file(
+        f"{url.removeprefix('s3://')}/csv/ZZZ.csv", b"date,symbol\n2022-11-30,ZZZ\n"
+    )
+    result = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "--as-of",
+            AS_OF,
+            "--store",
+            str(tmp_path / "store"),
+            "--provider",
+            "files",
+            "--set",
+            f"files_path={url}",
+        ],
+    )
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines()[-1] == (
         f"error: bars file {url}/csv/ZZZ.csv: missing column(s) adj_close (has date, symbol) "
-        "(expected columns date, symbol, adj_close[, open, high, low, close, volume])")
+        "(expected columns date, symbol, adj_close[, open, high, low, close, volume])"
+    )
     assert not (tmp_path / "store" / "orders").exists()
 
 

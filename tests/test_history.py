@@ -30,8 +30,17 @@ SESSIONS = nyse_sessions("2015-01-01", "2023-12-31")
 def panel(symbols=("AAA", "BBB", "CCC"), start="2020-01-01", end="2022-06-30", seed=1) -> pd.DataFrame:
     dates = nyse_sessions(start, end)
     rng = np.random.default_rng(seed)
-    frames = [pd.DataFrame({"date": dates, "symbol": s, "adj_close": 50 * np.exp(np.cumsum(rng.normal(0, 0.01, len(dates)))),
-                            "volume": rng.integers(1, 1000, len(dates)).astype(float)}) for s in symbols]
+    frames = [
+        pd.DataFrame(
+            {
+                "date": dates,
+                "symbol": s,
+                "adj_close": 50 * np.exp(np.cumsum(rng.normal(0, 0.01, len(dates)))),
+                "volume": rng.integers(1, 1000, len(dates)).astype(float),
+            }
+        )
+        for s in symbols
+    ]
     bars = pd.concat(frames, ignore_index=True)
     bars["date"] = bars["date"].astype("datetime64[ns]")
     return bars.sort_values(["date", "symbol"], ignore_index=True)
@@ -51,8 +60,11 @@ class FakeProvider:
 
     def bars(self, start, end, symbols=None):
         self.calls.append(Fetch(tuple(symbols), T(start), T(end)))
-        rows = self.panel[(self.panel["date"] >= T(start)) & (self.panel["date"] <= T(end))
-                          & self.panel["symbol"].isin(list(symbols))]
+        rows = self.panel[
+            (self.panel["date"] >= T(start))
+            & (self.panel["date"] <= T(end))
+            & self.panel["symbol"].isin(list(symbols))
+        ]
         return rows.reset_index(drop=True)
 
 
@@ -66,14 +78,21 @@ def test_first_backfill_fetches_everything_once():
 
 def test_nothing_new_means_no_fetch():
     stored = Coverage(T("2016-01-01"), T("2022-06-30"), frozenset({"A", "B"}))
-    assert plan_fetches(stored, target_coverage(stored, ["A", "B"], T("2016-01-01"), T("2022-06-30")), SESSIONS) == []
+    assert (
+        plan_fetches(stored, target_coverage(stored, ["A", "B"], T("2016-01-01"), T("2022-06-30")), SESSIONS)
+        == []
+    )
     # an earlier end or a later start is already covered
-    assert plan_fetches(stored, target_coverage(stored, ["A"], T("2018-01-01"), T("2021-01-04")), SESSIONS) == []
+    assert (
+        plan_fetches(stored, target_coverage(stored, ["A"], T("2018-01-01"), T("2021-01-04")), SESSIONS) == []
+    )
 
 
 def test_later_end_fetches_the_new_sessions_with_an_overlap():
     stored = Coverage(T("2016-01-01"), T("2022-06-30"), frozenset({"A", "B"}))
-    fetches = plan_fetches(stored, target_coverage(stored, ["A", "B"], T("2016-01-01"), T("2022-07-08")), SESSIONS)
+    fetches = plan_fetches(
+        stored, target_coverage(stored, ["A", "B"], T("2016-01-01"), T("2022-07-08")), SESSIONS
+    )
     overlap = SESSIONS[SESSIONS <= T("2022-06-30")][-OVERLAP]
     assert fetches == [Fetch(("A", "B"), overlap, T("2022-07-08"))] and overlap == T("2022-06-24")
 
@@ -83,7 +102,9 @@ def test_new_symbols_get_their_whole_range_and_an_earlier_start_the_gap():
     target = target_coverage(stored, ["A", "N"], T("2015-06-01"), T("2022-06-30"))
     assert target == Coverage(T("2015-06-01"), T("2022-06-30"), frozenset({"A", "N"}))
     assert plan_fetches(stored, target, SESSIONS) == [
-        Fetch(("N",), T("2015-06-01"), T("2022-06-30")), Fetch(("A",), T("2015-06-01"), T("2015-12-31"))]
+        Fetch(("N",), T("2015-06-01"), T("2022-06-30")),
+        Fetch(("A",), T("2015-06-01"), T("2015-12-31")),
+    ]
 
 
 def test_readjusted_symbols_are_those_whose_overlap_moved():
@@ -117,7 +138,9 @@ def test_split_by_year_sessions_and_benchmark():
     assert pd.concat(parts.values(), ignore_index=True).equals(bars)
     assert all(set(p["date"].dt.year) == {int(k[5:])} for k, p in parts.items())
     stored = Coverage(T("2020-01-01"), T("2021-12-31"), frozenset({"AAA"}))
-    assert new_sessions(stored, bars[bars["date"] >= T("2021-12-27")]) == len(nyse_sessions("2022-01-01", "2022-06-30"))
+    assert new_sessions(stored, bars[bars["date"] >= T("2021-12-27")]) == len(
+        nyse_sessions("2022-01-01", "2022-06-30")
+    )
     others, level = benchmark_split(bars, "SPY")
     assert set(others["symbol"]) == {"AAA"} and level.index.equals(pd.DatetimeIndex(bars["date"].unique()))
 
@@ -130,9 +153,16 @@ def test_backfill_then_nothing_then_new_sessions(store_url):
     provider = FakeProvider(full[full["date"] <= T("2022-06-30")])
     first = update_history(store, provider, ["AAA", "BBB", "CCC", "ZZZ"], T("2020-01-01"), T("2022-06-30"))
     assert first.summary() | {"version": None} == {
-        "as_of": "2022-06-30", "version": None, "start": "2020-01-01", "end": "2022-06-30", "symbols": 4,
-        "sessions_fetched": len(nyse_sessions("2020-01-01", "2022-06-30")), "readjusted": [], "requests": 1,
-        "path": f"{store.url}/history/as_of=2022-06-30/v={first.ref.version}/"}
+        "as_of": "2022-06-30",
+        "version": None,
+        "start": "2020-01-01",
+        "end": "2022-06-30",
+        "symbols": 4,
+        "sessions_fetched": len(nyse_sessions("2020-01-01", "2022-06-30")),
+        "readjusted": [],
+        "requests": 1,
+        "path": f"{store.url}/history/as_of=2022-06-30/v={first.ref.version}/",
+    }
     pd.testing.assert_frame_equal(read_history(store, first.ref), provider.panel)
 
     again = update_history(store, provider, ["AAA", "BBB", "CCC", "ZZZ"], T("2020-01-01"), T("2022-06-30"))
@@ -144,11 +174,14 @@ def test_backfill_then_nothing_then_new_sessions(store_url):
     assert later.sessions_fetched == len(nyse_sessions("2022-07-01", "2022-12-30")) and later.readjusted == ()
     pd.testing.assert_frame_equal(read_history(store, later.ref), full)
     base, manifest = store.manifest(first.ref), store.manifest(later.ref)
-    assert {k: manifest.parts[k] for k in ("year=2020", "year=2021")} == \
-        {k: base.parts[k] for k in ("year=2020", "year=2021")}  # untouched years: the same objects
+    assert {k: manifest.parts[k] for k in ("year=2020", "year=2021")} == {
+        k: base.parts[k] for k in ("year=2020", "year=2021")
+    }  # untouched years: the same objects
     assert manifest.parts["year=2022"] != base.parts["year=2022"]
-    pd.testing.assert_frame_equal(read_history(store, later.ref, T("2021-03-31")),
-                                  full[full["date"] <= T("2021-03-31")].reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        read_history(store, later.ref, T("2021-03-31")),
+        full[full["date"] <= T("2021-03-31")].reset_index(drop=True),
+    )
 
 
 def test_a_readjusted_symbol_is_fetched_again_alone(tmp_path):
@@ -169,13 +202,18 @@ def test_a_readjusted_symbol_is_fetched_again_alone(tmp_path):
 def test_a_new_member_is_backfilled_and_an_empty_first_answer_refused(tmp_path):
     store, full = VersionedStore(str(tmp_path)), panel()
     provider = FakeProvider(full)
-    with pytest.raises(NoHistoryError, match="fake returned no bars for 1 symbols over 2020-01-01..2022-06-30"):
+    with pytest.raises(
+        NoHistoryError, match="fake returned no bars for 1 symbols over 2020-01-01..2022-06-30"
+    ):
         update_history(store, provider, ["NOPE"], T("2020-01-01"), T("2022-06-30"))
     with pytest.raises(PermanentError, match="start 2022-07-01 is after its end 2022-06-30"):
         update_history(store, provider, ["AAA"], T("2022-07-01"), T("2022-06-30"))
     update_history(store, provider, ["AAA", "BBB"], T("2020-01-01"), T("2022-06-30"))
     update = update_history(store, provider, ["AAA", "BBB", "CCC"], T("2020-01-01"), T("2022-06-30"))
-    assert provider.calls[-1] == Fetch(("CCC",), T("2020-01-01"), T("2022-06-30")) and update.sessions_fetched == 0
+    assert (
+        provider.calls[-1] == Fetch(("CCC",), T("2020-01-01"), T("2022-06-30"))
+        and update.sessions_fetched == 0
+    )
     pd.testing.assert_frame_equal(read_history(store, update.ref), full)
     unknown = update_history(store, provider, ["AAA", "BBB", "CCC", "NOPE"], T("2020-01-01"), T("2022-06-30"))
     assert provider.calls[-1].symbols == ("NOPE",) and unknown.ref != update.ref
@@ -215,4 +253,6 @@ def test_members_between_counts_everyone_in_the_range(tmp_path):
     assert members_between(listed, T("2020-03-02"), T("2020-12-31"), "QQQ") == ["AAA", "QQQ"]
     assert members_between(listed, T("2020-03-02"), T("2021-03-01"), "QQQ") == ["AAA", "BRK.B", "QQQ"]
     with pytest.raises(PermanentError, match="universe 'all' names no symbols to backfill"):
-        members_between(UniverseSpec(provider="alpaca", universe="all"), T("2020-01-02"), T("2020-12-31"), "SPY")
+        members_between(
+            UniverseSpec(provider="alpaca", universe="all"), T("2020-01-02"), T("2020-12-31"), "SPY"
+        )

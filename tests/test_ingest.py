@@ -20,7 +20,9 @@ END = "2022-12-28"
 
 
 def ingest(store_url: str, *args: str) -> dict:
-    result = CliRunner().invoke(app, ["ingest", "--provider", "alpaca", "--store", store_url, "--json", *args])
+    result = CliRunner().invoke(
+        app, ["ingest", "--provider", "alpaca", "--store", store_url, "--json", *args]
+    )
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -62,7 +64,9 @@ def test_new_sessions_only_and_a_planted_readjustment_refetched_alone(alpaca_dat
 
     market = embedded_market()
     past = (market["symbol"] == "KO") & (market["date"] < pd.Timestamp("2022-09-14"))
-    market.loc[past, "adj_close"] = (market.loc[past, "adj_close"] * 0.9885).round(4)  # KO's dividend re-adjusts its past
+    market.loc[past, "adj_close"] = (market.loc[past, "adj_close"] * 0.9885).round(
+        4
+    )  # KO's dividend re-adjusts its past
     alpaca_data.replace_bars(market)
     alpaca_data.newest, asked = None, alpaca_data.bar_requests
     second = ingest(url, "--end", END)
@@ -71,7 +75,9 @@ def test_new_sessions_only_and_a_planted_readjustment_refetched_alone(alpaca_dat
     whole = [q for q in queries if q["start"] == "2016-01-01"]
     assert {q["symbols"] for q in whole} == {"KO"}  # KO's whole range again, and nothing else
     assert {q["start"] for q in queries} == {"2016-01-01", "2022-06-24"}  # the rest: 5 sessions of overlap on
-    assert second["sessions_fetched"] == len(pd.DatetimeIndex(served(market, "2022-07-01", END)["date"].unique()))
+    assert second["sessions_fetched"] == len(
+        pd.DatetimeIndex(served(market, "2022-07-01", END)["date"].unique())
+    )
     store = VersionedStore(url)
     assert store.manifest(store.resolve("history").ref).params["readjusted"] == ["KO"]
     stored = history(url, second)
@@ -90,12 +96,16 @@ def test_backtest_on_alpaca_reads_the_stored_history(alpaca_data, tmp_path):
     assert alpaca_data.bar_requests == requests  # nothing re-downloaded
     embedded = CliRunner().invoke(app, [*args, "--provider", "embedded"])
     ours, theirs = (json.loads(r.stdout.strip().splitlines()[-1]) for r in (alpaca, embedded))
-    assert ours["rebalances"] == theirs["rebalances"] and ours["final_equity"] == pytest.approx(theirs["final_equity"])
+    assert ours["rebalances"] == theirs["rebalances"] and ours["final_equity"] == pytest.approx(
+        theirs["final_equity"]
+    )
 
 
 def test_ingest_failure_is_one_line(alpaca_data, tmp_path):
     alpaca_data.fail_next(1, status=403, body={"code": 40310000, "message": "forbidden"})
-    result = CliRunner().invoke(app, ["ingest", "--provider", "alpaca", "--store", str(tmp_path), "--end", END])
+    result = CliRunner().invoke(
+        app, ["ingest", "--provider", "alpaca", "--store", str(tmp_path), "--end", END]
+    )
     assert result.exit_code == 1
     line = result.stderr.strip().splitlines()[-1]
     assert line.startswith("error: ") and "403" in line and alpaca_data.secret_key not in result.output

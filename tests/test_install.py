@@ -30,9 +30,15 @@ def installed(tmp_path_factory) -> Path:
     """A new venv with momentum installed from the checkout as a wheel; returns its bin folder."""
     venv = tmp_path_factory.mktemp("installed") / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    (venv / "lib" / VERSION / "site-packages" / "test-dependencies.pth").write_text("\n".join(site.getsitepackages()))
-    done = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--no-deps", "-q", str(REPO_ROOT)],
-                          capture_output=True, text=True, timeout=600)
+    (venv / "lib" / VERSION / "site-packages" / "test-dependencies.pth").write_text(
+        "\n".join(site.getsitepackages())
+    )
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--no-deps", "-q", str(REPO_ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return venv / "bin"
 
@@ -43,17 +49,34 @@ def clean_env(home: Path) -> dict[str, str]:
 
 
 def test_the_installed_copy_is_what_runs(installed, tmp_path):
-    code = "import momentum, flows, tasks, momentum_cli; print(json.dumps([m.__file__ for m in " \
-           "(momentum, flows, tasks, momentum_cli)]))"
-    done = subprocess.run([str(installed / "python"), "-c", f"import json; {code}"], cwd=tmp_path,
-                          env=clean_env(tmp_path / "home"), capture_output=True, text=True, timeout=60)
+    code = (
+        "import momentum, flows, tasks, momentum_cli; print(json.dumps([m.__file__ for m in "
+        "(momentum, flows, tasks, momentum_cli)]))"
+    )
+    done = subprocess.run(
+        [str(installed / "python"), "-c", f"import json; {code}"],
+        cwd=tmp_path,
+        env=clean_env(tmp_path / "home"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     venv = installed.parent.resolve()
-    assert all(Path(f).resolve().is_relative_to(venv) for f in json.loads(done.stdout)), done.stdout + done.stderr
+    assert all(Path(f).resolve().is_relative_to(venv) for f in json.loads(done.stdout)), (
+        done.stdout + done.stderr
+    )
 
 
 def test_run_from_outside_the_checkout(installed, tmp_path):
-    done = subprocess.run([str(installed / "momentum"), "run", "--json"], cwd=tmp_path, env=clean_env(tmp_path / "home"),
-                          capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [str(installed / "momentum"), "run", "--json"],
+        cwd=tmp_path,
+        env=clean_env(tmp_path / "home"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads(done.stdout)
     assert summary["execution"]["filled"] == summary["execution"]["orders"] > 0
@@ -80,22 +103,61 @@ def _answers(url: str) -> bool:
 def test_serve_from_outside_the_checkout_runs_a_deployment(installed, tmp_path):
     port, env, log = free_port(), clean_env(tmp_path / "client-home"), tmp_path / "serve.log"
     with log.open("wb") as out:
-        serve = subprocess.Popen([str(installed / "momentum"), "serve", "--port", str(port), "--home",
-                                  str(tmp_path / "serve-home"), "--store", str(tmp_path / "store"), "--poll-seconds", "1"],
-                                 cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                 start_new_session=True)
+        serve = subprocess.Popen(
+            [
+                str(installed / "momentum"),
+                "serve",
+                "--port",
+                str(port),
+                "--home",
+                str(tmp_path / "serve-home"),
+                "--store",
+                str(tmp_path / "store"),
+                "--poll-seconds",
+                "1",
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     try:
-        _wait_for(lambda: "Ctrl-C stops everything" in log.read_text(errors="replace"), 240, "serve not ready", log)
+        _wait_for(
+            lambda: "Ctrl-C stops everything" in log.read_text(errors="replace"), 240, "serve not ready", log
+        )
         assert _answers(f"http://127.0.0.1:{port}/"), "the UI does not answer"
         api = {**env, "PREFECT_API_URL": f"http://127.0.0.1:{port}/api"}
-        started = subprocess.run([str(installed / "python"), "-m", "prefect", "deployment", "run", "rebalance/rebalance"],
-                                 cwd=tmp_path, env=api, capture_output=True, text=True, timeout=120)
+        started = subprocess.run(
+            [str(installed / "python"), "-m", "prefect", "deployment", "run", "rebalance/rebalance"],
+            cwd=tmp_path,
+            env=api,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         run_id = re.search(r"UUID: ([0-9a-f-]{36})", started.stdout).group(1)
         state = [""]
 
         def final() -> bool:
-            shown = subprocess.run([str(installed / "python"), "-m", "prefect", "flow-run", "inspect", run_id, "--output",
-                                    "json"], cwd=tmp_path, env=api, capture_output=True, text=True, timeout=60)
+            shown = subprocess.run(
+                [
+                    str(installed / "python"),
+                    "-m",
+                    "prefect",
+                    "flow-run",
+                    "inspect",
+                    run_id,
+                    "--output",
+                    "json",
+                ],
+                cwd=tmp_path,
+                env=api,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             state[0] = json.loads(shown.stdout)["state"]["type"] if shown.returncode == 0 else ""
             return state[0] in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 

@@ -45,8 +45,14 @@ def copy_packages(target: Path) -> Path:
 
 def probe(copy: Path, store: Path) -> dict[str, str]:
     env = {**os.environ, "PYTHONPATH": str(copy), "PREFECT_HOME": str(copy / "prefect-home")}
-    done = subprocess.run([sys.executable, "-c", PROBE, str(store)], cwd=copy, env=env, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(store)],
+        cwd=copy,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -59,7 +65,7 @@ def test_one_changed_source_byte_changes_the_code_version_fingerprint_and_cache_
     signals = copy / "momentum" / "signals.py"  # a module the probed task does not show in its own source
     source = signals.read_bytes()
     at = source.index(b"momentum")
-    signals.write_bytes(source[:at] + b"M" + source[at + 1:])
+    signals.write_bytes(source[:at] + b"M" + source[at + 1 :])
     after = probe(copy, store)
     assert after["code"] != before["code"] and after["code"].startswith(f"{__version__}+")
     assert after["fingerprint"] != before["fingerprint"]

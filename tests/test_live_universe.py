@@ -31,8 +31,11 @@ def test_sp500_members_at_a_date_with_the_start_of_their_spell():
 def test_membership_data_end_is_the_last_date_the_package_knows():
     end = membership_data_end()
     history, events = ic.history("sp500"), ic.events(index="sp500")
-    known = set(pd.to_datetime(history["opt-in"])) | set(pd.to_datetime(history["opt-out"]).dropna()) \
+    known = (
+        set(pd.to_datetime(history["opt-in"]))
+        | set(pd.to_datetime(history["opt-out"]).dropna())
         | set(pd.to_datetime(events["event_date"]))
+    )
     assert end in known and all(d <= end for d in known)
 
 
@@ -41,7 +44,9 @@ def test_after_the_data_end_the_latest_membership_is_used_and_said_so():
     assert membership_freshness(pd.Timestamp("2026-10-01"), end).warning is None
     fresh = membership_freshness(pd.Timestamp("2026-11-30"), end)
     assert fresh.membership_as_of == "2026-10-06"
-    assert fresh.warning.startswith("S&P 500 membership as of 2026-10-06 (the data's last date, 55 days before as_of)")
+    assert fresh.warning.startswith(
+        "S&P 500 membership as of 2026-10-06 (the data's last date, 55 days before as_of)"
+    )
     assert membership_freshness(end + pd.Timedelta(days=MAX_STALE_DAYS), end).warning is not None
 
 

@@ -49,7 +49,11 @@ def test_drawdown_dates_on_a_hand_made_curve():
     equity = pd.Series([100, 120, 90, 60, 80, 119, 121, 110.0], index=days)
     dd = m.max_drawdown(equity)
     assert dd["max_drawdown"] == pytest.approx(60 / 120 - 1)
-    assert (dd["max_drawdown_peak"], dd["max_drawdown_trough"], dd["max_drawdown_recovery"]) == (days[1], days[3], days[6])
+    assert (dd["max_drawdown_peak"], dd["max_drawdown_trough"], dd["max_drawdown_recovery"]) == (
+        days[1],
+        days[3],
+        days[6],
+    )
     never = m.max_drawdown(equity.iloc[:6])
     assert never["max_drawdown_recovery"] is None
     assert m.drawdown(equity).iloc[[0, 1, 6]].tolist() == [0.0, 0.0, 0.0]
@@ -61,7 +65,7 @@ def test_beta_alpha_hit_rate_and_years_by_construction():
     beta, alpha = m.beta_alpha(levered, b)
     assert beta == pytest.approx(2.0) and alpha == pytest.approx(0.0, abs=1e-12)
     beta, alpha = m.beta_alpha(b + 0.0001, b)
-    assert beta == pytest.approx(1.0) and alpha == pytest.approx(1.0001 ** 252 - 1, rel=1e-9)
+    assert beta == pytest.approx(1.0) and alpha == pytest.approx(1.0001**252 - 1, rel=1e-9)
     assert m.monthly_hit_rate(b + 0.0001, b) == 1.0 and m.monthly_hit_rate(b - 0.0001, b) == 0.0
     months = b.index.to_period("M")
     odd = pd.Series(np.where(months.month % 2 == 1, 0.001, -0.001), index=b.index)

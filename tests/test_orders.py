@@ -46,8 +46,14 @@ def run_plan(plan, broker, guards=FAST, prices=PRICES, **kwargs):
 
 
 def test_plan_whole_shares_sells_first_and_funded():
-    plan = plan_orders(pd.Series({"A": 0.5, "B": 0.5}), pd.Series({"C": 100.0}), 1_000.0, PRICES,
-                       rebalance_key="20220228", cost_bps=10)
+    plan = plan_orders(
+        pd.Series({"A": 0.5, "B": 0.5}),
+        pd.Series({"C": 100.0}),
+        1_000.0,
+        PRICES,
+        rebalance_key="20220228",
+        cost_bps=10,
+    )
     assert list(plan["side"]) == ["sell", "buy", "buy"] and plan.iloc[0]["symbol"] == "C"
     equity = 1_000 + 100 * 50
     # buys 300 A + 150 B cost 6000 * 1.001 = 6006; cash after sells 1000 + 5000 * 0.999 = 5995:
@@ -62,10 +68,19 @@ def test_plan_whole_shares_sells_first_and_funded():
 
 
 def test_plan_fractional_and_minimum_order_value():
-    plan = plan_orders(pd.Series({"A": 1.0}), pd.Series({"A": 99.95}), 1.0, PRICES, rebalance_key="k",
-                       fractional=True, min_order_value=5.0)
+    plan = plan_orders(
+        pd.Series({"A": 1.0}),
+        pd.Series({"A": 99.95}),
+        1.0,
+        PRICES,
+        rebalance_key="k",
+        fractional=True,
+        min_order_value=5.0,
+    )
     assert plan.empty  # the 0.1-share top-up is worth $1 < $5
-    plan = plan_orders(pd.Series({"C": 1.0}), pd.Series(dtype=float), 1_000.0, PRICES, rebalance_key="k", fractional=True)
+    plan = plan_orders(
+        pd.Series({"C": 1.0}), pd.Series(dtype=float), 1_000.0, PRICES, rebalance_key="k", fractional=True
+    )
     assert plan.iloc[0]["qty"] == pytest.approx(20.0)
 
 
@@ -78,8 +93,9 @@ def test_plan_refuses_missing_prices():
 
 @pytest.fixture
 def broker(tmp_path):
-    return PaperBroker(VersionedStore(str(tmp_path)), as_of="2022-02-28", prices=PRICES, initial_cash=1_000.0,
-                       cost_bps=10)
+    return PaperBroker(
+        VersionedStore(str(tmp_path)), as_of="2022-02-28", prices=PRICES, initial_cash=1_000.0, cost_bps=10
+    )
 
 
 def test_paper_broker_fills_refuses_duplicates_and_keeps_the_book(broker):
@@ -102,7 +118,14 @@ def test_paper_broker_refuses_trading_in_the_past(broker):
 
 
 def test_execute_twice_sends_each_order_once(broker):
-    plan = plan_orders(pd.Series({"A": 0.5, "B": 0.5}), pd.Series(dtype=float), 1_000.0, PRICES, rebalance_key="r1", cost_bps=10)
+    plan = plan_orders(
+        pd.Series({"A": 0.5, "B": 0.5}),
+        pd.Series(dtype=float),
+        1_000.0,
+        PRICES,
+        rebalance_key="r1",
+        cost_bps=10,
+    )
     first = run_plan(plan, broker, Guards())
     second = run_plan(plan, broker, Guards())
     assert (first["status"] == "filled").all() and set(first["note"]) == {"sent"}
@@ -114,8 +137,14 @@ def test_execute_twice_sends_each_order_once(broker):
 
 
 def test_crash_midway_then_rerun_completes_without_duplicates(broker, monkeypatch):
-    plan = plan_orders(pd.Series({"A": 0.3, "B": 0.3, "C": 0.3}), pd.Series(dtype=float), 1_000.0, PRICES,
-                       rebalance_key="r1", cost_bps=10)
+    plan = plan_orders(
+        pd.Series({"A": 0.3, "B": 0.3, "C": 0.3}),
+        pd.Series(dtype=float),
+        1_000.0,
+        PRICES,
+        rebalance_key="r1",
+        cost_bps=10,
+    )
     real_submit, sent = PaperBroker.submit, []
 
     def dies_after_two(self, order):
@@ -136,7 +165,9 @@ def test_crash_midway_then_rerun_completes_without_duplicates(broker, monkeypatc
 
 
 def test_guards_stop_before_the_first_order(broker):
-    plan = plan_orders(pd.Series({"A": 1.0}), pd.Series(dtype=float), 1_000.0, PRICES, rebalance_key="r1", cost_bps=10)
+    plan = plan_orders(
+        pd.Series({"A": 1.0}), pd.Series(dtype=float), 1_000.0, PRICES, rebalance_key="r1", cost_bps=10
+    )
     for guards, message in [
         (Guards(kill_switch=True), "kill switch"),
         (Guards(max_order_notional=50), "exceeds max_order_notional"),
@@ -150,13 +181,22 @@ def test_guards_stop_before_the_first_order(broker):
 
 
 def test_plan_notional_buys_and_input_checks():
-    plan = plan_orders(pd.Series({"A": 0.5, "B": 0.5}), pd.Series({"C": 10.0}), 100.0, PRICES, rebalance_key="k",
-                       fractional=True, notional=True)
+    plan = plan_orders(
+        pd.Series({"A": 0.5, "B": 0.5}),
+        pd.Series({"C": 10.0}),
+        100.0,
+        PRICES,
+        rebalance_key="k",
+        fractional=True,
+        notional=True,
+    )
     sells, buys = plan[plan["side"] == "sell"], plan[plan["side"] == "buy"]
     assert sells["notional"].isna().all() and (buys["notional"] <= buys["est_value"]).all()
     assert buys["notional"].tolist() == [300.0, 300.0] and buys["qty"].tolist() == [30.0, 15.0]
     with pytest.raises(ValueError, match="notional orders need fractional"):
-        plan_orders(pd.Series({"A": 1.0}), pd.Series(dtype=float), 100.0, PRICES, rebalance_key="k", notional=True)
+        plan_orders(
+            pd.Series({"A": 1.0}), pd.Series(dtype=float), 100.0, PRICES, rebalance_key="k", notional=True
+        )
     with pytest.raises(ValueError, match="long-only"):
         plan_orders(pd.Series({"A": 0.8, "B": 0.8}), pd.Series(dtype=float), 100.0, PRICES, rebalance_key="k")
     with pytest.raises(ValueError, match="characters outside"):
@@ -177,7 +217,9 @@ class FakeBroker:
         self.lookup_failures = 0
 
     def account(self):
-        return Account(cash=self.cash, equity=self.cash + sum(q * self.prices[s] for s, q in self.held.items()))
+        return Account(
+            cash=self.cash, equity=self.cash + sum(q * self.prices[s] for s, q in self.held.items())
+        )
 
     def positions(self):
         return [Position(s, q, q * self.prices[s]) for s, q in self.held.items() if q]
@@ -206,20 +248,35 @@ class FakeBroker:
             raise BrokerError("POST /v2/orders -> 403: insufficient buying power")
         qty = order.qty if order.qty is not None else round(order.notional / self.prices[order.symbol], 6)
         filled = 0.0 if order.symbol in self.hold else qty / 2 if order.symbol in self.partial else qty
-        status = "accepted" if not filled or not self.is_open else "partially_filled" if filled < qty else "filled"
+        status = (
+            "accepted" if not filled or not self.is_open else "partially_filled" if filled < qty else "filled"
+        )
         filled = filled if self.is_open else 0.0
         sign = 1 if order.side == "buy" else -1
         self.held[order.symbol] = self.held.get(order.symbol, 0.0) + sign * filled
         self.cash -= sign * filled * self.prices[order.symbol]
-        result = OrderStatus(order.client_order_id, f"b-{len(self.orders)}", order.symbol, order.side, status, qty,
-                             filled, self.prices[order.symbol] if filled else None)
+        result = OrderStatus(
+            order.client_order_id,
+            f"b-{len(self.orders)}",
+            order.symbol,
+            order.side,
+            status,
+            qty,
+            filled,
+            self.prices[order.symbol] if filled else None,
+        )
         self.orders[order.client_order_id] = result
         return result
 
 
 def rebalance_plan(broker: FakeBroker):
-    return plan_orders(pd.Series({"A": 0.5, "B": 0.5}), pd.Series(broker.held, dtype=float), broker.cash, PRICES,
-                       rebalance_key="r1")
+    return plan_orders(
+        pd.Series({"A": 0.5, "B": 0.5}),
+        pd.Series(broker.held, dtype=float),
+        broker.cash,
+        PRICES,
+        rebalance_key="r1",
+    )
 
 
 def test_a_sell_that_does_not_fill_blocks_the_buys_it_would_fund():
@@ -241,7 +298,13 @@ def test_a_sell_that_does_not_fill_blocks_the_buys_it_would_fund():
     # the sell fills later: a re-run finds C and A and sends only B
     rich.hold.clear()
     rich.orders["mom-r1-C-sell"] = rich.orders["mom-r1-C-sell"].__class__(
-        **{**rich.orders["mom-r1-C-sell"].__dict__, "status": "filled", "filled_qty": 20.0, "filled_avg_price": 50.0})
+        **{
+            **rich.orders["mom-r1-C-sell"].__dict__,
+            "status": "filled",
+            "filled_qty": 20.0,
+            "filled_avg_price": 50.0,
+        }
+    )
     rich.held["C"], rich.cash = 0.0, rich.cash + 1_000.0
     again = run_plan(rebalance_plan(FakeBroker(cash=3_300.0, positions={"C": 20.0})), rich)
     assert list(again["action"]) == ["found_at_broker", "found_at_broker", "submitted"]
@@ -254,7 +317,9 @@ def test_partial_fills_and_rejections_are_reported_and_not_resent():
     broker.reject.add("B")
     plan = rebalance_plan(broker)
     out = run_plan(plan, broker).set_index("symbol")
-    assert out.loc["A", "status"] == "partially_filled" and "PARTIAL: filled 50 of 100" in out.loc["A", "note"]
+    assert (
+        out.loc["A", "status"] == "partially_filled" and "PARTIAL: filled 50 of 100" in out.loc["A", "note"]
+    )
     assert out.loc["B", "status"] == "rejected" and "insufficient buying power" in out.loc["B", "note"]
     assert out.loc["B", "action"] == "refused" and not out.loc["B", "pending"]
     again = run_plan(plan, broker).set_index("symbol")
@@ -300,8 +365,15 @@ def test_conflicting_order_under_the_same_id_is_flagged_and_kill_switch_mid_run(
 
 
 def test_reconcile_tolerates_notional_estimates_only():
-    plan = plan_orders(pd.Series({"A": 1.0}), pd.Series(dtype=float), 1_000.0, PRICES, rebalance_key="k",
-                       fractional=True, notional=True)
+    plan = plan_orders(
+        pd.Series({"A": 1.0}),
+        pd.Series(dtype=float),
+        1_000.0,
+        PRICES,
+        rebalance_key="k",
+        fractional=True,
+        notional=True,
+    )
     assert reconcile(plan, {"A": 99.5}).empty
     assert len(reconcile(plan, {"A": 90.0})) == 1
     whole = plan_orders(pd.Series({"A": 1.0}), pd.Series(dtype=float), 1_000.0, PRICES, rebalance_key="k")
@@ -309,9 +381,16 @@ def test_reconcile_tolerates_notional_estimates_only():
 
 
 def test_paper_fill_price_rule_applies_slippage_against_the_order(tmp_path):
-    broker = PaperBroker(VersionedStore(str(tmp_path)), as_of="2022-02-28", prices=PRICES, initial_cash=1_000.0,
-                         slippage_bps=50)
+    broker = PaperBroker(
+        VersionedStore(str(tmp_path)),
+        as_of="2022-02-28",
+        prices=PRICES,
+        initial_cash=1_000.0,
+        slippage_bps=50,
+    )
     buy = broker.submit(OrderRequest("s-1", "A", "buy", qty=10))
     sell = broker.submit(OrderRequest("s-2", "A", "sell", qty=4))
-    assert buy.filled_avg_price == pytest.approx(10.0 * 1.005) and sell.filled_avg_price == pytest.approx(10.0 * 0.995)
+    assert buy.filled_avg_price == pytest.approx(10.0 * 1.005) and sell.filled_avg_price == pytest.approx(
+        10.0 * 0.995
+    )
     assert broker.account().cash == pytest.approx(1_000 - 10 * 10.05 + 4 * 9.95)

@@ -40,7 +40,9 @@ def test_full_run_on_each_store(store_url):
         manifest = store.manifest(store.resolve(name).ref)
         assert summary["datasets"][name]["version"] == manifest.version and manifest.flow_run_id
     scores = store.read(store.resolve("scores").ref)
-    assert "not a universe member" in scores.set_index("symbol").loc["RRC", "reason"]  # left the index 2018-06-18
+    assert (
+        "not a universe member" in scores.set_index("symbol").loc["RRC", "reason"]
+    )  # left the index 2018-06-18
     assert scores["selected"].sum() == 5
 
 
@@ -48,7 +50,10 @@ def test_a_manual_run_off_the_calendar_rebalances_and_says_so(tmp_path):
     from momentum_cli.render import run_text
 
     summary = rebalance(as_of="2022-12-28", store_url=str(tmp_path))
-    assert not summary["rebalance"]["is_signal_session"] and summary["rebalance"]["signal_session"] == "2022-12-28"
+    assert (
+        not summary["rebalance"]["is_signal_session"]
+        and summary["rebalance"]["signal_session"] == "2022-12-28"
+    )
     assert summary["orders"] and not summary["rebalance"]["caught_up"]
     text = run_text(RunSummary.from_json(summary))
     assert "a manual run rebalances at as_of; --only-on-schedule trades only on signal sessions" in text
@@ -93,7 +98,9 @@ def test_execute_fails_once_then_the_rerun_reuses_earlier_stages(tmp_path, monke
     assert states["execute"] == "Completed"
     book = ledger(store)
     plan = store.read(before["orders"][-1])
-    assert book["client_order_id"].is_unique and sorted(book["client_order_id"]) == sorted(plan["client_order_id"])
+    assert book["client_order_id"].is_unique and sorted(book["client_order_id"]) == sorted(
+        plan["client_order_id"]
+    )
     assert book.set_index("client_order_id").loc[submitted, "status"].eq("filled").all()
 
 
@@ -132,8 +139,19 @@ def test_cli_run_json_and_store_commands(tmp_path):
     assert listing.exit_code == 0 and all(name in listing.stdout for name in STAGES)
     csv = runner.invoke(app, ["store", "show", "scores", "--as-of", AS_OF, "--format", "csv", "--store", url])
     scores = pd.read_csv(pd.io.common.StringIO(csv.stdout))
-    assert list(scores.columns) == ["symbol", "momentum", "fip", "eligible", "reason", "in_pool", "selected", "weight"]
-    assert sorted(scores.loc[scores["selected"], "symbol"]) == sorted(t["symbol"] for t in summary["target_portfolio"])
+    assert list(scores.columns) == [
+        "symbol",
+        "momentum",
+        "fip",
+        "eligible",
+        "reason",
+        "in_pool",
+        "selected",
+        "weight",
+    ]
+    assert sorted(scores.loc[scores["selected"], "symbol"]) == sorted(
+        t["symbol"] for t in summary["target_portfolio"]
+    )
     missing = runner.invoke(app, ["store", "show", "nothing", "--store", url])
     assert missing.exit_code == 1 and "no committed version" in missing.stderr
 
@@ -142,15 +160,22 @@ def test_cli_failure_is_one_line_and_nonzero(tmp_path):
     result = CliRunner().invoke(app, ["run", "--as-of", "2022-12-25", "--store", str(tmp_path)])
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines() == [
-        "error: as_of 2022-12-25 is not an NYSE session, --as-of (the session before it is 2022-12-23)"]
+        "error: as_of 2022-12-25 is not an NYSE session, --as-of (the session before it is 2022-12-23)"
+    ]
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--provider", "foo"], "error: invalid settings: provider: Input should be 'embedded', 'synthetic', 'alpaca' or 'files'"),
-    (["--set", "lookback=10", "--set", "skip=20"], "skip (20) must be smaller than lookback (10)"),
-    (["--set", "alpaca_secret_key=abc"], "error: secrets (alpaca_secret_key) come from the environment"),
-    (["--set", "nonsense=1"], "nonsense: Extra inputs are not permitted"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--provider", "foo"],
+            "error: invalid settings: provider: Input should be 'embedded', 'synthetic', 'alpaca' or 'files'",
+        ),
+        (["--set", "lookback=10", "--set", "skip=20"], "skip (20) must be smaller than lookback (10)"),
+        (["--set", "alpaca_secret_key=abc"], "error: secrets (alpaca_secret_key) come from the environment"),
+        (["--set", "nonsense=1"], "nonsense: Extra inputs are not permitted"),
+    ],
+)
 def test_cli_refuses_bad_settings_before_running(args, message, tmp_path):
     result = CliRunner().invoke(app, ["run", "--store", str(tmp_path / "store"), *args])
     assert result.exit_code == 1 and message in result.stderr

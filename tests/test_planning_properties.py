@@ -31,15 +31,20 @@ def portfolios(draw):
 def cash_after(delta: np.ndarray, cash: float, px: np.ndarray, cost_bps: float) -> float:
     """Cash once every sell and buy of ``delta`` (shares) has filled at ``px``, costs included."""
     cost = cost_bps / 1e4
-    return cash + float(np.clip(-delta, 0, None) @ px) * (1 - cost) - float(np.clip(delta, 0, None) @ px) * (1 + cost)
+    return (
+        cash
+        + float(np.clip(-delta, 0, None) @ px) * (1 - cost)
+        - float(np.clip(delta, 0, None) @ px) * (1 + cost)
+    )
 
 
 @settings(max_examples=300, deadline=None)
 @given(portfolios(), COST_BPS, st.booleans(), st.sampled_from([0.0, 0.02]))
 def test_cash_after_the_trades_is_never_negative(portfolio, cost_bps, fractional, cash_buffer):
     weights, current, cash, px = portfolio
-    delta = plan_quantities(weights, current, cash, px, fractional=fractional, cash_buffer=cash_buffer,
-                            cost_bps=cost_bps)
+    delta = plan_quantities(
+        weights, current, cash, px, fractional=fractional, cash_buffer=cash_buffer, cost_bps=cost_bps
+    )
     assert cash_after(delta, cash, px, cost_bps) >= -1e-6 * max(1.0, cash)
     assert (current + delta >= 0).all()  # long-only: never sells more than it holds
 
@@ -51,8 +56,9 @@ def test_a_portfolio_already_at_its_target_plans_no_order(portfolio, fractional)
     symbols = [f"S{i}" for i in range(len(px))]
     prices = pd.Series(px, index=symbols)
     targets = pd.Series(weights, index=symbols)
-    first = plan_orders(targets, pd.Series(current, index=symbols), cash, prices, rebalance_key="r1",
-                        fractional=fractional)
+    first = plan_orders(
+        targets, pd.Series(current, index=symbols), cash, prices, rebalance_key="r1", fractional=fractional
+    )
     # fill the first plan at the reference prices (no costs): the book is now at its target
     held = pd.Series(current, index=symbols)
     held.update(first.set_index("symbol")["target_qty"])

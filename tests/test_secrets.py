@@ -45,7 +45,8 @@ def all_logs():
     handler = Collect()
     names = [None, "prefect", "momentum", "tasks", "flows", "urllib3"]
     loggers = [logging.getLogger(n) for n in names] + [
-        logging.getLogger(n) for n in list(logging.root.manager.loggerDict) if n.startswith("prefect")]
+        logging.getLogger(n) for n in list(logging.root.manager.loggerDict) if n.startswith("prefect")
+    ]
     saved = [(lg, lg.level) for lg in loggers]
     for lg in loggers:
         lg.addHandler(handler)
@@ -96,8 +97,10 @@ def _every(read, **filters) -> list:
 
 def refusal_logged(texts: dict[str, str]) -> bool:
     """The broker's refusal reached the API's run logs, scrubbed."""
-    return any(k.startswith("log ") and "rejected by the broker" in v and "key *** with secret ***" in v
-               for k, v in texts.items())
+    return any(
+        k.startswith("log ") and "rejected by the broker" in v and "key *** with secret ***" in v
+        for k, v in texts.items()
+    )
 
 
 def api_logs(client, flow_run_id, wait_seconds: float = 30.0) -> dict[str, str]:
@@ -144,8 +147,11 @@ def result_texts(since: float) -> dict[str, str]:
     root = Path(PREFECT_LOCAL_STORAGE_PATH.value())
     if not root.exists():
         return {}
-    return {str(p): p.read_bytes().decode("latin-1") for p in root.rglob("*")
-            if p.is_file() and p.stat().st_mtime >= since - 1}
+    return {
+        str(p): p.read_bytes().decode("latin-1")
+        for p in root.rglob("*")
+        if p.is_file() and p.stat().st_mtime >= since - 1
+    }
 
 
 def assert_absent(secrets: tuple[str, ...], texts: dict[str, str]) -> None:
@@ -155,9 +161,16 @@ def assert_absent(secrets: tuple[str, ...], texts: dict[str, str]) -> None:
 
 def run_and_scan(srv: AlpacaServer, url: str, secrets: tuple[str, str], all_logs, capfd) -> dict:
     since = time.time()
-    state = rebalance(as_of=AS_OF, store_url=url, broker="alpaca",
-                      overrides={"alpaca_base_url": srv.base_url, "fill_timeout_seconds": 1.0}, return_state=True)
-    assert state.is_failed() and state.message.startswith("1 of 5 orders not filled (1 rejected)")  # the refusal
+    state = rebalance(
+        as_of=AS_OF,
+        store_url=url,
+        broker="alpaca",
+        overrides={"alpaca_base_url": srv.base_url, "fill_timeout_seconds": 1.0},
+        return_state=True,
+    )
+    assert state.is_failed() and state.message.startswith(
+        "1 of 5 orders not filled (1 rejected)"
+    )  # the refusal
     assert_absent(secrets, {"flow run state message": state.message})
     summary = state.result(raise_on_failure=False)
     # the keys were used: the server authenticated every request with exactly these values
@@ -200,8 +213,13 @@ def test_canary_keys_from_prefect_secret_blocks_never_leak(monkeypatch, tmp_path
     url = str(tmp_path / "store")
     try:
         # no key anywhere: the run fails before any request, saying where keys come from
-        state = rebalance(as_of=AS_OF, store_url=url, broker="alpaca",
-                          overrides={"alpaca_base_url": srv.base_url}, return_state=True)
+        state = rebalance(
+            as_of=AS_OF,
+            store_url=url,
+            broker="alpaca",
+            overrides={"alpaca_base_url": srv.base_url},
+            return_state=True,
+        )
         assert state.is_failed() and srv.requests == []
         with pytest.raises(MissingBrokerKeys, match="MOMENTUM_ALPACA_KEY_ID .* Prefect Secret blocks"):
             state.result()

@@ -51,8 +51,10 @@ def test_windows_count_each_symbols_own_sessions():
     assert out.loc["B", "history"] == 6 and np.isnan(out.loc["B", "momentum"])
     gappy = frame.copy()
     gappy.iloc[5, 0] = np.nan  # one missing bar of A: its own last 11 closes are used
-    own = gappy["A"].dropna().to_numpy()[-(LB + 1):]
-    assert momentum_signals(gappy, LB, SKIP).loc["A", "momentum"] == pytest.approx(own[LB - SKIP] / own[0] - 1)
+    own = gappy["A"].dropna().to_numpy()[-(LB + 1) :]
+    assert momentum_signals(gappy, LB, SKIP).loc["A", "momentum"] == pytest.approx(
+        own[LB - SKIP] / own[0] - 1
+    )
 
 
 def test_no_close_at_t_means_no_signal():
@@ -75,8 +77,12 @@ def test_holdings_rule():
 
 def test_qmom_keeps_lowest_fip_of_top_2h_and_breaks_ties_by_symbol():
     signals = pd.DataFrame(
-        {"momentum": [0.5, 0.4, 0.4, 0.3, 0.1, 0.05], "fip": [-0.1, -0.5, -0.5, -0.9, -1.0, -1.0],
-         "history": 300, "flat_run": 0},
+        {
+            "momentum": [0.5, 0.4, 0.4, 0.3, 0.1, 0.05],
+            "fip": [-0.1, -0.5, -0.5, -0.9, -1.0, -1.0],
+            "history": 300,
+            "flat_run": 0,
+        },
         index=pd.Index(["A", "C", "B", "D", "E", "F"], name="symbol"),
     )
     reasons = pd.Series("", index=signals.index)
@@ -89,11 +95,18 @@ def test_qmom_keeps_lowest_fip_of_top_2h_and_breaks_ties_by_symbol():
 
 
 def test_eligibility_reasons_name_the_rule():
-    signals = pd.DataFrame({"momentum": [0.1, 0.2, np.nan, 0.3, 0.4], "fip": 0.0,
-                            "history": [300, 300, 0, 100, 300], "flat_run": [0, 0, 0, 0, 40]},
-                           index=pd.Index(list("ABCDE"), name="symbol"))
-    reasons = eligibility_reasons(signals, members={"A", "C", "D", "E"}, quarantined={"E"},
-                                  min_history=253, max_stale_sessions=20)
+    signals = pd.DataFrame(
+        {
+            "momentum": [0.1, 0.2, np.nan, 0.3, 0.4],
+            "fip": 0.0,
+            "history": [300, 300, 0, 100, 300],
+            "flat_run": [0, 0, 0, 0, 40],
+        },
+        index=pd.Index(list("ABCDE"), name="symbol"),
+    )
+    reasons = eligibility_reasons(
+        signals, members={"A", "C", "D", "E"}, quarantined={"E"}, min_history=253, max_stale_sessions=20
+    )
     assert reasons["A"] == "" and "member" in reasons["B"] and "no close" in reasons["C"]
     assert "history" in reasons["D"] and "quarantined" in reasons["E"]
 
@@ -101,7 +114,8 @@ def test_eligibility_reasons_name_the_rule():
 price_panels = st.integers(min_value=0, max_value=10_000).map(
     lambda seed: pd.DataFrame(
         100 * np.exp(np.cumsum(np.random.default_rng(seed).normal(0, 0.02, (40, 8)), axis=0)).round(2),
-        index=pd.bdate_range("2020-01-01", periods=40), columns=[f"S{i}" for i in range(8)],
+        index=pd.bdate_range("2020-01-01", periods=40),
+        columns=[f"S{i}" for i in range(8)],
     )
 )
 PARAMS = StrategyParams(lookback=20, skip=3, min_holdings=2)
@@ -133,8 +147,8 @@ def test_future_rows_never_change_a_past_score(panel, t):
     as_of = panel.index[t]
     past = score_at(panel, members=None, params=PARAMS, as_of=as_of)
     noisy_future = panel.copy()
-    noisy_future.iloc[t + 1:] = noisy_future.iloc[t + 1:] * 3.7
-    noisy_future.iloc[t + 2:, 0] = np.nan  # a delisting after t
+    noisy_future.iloc[t + 1 :] = noisy_future.iloc[t + 1 :] * 3.7
+    noisy_future.iloc[t + 2 :, 0] = np.nan  # a delisting after t
     again = score_at(noisy_future, members=None, params=PARAMS, as_of=as_of)
     pd.testing.assert_frame_equal(past, again)
 
@@ -155,18 +169,23 @@ def test_no_look_ahead_on_any_embedded_rebalance_date():
     for t in dates:
         future = wide.index > t
         perturbed = wide.copy()
-        perturbed.loc[future] = perturbed.loc[future] * rng.uniform(0.2, 5, (int(future.sum()), wide.shape[1]))
+        perturbed.loc[future] = perturbed.loc[future] * rng.uniform(
+            0.2, 5, (int(future.sum()), wide.shape[1])
+        )
         bench_perturbed = bench.where(bench.index <= t, bench * 0.1)
         expected = score_at(wide, members=None, benchmark=bench, params=params, as_of=t)
         got = score_at(perturbed, members=None, benchmark=bench_perturbed, params=params, as_of=t)
         pd.testing.assert_frame_equal(expected, got)
 
 
-@pytest.mark.parametrize(("symbol", "as_of", "why"), [
-    ("RRC", "2019-02-28", "left the index on 2018-06-18"),
-    ("AMD", "2015-02-27", "out of the index 2013-09-20 .. 2017-03-20"),
-    ("MSFT", "1994-05-31", "joins the index on 1994-06-01"),
-])
+@pytest.mark.parametrize(
+    ("symbol", "as_of", "why"),
+    [
+        ("RRC", "2019-02-28", "left the index on 2018-06-18"),
+        ("AMD", "2015-02-27", "out of the index 2013-09-20 .. 2017-03-20"),
+        ("MSFT", "1994-05-31", "joins the index on 1994-06-01"),
+    ],
+)
 def test_point_in_time_universe_on_the_embedded_data(symbol, as_of, why):
     """A symbol outside the index at t is never eligible at t, whatever its momentum."""
     from momentum.providers import bars_to_wide
@@ -177,7 +196,9 @@ def test_point_in_time_universe_on_the_embedded_data(symbol, as_of, why):
     members = universe_members(UniverseSpec(), list(wide.columns), pd.Timestamp(as_of))
     table = score_at(wide, members=members, params=StrategyParams(holdings=19), as_of=pd.Timestamp(as_of))
     row = table.set_index("symbol").loc[symbol]
-    assert not row["eligible"] and not row["selected"] and row["reason"] == "not a universe member at as_of", why
+    assert (
+        not row["eligible"] and not row["selected"] and row["reason"] == "not a universe member at as_of"
+    ), why
     assert table["selected"].sum() == min(19, table["eligible"].sum())
 
 
@@ -198,8 +219,12 @@ def test_trailing_window_equals_each_symbols_own_last_closes(seed, length):
 def gathered_signals(values: np.ndarray, lookback: int, skip: int) -> dict[str, np.ndarray]:
     """Reference: each symbol's own last lookback+1 bars, gathered one column at a time."""
     n = values.shape[1]
-    out = {"momentum": np.full(n, np.nan), "fip": np.full(n, np.nan), "history": np.zeros(n, int),
-           "flat_run": np.zeros(n, int)}
+    out = {
+        "momentum": np.full(n, np.nan),
+        "fip": np.full(n, np.nan),
+        "history": np.zeros(n, int),
+        "flat_run": np.zeros(n, int),
+    }
     for j in range(n):
         own = values[~np.isnan(values[:, j]), j]
         if np.isnan(values[-1, j]):
@@ -207,7 +232,7 @@ def gathered_signals(values: np.ndarray, lookback: int, skip: int) -> dict[str, 
         out["history"][j] = len(own)
         if len(own) < lookback + 1:
             continue
-        window = own[-(lookback + 1):]
+        window = own[-(lookback + 1) :]
         path = window[: lookback - skip + 1]
         momentum = window[lookback - skip] / window[0] - 1
         moves = np.diff(path)
@@ -234,11 +259,11 @@ def test_signals_at_many_sessions_equal_each_sessions_own_window(seed):
     values[:, 0] = values[0, 0]  # a stale column
     values[rng.random(values.shape) < rng.uniform(0, 0.2)] = np.nan
     values[: int(rng.integers(0, sessions)), 1] = np.nan  # a late listing
-    values[int(rng.integers(0, sessions)):, 2] = np.nan  # a delisting
+    values[int(rng.integers(0, sessions)) :, 2] = np.nan  # a delisting
     ends = np.sort(rng.choice(sessions, size=min(sessions, 6), replace=False))
     starts = np.maximum(ends - rng.integers(0, sessions, len(ends)), 0)
     got = signals_at(values, ends, starts, LB, SKIP)
     for k, (start, end) in enumerate(zip(starts, ends)):
-        expected = gathered_signals(values[start:end + 1], LB, SKIP)
+        expected = gathered_signals(values[start : end + 1], LB, SKIP)
         for name, column in expected.items():
             np.testing.assert_allclose(got[name][k], column, rtol=1e-12, err_msg=f"{name} at row {end}")

@@ -11,11 +11,13 @@ from momentum.store import DATA, MANIFEST, StoreError, VersionedStore
 
 def frame(seed: int = 0, rows: int = 50) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({
-        "date": pd.date_range("2022-01-03", periods=rows, freq="D").astype("datetime64[ns]"),
-        "symbol": [f"S{i % 5}" for i in range(rows)],
-        "adj_close": rng.uniform(1, 100, rows),
-    })
+    return pd.DataFrame(
+        {
+            "date": pd.date_range("2022-01-03", periods=rows, freq="D").astype("datetime64[ns]"),
+            "symbol": [f"S{i % 5}" for i in range(rows)],
+            "adj_close": rng.uniform(1, 100, rows),
+        }
+    )
 
 
 def test_round_trip_keeps_values_and_dtypes(store_url):
@@ -101,8 +103,14 @@ def test_crash_inside_the_data_write_leaves_no_version(store_url, monkeypatch):
 def test_lineage_is_recorded(store_url):
     store = VersionedStore(store_url)
     bars = store.write("bars", "2022-03-01", frame(1))
-    scores = store.write("scores", "2022-03-01", frame(2), inputs={"bars": bars}, params={"lookback": 252},
-                         flow_run_id="run-123")
+    scores = store.write(
+        "scores",
+        "2022-03-01",
+        frame(2),
+        inputs={"bars": bars},
+        params={"lookback": 252},
+        flow_run_id="run-123",
+    )
     m = store.manifest(scores)
     assert m.inputs == {"bars": str(bars)} and m.params == {"lookback": 252} and m.flow_run_id == "run-123"
     assert m.code_version and m.created_at and len(m.checksum) == 64

@@ -24,6 +24,7 @@ def calls(monkeypatch):
         def call(*args, **kwargs):
             counted[name] += 1
             return original(*args, **kwargs)
+
         return call
 
     def count(store: VersionedStore) -> VersionedStore:

@@ -14,8 +14,13 @@ from momentum.store import DATA, MANIFEST, StoreError, VersionedStore
 def year(y: int, seed: int = 0) -> pd.DataFrame:
     dates = pd.bdate_range(f"{y}-01-01", f"{y}-12-31")[:20].astype("datetime64[ns]")
     rng = np.random.default_rng(seed + y)
-    return pd.DataFrame({"date": dates.repeat(2), "symbol": ["A", "B"] * len(dates),
-                         "adj_close": rng.uniform(1, 100, 2 * len(dates))})
+    return pd.DataFrame(
+        {
+            "date": dates.repeat(2),
+            "symbol": ["A", "B"] * len(dates),
+            "adj_close": rng.uniform(1, 100, 2 * len(dates)),
+        }
+    )
 
 
 def objects(store: VersionedStore, dataset: str) -> list[str]:
@@ -29,7 +34,10 @@ def test_parts_round_trip_and_read_by_part(store_url):
     ref = store.write_parts("history", "2022-12-30", parts, params={"provider": "x"})
     manifest = store.manifest(ref)
     assert sorted(manifest.parts) == ["year=2020", "year=2021", "year=2022"] and manifest.rows == 120
-    assert list(manifest.columns) == ["date", "symbol", "adj_close"] and manifest.columns["adj_close"] == "double"
+    assert (
+        list(manifest.columns) == ["date", "symbol", "adj_close"]
+        and manifest.columns["adj_close"] == "double"
+    )
     pd.testing.assert_frame_equal(store.read(ref), pd.concat(parts.values(), ignore_index=True))
     pd.testing.assert_frame_equal(store.read(ref, parts=["year=2021"]), parts["year=2021"])
     assert len(objects(store, "history")) == 3
@@ -40,8 +48,11 @@ def test_an_unchanged_part_of_the_base_is_shared_not_written_again(store_url):
     store = VersionedStore(store_url)
     first = store.write_parts("history", "2021-12-31", {"year=2020": year(2020), "year=2021": year(2021)})
     base = store.manifest(first)
-    grown = {"year=2020": year(2020), "year=2021": pd.concat([year(2021), year(2021, seed=9).tail(2)]),
-             "year=2022": year(2022)}
+    grown = {
+        "year=2020": year(2020),
+        "year=2021": pd.concat([year(2021), year(2021, seed=9).tail(2)]),
+        "year=2022": year(2022),
+    }
     second = store.write_parts("history", "2022-12-30", grown, base=base)
     manifest = store.manifest(second)
     assert manifest.parts["year=2020"] == base.parts["year=2020"]  # the first version's object, shared
@@ -75,8 +86,21 @@ def test_single_object_versions_keep_their_layout_and_manifest(tmp_path):
     folder = tmp_path / "bars" / f"as_of={ref.as_of}" / f"v={ref.version}"
     assert sorted(p.name for p in folder.iterdir()) == [MANIFEST, DATA]
     record = json.loads((folder / MANIFEST).read_text())
-    assert list(record) == ["dataset", "as_of", "version", "fingerprint", "created_at", "rows", "columns", "checksum",
-                            "inputs", "params", "code_version", "flow_run_id", "path"]
+    assert list(record) == [
+        "dataset",
+        "as_of",
+        "version",
+        "fingerprint",
+        "created_at",
+        "rows",
+        "columns",
+        "checksum",
+        "inputs",
+        "params",
+        "code_version",
+        "flow_run_id",
+        "path",
+    ]
     assert store.manifest(ref).parts == {}
 
 
@@ -87,15 +111,22 @@ def test_a_version_needs_a_part(tmp_path):
 
 def test_kept_parts_are_carried_over_without_reading(store_url, monkeypatch):
     store = VersionedStore(store_url)
-    base = store.manifest(store.write_parts("history", "2021-12-31", {"year=2020": year(2020), "year=2021": year(2021)}))
+    base = store.manifest(
+        store.write_parts("history", "2021-12-31", {"year=2020": year(2020), "year=2021": year(2021)})
+    )
     monkeypatch.setattr(store, "_read_object", lambda *a: pytest.fail("a kept part was read"))
-    ref = store.write_parts("history", "2022-12-30", {"year=2022": year(2022)}, base=base, keep=["year=2020", "year=2021"])
+    ref = store.write_parts(
+        "history", "2022-12-30", {"year=2022": year(2022)}, base=base, keep=["year=2020", "year=2021"]
+    )
     manifest = store.manifest(ref)
-    assert {k: v["path"] for k, v in manifest.parts.items() if k != "year=2022"} == \
-        {k: v["path"] for k, v in base.parts.items()}
+    assert {k: v["path"] for k, v in manifest.parts.items() if k != "year=2022"} == {
+        k: v["path"] for k, v in base.parts.items()
+    }
     assert manifest.rows == 120
     monkeypatch.undo()
-    pd.testing.assert_frame_equal(store.read(ref), pd.concat([year(2020), year(2021), year(2022)], ignore_index=True))
+    pd.testing.assert_frame_equal(
+        store.read(ref), pd.concat([year(2020), year(2021), year(2022)], ignore_index=True)
+    )
 
 
 def test_latest_is_the_newest_committed_version_and_skips_a_half_written_one(store_url):
@@ -104,6 +135,8 @@ def test_latest_is_the_newest_committed_version_and_skips_a_half_written_one(sto
     store.write_parts("history", "2021-12-31", {"year=2021": year(2021)})
     newest = store.write_parts("history", "2022-12-30", {"year=2022": year(2022)})
     store.write_parts("history", "2022-06-30", {"year=2022": year(2022, seed=5)})
-    store._put(f"{store.root}/history/as_of=2023-01-03/v=29990101T000000000000Z-0123456789abcdef/year=2023.parquet",
-               b"half written: no manifest")
+    store._put(
+        f"{store.root}/history/as_of=2023-01-03/v=29990101T000000000000Z-0123456789abcdef/year=2023.parquet",
+        b"half written: no manifest",
+    )
     assert store.latest("history").ref == newest == store.refs("history")[-1]

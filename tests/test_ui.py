@@ -20,9 +20,18 @@ except ImportError:
 
 CHROMIUM = Path("/usr/bin/chromium")
 INSTALL = "apt-get install -y chromium chromium-driver"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--window-size=1400,2400"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1400,2400",
+]
 
 
 @pytest.fixture(scope="session")
@@ -35,8 +44,20 @@ def page_text(url: str, profile: Path, budget_ms: int) -> tuple[str, str]:
     """(DOM, visible text) of ``url`` after ``budget_ms`` of virtual time (the UI is a JS app)."""
     shutil.rmtree(profile, ignore_errors=True)
     profile.mkdir(parents=True)
-    done = subprocess.run([str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", f"--virtual-time-budget={budget_ms}",
-                           "--dump-dom", url], capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [
+            str(CHROMIUM),
+            *FLAGS,
+            f"--user-data-dir={profile}",
+            f"--virtual-time-budget={budget_ms}",
+            "--dump-dom",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     dom = done.stdout
     text = html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", dom)))
     return dom, text
@@ -67,7 +88,9 @@ def completed_run_of(stack, deployment: str, tmp_path: Path):
     with api(stack) as client:
         runs = client.read_flow_runs(
             deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[deployment])),
-            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=["COMPLETED"]))),
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=["COMPLETED"]))
+            ),
         )
     if runs:
         return runs[0]
@@ -81,15 +104,28 @@ def test_ui_lists_the_deployments_and_a_completed_run(ui_stack, tmp_path):
     run = completed_run_of(ui_stack, "rebalance", tmp_path)
     profile = tmp_path / "chromium-profile"
 
-    dom, text = wait_for_page(f"{ui_stack.ui_url}/deployments", profile, r"\bdaily\b", r"\brebalance\b",
-                              r"At 05:30 PM, Monday through Friday")
+    dom, text = wait_for_page(
+        f"{ui_stack.ui_url}/deployments",
+        profile,
+        r"\bdaily\b",
+        r"\brebalance\b",
+        r"At 05:30 PM, Monday through Friday",
+    )
     assert "Deployments" in text
     with api(ui_stack) as client:
         manual = client.read_deployment_by_name(f"{FLOW}/rebalance")
     links = set(re.findall(r'href="(/deployments/deployment/[0-9a-f-]{36})"', dom))
     assert f"/deployments/deployment/{manual.id}" in links, links  # the link a user would click
 
-    wait_for_page(f"{ui_stack.ui_url}/deployments/deployment/{manual.id}?tab=Runs", profile,
-                  rf"{re.escape(run.name)} .{{0,80}}Completed", r"Work Pool momentum-local")
-    wait_for_page(f"{ui_stack.ui_url}/runs/flow-run/{run.id}", profile,  # the run's own page
-                  rf"{re.escape(run.name)} .{{0,80}}Completed", rf"Deployment {re.escape(manual.name)}\b")
+    wait_for_page(
+        f"{ui_stack.ui_url}/deployments/deployment/{manual.id}?tab=Runs",
+        profile,
+        rf"{re.escape(run.name)} .{{0,80}}Completed",
+        r"Work Pool momentum-local",
+    )
+    wait_for_page(
+        f"{ui_stack.ui_url}/runs/flow-run/{run.id}",
+        profile,  # the run's own page
+        rf"{re.escape(run.name)} .{{0,80}}Completed",
+        rf"Deployment {re.escape(manual.name)}\b",
+    )

@@ -41,8 +41,10 @@ def _members(day: str) -> dict[str, pd.Timestamp]:
 
 
 def test_left_before_t_and_joins_after_t_are_not_members() -> None:
-    m = sp500_membership(["RRC", "BBY", "MSFT"], _days("1995-01-03", "2007-12-20", "2007-12-21", "2018-06-15",
-                                                       "2018-06-18", "2020-01-02"))
+    m = sp500_membership(
+        ["RRC", "BBY", "MSFT"],
+        _days("1995-01-03", "2007-12-20", "2007-12-21", "2018-06-15", "2018-06-18", "2020-01-02"),
+    )
     # RRC: start 2007-12-21 inclusive (the vendored spells), opt-out 2018-06-18 exclusive
     assert m["RRC"].tolist() == [False, False, True, True, False, False]
     assert m["BBY"].tolist() == [False, True, True, True, True, True]  # joins 1999-06-30
@@ -90,7 +92,7 @@ def test_amd_is_a_member_from_1996_until_its_2013_exit() -> None:
 def test_first_solar_not_before_2009_10_16() -> None:
     sessions = nyse_sessions("1996-01-02", "2026-10-30")
     fslr = sp500_membership(["FSLR"], sessions)["FSLR"]
-    assert not fslr.loc[: "2009-10-15"].any()
+    assert not fslr.loc[:"2009-10-15"].any()
     assert fslr.loc["2009-10-16":"2017-03-17"].all() and not fslr.loc["2017-03-20":"2022-12-16"].any()
     assert fslr.loc["2022-12-19":].all()
     assert _members("2009-10-16")["FSLR"] == T("2009-10-16")
@@ -99,8 +101,8 @@ def test_first_solar_not_before_2009_10_16() -> None:
 def test_under_armour_not_before_2014() -> None:
     sessions = nyse_sessions("1996-01-02", "2026-10-30")
     ua = sp500_membership(["UAA", "UA"], sessions)
-    assert not ua.loc[: "2013-12-31"].any().any()
-    assert not ua["UAA"].loc[: "2014-04-30"].any() and ua["UAA"].loc["2014-05-01":"2022-06-17"].all()
+    assert not ua.loc[:"2013-12-31"].any().any()
+    assert not ua["UAA"].loc[:"2014-04-30"].any() and ua["UAA"].loc["2014-05-01":"2022-06-17"].all()
     assert not ua.loc["2022-06-21":].any().any()
 
 
@@ -208,8 +210,9 @@ def test_file_membership_plain_list(tmp_path: Path) -> None:
 def test_file_membership_csv_with_dates(tmp_path: Path) -> None:
     text = "symbol,start,end\nAAPL,2020-01-03,\nXOM,,2020-01-03\nXOM,2020-01-06,2020-01-07\nBRK.B,,\n"
     path = _write(tmp_path, text)
-    m = file_membership(path, ["AAPL", "XOM", "BRK-B"], _days("2020-01-02", "2020-01-03", "2020-01-06",
-                                                             "2020-01-07"))
+    m = file_membership(
+        path, ["AAPL", "XOM", "BRK-B"], _days("2020-01-02", "2020-01-03", "2020-01-06", "2020-01-07")
+    )
     assert m["AAPL"].tolist() == [False, True, True, True]
     assert m["XOM"].tolist() == [True, False, True, False]
     assert m["BRK-B"].all()
@@ -248,7 +251,7 @@ def test_membership_is_vectorised_and_fast() -> None:
     counts = m.sum(axis=1)
     assert counts.loc[SWITCH_DATE:].between(480, 510).all()
     # before 1996 only the members with a known join date (a partial list); the rows are per date
-    assert counts.loc[:COMPLETE_FROM - pd.Timedelta(days=1)].max() < counts.loc[SWITCH_DATE:].min()
+    assert counts.loc[: COMPLETE_FROM - pd.Timedelta(days=1)].max() < counts.loc[SWITCH_DATE:].min()
 
 
 def _universe_cli(*args: str):

@@ -127,11 +127,28 @@ def test_clean_synthetic_bars_pass_with_nothing_to_report(clean):
     assert (result.table["status"] == "passed").all(), result.table[result.table["status"] != "passed"]
     assert (result.table["symbol"] == "").all()  # no findings, only one summary row per check
     assert result.table["check"].is_unique
-    assert str(result.table["date"].dtype) == "datetime64[ns]" and str(result.table["failures"].dtype) == "int64"
+    assert (
+        str(result.table["date"].dtype) == "datetime64[ns]" and str(result.table["failures"].dtype) == "int64"
+    )
     assert result.summary == "passed: 5 symbols, 300 sessions, 0 quarantined"
-    for check in ("schema", "dtypes", "unique_date_symbol", "sorted", "calendar", "future_date", "freshness",
-                  "price_positive", "ohlc_consistency", "volume_nonnegative", "missing_session", "stale_run",
-                  "bad_tick", "split_adjustment", "sudden_move", "quarantine_limit"):
+    for check in (
+        "schema",
+        "dtypes",
+        "unique_date_symbol",
+        "sorted",
+        "calendar",
+        "future_date",
+        "freshness",
+        "price_positive",
+        "ohlc_consistency",
+        "volume_nonnegative",
+        "missing_session",
+        "stale_run",
+        "bad_tick",
+        "split_adjustment",
+        "sudden_move",
+        "quarantine_limit",
+    ):
         assert check in set(result.table["check"])
 
 
@@ -291,7 +308,9 @@ def test_real_crash_that_stays_down_is_only_a_warning(clean):
     bars.loc[after, ["adj_close", "open", "high", "low", "close"]] *= 0.6
     result = run(bars)
     row = finding(result, "sudden_move", "BBB", day(270))
-    assert row["severity"] == "warning" and "adj_close -3" in row["message"] and "not reverted" in row["message"]
+    assert (
+        row["severity"] == "warning" and "adj_close -3" in row["message"] and "not reverted" in row["message"]
+    )
     assert result.passed and result.quarantined == ()
     assert "split_adjustment" not in failed_checks(result) and "bad_tick" not in failed_checks(result)
 
@@ -427,23 +446,31 @@ def test_one_symbol_only_fails_the_run(clean):
 def test_stale_feed_fails_freshness(clean):
     result = run(clean[clean["date"] < AS_OF])
     assert_dataset_level(result, "freshness")
-    assert result.summary == ("failed: freshness (newest session 2022-12-27 (5 of 5 symbols have it), expected as_of "
-                              "2022-12-28: the data has not caught up)")
+    assert result.summary == (
+        "failed: freshness (newest session 2022-12-27 (5 of 5 symbols have it), expected as_of "
+        "2022-12-28: the data has not caught up)"
+    )
 
 
 def test_stale_guard_needs_most_of_the_universe_at_as_of(clean):
     behind = clean[~(clean["symbol"].isin(["AAA", "BBB"]) & (clean["date"] == AS_OF))]
     result = run(behind, expected=list(SYMBOLS))
     assert_dataset_level(result, "freshness")
-    assert ("only 3 of 5 symbols (60%) have a bar on as_of 2022-12-28, need 80% (newest session 2022-12-28, "
-            "3 symbol(s) have it)") in result.summary
+    assert (
+        "only 3 of 5 symbols (60%) have a bar on as_of 2022-12-28, need 80% (newest session 2022-12-28, "
+        "3 symbol(s) have it)"
+    ) in result.summary
     assert run(behind, expected=list(SYMBOLS), max_quarantine_fraction=0.4).passed
 
 
 def test_stale_symbol_of_the_universe_is_quarantined_and_a_missing_one_reported(clean):
     behind = clean[~((clean["symbol"] == "CCC") & (clean["date"] >= day(-2)))]
-    result = run(behind, expected=[*SYMBOLS, "ZZZ", "BAD"], rejected={"BAD": "rejected by the data API (HTTP 400)"},
-                 max_quarantine_fraction=0.5)
+    result = run(
+        behind,
+        expected=[*SYMBOLS, "ZZZ", "BAD"],
+        rejected={"BAD": "rejected by the data API (HTTP 400)"},
+        max_quarantine_fraction=0.5,
+    )
     assert_symbol_level(result, "stale_symbol", "CCC")
     row = finding(result, "stale_symbol", "CCC", day(-3))
     assert "last bar 2022-12-23, older than as_of 2022-12-28 (stale: quarantined)" in row["message"]
@@ -495,8 +522,15 @@ def test_raising_expectation_is_an_error_status_not_a_failure(clean, monkeypatch
     def with_broken(summary, as_of, max_stale):
         specs = original(summary, as_of, max_stale)
         make = validation._gx._spec_factory("broken")
-        specs.append(make("sudden_move", "ExpectColumnValuesToBeBetween", lambda r, o: None,
-                          column="no_such_column", max_value=0))
+        specs.append(
+            make(
+                "sudden_move",
+                "ExpectColumnValuesToBeBetween",
+                lambda r, o: None,
+                column="no_such_column",
+                max_value=0,
+            )
+        )
         return specs
 
     monkeypatch.setattr(validation._symbols, "_symbol_specs", with_broken)
@@ -508,8 +542,15 @@ def test_raising_expectation_is_an_error_status_not_a_failure(clean, monkeypatch
     def with_broken_error_check(summary, as_of, max_stale):
         specs = original(summary, as_of, max_stale)
         make = validation._gx._spec_factory("broken")
-        specs.append(make("missing_session", "ExpectColumnValuesToBeBetween", lambda r, o: None,
-                          column="no_such_column", max_value=0))
+        specs.append(
+            make(
+                "missing_session",
+                "ExpectColumnValuesToBeBetween",
+                lambda r, o: None,
+                column="no_such_column",
+                max_value=0,
+            )
+        )
         return specs
 
     monkeypatch.setattr(validation._symbols, "_symbol_specs", with_broken_error_check)
@@ -547,13 +588,23 @@ def test_render_html_marks_failed_checks_only(clean):
     bars.loc[at(bars, "CCC", day(100)), "adj_close"] = np.nan
     page = render_html(run(bars), title="t")
     rows = re.findall(r'<tr class="([^"]+)">(.*?)</tr>', page, flags=re.S)
-    statuses = [(cls.split(), re.search(r'<td class="status">(\w+)</td>', cells).group(1)) for cls, cells in rows]
+    statuses = [
+        (cls.split(), re.search(r'<td class="status">(\w+)</td>', cells).group(1)) for cls, cells in rows
+    ]
     assert {status for _, status in statuses} >= {"passed", "failed"}
-    assert any("severity-error" in cls and status == "passed" for cls, status in statuses)  # the old pink rows
-    shaded = [rule for rule in re.findall(r"([^{}]+)\{background:[^}]+\}", page.split("</style>")[0])
-              if rule.strip().startswith("tr")]
-    assert shaded and all(sel.strip().split()[0].startswith(("tr.status-failed", "tr.status-error"))
-                          for rule in shaded for sel in rule.split(","))
+    assert any(
+        "severity-error" in cls and status == "passed" for cls, status in statuses
+    )  # the old pink rows
+    shaded = [
+        rule
+        for rule in re.findall(r"([^{}]+)\{background:[^}]+\}", page.split("</style>")[0])
+        if rule.strip().startswith("tr")
+    ]
+    assert shaded and all(
+        sel.strip().split()[0].startswith(("tr.status-failed", "tr.status-error"))
+        for rule in shaded
+        for sel in rule.split(",")
+    )
     for cls, status in statuses:  # a row is marked by its status, whatever its severity
         assert f"status-{status}" in cls
 
@@ -564,9 +615,13 @@ def test_render_html_marks_failed_checks_only(clean):
 @pytest.fixture(scope="module")
 def real_bars() -> pd.DataFrame:
     wide = pd.read_csv(DATA, index_col=0, parse_dates=True)
-    bars = (wide.rename_axis("date").reset_index()
-            .melt(id_vars="date", var_name="symbol", value_name="adj_close")
-            .sort_values(["symbol", "date"], kind="stable").reset_index(drop=True))
+    bars = (
+        wide.rename_axis("date")
+        .reset_index()
+        .melt(id_vars="date", var_name="symbol", value_name="adj_close")
+        .sort_values(["symbol", "date"], kind="stable")
+        .reset_index(drop=True)
+    )
     bars["date"] = bars["date"].astype("datetime64[ns]")
     return bars
 
@@ -594,7 +649,9 @@ def test_embedded_data_passes_with_rrc_history_reported_as_warnings(real_bars):
 
 
 def test_embedded_data_with_a_whole_history_window_quarantines_rrc(real_bars):
-    result = validate_bars(real_bars, as_of=AS_OF, sessions=nyse(real_bars["date"].min(), AS_OF), recent_window=10_000)
+    result = validate_bars(
+        real_bars, as_of=AS_OF, sessions=nyse(real_bars["date"].min(), AS_OF), recent_window=10_000
+    )
     assert result.passed and result.quarantined == ("RRC",)  # 1 of 20 = 5 % <= 20 %
     assert "RRC: stale_run+split_adjustment" in result.summary
     finding(result, "stale_run", "RRC", "1990-01-02")

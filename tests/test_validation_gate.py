@@ -15,8 +15,10 @@ from momentum_cli.app import app
 from tasks.validate import ValidationFailed
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
-SYNTHETIC = {"provider": "synthetic", "overrides": {"synthetic_symbols": 12, "synthetic_sessions": 300,
-                                                     "synthetic_seed": 3}}
+SYNTHETIC = {
+    "provider": "synthetic",
+    "overrides": {"synthetic_symbols": 12, "synthetic_sessions": 300, "synthetic_seed": 3},
+}
 VICTIM = "S0001"
 
 
@@ -94,14 +96,33 @@ def stale_feed(b):
     return b[b["date"] < b["date"].max()].reset_index(drop=True)
 
 
-DATASET_LEVEL = [duplicated_rows, unsorted_rows, weekend_row, wrong_dtypes, empty_frame, one_symbol, stale_feed]
-SYMBOL_LEVEL = [nan_close, zero_close, negative_close, missing_session, stale_run, unadjusted_split, ohlc_inconsistent]
+DATASET_LEVEL = [
+    duplicated_rows,
+    unsorted_rows,
+    weekend_row,
+    wrong_dtypes,
+    empty_frame,
+    one_symbol,
+    stale_feed,
+]
+SYMBOL_LEVEL = [
+    nan_close,
+    zero_close,
+    negative_close,
+    missing_session,
+    stale_run,
+    unadjusted_split,
+    ohlc_inconsistent,
+]
 
 
 def corrupt_provider(monkeypatch, mutate):
     real = SyntheticProvider.bars
-    monkeypatch.setattr(SyntheticProvider, "bars",
-                        lambda self, start, end, symbols=None: mutate(real(self, start, end, symbols).copy()))
+    monkeypatch.setattr(
+        SyntheticProvider,
+        "bars",
+        lambda self, start, end, symbols=None: mutate(real(self, start, end, symbols).copy()),
+    )
 
 
 @pytest.mark.parametrize("mutate", DATASET_LEVEL, ids=lambda f: f.__name__)

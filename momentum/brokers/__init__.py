@@ -50,10 +50,17 @@ def check_live_opt_in(base_url: str, live_trading: bool, live_opt_in: bool) -> b
     ``live_trading`` setting and the run's ``live_opt_in`` are given."""
     live = is_live_endpoint(base_url)
     if live and not (live_trading and live_opt_in):
-        missing = [what for what, ok in (("MOMENTUM_LIVE_TRADING=true", live_trading),
-                                         ("the --live flag (flow parameter live=True)", live_opt_in)) if not ok]
+        missing = [
+            what
+            for what, ok in (
+                ("MOMENTUM_LIVE_TRADING=true", live_trading),
+                ("the --live flag (flow parameter live=True)", live_opt_in),
+            )
+            if not ok
+        ]
         raise LiveTradingRefused(
             f"{base_url} is a live (real-money) endpoint and the explicit opt-in is missing",
-            "nothing was sent", f"set {' and '.join(missing)}",
+            "nothing was sent",
+            f"set {' and '.join(missing)}",
         )
     return live

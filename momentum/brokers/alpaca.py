@@ -181,16 +181,13 @@ class AlpacaBroker:
         order = self._order(data, f"GET {path}")
         if order.client_order_id != client_order_id:
             raise BrokerError(
-                f"GET {path}: asked for client_order_id {client_order_id!r}, "
-                f"got {order.client_order_id!r}"
+                f"GET {path}: asked for client_order_id {client_order_id!r}, got {order.client_order_id!r}"
             )
         return order
 
     def open_orders(self) -> list[OrderStatus]:
         path = "/v2/orders"
-        data = self._get(
-            path, params={"status": "open", "limit": str(OPEN_ORDERS_LIMIT), "direction": "asc"}
-        )
+        data = self._get(path, params={"status": "open", "limit": str(OPEN_ORDERS_LIMIT), "direction": "asc"})
         if not isinstance(data, list):
             raise BrokerError(f"GET {path}: expected a JSON array")
         if len(data) >= OPEN_ORDERS_LIMIT:
@@ -241,7 +238,8 @@ class AlpacaBroker:
             result = self._order(self._json(resp, "POST", ORDERS), f"POST {ORDERS}")
             if result.client_order_id != cid:
                 raise BrokerError(
-                    f"POST {ORDERS}: sent client_order_id {cid!r}, got {result.client_order_id!r}")
+                    f"POST {ORDERS}: sent client_order_id {cid!r}, got {result.client_order_id!r}"
+                )
             return result
         message = self._error_message(resp)
         if status == 422 and is_duplicate(message):
@@ -251,13 +249,15 @@ class AlpacaBroker:
                 log.info("alpaca POST %s: earlier attempt for %s had landed", ORDERS, cid)
                 return existing
             raise DuplicateOrderError(
-                f"POST {ORDERS} -> 422: client_order_id {cid!r} already used: {message}")
+                f"POST {ORDERS} -> 422: client_order_id {cid!r} already used: {message}"
+            )
         raise BrokerError(f"POST {ORDERS} -> {status}: {message}")
 
     def _landed(self, order: OrderRequest, last: str) -> OrderStatus | None:
         """After an unknown outcome: the booked order with our id (checked to be the same), or None."""
-        log.warning("alpaca POST %s: outcome unknown for %s (%s); looking it up",
-                    ORDERS, order.client_order_id, last)
+        log.warning(
+            "alpaca POST %s: outcome unknown for %s (%s); looking it up", ORDERS, order.client_order_id, last
+        )
         existing = self.get_by_client_id(order.client_order_id)
         if existing is not None:
             check_same_order(existing, order)

@@ -76,8 +76,9 @@ def order_body(order: OrderRequest) -> dict[str, str]:
 
 def to_float(value: Any, field: str, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise BrokerError(f"{where}: field '{field}' is not a number (a string or a JSON number): "
-                          f"{type(value).__name__}")
+        raise BrokerError(
+            f"{where}: field '{field}' is not a number (a string or a JSON number): {type(value).__name__}"
+        )
     try:
         out = float(value)
     except ValueError:
@@ -167,6 +168,9 @@ def parse_account(data: Mapping[str, Any], where: str) -> Account:
         raise BrokerError(f"account: field '{odd[0]}' is not a boolean")
     if status != "ACTIVE" or flags:
         why = ", ".join([f"status {status}"] * (status != "ACTIVE") + flags)
-        raise PermanentError(f"the account cannot trade ({why}); nothing was planned or sent", where,
-                             "resolve it in the Alpaca dashboard or with Alpaca support, then run again")
+        raise PermanentError(
+            f"the account cannot trade ({why}); nothing was planned or sent",
+            where,
+            "resolve it in the Alpaca dashboard or with Alpaca support, then run again",
+        )
     return account

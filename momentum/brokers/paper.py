@@ -32,8 +32,15 @@ from momentum.store import VersionedStore
 
 LEDGER = "paper_ledger"
 LEDGER_COLUMNS = {
-    "client_order_id": "str", "broker_order_id": "str", "as_of": "str", "symbol": "str", "side": "str",
-    "qty": "float64", "filled_qty": "float64", "filled_avg_price": "float64", "commission": "float64",
+    "client_order_id": "str",
+    "broker_order_id": "str",
+    "as_of": "str",
+    "symbol": "str",
+    "side": "str",
+    "qty": "float64",
+    "filled_qty": "float64",
+    "filled_avg_price": "float64",
+    "commission": "float64",
     "status": "str",
 }
 
@@ -46,8 +53,15 @@ class PaperBroker:
     supports_fractional = True
 
     def __init__(
-        self, store: VersionedStore, *, as_of: str, prices: pd.Series, initial_cash: float,
-        cost_bps: float = 0.0, slippage_bps: float = 0.0, flow_run_id: str | None = None,
+        self,
+        store: VersionedStore,
+        *,
+        as_of: str,
+        prices: pd.Series,
+        initial_cash: float,
+        cost_bps: float = 0.0,
+        slippage_bps: float = 0.0,
+        flow_run_id: str | None = None,
     ) -> None:
         self.store, self.as_of, self.prices = store, as_of, prices
         self.initial_cash, self.cost, self.slippage = initial_cash, cost_bps / 1e4, slippage_bps / 1e4
@@ -58,8 +72,11 @@ class PaperBroker:
         """The ledger and its version (None before the first order), read from the store only once."""
         if self._book is None:
             manifest = self.store.latest(LEDGER)
-            self._book = ((self.store.read(manifest.ref), manifest.version) if manifest is not None else
-                          (pd.DataFrame({c: pd.Series(dtype=t) for c, t in LEDGER_COLUMNS.items()}), None))
+            self._book = (
+                (self.store.read(manifest.ref), manifest.version)
+                if manifest is not None
+                else (pd.DataFrame({c: pd.Series(dtype=t) for c, t in LEDGER_COLUMNS.items()}), None)
+            )
         return self._book
 
     def _fills(self) -> pd.DataFrame:
@@ -88,8 +105,9 @@ class PaperBroker:
 
     def _cash(self, fills: pd.DataFrame) -> float:
         notional = fills["filled_qty"] * fills["filled_avg_price"]
-        return self.initial_cash + float(notional.where(fills["side"] == "sell", -notional).sum()
-                                         - fills["commission"].sum())
+        return self.initial_cash + float(
+            notional.where(fills["side"] == "sell", -notional).sum() - fills["commission"].sum()
+        )
 
     def submit(self, order: OrderRequest) -> OrderStatus:
         ledger, prior = self._ledger()
@@ -101,15 +119,25 @@ class PaperBroker:
             )
         status, filled, price = self._fill(order, _filled(ledger))
         row = {
-            "client_order_id": order.client_order_id, "broker_order_id": f"paper-{len(ledger) + 1:08d}",
-            "as_of": self.as_of, "symbol": order.symbol, "side": order.side, "qty": filled or _qty(order, price),
-            "filled_qty": filled, "filled_avg_price": price, "commission": filled * price * self.cost,
+            "client_order_id": order.client_order_id,
+            "broker_order_id": f"paper-{len(ledger) + 1:08d}",
+            "as_of": self.as_of,
+            "symbol": order.symbol,
+            "side": order.side,
+            "qty": filled or _qty(order, price),
+            "filled_qty": filled,
+            "filled_avg_price": price,
+            "commission": filled * price * self.cost,
             "status": status,
         }
         updated = pd.concat([ledger, pd.DataFrame([row])], ignore_index=True).astype(LEDGER_COLUMNS)
         ref = self.store.write(
-            LEDGER, self.as_of, updated, params={"client_order_id": order.client_order_id, "after": prior},
-            flow_run_id=self.flow_run_id, known_new=True,
+            LEDGER,
+            self.as_of,
+            updated,
+            params={"client_order_id": order.client_order_id, "after": prior},
+            flow_run_id=self.flow_run_id,
+            known_new=True,
         )
         self._book = (updated, ref.version)
         return _status(row)
@@ -157,7 +185,12 @@ def _qty(order: OrderRequest, price: float) -> float:
 
 def _status(row: dict) -> OrderStatus:
     return OrderStatus(
-        client_order_id=row["client_order_id"], broker_order_id=row["broker_order_id"], symbol=row["symbol"],
-        side=row["side"], status=row["status"], qty=float(row["qty"]), filled_qty=float(row["filled_qty"]),
+        client_order_id=row["client_order_id"],
+        broker_order_id=row["broker_order_id"],
+        symbol=row["symbol"],
+        side=row["side"],
+        status=row["status"],
+        qty=float(row["qty"]),
+        filled_qty=float(row["filled_qty"]),
         filled_avg_price=None if pd.isna(row["filled_avg_price"]) else float(row["filled_avg_price"]),
     )

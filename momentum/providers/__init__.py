@@ -20,7 +20,9 @@ class PriceProvider(Protocol):
 
     name: str
 
-    def bars(self, start: pd.Timestamp | None, end: pd.Timestamp, symbols: Sequence[str] | None = None) -> pd.DataFrame: ...
+    def bars(
+        self, start: pd.Timestamp | None, end: pd.Timestamp, symbols: Sequence[str] | None = None
+    ) -> pd.DataFrame: ...
 
     def benchmark(self, start: pd.Timestamp | None, end: pd.Timestamp) -> pd.Series: ...
 
@@ -29,7 +31,9 @@ class PriceProvider(Protocol):
 
 def wide_to_bars(wide: pd.DataFrame) -> pd.DataFrame:
     """Wide adjusted closes (index dates, one column per symbol) -> long bars sorted by (date, symbol)."""
-    long = wide.rename_axis("date").reset_index().melt(id_vars="date", var_name="symbol", value_name="adj_close")
+    long = (
+        wide.rename_axis("date").reset_index().melt(id_vars="date", var_name="symbol", value_name="adj_close")
+    )
     long = long.dropna(subset=["adj_close"])
     long["date"] = pd.to_datetime(long["date"]).astype("datetime64[ns]")
     long["symbol"] = long["symbol"].astype(str)

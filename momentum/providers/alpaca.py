@@ -41,7 +41,7 @@ def batches(symbols: Sequence[str], size: int = MAX_SYMBOLS) -> list[list[str]]:
     """Equal batches of at most ``size`` symbols (fewer, fuller pages than 200 + a short tail)."""
     count = -(-len(symbols) // size)
     step = -(-len(symbols) // count) if count else 0
-    return [list(symbols[i:i + step]) for i in range(0, len(symbols), step)] if count else []
+    return [list(symbols[i : i + step]) for i in range(0, len(symbols), step)] if count else []
 
 
 class AlpacaProvider:
@@ -50,8 +50,14 @@ class AlpacaProvider:
 
     name = "alpaca"
 
-    def __init__(self, client: MarketDataClient, *, feed: str = "sip", benchmark_symbol: str = "SPY",
-                 now: Callable[[], pd.Timestamp] = lambda: pd.Timestamp.now(tz="UTC")) -> None:
+    def __init__(
+        self,
+        client: MarketDataClient,
+        *,
+        feed: str = "sip",
+        benchmark_symbol: str = "SPY",
+        now: Callable[[], pd.Timestamp] = lambda: pd.Timestamp.now(tz="UTC"),
+    ) -> None:
         self.feed = feed
         self.benchmark_symbol = alpaca_symbol(benchmark_symbol)
         self.client = client
@@ -66,7 +72,9 @@ class AlpacaProvider:
         """HTTP requests sent to the data API so far (retries included)."""
         return self.client.requests_sent
 
-    def bars(self, start: pd.Timestamp | None, end: pd.Timestamp, symbols: Sequence[str] | None = None) -> pd.DataFrame:
+    def bars(
+        self, start: pd.Timestamp | None, end: pd.Timestamp, symbols: Sequence[str] | None = None
+    ) -> pd.DataFrame:
         """Bars of ``symbols`` (default: S&P 500 members at ``end`` + the benchmark) in [start, end]."""
         self.rejected = {}
         if symbols is None:
@@ -93,8 +101,15 @@ class AlpacaProvider:
                 if exc.symbol not in symbols:
                     raise MarketDataError(f"{exc} (a symbol this request did not ask for)") from None
                 symbols.remove(exc.symbol)
-                self.rejected[exc.symbol] = f"rejected by the data API (HTTP 400 invalid symbol: {exc.symbol})"
-                log.warning("alpaca data: dropped %s (%s); asking again for the other %d", exc.symbol, exc, len(symbols))
+                self.rejected[exc.symbol] = (
+                    f"rejected by the data API (HTTP 400 invalid symbol: {exc.symbol})"
+                )
+                log.warning(
+                    "alpaca data: dropped %s (%s); asking again for the other %d",
+                    exc.symbol,
+                    exc,
+                    len(symbols),
+                )
         return merge_pages([], f"GET {BARS_PATH}")
 
     def _pages(self, symbols: list[str], start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
@@ -103,8 +118,9 @@ class AlpacaProvider:
         pages, token, seen = [], None, set()
         for page in range(1, MAX_PAGES + 1):
             what = f"GET {BARS_PATH} [{span}, page {page}]"
-            frame, token = parse_page(self.client.get(BARS_PATH, {**params, **({"page_token": token} if token else {})},
-                                                      what), what)
+            frame, token = parse_page(
+                self.client.get(BARS_PATH, {**params, **({"page_token": token} if token else {})}, what), what
+            )
             pages.append(frame)
             if token is None:
                 return self._only_asked(merge_pages(pages, what), symbols, what)
@@ -117,5 +133,7 @@ class AlpacaProvider:
     def _only_asked(frame: pd.DataFrame, symbols: list[str], what: str) -> pd.DataFrame:
         extra = sorted(set(frame["symbol"]) - set(symbols))
         if extra:
-            raise MarketDataError(f"{what}: the reply holds bars of {', '.join(extra[:5])}, which were not asked for")
+            raise MarketDataError(
+                f"{what}: the reply holds bars of {', '.join(extra[:5])}, which were not asked for"
+            )
         return frame

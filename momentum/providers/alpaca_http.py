@@ -27,7 +27,9 @@ from momentum.providers.alpaca_wire import InvalidSymbolError, MarketDataError, 
 log = logging.getLogger(__name__)
 
 PLAN_REQUESTS_PER_MINUTE = 190  # the free plan allows 200; keep a margin for other clients of the key
-SHARED_PACER = Pacer(PLAN_REQUESTS_PER_MINUTE)  # one budget for every client of the process (all of a run's tasks)
+SHARED_PACER = Pacer(
+    PLAN_REQUESTS_PER_MINUTE
+)  # one budget for every client of the process (all of a run's tasks)
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 _RETRIED = (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
 _HINTS = {
@@ -43,7 +45,9 @@ def check_data_url(url: str) -> str:
     if parts.scheme not in ("https", "http") or not host:
         raise MarketDataError(f"alpaca_data_url must be an https URL, got {url[:60]!r}")
     if parts.scheme != "https" and host not in _LOOPBACK:
-        raise MarketDataError("alpaca_data_url refuses plain http to a non-loopback host (the keys would leak)")
+        raise MarketDataError(
+            "alpaca_data_url refuses plain http to a non-loopback host (the keys would leak)"
+        )
     if parts.username or parts.password or parts.query or parts.fragment:
         raise MarketDataError("alpaca_data_url must not carry credentials, a query or a fragment")
     return url.rstrip("/")
@@ -52,9 +56,19 @@ def check_data_url(url: str) -> str:
 class MarketDataClient:
     """GET JSON from the data API; ``requests_sent`` counts HTTP requests (retries included)."""
 
-    def __init__(self, base_url: str, key_id: str, secret_key: str, *, timeout: float = 10.0, max_retries: int = 4,
-                 backoff: float = 0.5, pacer: Pacer | None = None, session: requests.Session | None = None,
-                 sleep: Callable[[float], Any] = time.sleep) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        key_id: str,
+        secret_key: str,
+        *,
+        timeout: float = 10.0,
+        max_retries: int = 4,
+        backoff: float = 0.5,
+        pacer: Pacer | None = None,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], Any] = time.sleep,
+    ) -> None:
         if not key_id or not secret_key:
             raise MarketDataError("the Alpaca data API needs both a key id and a secret key")
         self.base_url = check_data_url(base_url)
@@ -86,23 +100,36 @@ class MarketDataClient:
                 continue
             if resp.status_code == 429:
                 wait = rate_limit_wait(resp.headers, time.time())
-                self._pause(backoff_seconds(self.backoff, attempt) if wait is None else min(MAX_WAIT_SECONDS, wait))
+                self._pause(
+                    backoff_seconds(self.backoff, attempt) if wait is None else min(MAX_WAIT_SECONDS, wait)
+                )
                 continue
             if resp.status_code >= 500:
                 self._pause(backoff_seconds(self.backoff, attempt))
                 continue
             return self._answer(resp, what)
-        raise MarketDataError(f"{what}: gave up after {self.max_retries + 1} attempts (last: {last}); "
-                              "the data API is unavailable, run again later")
+        raise MarketDataError(
+            f"{what}: gave up after {self.max_retries + 1} attempts (last: {last}); "
+            "the data API is unavailable, run again later"
+        )
 
     def _send(self, path: str, params: Mapping[str, str], what: str) -> tuple[requests.Response | None, str]:
         """One exchange: (response, status text), or (None, reason) on a timeout or connection error."""
         self._pacer.wait()
         self.requests_sent += 1
-        headers = {"APCA-API-KEY-ID": self._keys[0], "APCA-API-SECRET-KEY": self._keys[1], "Accept": "application/json"}
+        headers = {
+            "APCA-API-KEY-ID": self._keys[0],
+            "APCA-API-SECRET-KEY": self._keys[1],
+            "Accept": "application/json",
+        }
         try:
-            resp = self._session.get(self.base_url + path, params=dict(params), headers=headers, timeout=self.timeout,
-                                     allow_redirects=False)
+            resp = self._session.get(
+                self.base_url + path,
+                params=dict(params),
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
         except _RETRIED as exc:
             return None, type(exc).__name__
         except requests.RequestException as exc:
@@ -135,7 +162,10 @@ class MarketDataClient:
         if isinstance(data, dict) and data.get("message") is not None:
             code = f" (code {data['code']})" if data.get("code") is not None else ""
             return self.scrub(f"{str(data['message'])[:200]}{code}")
-        if "html" in (resp.headers.get("Content-Type") or "").lower() or "<html" in (resp.text or "")[:200].lower():
+        if (
+            "html" in (resp.headers.get("Content-Type") or "").lower()
+            or "<html" in (resp.text or "")[:200].lower()
+        ):
             return "an HTML page"
         return f"a non-JSON body {self._body(resp)}"
 

@@ -67,8 +67,16 @@ def bars_params(symbols: Sequence[str], start: pd.Timestamp, end: pd.Timestamp, 
     """Query parameters of one daily-bars request (every page repeats them, plus ``page_token``)."""
     if not symbols or len(symbols) > MAX_SYMBOLS:
         raise ValueError(f"a bars request takes 1..{MAX_SYMBOLS} symbols, got {len(symbols)}")
-    return {"symbols": ",".join(symbols), "timeframe": "1Day", "start": f"{start:%Y-%m-%d}",
-            "end": f"{end:%Y-%m-%d}", "adjustment": "all", "feed": feed, "limit": str(PAGE_LIMIT), "sort": "asc"}
+    return {
+        "symbols": ",".join(symbols),
+        "timeframe": "1Day",
+        "start": f"{start:%Y-%m-%d}",
+        "end": f"{end:%Y-%m-%d}",
+        "adjustment": "all",
+        "feed": feed,
+        "limit": str(PAGE_LIMIT),
+        "sort": "asc",
+    }
 
 
 def _columns(bars: dict, where: str) -> pd.DataFrame:
@@ -77,11 +85,17 @@ def _columns(bars: dict, where: str) -> pd.DataFrame:
         if not isinstance(items, list):
             raise MarketDataError(f"{where}: bars of {str(symbol)[:20]!r} are not a list")
     rows = [bar for items in bars.values() for bar in items]
-    symbols = np.repeat(np.array([str(s) for s in bars], dtype=object), [len(items) for items in bars.values()])
+    symbols = np.repeat(
+        np.array([str(s) for s in bars], dtype=object), [len(items) for items in bars.values()]
+    )
     for i, bar in enumerate(rows):
         if not isinstance(bar, dict) or not isinstance(bar.get("t"), str):
             raise MarketDataError(f"{where}: a {symbols[i][:20]} bar is not an object with a 't' string")
-    frame = pd.DataFrame.from_records(rows, columns=["t", *FIELDS]) if rows else pd.DataFrame(columns=["t", *FIELDS])
+    frame = (
+        pd.DataFrame.from_records(rows, columns=["t", *FIELDS])
+        if rows
+        else pd.DataFrame(columns=["t", *FIELDS])
+    )
     frame.insert(0, "symbol", symbols)
     for key in FIELDS:
         _check_numbers(frame, key, where)
@@ -93,12 +107,20 @@ def _check_numbers(frame: pd.DataFrame, key: str, where: str) -> None:
     column = frame[key]
     numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
     values = column.to_numpy(dtype="float64") if numeric else None
-    bad = ~np.isfinite(values) if numeric else np.array([isinstance(v, bool) or not isinstance(v, (int, float))
-                                                        or not math.isfinite(v) for v in column], dtype=bool)
+    bad = (
+        ~np.isfinite(values)
+        if numeric
+        else np.array(
+            [isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) for v in column],
+            dtype=bool,
+        )
+    )
     if bad.any():
         i = int(bad.argmax())
-        raise MarketDataError(f"{where}: {frame['symbol'].iat[i]} bar t={str(frame['t'].iat[i])[:30]!r}: field "
-                              f"'{key}' is not a finite number ({str(column.iat[i])[:30]!r})")
+        raise MarketDataError(
+            f"{where}: {frame['symbol'].iat[i]} bar t={str(frame['t'].iat[i])[:30]!r}: field "
+            f"'{key}' is not a finite number ({str(column.iat[i])[:30]!r})"
+        )
     frame[key] = values if numeric else column.astype("float64")
 
 
@@ -112,8 +134,10 @@ def session_dates(stamps: Sequence[str], where: str) -> pd.DatetimeIndex:
     day = local.normalize()
     off = local != day
     if off.any():
-        raise MarketDataError(f"{where}: bar time {stamps[int(off.argmax())]!r} is not 00:00 New York "
-                              "(a daily bar's t is midnight America/New_York)")
+        raise MarketDataError(
+            f"{where}: bar time {stamps[int(off.argmax())]!r} is not 00:00 New York "
+            "(a daily bar's t is midnight America/New_York)"
+        )
     return day.tz_localize(None).as_unit("ns")
 
 
@@ -130,9 +154,14 @@ def parse_page(body: Any, where: str) -> tuple[pd.DataFrame, str | None]:
     if token is not None and (not isinstance(token, str) or not token):
         raise MarketDataError(f"{where}: next_page_token is not a non-empty string or null")
     cols = _columns(bars, where)
-    frame = pd.DataFrame({"date": session_dates(cols["t"].tolist(), where),
-                          "symbol": pd.Series(cols["symbol"].to_numpy(), dtype=str), "adj_close": cols["c"].to_numpy(),
-                          **{FIELDS[k]: cols[k].to_numpy() for k in FIELDS}})
+    frame = pd.DataFrame(
+        {
+            "date": session_dates(cols["t"].tolist(), where),
+            "symbol": pd.Series(cols["symbol"].to_numpy(), dtype=str),
+            "adj_close": cols["c"].to_numpy(),
+            **{FIELDS[k]: cols[k].to_numpy() for k in FIELDS},
+        }
+    )
     return frame[list(COLUMNS)].astype({c: "float64" for c in COLUMNS[2:]}), token
 
 

@@ -24,7 +24,7 @@ def _read(name: str) -> pd.DataFrame:
 
 
 def _window(frame: pd.DataFrame | pd.Series, start: pd.Timestamp | None, end: pd.Timestamp):
-    return frame.loc[(pd.Timestamp(start) if start is not None else frame.index[0]):pd.Timestamp(end)]
+    return frame.loc[(pd.Timestamp(start) if start is not None else frame.index[0]) : pd.Timestamp(end)]
 
 
 class EmbeddedProvider:
@@ -32,7 +32,9 @@ class EmbeddedProvider:
 
     name = "embedded"
 
-    def bars(self, start: pd.Timestamp | None, end: pd.Timestamp, symbols: Sequence[str] | None = None) -> pd.DataFrame:
+    def bars(
+        self, start: pd.Timestamp | None, end: pd.Timestamp, symbols: Sequence[str] | None = None
+    ) -> pd.DataFrame:
         return only_symbols(wide_to_bars(_window(_read("sp500_dataset.csv.gz"), start, end)), symbols)
 
     def benchmark(self, start: pd.Timestamp | None, end: pd.Timestamp) -> pd.Series:

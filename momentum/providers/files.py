@@ -65,11 +65,14 @@ def read_file(path: str, fs: fsspec.AbstractFileSystem, url: str) -> pd.DataFram
         bars = read_bars(path, fs)
     except Exception as exc:  # noqa: BLE001 - any reader failure is this file's problem, named below
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BarsFileError(f"bars file {url}: not a readable {path.rsplit('.', 1)[-1]} file ({reason})") from exc
+        raise BarsFileError(
+            f"bars file {url}: not a readable {path.rsplit('.', 1)[-1]} file ({reason})"
+        ) from exc
     problem = _problem(bars)
     if problem:
-        raise BarsFileError(f"bars file {url}: {problem} (expected columns {', '.join(REQUIRED)}"
-                            f"[, {', '.join(NUMERIC[1:])}])")
+        raise BarsFileError(
+            f"bars file {url}: {problem} (expected columns {', '.join(REQUIRED)}[, {', '.join(NUMERIC[1:])}])"
+        )
     return bars[[c for c in (*REQUIRED, *NUMERIC[1:]) if c in bars]]
 
 
@@ -87,8 +90,13 @@ def read_folder(url: str) -> pd.DataFrame:
     fs, root = fsspec.core.url_to_fs(url)
     if not fs.exists(root):
         raise BarsFileError(f"files_path {url} does not exist (set files_path to a folder or s3:// prefix)")
-    files = tuple(sorted((p, info.get("size"), str(info.get("ETag") or info.get("mtime")))
-                         for p, info in fs.find(root, detail=True).items() if p.lower().endswith(SUFFIXES)))
+    files = tuple(
+        sorted(
+            (p, info.get("size"), str(info.get("ETag") or info.get("mtime")))
+            for p, info in fs.find(root, detail=True).items()
+            if p.lower().endswith(SUFFIXES)
+        )
+    )
     if not files:
         raise BarsFileError(f"files_path {url} holds no {' or '.join(SUFFIXES)} files")
     return _read_files(url, files)
@@ -104,8 +112,10 @@ def _read_files(url: str, files: tuple[tuple[str, Any, str], ...]) -> pd.DataFra
     names = sorted(set(twice["_file"]))
     if len(names) > 1:
         first = twice.iloc[0]
-        raise BarsFileError(f"bars files {names[0]} and {names[1]} both hold {first['symbol']} "
-                            f"{first['date']:%Y-%m-%d} (keep each (date, symbol) in one file)")
+        raise BarsFileError(
+            f"bars files {names[0]} and {names[1]} both hold {first['symbol']} "
+            f"{first['date']:%Y-%m-%d} (keep each (date, symbol) in one file)"
+        )
     return bars.drop(columns="_file").sort_values(["date", "symbol"], kind="stable", ignore_index=True)
 
 
@@ -128,7 +138,9 @@ class FilesProvider:
             mask &= bars["date"] >= pd.Timestamp(start)
         return bars[mask]
 
-    def bars(self, start: pd.Timestamp | None, end: pd.Timestamp, symbols: Sequence[str] | None = None) -> pd.DataFrame:
+    def bars(
+        self, start: pd.Timestamp | None, end: pd.Timestamp, symbols: Sequence[str] | None = None
+    ) -> pd.DataFrame:
         bars = self._window(start, end)
         keep = bars["symbol"] != self.benchmark_symbol
         if symbols is not None:
@@ -139,8 +151,10 @@ class FilesProvider:
         rows = self._window(start, end)
         rows = rows[rows["symbol"] == self.benchmark_symbol]
         if not len(rows):
-            raise BarsFileError(f"files_path {self.path} has no rows for the benchmark {self.benchmark_symbol} up to "
-                                f"{pd.Timestamp(end):%Y-%m-%d} (add them, or set benchmark_symbol to a symbol in the files)")
+            raise BarsFileError(
+                f"files_path {self.path} has no rows for the benchmark {self.benchmark_symbol} up to "
+                f"{pd.Timestamp(end):%Y-%m-%d} (add them, or set benchmark_symbol to a symbol in the files)"
+            )
         return rows.set_index("date")["adj_close"].astype("float64").rename("benchmark")
 
     def last_session(self) -> pd.Timestamp:

@@ -17,7 +17,9 @@ from momentum.providers import only_symbols
 SYNTHETIC_END = pd.Timestamp("2024-12-31")
 
 
-def synthetic_panel(n_symbols: int, n_sessions: int, seed: int, end: pd.Timestamp = SYNTHETIC_END) -> pd.DataFrame:
+def synthetic_panel(
+    n_symbols: int, n_sessions: int, seed: int, end: pd.Timestamp = SYNTHETIC_END
+) -> pd.DataFrame:
     """Long bars (date, symbol, open, high, low, close, volume, adj_close) for the last sessions to ``end``."""
     sessions = nyse_sessions(end - pd.Timedelta(days=int(n_sessions * 1.6) + 30), end)[-n_sessions:]
     rng = np.random.default_rng(seed)
@@ -39,15 +41,17 @@ def synthetic_panel(n_symbols: int, n_sessions: int, seed: int, end: pd.Timestam
     volume = rng.integers(10_000, 5_000_000, close.shape).astype("float64")
     symbols = np.array([f"S{i:04d}" for i in range(n_symbols)])
     d_idx, s_idx = np.nonzero(listed)
-    frame = pd.DataFrame({
-        "date": sessions.values[d_idx].astype("datetime64[ns]"),
-        "symbol": symbols[s_idx],
-        "open": open_[d_idx, s_idx].round(4),
-        "high": high[d_idx, s_idx].round(4),
-        "low": low[d_idx, s_idx].round(4),
-        "close": close[d_idx, s_idx].round(4),
-        "volume": volume[d_idx, s_idx],
-    })
+    frame = pd.DataFrame(
+        {
+            "date": sessions.values[d_idx].astype("datetime64[ns]"),
+            "symbol": symbols[s_idx],
+            "open": open_[d_idx, s_idx].round(4),
+            "high": high[d_idx, s_idx].round(4),
+            "low": low[d_idx, s_idx].round(4),
+            "close": close[d_idx, s_idx].round(4),
+            "volume": volume[d_idx, s_idx],
+        }
+    )
     frame["adj_close"] = frame["close"]
     return frame
 
@@ -67,7 +71,9 @@ class SyntheticProvider:
             mask &= dates >= pd.Timestamp(start)
         return self._panel[mask]
 
-    def bars(self, start: pd.Timestamp | None, end: pd.Timestamp, symbols: Sequence[str] | None = None) -> pd.DataFrame:
+    def bars(
+        self, start: pd.Timestamp | None, end: pd.Timestamp, symbols: Sequence[str] | None = None
+    ) -> pd.DataFrame:
         return only_symbols(self._window(start, end), symbols)
 
     def benchmark(self, start: pd.Timestamp | None, end: pd.Timestamp) -> pd.Series:

@@ -121,8 +121,15 @@ from momentum.validation._rows import _prepare, _row_specs
 from momentum.validation._structure import _structure_frame, _structure_specs
 from momentum.validation.report import render_html, render_markdown
 
-__all__ = ["CHECKS", "CheckInfo", "ValidationResult", "quarantined_symbols", "render_html", "render_markdown",
-           "validate_bars"]
+__all__ = [
+    "CHECKS",
+    "CheckInfo",
+    "ValidationResult",
+    "quarantined_symbols",
+    "render_html",
+    "render_markdown",
+    "validate_bars",
+]
 
 
 def _timestamp(value: Any) -> pd.Timestamp:
@@ -149,16 +156,38 @@ def _table(outcomes: dict[str, _Outcome]) -> pd.DataFrame:
     records: list[dict[str, Any]] = []
     for check, o in outcomes.items():
         info = CHECKS[check]
-        text = "; ".join(dict.fromkeys(o.short)) if o.short else (
-            f"passed ({info.description})" if o.status == "passed" else o.status)
-        records.append({"check": check, "level": info.level, "severity": info.severity, "status": o.status,
-                        "symbol": "", "date": o.date, "failures": int(o.failures), "message": f"{check}: {text}"})
+        text = (
+            "; ".join(dict.fromkeys(o.short))
+            if o.short
+            else (f"passed ({info.description})" if o.status == "passed" else o.status)
+        )
+        records.append(
+            {
+                "check": check,
+                "level": info.level,
+                "severity": info.severity,
+                "status": o.status,
+                "symbol": "",
+                "date": o.date,
+                "failures": int(o.failures),
+                "message": f"{check}: {text}",
+            }
+        )
         for symbol in sorted(o.findings):
             f = o.findings[symbol]
             where = " ".join(x for x in (f.symbol, _day(f.date)) if x)
-            records.append({"check": check, "level": info.level, "severity": info.severity, "status": "failed",
-                            "symbol": f.symbol, "date": f.date, "failures": f.failures,
-                            "message": f"{check}: {where}: {f.detail}" if where else f"{check}: {f.detail}"})
+            records.append(
+                {
+                    "check": check,
+                    "level": info.level,
+                    "severity": info.severity,
+                    "status": "failed",
+                    "symbol": f.symbol,
+                    "date": f.date,
+                    "failures": f.failures,
+                    "message": f"{check}: {where}: {f.detail}" if where else f"{check}: {f.detail}",
+                }
+            )
     table = pd.DataFrame.from_records(records, columns=list(TABLE_COLUMNS))
     table["date"] = pd.to_datetime(table["date"]).astype("datetime64[ns]")
     table["failures"] = table["failures"].astype("int64")
@@ -183,24 +212,45 @@ def _result(outcomes: dict[str, _Outcome], *, n_symbols: int, n_sessions: int) -
     blocking = _blocking(outcomes)
     quarantined = tuple(quarantined_symbols(table))
     if blocking:
-        parts = [f"{c} ({'; '.join(dict.fromkeys(outcomes[c].short)) or outcomes[c].status})" for c in blocking]
+        parts = [
+            f"{c} ({'; '.join(dict.fromkeys(outcomes[c].short)) or outcomes[c].status})" for c in blocking
+        ]
         summary = "failed: " + "; ".join(parts[:4]) + (f"; +{len(parts) - 4} more" if len(parts) > 4 else "")
         return ValidationResult(False, table, quarantined, summary)
-    reasons = {s: [c for c, o in outcomes.items() if s in o.findings and CHECKS[c].level == "symbol"
-                   and CHECKS[c].severity == "error"] for s in quarantined}
+    reasons = {
+        s: [
+            c
+            for c, o in outcomes.items()
+            if s in o.findings and CHECKS[c].level == "symbol" and CHECKS[c].severity == "error"
+        ]
+        for s in quarantined
+    }
     why = ", ".join(f"{s}: {'+'.join(reasons[s])}" for s in quarantined)
     warnings = sum(1 for c, o in outcomes.items() if CHECKS[c].severity == "warning" and o.status != "passed")
     verdict = "passed with quarantine" if quarantined else "passed"
-    summary = (f"{verdict}: {n_symbols} symbols, {n_sessions} sessions, {len(quarantined)} quarantined"
-               + (f" ({why})" if quarantined else "") + (f", {warnings} warning check(s)" if warnings else ""))
+    summary = (
+        f"{verdict}: {n_symbols} symbols, {n_sessions} sessions, {len(quarantined)} quarantined"
+        + (f" ({why})" if quarantined else "")
+        + (f", {warnings} warning check(s)" if warnings else "")
+    )
     return ValidationResult(True, table, quarantined, summary)
 
 
-def validate_bars(bars: pd.DataFrame, *, as_of: pd.Timestamp, sessions: pd.DatetimeIndex, min_symbols: int = 2,
-                  min_history: int = 253, max_stale_sessions: int = 20, max_quarantine_fraction: float = 0.2,
-                  max_daily_move: float = 0.5, recent_window: int = 253, expected: Sequence[str] | None = None,
-                  rejected: Mapping[str, str] | None = None,
-                  benchmark_last: pd.Timestamp | None = None) -> ValidationResult:
+def validate_bars(
+    bars: pd.DataFrame,
+    *,
+    as_of: pd.Timestamp,
+    sessions: pd.DatetimeIndex,
+    min_symbols: int = 2,
+    min_history: int = 253,
+    max_stale_sessions: int = 20,
+    max_quarantine_fraction: float = 0.2,
+    max_daily_move: float = 0.5,
+    recent_window: int = 253,
+    expected: Sequence[str] | None = None,
+    rejected: Mapping[str, str] | None = None,
+    benchmark_last: pd.Timestamp | None = None,
+) -> ValidationResult:
     """Validate long-format bars for trading at ``as_of`` (see the module docstring for the checks).
 
     ``sessions`` are the exchange sessions expected from the first bar date through ``as_of``;
@@ -222,17 +272,33 @@ def validate_bars(bars: pd.DataFrame, *, as_of: pd.Timestamp, sessions: pd.Datet
         return _result(outcomes, n_symbols=n_sym, n_sessions=0)
 
     p = _prepare(frame, sessions, as_of)
-    _run(context, "rows", p.rows, _row_specs(p, as_of, min_symbols=min_symbols, min_history=min_history), outcomes)
+    _run(
+        context,
+        "rows",
+        p.rows,
+        _row_specs(p, as_of, min_symbols=min_symbols, min_history=min_history),
+        outcomes,
+    )
     _as_of_is_last_session(outcomes["freshness"], sessions, as_of)
 
     # stage 3 is looked up on its module, so tests can patch _symbols._symbol_specs
-    summary = _symbols._symbol_summary(p, sessions, as_of, max_stale_sessions=max_stale_sessions,
-                                       max_daily_move=max_daily_move, recent_window=recent_window)
+    summary = _symbols._symbol_summary(
+        p,
+        sessions,
+        as_of,
+        max_stale_sessions=max_stale_sessions,
+        max_daily_move=max_daily_move,
+        recent_window=recent_window,
+    )
     _run(context, "symbols", summary, _symbols._symbol_specs(summary, as_of, max_stale_sessions), outcomes)
 
-    last = {str(s): pd.Timestamp(d) for s, d in zip(summary["symbol"], summary["last_date"]) if not pd.isna(d)}
+    last = {
+        str(s): pd.Timestamp(d) for s, d in zip(summary["symbol"], summary["last_date"]) if not pd.isna(d)
+    }
     if expected is not None:
-        outcomes["stale_symbol"], outcomes["missing_symbol"] = _fresh.per_symbol(last, expected, as_of, rejected or {})
+        outcomes["stale_symbol"], outcomes["missing_symbol"] = _fresh.per_symbol(
+            last, expected, as_of, rejected or {}
+        )
     _fresh.coverage(outcomes["freshness"], last, expected, as_of, max_quarantine_fraction, benchmark_last)
     outcomes["quarantine_limit"] = _quarantine_limit(outcomes, len(p.symbols), max_quarantine_fraction)
     return _result(outcomes, n_symbols=len(p.symbols), n_sessions=int(p.rows["_session_date"].nunique()))
@@ -241,18 +307,30 @@ def validate_bars(bars: pd.DataFrame, *, as_of: pd.Timestamp, sessions: pd.Datet
 def _as_of_is_last_session(freshness: _Outcome, sessions: pd.DatetimeIndex, as_of: pd.Timestamp) -> None:
     if not len(sessions) or sessions[-1] != as_of:
         expected = _day(sessions[-1]) if len(sessions) else "none"
-        freshness.fail(f"as_of {_day(as_of)} is not the last expected session (sessions end {expected})", date=as_of)
+        freshness.fail(
+            f"as_of {_day(as_of)} is not the last expected session (sessions end {expected})", date=as_of
+        )
 
 
-def _quarantine_limit(outcomes: dict[str, _Outcome], n_symbols: int, max_quarantine_fraction: float) -> _Outcome:
+def _quarantine_limit(
+    outcomes: dict[str, _Outcome], n_symbols: int, max_quarantine_fraction: float
+) -> _Outcome:
     """Fails when the symbol-level errors quarantine more than ``max_quarantine_fraction`` of the symbols."""
-    quarantined = {s for c, o in outcomes.items() if CHECKS[c].level == "symbol" and CHECKS[c].severity == "error"
-                   for s in o.findings if s and s != NULL_SYMBOL}
+    quarantined = {
+        s
+        for c, o in outcomes.items()
+        if CHECKS[c].level == "symbol" and CHECKS[c].severity == "error"
+        for s in o.findings
+        if s and s != NULL_SYMBOL
+    }
     limit = _Outcome()
     text = f"{len(quarantined)} of {n_symbols} symbols quarantined"
     if n_symbols and len(quarantined) / n_symbols > max_quarantine_fraction:
-        limit.fail(f"{text} ({len(quarantined) / n_symbols:.0%} > {max_quarantine_fraction:.0%}): "
-                   + ", ".join(sorted(quarantined)[:20]), failures=len(quarantined))
+        limit.fail(
+            f"{text} ({len(quarantined) / n_symbols:.0%} > {max_quarantine_fraction:.0%}): "
+            + ", ".join(sorted(quarantined)[:20]),
+            failures=len(quarantined),
+        )
     else:
         limit.short.append(f"passed, {text} (limit {max_quarantine_fraction:.0%})")
     return limit

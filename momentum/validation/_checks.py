@@ -31,8 +31,11 @@ CHECKS: dict[str, CheckInfo] = {
     "sorted": CheckInfo("dataset", "error", "rows in date order within each symbol"),
     "calendar": CheckInfo("dataset", "error", "dates are exchange sessions"),
     "future_date": CheckInfo("dataset", "error", "no date after as_of"),
-    "freshness": CheckInfo("dataset", "error", "last session in the data is as_of, and enough symbols and the "
-                                               "benchmark have a bar on it"),
+    "freshness": CheckInfo(
+        "dataset",
+        "error",
+        "last session in the data is as_of, and enough symbols and the benchmark have a bar on it",
+    ),
     "enough_symbols": CheckInfo("dataset", "error", "at least min_symbols symbols"),
     "enough_history": CheckInfo("dataset", "error", "at least min_history sessions"),
     "price_not_null": CheckInfo("symbol", "error", "adj_close not NaN"),
@@ -70,6 +73,11 @@ def _day(value: Any) -> str:
 
 def quarantined_symbols(table: pd.DataFrame) -> list[str]:
     """The symbols a (possibly stored) validation table quarantines: failed symbol-level errors."""
-    rows = table[(table["level"] == "symbol") & (table["severity"] == "error") & (table["status"] == "failed")
-                 & (table["symbol"] != "") & (table["symbol"] != NULL_SYMBOL)]
+    rows = table[
+        (table["level"] == "symbol")
+        & (table["severity"] == "error")
+        & (table["status"] == "failed")
+        & (table["symbol"] != "")
+        & (table["symbol"] != NULL_SYMBOL)
+    ]
     return sorted(set(rows["symbol"].astype(str)))

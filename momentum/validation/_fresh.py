@@ -23,28 +23,47 @@ ABSENT = "no bars from the provider (absent from its reply: unknown, delisted or
 def _close(outcome: _Outcome, what: str) -> _Outcome:
     if outcome.findings:
         first = min(outcome.findings.values(), key=lambda f: f.symbol)
-        outcome.fail(f"{len(outcome.findings)} symbol(s), first {first.symbol}: {first.detail}",
-                     failures=len(outcome.findings), date=first.date)
+        outcome.fail(
+            f"{len(outcome.findings)} symbol(s), first {first.symbol}: {first.detail}",
+            failures=len(outcome.findings),
+            date=first.date,
+        )
     else:
         outcome.short.append(f"passed ({what})")
     return outcome
 
 
-def per_symbol(last: Mapping[str, pd.Timestamp], expected: Sequence[str], as_of: pd.Timestamp,
-               rejected: Mapping[str, str]) -> tuple[_Outcome, _Outcome]:
+def per_symbol(
+    last: Mapping[str, pd.Timestamp],
+    expected: Sequence[str],
+    as_of: pd.Timestamp,
+    rejected: Mapping[str, str],
+) -> tuple[_Outcome, _Outcome]:
     """(stale_symbol, missing_symbol) outcomes over the expected symbols."""
     stale, missing = _Outcome(), _Outcome()
     for symbol in sorted(set(expected)):
         if symbol not in last:
             missing.add(symbol, pd.NaT, 1, rejected.get(symbol, ABSENT))
         elif last[symbol] < as_of:
-            stale.add(symbol, last[symbol], 1,
-                      f"last bar {_day(last[symbol])}, older than as_of {_day(as_of)} (stale: quarantined)")
-    return _close(stale, "every symbol asked for has a bar on as_of"), _close(missing, "every symbol asked for has bars")
+            stale.add(
+                symbol,
+                last[symbol],
+                1,
+                f"last bar {_day(last[symbol])}, older than as_of {_day(as_of)} (stale: quarantined)",
+            )
+    return _close(stale, "every symbol asked for has a bar on as_of"), _close(
+        missing, "every symbol asked for has bars"
+    )
 
 
-def coverage(fresh: _Outcome, last: Mapping[str, pd.Timestamp], expected: Sequence[str] | None, as_of: pd.Timestamp,
-             max_quarantine_fraction: float, benchmark_last: pd.Timestamp | None) -> None:
+def coverage(
+    fresh: _Outcome,
+    last: Mapping[str, pd.Timestamp],
+    expected: Sequence[str] | None,
+    as_of: pd.Timestamp,
+    max_quarantine_fraction: float,
+    benchmark_last: pd.Timestamp | None,
+) -> None:
     """Fail ``fresh`` when too few expected symbols, or the benchmark, have a bar on as_of."""
     universe = sorted(set(expected)) if expected is not None else sorted(last)
     have = sum(1 for s in universe if s in last and last[s] >= as_of)
@@ -52,9 +71,14 @@ def coverage(fresh: _Outcome, last: Mapping[str, pd.Timestamp], expected: Sequen
     if fresh.status == "passed" and universe and have < need * len(universe) - 1e-9:
         newest = max(last.values()) if last else pd.NaT
         held = sum(1 for d in last.values() if d == newest)
-        fresh.fail(f"only {have} of {len(universe)} symbols ({have / len(universe):.0%}) have a bar on as_of "
-                   f"{_day(as_of)}, need {need:.0%} (newest session {_day(newest) or 'none'}, {held} symbol(s) have it)",
-                   failures=len(universe) - have, date=as_of)
+        fresh.fail(
+            f"only {have} of {len(universe)} symbols ({have / len(universe):.0%}) have a bar on as_of "
+            f"{_day(as_of)}, need {need:.0%} (newest session {_day(newest) or 'none'}, {held} symbol(s) have it)",
+            failures=len(universe) - have,
+            date=as_of,
+        )
     if benchmark_last is not None and (pd.isna(benchmark_last) or benchmark_last < as_of):
-        fresh.fail(f"the benchmark's last bar is {_day(benchmark_last) or 'missing'}, not as_of {_day(as_of)}",
-                   date=as_of)
+        fresh.fail(
+            f"the benchmark's last bar is {_day(benchmark_last) or 'missing'}, not as_of {_day(as_of)}",
+            date=as_of,
+        )

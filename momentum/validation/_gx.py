@@ -27,7 +27,9 @@ def _gxe():
 
 def _new_context():
     gx = _gx()
-    context = gx.get_context(mode="ephemeral")  # mode= always: GX_CLOUD_* variables could pick a cloud context
+    context = gx.get_context(
+        mode="ephemeral"
+    )  # mode= always: GX_CLOUD_* variables could pick a cloud context
     try:
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -85,7 +87,9 @@ class _Outcome:
             return
         dates = [x for x in (old.date, date) if not pd.isna(x)]
         details = old.detail if detail in old.detail else f"{old.detail}; {detail}"
-        self.findings[symbol] = _Finding(symbol, min(dates) if dates else pd.NaT, old.failures + int(failures), details)
+        self.findings[symbol] = _Finding(
+            symbol, min(dates) if dates else pd.NaT, old.failures + int(failures), details
+        )
 
 
 @dataclass
@@ -102,23 +106,38 @@ def _spec_factory(stage: str) -> Callable[..., _Spec]:
         info = CHECKS[check]
         cls = getattr(_gxe(), kind)
         key = f"{stage}:{check}:{next(counter)}"
-        expectation = cls(meta={"key": key, "check": check}, severity=info.severity if info.severity == "warning" else "critical",
-                          **kwargs)
+        expectation = cls(
+            meta={"key": key, "check": check},
+            severity=info.severity if info.severity == "warning" else "critical",
+            **kwargs,
+        )
         return _Spec(check, expectation, locate)
 
     return make
 
 
-_RESULT_FORMAT = {"result_format": "COMPLETE", "exclude_unexpected_values": True,
-                  "return_unexpected_index_query": False, "partial_unexpected_count": 0}
+_RESULT_FORMAT = {
+    "result_format": "COMPLETE",
+    "exclude_unexpected_values": True,
+    "return_unexpected_index_query": False,
+    "partial_unexpected_count": 0,
+}
 
 
-def _run(context: Any, stage: str, frame: pd.DataFrame, specs: Sequence[_Spec], outcomes: dict[str, _Outcome]) -> None:
+def _run(
+    context: Any, stage: str, frame: pd.DataFrame, specs: Sequence[_Spec], outcomes: dict[str, _Outcome]
+) -> None:
     """Validate ``frame`` against the specs in one GX run; fold each result into ``outcomes``."""
     gx = _gx()
-    batch = context.data_sources.add_pandas(stage).add_dataframe_asset(stage).add_batch_definition_whole_dataframe(stage)
+    batch = (
+        context.data_sources.add_pandas(stage)
+        .add_dataframe_asset(stage)
+        .add_batch_definition_whole_dataframe(stage)
+    )
     suite = context.suites.add(gx.ExpectationSuite(name=stage, expectations=[s.expectation for s in specs]))
-    definition = context.validation_definitions.add(gx.ValidationDefinition(name=stage, data=batch, suite=suite))
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=stage, data=batch, suite=suite)
+    )
     run = definition.run(batch_parameters={"dataframe": frame}, result_format=_RESULT_FORMAT)
     by_key = {r.expectation_config.meta.get("key"): r for r in run.results}
     for spec in specs:
@@ -126,8 +145,10 @@ def _run(context: Any, stage: str, frame: pd.DataFrame, specs: Sequence[_Spec], 
         result = by_key.get(spec.expectation.meta["key"])
         message = _exception_message(result)
         if message is not None:
-            outcome.fail(f"expectation {type(spec.expectation).__name__} raised: {message.splitlines()[0][:200]}",
-                         status="error")
+            outcome.fail(
+                f"expectation {type(spec.expectation).__name__} raised: {message.splitlines()[0][:200]}",
+                status="error",
+            )
         elif not result.success:
             spec.locate(result, outcome)
 
@@ -136,7 +157,9 @@ def _unexpected(result: Any) -> np.ndarray:
     return np.asarray((result.result or {}).get("unexpected_index_list") or [], dtype=np.int64)
 
 
-def _rows_locator(frame: pd.DataFrame, detail: str, date_col: str = "date") -> Callable[[Any, _Outcome], None]:
+def _rows_locator(
+    frame: pd.DataFrame, detail: str, date_col: str = "date"
+) -> Callable[[Any, _Outcome], None]:
     """Findings from a map expectation: offending rows grouped by symbol (count, first date)."""
 
     def locate(result: Any, outcome: _Outcome) -> None:
@@ -144,8 +167,9 @@ def _rows_locator(frame: pd.DataFrame, detail: str, date_col: str = "date") -> C
         if not len(idx):
             outcome.fail(detail)
             return
-        rows = pd.DataFrame({"symbol": frame["symbol"].to_numpy(dtype=object)[idx],
-                             "date": frame[date_col].to_numpy()[idx]})
+        rows = pd.DataFrame(
+            {"symbol": frame["symbol"].to_numpy(dtype=object)[idx], "date": frame[date_col].to_numpy()[idx]}
+        )
         rows["symbol"] = rows["symbol"].where(rows["symbol"].notna(), NULL_SYMBOL).astype(str)
         grouped = rows.groupby("symbol", sort=True)["date"].agg(["min", "size"])
         first = grouped["min"].min()
@@ -153,8 +177,11 @@ def _rows_locator(frame: pd.DataFrame, detail: str, date_col: str = "date") -> C
             outcome.add(symbol, row["min"], int(row["size"]), detail)
         top = grouped.sort_values("min").index[0] if grouped["min"].notna().any() else grouped.index[0]
         where = " ".join(x for x in (top, _day(grouped.loc[top, "min"])) if x)
-        outcome.fail(f"{detail}: {len(idx)} row(s) in {len(grouped)} symbol(s), first {where}", failures=len(idx),
-                     date=first)
+        outcome.fail(
+            f"{detail}: {len(idx)} row(s) in {len(grouped)} symbol(s), first {where}",
+            failures=len(idx),
+            date=first,
+        )
 
     return locate
 
@@ -166,13 +193,20 @@ def _symbols_locator(summary: pd.DataFrame, name: str) -> Callable[[Any, _Outcom
         idx = _unexpected(result)
         part = summary.iloc[idx]
         for row in part.itertuples(index=False):
-            outcome.add(row.symbol, getattr(row, f"{name}_date"), max(int(getattr(row, f"{name}_n")), 1),
-                        getattr(row, f"{name}_detail") or "")
+            outcome.add(
+                row.symbol,
+                getattr(row, f"{name}_date"),
+                max(int(getattr(row, f"{name}_n")), 1),
+                getattr(row, f"{name}_detail") or "",
+            )
         if len(part):
             first = part.sort_values([f"{name}_date", "symbol"]).iloc[0]
-            outcome.fail(f"{len(part)} symbol(s), first {first['symbol']} {_day(first[f'{name}_date'])}: "
-                         f"{first[f'{name}_detail']}", failures=int(np.maximum(part[f"{name}_n"].to_numpy(), 1).sum()),
-                         date=part[f"{name}_date"].min())
+            outcome.fail(
+                f"{len(part)} symbol(s), first {first['symbol']} {_day(first[f'{name}_date'])}: "
+                f"{first[f'{name}_detail']}",
+                failures=int(np.maximum(part[f"{name}_n"].to_numpy(), 1).sum()),
+                date=part[f"{name}_date"].min(),
+            )
         else:
             outcome.fail("failed without naming symbols")
 

@@ -12,7 +12,14 @@ import pandas as pd
 
 # Split factors a missed adjustment would leave in a series: k-for-1 splits divide the price by k,
 # 1-for-k reverse splits multiply it by k.
-_SPLIT_FACTORS = {2.0: "2-for-1", 3.0: "3-for-1", 4.0: "4-for-1", 5.0: "5-for-1", 10.0: "10-for-1", 1.5: "3-for-2"}
+_SPLIT_FACTORS = {
+    2.0: "2-for-1",
+    3.0: "3-for-1",
+    4.0: "4-for-1",
+    5.0: "5-for-1",
+    10.0: "10-for-1",
+    1.5: "3-for-2",
+}
 _SPLIT_TOLERANCE = math.log(1.01)  # "within ~1 %" of the ratio, in log terms
 _REVERT_FRACTION = 0.25  # a move reverts when what is left after the next bar is <= 25 % of it
 
@@ -62,8 +69,9 @@ class Moves:
     corporate: np.ndarray  # close moved, adj_close did not: an adjusted corporate action
 
 
-def _raw_moves(rows: pd.DataFrame, same: np.ndarray, r: np.ndarray, threshold: float,
-               excluded: np.ndarray) -> tuple[np.ndarray, ...]:
+def _raw_moves(
+    rows: pd.DataFrame, same: np.ndarray, r: np.ndarray, threshold: float, excluded: np.ndarray
+) -> tuple[np.ndarray, ...]:
     """(rc, raw_known, together, factor_jump, corporate) from the close, or all unknown without it."""
     if "close" not in rows:
         unknown = np.zeros(len(r), dtype=bool)
@@ -86,13 +94,22 @@ def classify_moves(rows: pd.DataFrame, same: np.ndarray, max_daily_move: float) 
     split_like = _split_like(r)
     with np.errstate(invalid="ignore"):
         candidate = (np.abs(r) > threshold) | split_like
-        reverts = candidate & (np.sign(r_next) == -np.sign(r)) & (np.abs(r + r_next) <= _REVERT_FRACTION * np.abs(r))
+        reverts = (
+            candidate
+            & (np.sign(r_next) == -np.sign(r))
+            & (np.abs(r + r_next) <= _REVERT_FRACTION * np.abs(r))
+        )
     undoing = np.r_[False, reverts[:-1]]  # the leg that undoes a bad tick is part of it
     candidate &= ~undoing
     moving = candidate & ~reverts
-    rc, raw_known, together, factor_jump, corporate = _raw_moves(rows, same, r, threshold, candidate | undoing)
-    split_err = moving & ((raw_known & together & split_like) | (raw_known & ~together & factor_jump)
-                          | (~raw_known & split_like))
+    rc, raw_known, together, factor_jump, corporate = _raw_moves(
+        rows, same, r, threshold, candidate | undoing
+    )
+    split_err = moving & (
+        (raw_known & together & split_like)
+        | (raw_known & ~together & factor_jump)
+        | (~raw_known & split_like)
+    )
     return Moves(r, r_next, rc, raw_known, together, reverts, split_err, moving & ~split_err, corporate)
 
 
@@ -120,7 +137,10 @@ def move_texts(kind: str, where: np.ndarray, m: Moves) -> Callable[[np.ndarray],
 def move_events(m: Moves, in_window: np.ndarray) -> dict[str, np.ndarray]:
     """Row positions of each kind of move; ``_hist`` kinds lie before the recent window."""
     return {
-        "bad_tick": np.flatnonzero(m.reverts & in_window), "bad_tick_hist": np.flatnonzero(m.reverts & ~in_window),
-        "split": np.flatnonzero(m.split_err & in_window), "split_hist": np.flatnonzero(m.split_err & ~in_window),
-        "sudden": np.flatnonzero(m.sudden), "corporate": np.flatnonzero(m.corporate),
+        "bad_tick": np.flatnonzero(m.reverts & in_window),
+        "bad_tick_hist": np.flatnonzero(m.reverts & ~in_window),
+        "split": np.flatnonzero(m.split_err & in_window),
+        "split_hist": np.flatnonzero(m.split_err & ~in_window),
+        "sudden": np.flatnonzero(m.sudden),
+        "corporate": np.flatnonzero(m.corporate),
     }

@@ -88,26 +88,57 @@ def _row_specs(p: _Prepared, as_of: pd.Timestamp, *, min_symbols: int, min_histo
     dataset-level ones computed on the rows (freshness, enough symbols, enough history)."""
     make = _spec_factory("rows")
     loc = lambda detail, date_col="date": _rows_locator(p.rows, detail, date_col)  # noqa: E731
-    return [*_every_row_specs(make, loc, as_of), *_raw_price_specs(make, loc, p), *_ohlcv_specs(make, loc, p.rows),
-            *_dataset_specs(make, p.rows, as_of, min_symbols=min_symbols, min_history=min_history)]
+    return [
+        *_every_row_specs(make, loc, as_of),
+        *_raw_price_specs(make, loc, p),
+        *_ohlcv_specs(make, loc, p.rows),
+        *_dataset_specs(make, p.rows, as_of, min_symbols=min_symbols, min_history=min_history),
+    ]
 
 
 def _every_row_specs(make: Callable[..., _Spec], loc: Callable[..., Any], as_of: pd.Timestamp) -> list[_Spec]:
     return [
         make("date_not_null", "ExpectColumnValuesToNotBeNull", loc("date is null"), column="date"),
         make("symbol_not_null", "ExpectColumnValuesToNotBeNull", loc("symbol is null"), column="symbol"),
-        make("unique_date_symbol", "ExpectCompoundColumnsToBeUnique", loc("rows share the same (date, symbol)"),
-             column_list=["date", "symbol"]),
-        make("sorted", "ExpectColumnPairValuesAToBeGreaterThanB",
-             loc("row dated before the previous row of the symbol (rows not in date order)"),
-             column_A="date", column_B="_prev_input_date", or_equal=True, ignore_row_if="either_value_is_missing"),
-        make("calendar", "ExpectColumnValuesToBeBetween", loc("date is not an exchange session (weekend, holiday or time of day)"),
-             column="_calendar_pos", min_value=0),
-        make("future_date", "ExpectColumnValuesToBeBetween", loc(f"date is after as_of {_day(as_of)}"),
-             column="date", max_value=as_of),
+        make(
+            "unique_date_symbol",
+            "ExpectCompoundColumnsToBeUnique",
+            loc("rows share the same (date, symbol)"),
+            column_list=["date", "symbol"],
+        ),
+        make(
+            "sorted",
+            "ExpectColumnPairValuesAToBeGreaterThanB",
+            loc("row dated before the previous row of the symbol (rows not in date order)"),
+            column_A="date",
+            column_B="_prev_input_date",
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+        ),
+        make(
+            "calendar",
+            "ExpectColumnValuesToBeBetween",
+            loc("date is not an exchange session (weekend, holiday or time of day)"),
+            column="_calendar_pos",
+            min_value=0,
+        ),
+        make(
+            "future_date",
+            "ExpectColumnValuesToBeBetween",
+            loc(f"date is after as_of {_day(as_of)}"),
+            column="date",
+            max_value=as_of,
+        ),
         make("price_not_null", "ExpectColumnValuesToNotBeNull", loc("adj_close is NaN"), column="adj_close"),
-        make("price_positive", "ExpectColumnValuesToBeBetween", loc("adj_close <= 0 or infinite"),
-             column="adj_close", min_value=0, strict_min=True, max_value=_MAX_FLOAT),
+        make(
+            "price_positive",
+            "ExpectColumnValuesToBeBetween",
+            loc("adj_close <= 0 or infinite"),
+            column="adj_close",
+            min_value=0,
+            strict_min=True,
+            max_value=_MAX_FLOAT,
+        ),
     ]
 
 
@@ -116,39 +147,88 @@ def _raw_price_specs(make: Callable[..., _Spec], loc: Callable[..., Any], p: _Pr
         return []
     names = "/".join(p.raw)
     return [
-        make("price_positive", "ExpectColumnValuesToBeBetween", loc(f"a raw price ({names}) <= 0 or infinite"),
-             column="_raw_min", min_value=0, strict_min=True),
-        make("raw_price_not_null", "ExpectColumnValuesToNotBeNull", loc(f"a raw price ({names}) is NaN"),
-             column="_raw_min"),
+        make(
+            "price_positive",
+            "ExpectColumnValuesToBeBetween",
+            loc(f"a raw price ({names}) <= 0 or infinite"),
+            column="_raw_min",
+            min_value=0,
+            strict_min=True,
+        ),
+        make(
+            "raw_price_not_null",
+            "ExpectColumnValuesToNotBeNull",
+            loc(f"a raw price ({names}) is NaN"),
+            column="_raw_min",
+        ),
     ]
 
 
 def _ohlcv_specs(make: Callable[..., _Spec], loc: Callable[..., Any], rows: pd.DataFrame) -> list[_Spec]:
     specs = []
     if "volume" in rows:
-        specs.append(make("volume_nonnegative", "ExpectColumnValuesToBeBetween", loc("volume < 0"), column="volume", min_value=0))
+        specs.append(
+            make(
+                "volume_nonnegative",
+                "ExpectColumnValuesToBeBetween",
+                loc("volume < 0"),
+                column="volume",
+                min_value=0,
+            )
+        )
     body = "max(" + ", ".join(c for c in ("open", "close") if c in rows) + ")"
     if "high" in rows and "_oc_max" in rows:
-        specs.append(make("ohlc_consistency", "ExpectColumnPairValuesAToBeGreaterThanB", loc(f"high < {body}"),
-                          column_A="high", column_B="_oc_max", or_equal=True, ignore_row_if="either_value_is_missing"))
+        specs.append(
+            make(
+                "ohlc_consistency",
+                "ExpectColumnPairValuesAToBeGreaterThanB",
+                loc(f"high < {body}"),
+                column_A="high",
+                column_B="_oc_max",
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+            )
+        )
     if "low" in rows and "_oc_min" in rows:
-        specs.append(make("ohlc_consistency", "ExpectColumnPairValuesAToBeGreaterThanB", loc(f"low > {body.replace('max', 'min')}"),
-                          column_A="_oc_min", column_B="low", or_equal=True, ignore_row_if="either_value_is_missing"))
+        specs.append(
+            make(
+                "ohlc_consistency",
+                "ExpectColumnPairValuesAToBeGreaterThanB",
+                loc(f"low > {body.replace('max', 'min')}"),
+                column_A="_oc_min",
+                column_B="low",
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+            )
+        )
     if "high" in rows and "low" in rows and "_oc_max" not in rows:
-        specs.append(make("ohlc_consistency", "ExpectColumnPairValuesAToBeGreaterThanB", loc("high < low"),
-                          column_A="high", column_B="low", or_equal=True, ignore_row_if="either_value_is_missing"))
+        specs.append(
+            make(
+                "ohlc_consistency",
+                "ExpectColumnPairValuesAToBeGreaterThanB",
+                loc("high < low"),
+                column_A="high",
+                column_B="low",
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+            )
+        )
     return specs
 
 
-def _dataset_specs(make: Callable[..., _Spec], rows: pd.DataFrame, as_of: pd.Timestamp, *, min_symbols: int,
-                   min_history: int) -> list[_Spec]:
+def _dataset_specs(
+    make: Callable[..., _Spec], rows: pd.DataFrame, as_of: pd.Timestamp, *, min_symbols: int, min_history: int
+) -> list[_Spec]:
     """Freshness, enough symbols, enough history: each names what it saw when it fails."""
     last = rows["_session_date"].max()
 
     def freshness(result: Any, outcome: _Outcome) -> None:
         have = rows.loc[rows["_session_date"] == last, "symbol"].nunique() if not pd.isna(last) else 0
-        outcome.fail(f"newest session {_day(last) or 'none'} ({have} of {rows['symbol'].nunique()} symbols have it), "
-                     f"expected as_of {_day(as_of)}: the data has not caught up", date=as_of)
+        outcome.fail(
+            f"newest session {_day(last) or 'none'} ({have} of {rows['symbol'].nunique()} symbols have it), "
+            f"expected as_of {_day(as_of)}: the data has not caught up",
+            date=as_of,
+        )
 
     def history(result: Any, outcome: _Outcome) -> None:
         got = (result.result or {}).get("observed_value")
@@ -158,13 +238,36 @@ def _dataset_specs(make: Callable[..., _Spec], rows: pd.DataFrame, as_of: pd.Tim
     def symbols(result: Any, outcome: _Outcome) -> None:
         present = sorted({str(s) for s in rows["symbol"].dropna().unique()})
         for s in present:
-            outcome.add(s, rows.loc[rows["symbol"] == s, "date"].max(), 1, f"only {len(present)} symbol(s) in the data")
+            outcome.add(
+                s,
+                rows.loc[rows["symbol"] == s, "date"].max(),
+                1,
+                f"only {len(present)} symbol(s) in the data",
+            )
         shown = ", ".join(present[:10]) + (" ..." if len(present) > 10 else "")
         outcome.fail(f"{len(present)} symbol(s) ({shown}), need at least {min_symbols}", date=as_of)
 
     return [
-        make("freshness", "ExpectColumnMaxToBeBetween", freshness, column="_session_date", min_value=as_of, max_value=as_of),
-        make("enough_symbols", "ExpectColumnUniqueValueCountToBeBetween", symbols, column="symbol", min_value=min_symbols),
-        make("enough_history", "ExpectColumnUniqueValueCountToBeBetween", history, column="_session_date",
-             min_value=min_history),
+        make(
+            "freshness",
+            "ExpectColumnMaxToBeBetween",
+            freshness,
+            column="_session_date",
+            min_value=as_of,
+            max_value=as_of,
+        ),
+        make(
+            "enough_symbols",
+            "ExpectColumnUniqueValueCountToBeBetween",
+            symbols,
+            column="symbol",
+            min_value=min_symbols,
+        ),
+        make(
+            "enough_history",
+            "ExpectColumnUniqueValueCountToBeBetween",
+            history,
+            column="_session_date",
+            min_value=min_history,
+        ),
     ]

@@ -16,15 +16,25 @@ from momentum.validation._moves import classify_moves, move_events, move_texts
 from momentum.validation._rows import _Prepared
 
 
-def _first_per_symbol(n_symbols: int, codes: np.ndarray, dates: np.ndarray, texts: Callable[[np.ndarray], list[str]],
-                      name: str, out: dict[str, Any], counts: np.ndarray | None = None) -> None:
+def _first_per_symbol(
+    n_symbols: int,
+    codes: np.ndarray,
+    dates: np.ndarray,
+    texts: Callable[[np.ndarray], list[str]],
+    name: str,
+    out: dict[str, Any],
+    counts: np.ndarray | None = None,
+) -> None:
     """Per-symbol count, first date and detail of events (events sorted by code, then date)."""
     n = np.zeros(n_symbols, dtype=np.int64)
     first_date = np.full(n_symbols, np.datetime64("NaT"), dtype="datetime64[ns]")
     detail = np.full(n_symbols, "", dtype=object)
     if len(codes):
-        n[:] = np.bincount(codes, weights=counts, minlength=n_symbols).astype(np.int64) if counts is not None \
+        n[:] = (
+            np.bincount(codes, weights=counts, minlength=n_symbols).astype(np.int64)
+            if counts is not None
             else np.bincount(codes, minlength=n_symbols)
+        )
         uniq, first = np.unique(codes, return_index=True)
         first_date[uniq] = dates[first]
         detail[uniq] = texts(first)
@@ -51,7 +61,9 @@ class _Bars:
 def _bars(p: _Prepared) -> _Bars:
     codes, valid = p.codes, p.codes >= 0
     same = np.r_[False, (codes[1:] == codes[:-1]) & valid[1:]]
-    return _Bars(codes, p.pos, p.rows["date"].to_numpy(), p.rows["adj_close"].to_numpy(), valid, same, len(p.symbols))
+    return _Bars(
+        codes, p.pos, p.rows["date"].to_numpy(), p.rows["adj_close"].to_numpy(), valid, same, len(p.symbols)
+    )
 
 
 def _last_dates(b: _Bars) -> np.ndarray:
@@ -72,8 +84,10 @@ def _missing_sessions(b: _Bars, sessions: pd.DatetimeIndex, out: dict[str, Any])
     h_first = sessions[pc[hole] - gap[hole]].to_numpy() if len(hole) else np.zeros(0, "datetime64[ns]")
 
     def missing_text(idx: np.ndarray) -> list[str]:
-        return [f"{gap[hole[i]]} session(s) missing from {_day(h_first[i])} (next bar {_day(b.d[ok[hole[i]]])})"
-                for i in idx]
+        return [
+            f"{gap[hole[i]]} session(s) missing from {_day(h_first[i])} (next bar {_day(b.d[ok[hole[i]]])})"
+            for i in idx
+        ]
 
     _first_per_symbol(b.n_sym, cc[hole], h_first, missing_text, "missing", out, counts=gap[hole])
 
@@ -97,31 +111,46 @@ def _stale_runs(b: _Bars, max_stale_sessions: int, recent_from: np.datetime64, o
         bad = sel[long[sel]]
 
         def stale_text(idx: np.ndarray, bad: np.ndarray = bad) -> list[str]:
-            return [f"adj_close unchanged at {b.price[starts[bad[i]]]:g} for {lengths[bad[i]]} sessions "
-                    f"({_day(b.d[starts[bad[i]]])}..{_day(b.d[ends[bad[i]]])})" for i in idx]
+            return [
+                f"adj_close unchanged at {b.price[starts[bad[i]]]:g} for {lengths[bad[i]]} sessions "
+                f"({_day(b.d[starts[bad[i]]])}..{_day(b.d[ends[bad[i]]])})"
+                for i in idx
+            ]
 
         _first_per_symbol(b.n_sym, b.codes[starts[bad]], b.d[starts[bad]], stale_text, name, out)
 
 
-def _one_day_moves(p: _Prepared, b: _Bars, max_daily_move: float, recent_from: np.datetime64,
-                   out: dict[str, Any]) -> None:
+def _one_day_moves(
+    p: _Prepared, b: _Bars, max_daily_move: float, recent_from: np.datetime64, out: dict[str, Any]
+) -> None:
     """Bad ticks, unadjusted splits, sudden moves, adjusted corporate actions -> ``<kind>_*``."""
     moves = classify_moves(p.rows, b.same, max_daily_move)
     for name, idx in move_events(moves, b.d >= recent_from).items():
-        _first_per_symbol(b.n_sym, b.codes[idx], b.d[idx], move_texts(name.removesuffix("_hist"), idx, moves),
-                          name, out)
+        _first_per_symbol(
+            b.n_sym, b.codes[idx], b.d[idx], move_texts(name.removesuffix("_hist"), idx, moves), name, out
+        )
 
 
 def _freshness(last_date: np.ndarray, as_of: pd.Timestamp, out: dict[str, Any]) -> None:
     """The last bar per symbol against as_of -> ``fresh_*``."""
-    out["fresh_n"] = (last_date < as_of.to_datetime64()).astype(np.int64) if len(last_date) else np.zeros(0, np.int64)
+    out["fresh_n"] = (
+        (last_date < as_of.to_datetime64()).astype(np.int64) if len(last_date) else np.zeros(0, np.int64)
+    )
     out["fresh_date"] = last_date
-    out["fresh_detail"] = np.array([f"last bar {_day(x)}, no bar on as_of {_day(as_of)}" for x in last_date],
-                                   dtype=object)
+    out["fresh_detail"] = np.array(
+        [f"last bar {_day(x)}, no bar on as_of {_day(as_of)}" for x in last_date], dtype=object
+    )
 
 
-def _symbol_summary(p: _Prepared, sessions: pd.DatetimeIndex, as_of: pd.Timestamp, *, max_stale_sessions: int,
-                    max_daily_move: float, recent_window: int) -> pd.DataFrame:
+def _symbol_summary(
+    p: _Prepared,
+    sessions: pd.DatetimeIndex,
+    as_of: pd.Timestamp,
+    *,
+    max_stale_sessions: int,
+    max_daily_move: float,
+    recent_window: int,
+) -> pd.DataFrame:
     """One row per symbol: last bar, missing sessions, stale runs, one-day moves, freshness (counts,
     first date and detail of each kind); ``recent_window`` sessions before as_of are the recent ones."""
     b = _bars(p)
@@ -139,16 +168,58 @@ def _symbol_specs(summary: pd.DataFrame, as_of: pd.Timestamp, max_stale_sessions
     make = _spec_factory("symbols")
     loc = lambda name: _symbols_locator(summary, name)  # noqa: E731
     return [
-        make("missing_session", "ExpectColumnValuesToBeBetween", loc("missing"), column="missing_n", max_value=0),
-        make("stale_run", "ExpectColumnValuesToBeBetween", loc("stale"), column="stale_len", max_value=max_stale_sessions),
-        make("stale_run_history", "ExpectColumnValuesToBeBetween", loc("stale_hist"), column="stale_hist_len",
-             max_value=max_stale_sessions),
+        make(
+            "missing_session",
+            "ExpectColumnValuesToBeBetween",
+            loc("missing"),
+            column="missing_n",
+            max_value=0,
+        ),
+        make(
+            "stale_run",
+            "ExpectColumnValuesToBeBetween",
+            loc("stale"),
+            column="stale_len",
+            max_value=max_stale_sessions,
+        ),
+        make(
+            "stale_run_history",
+            "ExpectColumnValuesToBeBetween",
+            loc("stale_hist"),
+            column="stale_hist_len",
+            max_value=max_stale_sessions,
+        ),
         make("bad_tick", "ExpectColumnValuesToBeBetween", loc("bad_tick"), column="bad_tick_n", max_value=0),
-        make("bad_tick_history", "ExpectColumnValuesToBeBetween", loc("bad_tick_hist"), column="bad_tick_hist_n", max_value=0),
-        make("split_adjustment", "ExpectColumnValuesToBeBetween", loc("split"), column="split_n", max_value=0),
-        make("split_adjustment_history", "ExpectColumnValuesToBeBetween", loc("split_hist"), column="split_hist_n",
-             max_value=0),
+        make(
+            "bad_tick_history",
+            "ExpectColumnValuesToBeBetween",
+            loc("bad_tick_hist"),
+            column="bad_tick_hist_n",
+            max_value=0,
+        ),
+        make(
+            "split_adjustment", "ExpectColumnValuesToBeBetween", loc("split"), column="split_n", max_value=0
+        ),
+        make(
+            "split_adjustment_history",
+            "ExpectColumnValuesToBeBetween",
+            loc("split_hist"),
+            column="split_hist_n",
+            max_value=0,
+        ),
         make("sudden_move", "ExpectColumnValuesToBeBetween", loc("sudden"), column="sudden_n", max_value=0),
-        make("corporate_action", "ExpectColumnValuesToBeBetween", loc("corporate"), column="corporate_n", max_value=0),
-        make("symbol_freshness", "ExpectColumnValuesToBeBetween", loc("fresh"), column="last_date", min_value=as_of),
+        make(
+            "corporate_action",
+            "ExpectColumnValuesToBeBetween",
+            loc("corporate"),
+            column="corporate_n",
+            max_value=0,
+        ),
+        make(
+            "symbol_freshness",
+            "ExpectColumnValuesToBeBetween",
+            loc("fresh"),
+            column="last_date",
+            min_value=as_of,
+        ),
     ]

@@ -42,7 +42,11 @@ def render_html(result: ValidationResult, *, title: str) -> str:
     head = "<tr><th>check</th><th>level</th><th>severity</th><th>status</th>{}<th>date</th><th>failures</th><th>message</th></tr>"
     checks = t[t["symbol"] == ""]
     findings = t[t["symbol"] != ""].sort_values(["severity", "check", "symbol"])
-    badge = '<span class="badge pass">PASSED</span>' if result.passed else '<span class="badge fail">FAILED</span>'
+    badge = (
+        '<span class="badge pass">PASSED</span>'
+        if result.passed
+        else '<span class="badge fail">FAILED</span>'
+    )
     quarantined = ", ".join(result.quarantined) or "none"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>
@@ -64,16 +68,26 @@ Dataset-level failures stop the run; symbol-level errors quarantine the symbol; 
 """
 
 
-def render_markdown(table: pd.DataFrame, report_url: str, headline: str | None = None, limit: int = 30) -> str:
+def render_markdown(
+    table: pd.DataFrame, report_url: str, headline: str | None = None, limit: int = 30
+) -> str:
     """A validation table in Markdown: the headline (default: checks passed, findings, quarantined
     symbols), the link to the HTML report, then the first ``limit`` checks that did not pass."""
     failed = table[table["status"] != "passed"]
     if headline is None:
-        headline = (f"{int((table['status'] == 'passed').sum())} checks passed, {len(failed)} findings; "
-                    f"quarantined: {', '.join(quarantined_symbols(table)) or 'none'}")
+        headline = (
+            f"{int((table['status'] == 'passed').sum())} checks passed, {len(failed)} findings; "
+            f"quarantined: {', '.join(quarantined_symbols(table)) or 'none'}"
+        )
     lines = [f"**{headline}**", "", f"[HTML report]({report_url})", ""]
     if len(failed):
-        lines += ["| check | level | severity | status | symbol | date | message |", "|---|---|---|---|---|---|---|"]
-        lines += [f"| {r.check} | {r.level} | {r.severity} | {r.status} | {r.symbol} | {_day(r.date)} | "
-                  f"{str(r.message).replace('|', '/')} |" for r in failed.head(limit).itertuples(index=False)]
+        lines += [
+            "| check | level | severity | status | symbol | date | message |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r.check} | {r.level} | {r.severity} | {r.status} | {r.symbol} | {_day(r.date)} | "
+            f"{str(r.message).replace('|', '/')} |"
+            for r in failed.head(limit).itertuples(index=False)
+        ]
     return "\n".join(lines)
