@@ -41,6 +41,7 @@ from momentum.signals import below_trend, history_sessions, signals_at
 from momentum.strategy import StrategyParams, score_signals
 
 Members = Callable[[pd.Timestamp], Collection[str] | None]
+DEFAULT_PARAMS = StrategyParams()  # the strategy's defaults: one frozen instance, shared by every call
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ class _Book:
 def run_backtest(
     closes: pd.DataFrame,
     *,
-    params: StrategyParams = StrategyParams(),
+    params: StrategyParams = DEFAULT_PARAMS,
     config: BacktestConfig = BacktestConfig(),
     members: Members = _every_symbol,
     benchmark: pd.Series | None = None,
@@ -258,7 +259,7 @@ def _rebalance(
     book.shares = book.shares.copy()
     book.shares[traded] += delta
     book.events.append((j, book.shares, book.cash))
-    bought, sold, costs = (a + b for a, b in zip(flows, more))
+    bought, sold, costs = (a + b for a, b in zip(flows, more, strict=True))
     selected = sorted(panel.symbols[target["selected"]])
     turnover = (bought + sold) / 2 / equity_before if equity_before > 0 else 0.0
     book.rebalances.append(

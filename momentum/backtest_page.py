@@ -163,7 +163,7 @@ def _rebalances_html(rebalances: pd.DataFrame) -> str:
     cols = ["series", "signal_date", "trade_date", "n_selected", "selected", "turnover", "costs"]
     shown = rebalances[rebalances["series"] != EQUAL_WEIGHT]
     rows = "".join(
-        f"<tr>{''.join(f'<td>{_cell(c, v)}</td>' for c, v in zip(cols, r))}</tr>"
+        f"<tr>{''.join(f'<td>{_cell(c, v)}</td>' for c, v in zip(cols, r, strict=True))}</tr>"
         for r in shown[cols].itertuples(index=False)
     )
     return (
@@ -192,7 +192,7 @@ def render_html(
     )
     body = "".join(
         f"<tr><th>{html.escape(str(i))}</th>{''.join(f'<td>{metric_text(str(i), v)}</td>' for v in row)}</tr>"
-        for i, row in zip(metrics.index, metrics.itertuples(index=False))
+        for i, row in zip(metrics.index, metrics.itertuples(index=False), strict=True)
     )
     images = "".join(
         f'<h2>{name.replace("_", " ")}</h2><img id="plot-{name}" alt="{name}" '

@@ -186,7 +186,7 @@ def _held_spans(rebalances: pd.DataFrame, last: pd.Timestamp) -> dict[str, list[
     """Symbol -> (start, width) spans in matplotlib days: selected at a rebalance, held to the next."""
     ends = [*rebalances["trade_date"].iloc[1:], last]
     spans: dict[str, list[tuple[float, float]]] = {}
-    for start, end, names in zip(rebalances["trade_date"], ends, rebalances["selected"]):
+    for start, end, names in zip(rebalances["trade_date"], ends, rebalances["selected"], strict=True):
         for name in filter(None, str(names).split(",")):
             spans.setdefault(name, []).append((pd.Timestamp(start), pd.Timestamp(end)))
     return {name: [(_day(a), _day(b) - _day(a)) for a, b in pairs] for name, pairs in spans.items()}
@@ -225,7 +225,7 @@ def plot_holdings_turnover(
     strategies = curves[(curves["series"] != BENCHMARK) & (curves["date"] >= first_trade)]
     share = (strategies["cash"] / strategies["equity"]).rename("cash")
     cash = strategies.assign(cash=share).pivot(index="date", columns="series", values="cash")
-    colors = dict(zip(cash.columns, _colors(list(cash.columns))))
+    colors = dict(zip(cash.columns, _colors(list(cash.columns)), strict=True))
     for name in cash.columns:
         middle.plot(cash.index, cash[name], lw=1.0, label=name, color=colors[name])
     middle.set(title="Cash share of equity (from the first trade)", ylabel="cash")

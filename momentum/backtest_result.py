@@ -73,8 +73,10 @@ def plans_frame(symbols: np.ndarray, plans: list[tuple]) -> pd.DataFrame:
     """Every rebalance's live plan table in one frame, with its signal_date."""
     if not plans:
         return pd.DataFrame(columns=[*PLAN_COLUMNS, "signal_date"])
-    signal, traded, *arrays = zip(*plans)
-    keys = np.concatenate([np.full(len(t), f"{s:%Y%m%d}", dtype=object) for s, t in zip(signal, traded)])
+    signal, traded, *arrays = zip(*plans, strict=True)
+    keys = np.concatenate(
+        [np.full(len(t), f"{s:%Y%m%d}", dtype=object) for s, t in zip(signal, traded, strict=True)]
+    )
     frame = plan_frame(symbols[np.concatenate(traded)], *map(np.concatenate, arrays), rebalance_key=keys)
     frame["signal_date"] = np.repeat(
         np.array(signal, dtype="datetime64[ns]"), [np.count_nonzero(d) for d in arrays[0]]
@@ -97,9 +99,9 @@ def trades_frame(fills: list[tuple]) -> pd.DataFrame:
     """The booked fills as one frame (:data:`TRADE_COLUMNS`), in booking order."""
     if not fills:
         return pd.DataFrame(columns=TRADE_COLUMNS)
-    when, symbol, delta, planned, price, notional, cost = zip(*fills)
+    when, symbol, delta, planned, price, notional, cost = zip(*fills, strict=True)
     sizes = [len(s) for s in symbol]
-    signal, trade, reason = zip(*when)
+    signal, trade, reason = zip(*when, strict=True)
     signal, trade = (np.repeat(np.array(dates, dtype="datetime64[ns]"), sizes) for dates in (signal, trade))
     delta = np.concatenate(delta)
     return pd.DataFrame(
@@ -172,7 +174,7 @@ def _rebalances(rows: list[tuple]) -> pd.DataFrame:
     """One row per rebalance (:data:`REBALANCE_COLUMNS`), built column by column."""
     if not rows:
         return pd.DataFrame(columns=REBALANCE_COLUMNS)
-    data = dict(zip(REBALANCE_COLUMNS, zip(*rows)))
+    data = dict(zip(REBALANCE_COLUMNS, zip(*rows, strict=True), strict=True))
     for name in ("signal_date", "trade_date"):
         data[name] = np.array(data[name], dtype="datetime64[ns]")
     return pd.DataFrame(data, columns=REBALANCE_COLUMNS)

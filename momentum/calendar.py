@@ -62,7 +62,10 @@ def _closes() -> pd.Series:
     return closes.reindex(_sessions())
 
 
-def last_closed_session(now: object, settle: pd.Timedelta = pd.Timedelta(minutes=20)) -> pd.Timestamp:
+SETTLE = pd.Timedelta(minutes=20)  # a session's data counts as settled this long after its close
+
+
+def last_closed_session(now: object, settle: pd.Timedelta = SETTLE) -> pd.Timestamp:
     """The latest session whose close (early closes included) was at least ``settle`` before ``now``.
 
     ``now`` is an instant: tz-aware, or tz-naive read as UTC. With the default 20 minutes a 17:30 New

@@ -74,7 +74,10 @@ def _check_price_band(
     plan: pd.DataFrame, last_close: pd.Series, band: float, positions: list[Position]
 ) -> None:
     """The plan's reference prices and the broker's marks of planned symbols within ``band`` of the last close."""
-    checks = [(str(s), float(p), "plan reference price") for s, p in zip(plan["symbol"], plan["ref_price"])]
+    checks = [
+        (str(s), float(p), "plan reference price")
+        for s, p in zip(plan["symbol"], plan["ref_price"], strict=True)
+    ]
     planned = set(plan["symbol"])
     checks += [
         (p.symbol, p.market_value / p.qty, "broker mark")

@@ -77,7 +77,7 @@ def client_order_ids(rebalance_keys, symbols, sides) -> np.ndarray:
         and max(map(len, ids)) <= MAX_CLIENT_ORDER_ID
         and _ID_CHARS.match("".join(ids))
     ):
-        for coid, side in zip(ids, sides):
+        for coid, side in zip(ids, sides, strict=True):
             _check_client_order_id(coid, side)
     return ids
 

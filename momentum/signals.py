@@ -168,7 +168,7 @@ def _window_sums(x: np.ndarray, *windows: tuple[np.ndarray, np.ndarray]) -> list
     cuts = np.unique(np.concatenate([[0, len(x)], *(edge for pair in windows for edge in pair)]))
     data = x.view(np.int8) if x.dtype == bool else x
     totals = np.zeros((len(cuts), x.shape[1]), dtype=np.int64)
-    for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:]), start=1):
+    for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:], strict=True), start=1):
         totals[i] = data[a:b].sum(axis=0, dtype=np.int32)
     np.cumsum(totals, axis=0, out=totals)
     return [totals[np.searchsorted(cuts, hi)] - totals[np.searchsorted(cuts, lo)] for lo, hi in windows]

@@ -77,7 +77,7 @@ def _ticker_aliases() -> dict[str, tuple[str, int]]:
     known = set(_ic_rows()["symbol"])
     step = {
         o: (n, pd.Timestamp(d).value)
-        for o, n, d in zip(ev["old_symbol"], ev["new_symbol"], ev["event_date"])
+        for o, n, d in zip(ev["old_symbol"], ev["new_symbol"], ev["event_date"], strict=True)
         if o not in known
     }
     aliases = {}
@@ -143,7 +143,7 @@ def _pieces() -> pd.DataFrame:
     aliases = _ticker_aliases()
     spells["key"] = [
         aliases[t][0] if t in aliases and s < aliases[t][1] else t
-        for t, s in zip(spells["ticker"], spells["start"])
+        for t, s in zip(spells["ticker"], spells["start"], strict=True)
     ]
     out = pd.concat([ic_part, spells], ignore_index=True)[["key", "ticker", "start", "end"]]
     return out.sort_values(["key", "start"], ignore_index=True)

@@ -100,7 +100,7 @@ def parse_universe(text: str, known: dict[str, int], source: str) -> pd.DataFram
                 f"universe file {source}",
                 _FORMAT,
             )
-        rows.append(_interval(dict(zip(header or ["symbol"], fields)), known, lineno, source))
+        rows.append(_interval(dict(zip(header or ["symbol"], fields, strict=True)), known, lineno, source))
     if not rows:
         raise UniverseFileError("universe file lists no symbols", source, "add one symbol per line")
     return pd.DataFrame(rows, columns=["col", "start", "end"])

@@ -227,7 +227,7 @@ def store_backtest(
 def sweep_variants(sweep: dict[str, list]) -> list[dict[str, Any]]:
     """Every combination of the swept settings (cartesian product, in the given key order)."""
     names = list(sweep)
-    return [dict(zip(names, values)) for values in itertools.product(*(sweep[n] for n in names))]
+    return [dict(zip(names, values, strict=True)) for values in itertools.product(*(sweep[n] for n in names))]
 
 
 @task(name="backtest-sweep-variant", cache_policy=NO_CACHE)

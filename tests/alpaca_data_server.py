@@ -88,8 +88,8 @@ def _series(frame: pd.DataFrame) -> _Series:
     }
     columns = [[_json_number(v) for v in values.tolist()] for values in fields.values()]
     bars = [
-        '{"t":"' + t + '",' + ",".join(f'"{k}":{v}' for k, v in zip(fields, row)) + "}"
-        for t, *row in zip(stamps, *columns)
+        '{"t":"' + t + '",' + ",".join(f'"{k}":{v}' for k, v in zip(fields, row, strict=True)) + "}"
+        for t, *row in zip(stamps, *columns, strict=True)
     ]
     return _Series(dates.to_numpy(), stamps, bars)
 

@@ -270,7 +270,9 @@ def test_bars_null_is_an_empty_page_and_duplicates_and_order_follow_the_rules():
         {"bars": {"A": [bar("2022-01-04T05:00:00Z", 1.0)], "B": [bar("2022-01-04T05:00:00Z", 5.0)]}}, "w"
     )
     merged = merge_pages([late, early, early], "w")  # out of order, one page twice
-    assert list(zip(merged["date"].dt.strftime("%m-%d"), merged["symbol"], merged["adj_close"])) == [
+    assert list(
+        zip(merged["date"].dt.strftime("%m-%d"), merged["symbol"], merged["adj_close"], strict=True)
+    ) == [
         ("01-04", "A", 1.0),
         ("01-04", "B", 5.0),
         ("01-05", "A", 2.0),

@@ -300,7 +300,10 @@ def test_trades_at_the_offset_session_close_and_never_look_ahead():
         plan = result.orders[result.orders["signal_date"] == row.signal_date]
         assert (plan["ref_price"].to_numpy() == closes.loc[row.signal_date, plan["symbol"]].to_numpy()).all()
     fills = result.trades[result.trades["reason"] == "rebalance"]
-    assert all(p == closes.at[d, s] for d, s, p in zip(fills["trade_date"], fills["symbol"], fills["price"]))
+    assert all(
+        p == closes.at[d, s]
+        for d, s, p in zip(fills["trade_date"], fills["symbol"], fills["price"], strict=True)
+    )
     cut = result.rebalances["signal_date"].iloc[4]
     changed = closes.copy()
     changed.loc[changed.index > cut] *= np.linspace(0.2, 3.0, closes.shape[1])  # rewrite the future

@@ -199,7 +199,7 @@ def test_rebalance_schedule() -> None:
     assert len(sched) == 27 * 4
     assert set(sched["signal_date"].dt.month) == {2, 5, 8, 11}
     assert all(is_session(d) for d in sched["trade_date"])
-    assert all(next_session(s) == t for s, t in zip(sched["signal_date"], sched["trade_date"]))
+    assert all(next_session(s) == t for s, t in zip(sched["signal_date"], sched["trade_date"], strict=True))
     first = sched.iloc[0]
     assert (first["signal_date"], first["trade_date"]) == (
         pd.Timestamp("2000-02-29"),

@@ -391,6 +391,7 @@ def test_scheduled_runs_catch_up_once(tmp_path):
         zip(
             plan.loc[plan["target_weight"] > 0, "symbol"],
             plan.loc[plan["target_weight"] > 0, "target_weight"],
+            strict=True,
         )
     )
     signal_scores = store.read(store.resolve("scores", as_of=OWED, strict_as_of=True).ref)

@@ -239,7 +239,7 @@ def gathered_signals(values: np.ndarray, lookback: int, skip: int) -> dict[str, 
         out["momentum"][j] = momentum
         out["fip"][j] = np.sign(momentum) * ((moves < 0).sum() - (moves > 0).sum()) / (lookback - skip)
         run = best = 0
-        for a, b in zip(window[:-1], window[1:]):
+        for a, b in zip(window[:-1], window[1:], strict=True):
             run = run + 1 if a == b else 0
             best = max(best, run)
         out["flat_run"][j] = best
@@ -263,7 +263,7 @@ def test_signals_at_many_sessions_equal_each_sessions_own_window(seed):
     ends = np.sort(rng.choice(sessions, size=min(sessions, 6), replace=False))
     starts = np.maximum(ends - rng.integers(0, sessions, len(ends)), 0)
     got = signals_at(values, ends, starts, LB, SKIP)
-    for k, (start, end) in enumerate(zip(starts, ends)):
+    for k, (start, end) in enumerate(zip(starts, ends, strict=True)):
         expected = gathered_signals(values[start : end + 1], LB, SKIP)
         for name, column in expected.items():
             np.testing.assert_allclose(got[name][k], column, rtol=1e-12, err_msg=f"{name} at row {end}")

@@ -293,7 +293,9 @@ def validate_bars(
     _run(context, "symbols", summary, _symbols._symbol_specs(summary, as_of, max_stale_sessions), outcomes)
 
     last = {
-        str(s): pd.Timestamp(d) for s, d in zip(summary["symbol"], summary["last_date"]) if not pd.isna(d)
+        str(s): pd.Timestamp(d)
+        for s, d in zip(summary["symbol"], summary["last_date"], strict=True)
+        if not pd.isna(d)
     }
     if expected is not None:
         outcomes["stale_symbol"], outcomes["missing_symbol"] = _fresh.per_symbol(
