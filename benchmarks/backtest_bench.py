@@ -2,13 +2,14 @@
 
 20 years (5040 sessions) of seeded synthetic closes (``synthetic_panel``: late listings, delistings),
 plain momentum, top 25, quarterly, 10 bps, fractional shares. Ours is the whole backtest: the live
-selection (``signals_at`` + ``score_signals``, the core of ``score_at``) and planning (``plan_quantities``, the core of
-``plan_orders``) at every rebalance, fills and the daily
+selection (``signals_at`` + ``score_signals``, the core of ``score_at``) and planning
+(``plan_quantities``, the core of ``plan_orders``) at every rebalance, fills and the daily
 mark-to-market. vectorbt (``Portfolio.from_orders``, target percent, shared cash, sells first) only
 simulates the same portfolio from our target weights, so its figure leaves out the selection work.
 vectorbt is timed cold (numba JIT on a fresh cache) and warm (best of ``--repeat``).
 
-Run: ``python benchmarks/backtest_bench.py [--symbols 500 5000] [--repeat 3]`` (needs ``pip install vectorbt``).
+Run: ``python benchmarks/backtest_bench.py [--symbols 500 5000] [--repeat 3]``
+(needs ``pip install vectorbt``).
 Targets from the issue: ours >= 20x faster than vectorbt warm; 5000 symbols in under 1 s of compute.
 """
 
@@ -83,7 +84,8 @@ def bench(n_symbols: int, repeat: int) -> None:
     cold, _ = best_of(1, lambda: run_vectorbt(close, size, call_seq))
     warm, vbt_equity = best_of(repeat, lambda: run_vectorbt(close, size, call_seq))
     print(
-        f"{n_symbols} symbols x {len(closes)} sessions ({closes.index[0]:%Y-%m-%d}..{closes.index[-1]:%Y-%m-%d}), "
+        f"{n_symbols} symbols x {len(closes)} sessions "
+        f"({closes.index[0]:%Y-%m-%d}..{closes.index[-1]:%Y-%m-%d}), "
         f"{len(result.rebalances)} rebalances, top {HOLDINGS}, {COST_BPS:g} bps"
     )
     print(

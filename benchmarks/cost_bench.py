@@ -282,18 +282,21 @@ def main() -> None:
         print(f"\n{name}")
         for label, run in result["runs"].items():
             print(
-                f"  {label:<14} as_of {run['as_of']}  wall {run['wall_s']:6.2f} s  S3 tier1 {run['tier1']:4d}  "
+                f"  {label:<14} as_of {run['as_of']}  wall {run['wall_s']:6.2f} s  "
+                f"S3 tier1 {run['tier1']:4d}  "
                 f"tier2 {run['tier2']:4d}  ("
                 + ", ".join(f"{k[2:]} {v}" for k, v in run.items() if k.startswith("n_"))
                 + f")  +{run['bytes_added'] / 1e3:,.1f} kB stored"
             )
             budget = (
-                f" (budget {BUDGETS[label]}: {'met' if run['store_requests'] <= BUDGETS[label] else 'MISSED'})"
+                f" (budget {BUDGETS[label]}: "
+                f"{'met' if run['store_requests'] <= BUDGETS[label] else 'MISSED'})"
                 if name == "synthetic-500"
                 else ""
             )
             print(
-                f"    store requests {run['store_requests']}{budget}, Prefect results {run['results_requests']}; "
+                f"    store requests {run['store_requests']}{budget}, "
+                f"Prefect results {run['results_requests']}; "
                 "by dataset: " + ", ".join(f"{k} {v}" for k, v in run["by_dataset"].items())
             )
         month = result["month"]

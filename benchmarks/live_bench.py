@@ -90,7 +90,8 @@ def backfill_market():
 
 
 def backfill(s3: CountingS3) -> dict:
-    """The ingest flow three times on a fresh S3 store: the backfill, the next day, a rerun with nothing new."""
+    """The ingest flow three times on a fresh S3 store: the backfill, the next day, a rerun with
+    nothing new."""
     import pandas as pd
 
     from flows.ingest import ingest
@@ -151,7 +152,8 @@ def print_part(name: str, result: dict) -> None:
         if isinstance(run, dict):
             print(
                 f"  {label:<13} {run['as_of']}  wall {run['wall_s']:6.2f} s  "
-                f"data-API requests {run['data_api_requests']:3d}  S3 tier1 {run['tier1']:4d} tier2 {run['tier2']:4d}  orders {run['orders']:3d}  "
+                f"data-API requests {run['data_api_requests']:3d}  "
+                f"S3 tier1 {run['tier1']:4d} tier2 {run['tier2']:4d}  orders {run['orders']:3d}  "
                 f"quarantined {run['quarantined']}  peak RSS {run['peak_rss_mb']} MB"
             )
 
@@ -200,7 +202,8 @@ def main() -> None:
     for name in args.part or list(PARTS):
         PRINTERS[name](name, report[name])
     print(
-        f"\npeak RSS of this process (flow + data server thread + Prefect client): {report['peak_rss_mb']} MB; "
+        f"\npeak RSS of this process (flow + data server thread + Prefect client): "
+        f"{report['peak_rss_mb']} MB; "
         f"targets {report['targets']}"
     )
 

@@ -1,7 +1,8 @@
 """Benchmark the validation gate: 500 symbols x 273 NYSE sessions of clean synthetic OHLCV bars.
 
 Times ``import great_expectations`` on its own (a one-off per process, ~4-5 s), then
-``validate_bars`` (target: under 3 s beyond the import on 2 cores). Run: ``python benchmarks/validate_bench.py``.
+``validate_bars`` (target: under 3 s beyond the import on 2 cores).
+Run: ``python benchmarks/validate_bench.py``.
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ def main() -> None:
     print(f"import great_expectations: {t_import:.2f} s")
     print(f"validate_bars first call:  {times[0]:.2f} s")
     print(
-        f"validate_bars warm:        best {min(times[1:]):.2f} s, median {statistics.median(times[1:]):.2f} s "
+        f"validate_bars warm:        best {min(times[1:]):.2f} s, "
+        f"median {statistics.median(times[1:]):.2f} s "
         f"({REPEAT - 1} runs)"
     )
     print(f"result: {result.summary}")

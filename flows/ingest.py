@@ -1,4 +1,5 @@
-"""The ingest flow: backfill daily bars of the universe's members into the store's ``history`` (fetched once)."""
+"""The ingest flow: backfill daily bars of the universe's members into the store's ``history``
+(fetched once)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ def ingest(
     provider: Literal["embedded", "synthetic", "alpaca", "files"] | None = None,
     overrides: dict[str, Any] | None = None,
 ) -> dict:
-    """Bring ``history`` up to ``end`` (default: the provider's last session) from ``start``; returns the summary.
+    """Bring ``history`` up to ``end`` (default: the provider's last session) from ``start``; returns
+    the summary.
 
     Parameters left empty come from ``MOMENTUM_*`` settings; ``overrides`` sets any other setting.
     """

@@ -37,7 +37,8 @@ DATA = {
     "synthetic": "synthetic random-walk closes",
 }
 SURVIVORSHIP = {
-    "embedded": "The 20 embedded stocks are companies that survived to 2022, picked with hindsight, so beating "
+    "embedded": "The 20 embedded stocks are companies that survived to 2022, picked with hindsight, "
+    "so beating "
     "an index with them says little about selection skill.",
     "synthetic": "Synthetic data has no survivors to pick, and no real market behind it either.",
 }
@@ -125,11 +126,14 @@ def assumptions(
         "data": f"{universe.provider}: {DATA.get(universe.provider, universe.provider + ' bars')}; "
         f"{start:%Y-%m-%d} to {end:%Y-%m-%d}",
         "universe": _universe(universe),
-        "benchmarks": f"{benchmark}; and {EQUAL_WEIGHT}, every universe member with a close, equally weighted, "
+        "benchmarks": f"{benchmark}; and {EQUAL_WEIGHT}, every universe member with a close, "
+        "equally weighted, "
         "rebalanced on the same sessions with the same costs through the same engine",
-        "costs": f"commission {config.cost_bps:g} bps + slippage {config.slippage_bps:g} bps of traded notional, "
+        "costs": f"commission {config.cost_bps:g} bps + slippage {config.slippage_bps:g} bps "
+        "of traded notional, "
         "charged in cash on every fill",
-        "parameters": f"{strategy}; lookback {params.lookback} sessions, skip {params.skip} sessions; holdings "
+        "parameters": f"{strategy}; lookback {params.lookback} sessions, skip {params.skip} sessions; "
+        "holdings "
         f"{_holdings_rule(params)}; signal at the last session of {months}, trade "
         f"{config.trade_offset} session(s) later at the close; regime filter "
         f"{'on' if params.regime_filter else 'off'}",
@@ -200,7 +204,8 @@ def render_html(
         for name, png in pngs.items()
     )
     return (
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{_CSS}</style>"
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{_CSS}</style>"
         f"</head><body><h1>{html.escape(title)}</h1>{_assumptions_html(assumptions) if assumptions else ''}"
         f"<h2>metrics</h2><table id='metrics'><tr><th>metric</th>{head}</tr>{body}</table>{images}"
         f"{_rebalances_html(rebalances)}</body></html>"

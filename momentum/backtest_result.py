@@ -43,7 +43,8 @@ class BacktestResult:
 
     ``rebalances``: signal_date, trade_date, selected (comma-joined), n_selected, cash_before (what
     the plan saw), equity_before (at the trade close, before trading), bought, sold, costs (dollars,
-    delisting sales included), turnover = (bought + sold) / 2 / equity_before. ``orders``: the live plans with their signal_date.
+    delisting sales included), turnover = (bought + sold) / 2 / equity_before. ``orders``: the live
+    plans with their signal_date.
     """
 
     equity: pd.Series

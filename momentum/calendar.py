@@ -2,8 +2,8 @@
 
 Sessions are NYSE trading days (``exchange_calendars`` "XNYS", 1990-01-02..2030-12-31) returned as
 tz-naive ``pd.Timestamp`` at midnight. Inputs may be str/date/Timestamp; time of day is ignored and
-tz-aware inputs are first converted to New York time. Dates outside the calendar raise :class:`OutsideCalendar`
-(a ValueError too).
+tz-aware inputs are first converted to New York time. Dates outside the calendar raise
+:class:`OutsideCalendar` (a ValueError too).
 """
 
 from __future__ import annotations
@@ -210,7 +210,8 @@ def signal_sessions(start: object, end: object, months: Iterable[int] = DEFAULT_
 def rebalance_schedule(
     start: object, end: object, months: Iterable[int] = DEFAULT_MONTHS, trade_offset: int = 1
 ) -> pd.DataFrame:
-    """Columns ``signal_date`` (signal session in [start, end]) and ``trade_date`` (+trade_offset sessions)."""
+    """Columns ``signal_date`` (signal session in [start, end]) and ``trade_date`` (+trade_offset
+    sessions)."""
     if int(trade_offset) < 0:
         raise ValueError(f"trade_offset must be >= 0 sessions, got {trade_offset}")
     signals = signal_sessions(start, end, months)

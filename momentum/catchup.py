@@ -4,11 +4,11 @@ A scheduled (``only_on_schedule``) run at ``as_of`` owes the rebalance of the la
 on or before ``as_of`` unless it has been executed. "Executed" means the store holds an
 ``executions`` version at that signal session or later with no pending order: ``executions`` is
 written at its order plan's as_of, which is the signal session the plan was scored at, after the
-broker answered for every order. A rebalance executed later (for example a manual one) supersedes an older signal: the
-account has moved on, so an older plan is never sent after it. A run that failed before ``executions``
-was committed (kill switch, broker down, validation) leaves the rebalance owed, so the next run (or a
-retry) executes it; the plan itself is reused once committed and every order carries a deterministic
-``client_order_id``, so nothing is sent twice.
+broker answered for every order. A rebalance executed later (for example a manual one) supersedes
+an older signal: the account has moved on, so an older plan is never sent after it. A run that
+failed before ``executions`` was committed (kill switch, broker down, validation) leaves the
+rebalance owed, so the next run (or a retry) executes it; the plan itself is reused once committed
+and every order carries a deterministic ``client_order_id``, so nothing is sent twice.
 """
 
 from __future__ import annotations

@@ -205,7 +205,10 @@ def execute_plan(
 
 
 def _not_sent_market_closed(plan: pd.DataFrame, next_open: str, say: Callable[[str], None]) -> pd.DataFrame:
-    note = f"NOT SENT: market closed (next open {next_open}); set queue_when_closed=true to queue orders for the open"
+    note = (
+        f"NOT SENT: market closed (next open {next_open}); "
+        "set queue_when_closed=true to queue orders for the open"
+    )
     say(note)
     return _frame(
         plan,

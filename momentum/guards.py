@@ -59,13 +59,15 @@ def _check_notional(plan: pd.DataFrame, guards: Guards) -> None:
     if len(too_big):
         row = too_big.iloc[0]
         raise GuardError(
-            f"order {row['client_order_id']} worth ${value[too_big.index[0]]:,.2f} exceeds max_order_notional "
+            f"order {row['client_order_id']} worth ${value[too_big.index[0]]:,.2f} "
+            "exceeds max_order_notional "
             f"${guards.max_order_notional:,.2f}: no order sent"
         )
     total = float(value.sum())
     if total > guards.max_rebalance_notional:
         raise GuardError(
-            f"rebalance worth ${total:,.2f} exceeds max_rebalance_notional ${guards.max_rebalance_notional:,.2f}: "
+            f"rebalance worth ${total:,.2f} exceeds max_rebalance_notional "
+            f"${guards.max_rebalance_notional:,.2f}: "
             "no order sent"
         )
 
@@ -73,7 +75,8 @@ def _check_notional(plan: pd.DataFrame, guards: Guards) -> None:
 def _check_price_band(
     plan: pd.DataFrame, last_close: pd.Series, band: float, positions: list[Position]
 ) -> None:
-    """The plan's reference prices and the broker's marks of planned symbols within ``band`` of the last close."""
+    """The plan's reference prices and the broker's marks of planned symbols within ``band`` of the
+    last close."""
     checks = [
         (str(s), float(p), "plan reference price")
         for s, p in zip(plan["symbol"], plan["ref_price"], strict=True)

@@ -132,7 +132,8 @@ def update_history(
     *,
     flow_run_id: str | None = None,
 ) -> HistoryUpdate:
-    """Fetch what the store's history lacks for ``symbols`` over ``[start, end]`` and commit it as a version."""
+    """Fetch what the store's history lacks for ``symbols`` over ``[start, end]`` and commit it as a
+    version."""
     if pd.Timestamp(start) > pd.Timestamp(end):
         raise PermanentError(
             f"history start {start:%Y-%m-%d} is after its end {end:%Y-%m-%d} (pass --start before --end)"

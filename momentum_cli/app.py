@@ -55,8 +55,8 @@ def main_options(
         "(also MOMENTUM_DEBUG=1; accepted anywhere on the command line).",
     ),
 ) -> None:
-    """Global options. ``--debug`` is read by :class:`~momentum_cli.tool.OneLineGroup` wherever it stands; it is declared here
-    for ``--help``."""
+    """Global options. ``--debug`` is read by :class:`~momentum_cli.tool.OneLineGroup` wherever it
+    stands; it is declared here for ``--help``."""
 
 
 def parse_value(text: str) -> Any:

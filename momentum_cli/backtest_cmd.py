@@ -64,7 +64,8 @@ def summary_text(summary: dict[str, Any]) -> str:
     rows = [{"metric": name, **{s: m.get(name) for s, m in series.items()}} for name in SHOWN]
     last = summary["rebalances"][-1] if summary["rebalances"] else None
     lines = [
-        f"backtest {summary['strategy']} on {summary['provider']} data, {summary['start']} .. {summary['end']}",
+        f"backtest {summary['strategy']} on {summary['provider']} data, "
+        f"{summary['start']} .. {summary['end']}",
         f"final equity: ${summary['final_equity']:,.2f} over {len(summary['rebalances'])} rebalances",
         "",
         table(rows),
@@ -73,7 +74,8 @@ def summary_text(summary: dict[str, Any]) -> str:
     if last:
         lines += [
             "",
-            f"last rebalance: signal {last['signal_date']}, trade {last['trade_date']}: {', '.join(last['selected'])}",
+            f"last rebalance: signal {last['signal_date']}, trade {last['trade_date']}: "
+            f"{', '.join(last['selected'])}",
         ]
     lines += ["", f"report: {summary['report']}"] + (
         [f"report folder: {summary['report_dir']}"] if summary.get("report_dir") else []
@@ -102,7 +104,8 @@ def backtest(
     holdings: Optional[int] = typer.Option(
         None,
         "--holdings",
-        help="Fixed number of names (default: the holdings rule, max(min_holdings, holdings_fraction of eligible))",
+        help="Fixed number of names "
+        "(default: the holdings rule, max(min_holdings, holdings_fraction of eligible))",
     ),
     cost_bps: Optional[float] = typer.Option(
         None, "--cost-bps", help=f"Commission, basis points of traded notional {default_of('cost_bps')}"

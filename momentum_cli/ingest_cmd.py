@@ -1,4 +1,5 @@
-"""``momentum ingest``: backfill the store's ``history`` (daily bars of the universe's members), fetched once."""
+"""``momentum ingest``: backfill the store's ``history`` (daily bars of the universe's members),
+fetched once."""
 
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ def ingest(
     set_: list[str] = typer.Option([], "--set", help="Any other setting, key=value (repeatable)"),
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as one JSON object"),
 ) -> None:
-    """Backfill daily bars of the universe's members into the dataset ``history``; a rerun fetches only what is new."""
+    """Backfill daily bars of the universe's members into the dataset ``history``; a rerun fetches
+    only what is new."""
     from momentum_cli.app import parse_sets
     from momentum_cli.preflight import check_ingest
 

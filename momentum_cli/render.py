@@ -35,7 +35,8 @@ def _header(summary: RunSummary) -> list[str]:
     data, val, reb = summary.data, summary.validation, summary.rebalance
     return [
         f"momentum run as of {summary.as_of}",
-        f"data: {summary.provider} provider, {data.symbols} symbols, {data.start} .. {data.end} ({data.rows} bars)",
+        f"data: {summary.provider} provider, {data.symbols} symbols, "
+        f"{data.start} .. {data.end} ({data.rows} bars)",
         f"validation: passed; quarantined: {', '.join(val.quarantined) or 'none'}; warnings: {val.warnings}",
         *(f"warning: {text}" for text in summary.warnings),
         f"rebalance: as_of {'IS' if reb.is_signal_session else 'is not'} a signal session; "

@@ -187,7 +187,8 @@ def store_backtest(
         for name, values in metrics.items()
     }
     table = "\n".join(
-        f"| {name} | {m['cagr']:.4f} | {m['sharpe']:.3f} | {m['max_drawdown']:.4f} | {m['final_equity']:,.2f} |"
+        f"| {name} | {m['cagr']:.4f} | {m['sharpe']:.3f} | {m['max_drawdown']:.4f} "
+        f"| {m['final_equity']:,.2f} |"
         for name, m in rows.items()
     )
     create_markdown_artifact(
@@ -240,7 +241,8 @@ def sweep_variant(
     end: str | None,
     slippage_bps: float = 0.0,
 ) -> dict:
-    """One swept variant -> its row of the comparison table (small, so it travels cheaply to and from Dask)."""
+    """One swept variant -> its row of the comparison table (small, so it travels cheaply to and
+    from Dask)."""
     result = _run(settings.with_overrides(**variant), closes, benchmark, start, end, slippage_bps)
     metrics = result.metrics()
     label = " ".join(
@@ -263,7 +265,8 @@ def store_sweep(
     slippage_bps: float = 0.0,
     report_dir: str | None = None,
 ) -> dict:
-    """The comparison table -> dataset ``backtest_sweep`` (+ ``sweep.csv`` in ``report_dir``) and an artifact."""
+    """The comparison table -> dataset ``backtest_sweep`` (+ ``sweep.csv`` in ``report_dir``) and an
+    artifact."""
     store = open_store(settings)
     table = pd.DataFrame(rows).sort_values("sharpe", ascending=False, ignore_index=True)
     ref = store.write(

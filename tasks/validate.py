@@ -30,7 +30,8 @@ def _benchmark_last(store, benchmark_ref: DatasetRef | None) -> pd.Timestamp | N
 def validate(settings: Settings, bars_ref: DatasetRef, benchmark_ref: DatasetRef | None = None) -> DatasetRef:
     """Bars (and the benchmark's last date) -> dataset ``validation`` (+ HTML report); raises
     :class:`ValidationFailed` when blocking. The symbols a live provider was asked for come from the
-    ``bars`` lineage (params ``requested_symbols``), the ones it dropped from the stored frame's ``rejected``."""
+    ``bars`` lineage (params ``requested_symbols``), the ones it dropped from the stored frame's
+    ``rejected``."""
     store = open_store(settings)
     bars = store.read(bars_ref)
     as_of = pd.Timestamp(bars_ref.as_of)

@@ -9,7 +9,8 @@ request with 400 ``{"message": "invalid symbol: X"}``; a wrong key pair gets a 4
 
 Usage::
 
-    with AlpacaDataServer(bars) as srv:          # bars: date, symbol, adj_close [, open high low close volume]
+    # bars: date, symbol, adj_close [, open high low close volume]
+    with AlpacaDataServer(bars) as srv:
         env = srv.env()                          # MOMENTUM_ALPACA_DATA_URL + key pair for the provider
         srv.fail_next(2, status=429)             # the next 2 requests answer 429 (no rate-limit headers)
         srv.respond_next("not json", status=200) # one raw body

@@ -471,7 +471,8 @@ class AlpacaServer:
                 return err(
                     403,
                     40310000,
-                    f"insufficient qty available for order (requested: {_s(want)}, available: {_s(available)})",
+                    f"insufficient qty available for order "
+                    f"(requested: {_s(want)}, available: {_s(available)})",
                 )
         now = _now_iso()
         order = _Order(

@@ -428,7 +428,8 @@ def test_flow_stores_datasets_report_and_artifacts(flow_run):
     assert set(trades["series"]) == {"qmom", "momentum", "equal_weight"}
     ew_rebalances = store.read(store.resolve("backtest_rebalances").ref).query("series == 'equal_weight'")
     assert ew_rebalances["signal_date"].tolist() == rebalances["signal_date"].tolist()  # the same schedule
-    # the 2016 embedded universe: all 20 names were S&P 500 members then but AMD (out 2013-09-20 .. 2017-03-20)
+    # the 2016 embedded universe: all 20 names were S&P 500 members then but AMD
+    # (out 2013-09-20 .. 2017-03-20)
     assert ew_rebalances["n_selected"].iloc[0] == 19 and "AMD" not in ew_rebalances["selected"].iloc[0]
     assert ew_rebalances["n_selected"].iloc[-1] == 19 and "RRC" not in ew_rebalances["selected"].iloc[-1]
     _assert_report(Path(summary["report"]).read_text())

@@ -347,7 +347,8 @@ Secret(value="secret-from-block").save("momentum-test-secret-key", overwrite=Tru
 out = secret_blocks_to_env({"MOMENTUM_ALPACA_KEY_ID": "momentum-test-key-id",
                             "MOMENTUM_ALPACA_SECRET_KEY": "momentum-test-secret-key",
                             "MOMENTUM_TEST_SECRET": "no-such-block"})
-print(json.dumps({**out, "env": {k: os.environ.get(k) for k in ("MOMENTUM_ALPACA_KEY_ID", "MOMENTUM_ALPACA_SECRET_KEY")}}))
+keys = ("MOMENTUM_ALPACA_KEY_ID", "MOMENTUM_ALPACA_SECRET_KEY")
+print(json.dumps({**out, "env": {k: os.environ.get(k) for k in keys}}))
 """
     env = {**stack.env, "MOMENTUM_ALPACA_SECRET_KEY": "from-the-environment"}
     env.pop("MOMENTUM_ALPACA_KEY_ID", None)

@@ -152,7 +152,8 @@ CHILD = textwrap.dedent(
     from momentum.brokers.alpaca import AlpacaBroker
     real_submit, done = AlpacaBroker.submit, [0]
 
-    def submit(self, order):  # the process dies after k submissions (before the next, or right after the k-th)
+    # the process dies after k submissions (before the next, or right after the k-th)
+    def submit(self, order):
         if done[0] >= k:
             os._exit(137)
         result = real_submit(self, order)

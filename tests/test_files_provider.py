@@ -1,4 +1,5 @@
-"""Provider ``files``: the user's own csv/parquet bars in a folder or an s3:// prefix (moto), through the gate."""
+"""Provider ``files``: the user's own csv/parquet bars in a folder or an s3:// prefix (moto),
+through the gate."""
 
 from __future__ import annotations
 

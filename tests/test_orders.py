@@ -205,7 +205,8 @@ def test_plan_notional_buys_and_input_checks():
 
 
 class FakeBroker:
-    """An in-memory broker with knobs: hold (sells stay open), partial, reject, closed market, flaky lookups."""
+    """An in-memory broker with knobs: hold (sells stay open), partial, reject, closed market, flaky
+    lookups."""
 
     name, live = "fake", False
 

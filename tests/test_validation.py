@@ -168,7 +168,7 @@ def test_pandas_str_object_and_nullable_dtypes_are_accepted(clean):
     assert run(bars).passed
 
 
-# ------------------------------------------------------------------------------------------ corpus: symbol level
+# ------------------------------------------------------------------------------------- corpus: symbol level
 
 
 def test_nan_close_quarantines_the_symbol(clean):
@@ -345,7 +345,7 @@ def test_too_many_quarantined_symbols_fail_the_run(clean):
     assert run(bars, max_quarantine_fraction=0.4).passed
 
 
-# ------------------------------------------------------------------------------------------ corpus: dataset level
+# ------------------------------------------------------------------------------------ corpus: dataset level
 
 
 def test_duplicated_rows_fail_the_run(clean):
@@ -609,7 +609,7 @@ def test_render_html_marks_failed_checks_only(clean):
         assert f"status-{status}" in cls
 
 
-# ------------------------------------------------------------------------------------------ embedded real data
+# --------------------------------------------------------------------------------------- embedded real data
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""Broker adapters behind :class:`momentum.brokers.base.Broker` (:func:`momentum.definitions.broker` picks one).
+"""Broker adapters behind :class:`momentum.brokers.base.Broker` (:func:`momentum.definitions.broker`
+picks one).
 
 Live trading is reachable only with both the ``live_trading`` setting (``MOMENTUM_LIVE_TRADING=true``)
 and the run's explicit opt-in (``live_opt_in``: the flow's ``live`` parameter, the CLI's ``--live``).

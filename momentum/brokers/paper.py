@@ -115,7 +115,8 @@ class PaperBroker:
             raise DuplicateOrderError(f"client_order_id {order.client_order_id} already exists")
         if len(ledger) and ledger["as_of"].max() > self.as_of:
             raise BrokerError(
-                f"paper account already traded on {ledger['as_of'].max()}; cannot trade on earlier {self.as_of}"
+                f"paper account already traded on {ledger['as_of'].max()}; "
+                f"cannot trade on earlier {self.as_of}"
             )
         status, filled, price = self._fill(order, _filled(ledger))
         row = {

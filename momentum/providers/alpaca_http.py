@@ -33,7 +33,8 @@ SHARED_PACER = Pacer(
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 _RETRIED = (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
 _HINTS = {
-    401: "check MOMENTUM_ALPACA_KEY_ID and MOMENTUM_ALPACA_SECRET_KEY (a market-data key pair, see docs/data.md)",
+    401: "check MOMENTUM_ALPACA_KEY_ID and MOMENTUM_ALPACA_SECRET_KEY "
+    "(a market-data key pair, see docs/data.md)",
     403: "the plan does not allow this request; the free plan serves sip data older than 15 minutes",
 }
 

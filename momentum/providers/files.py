@@ -1,4 +1,5 @@
-"""Provider ``files``: your own daily bars, every ``*.csv`` / ``*.parquet`` under a folder or ``s3://`` prefix.
+"""Provider ``files``: your own daily bars, every ``*.csv`` / ``*.parquet`` under a folder or
+``s3://`` prefix.
 
 Columns are the ``momentum validate`` schema: ``date, symbol, adj_close`` plus optional ``open, high,
 low, close, volume`` (other columns are ignored). Files may split the data any way (one per symbol, per

@@ -20,7 +20,8 @@ SYNTHETIC_END = pd.Timestamp("2024-12-31")
 def synthetic_panel(
     n_symbols: int, n_sessions: int, seed: int, end: pd.Timestamp = SYNTHETIC_END
 ) -> pd.DataFrame:
-    """Long bars (date, symbol, open, high, low, close, volume, adj_close) for the last sessions to ``end``."""
+    """Long bars (date, symbol, open, high, low, close, volume, adj_close) for the last sessions to
+    ``end``."""
     sessions = nyse_sessions(end - pd.Timedelta(days=int(n_sessions * 1.6) + 30), end)[-n_sessions:]
     rng = np.random.default_rng(seed)
     drift = rng.normal(0.0003, 0.0004, n_symbols)

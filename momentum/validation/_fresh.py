@@ -73,7 +73,8 @@ def coverage(
         held = sum(1 for d in last.values() if d == newest)
         fresh.fail(
             f"only {have} of {len(universe)} symbols ({have / len(universe):.0%}) have a bar on as_of "
-            f"{_day(as_of)}, need {need:.0%} (newest session {_day(newest) or 'none'}, {held} symbol(s) have it)",
+            f"{_day(as_of)}, need {need:.0%} (newest session {_day(newest) or 'none'}, "
+            f"{held} symbol(s) have it)",
             failures=len(universe) - have,
             date=as_of,
         )

@@ -122,7 +122,10 @@ def _describe(kind: str, j: int, m: Moves) -> str:
     if kind == "split" and m.raw_known[j]:
         return f"adj_close {_pct(r)} while close {_pct(rc)}: adjustment factor jumped"
     if kind == "split":
-        return f"adj_close {_pct(r)} ({_split_name(r)} ratio within 1%), not reverted: suspected unadjusted split"
+        return (
+            f"adj_close {_pct(r)} ({_split_name(r)} ratio within 1%), "
+            "not reverted: suspected unadjusted split"
+        )
     if kind == "sudden":
         extra = f", close {_pct(rc)}" if m.raw_known[j] else ""
         return f"adj_close {_pct(r)} in one session{extra}, not reverted"

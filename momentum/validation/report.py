@@ -39,7 +39,10 @@ def render_html(result: ValidationResult, *, title: str) -> str:
             out.append(f'<tr class="status-{esc(r.status)} severity-{esc(r.severity)}">{tds}</tr>')
         return "\n".join(out)
 
-    head = "<tr><th>check</th><th>level</th><th>severity</th><th>status</th>{}<th>date</th><th>failures</th><th>message</th></tr>"
+    head = (
+        "<tr><th>check</th><th>level</th><th>severity</th><th>status</th>{}"
+        "<th>date</th><th>failures</th><th>message</th></tr>"
+    )
     checks = t[t["symbol"] == ""]
     findings = t[t["symbol"] != ""].sort_values(["severity", "check", "symbol"])
     badge = (
@@ -48,6 +51,7 @@ def render_html(result: ValidationResult, *, title: str) -> str:
         else '<span class="badge fail">FAILED</span>'
     )
     quarantined = ", ".join(result.quarantined) or "none"
+    findings_table = f'<table>{head.format("<th>symbol</th>")}{rows(findings, True)}</table>'
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>{_CSS}</style></head>
@@ -61,8 +65,9 @@ def render_html(result: ValidationResult, *, title: str) -> str:
 {rows(checks, False)}
 </table>
 <h2>Findings ({len(findings)})</h2>
-{'<p class="muted">none</p>' if findings.empty else f'<table>{head.format("<th>symbol</th>")}{rows(findings, True)}</table>'}
-<p class="muted">Shaded rows failed (pink: error severity, yellow: warning, red: the check itself could not run).
+{'<p class="muted">none</p>' if findings.empty else findings_table}
+<p class="muted">Shaded rows failed (pink: error severity, yellow: warning, red: the check itself could not\
+run).
 Dataset-level failures stop the run; symbol-level errors quarantine the symbol; warnings never block.</p>
 </body></html>
 """
