@@ -9,7 +9,7 @@
 One retry layer per call: an adapter that retries its own requests (the Alpaca broker, the Alpaca
 market-data client) raises a PermanentError once its retries are spent, so no task retries on top.
 Each module's errors live next to it, all under these two: ``brokers.base`` (BrokerError,
-TransientBrokerError, DuplicateOrderError), ``brokers`` (LiveTradingRefused, MissingBrokerKeys),
+BrokerUnavailable, DuplicateOrderError), ``brokers`` (LiveTradingRefused, MissingBrokerKeys),
 ``guards`` (GuardError), ``calendar`` (OutsideCalendar, InvalidAsOf), ``universe_file``
 (UniverseFileError), ``providers.alpaca_wire`` (MarketDataError, InvalidSymbolError), ``providers.files``
 (BarsFileError), ``membership_freshness`` (MembershipTooOld), ``history_update`` (NoHistoryError),

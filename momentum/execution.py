@@ -7,7 +7,7 @@ Exactly once rests on the broker, not on our memory: every order of a plan carri
 * before every submit the id is looked up at the broker; an order found there is reported, never
   re-sent (a re-run after a crash, a Prefect retry, a second run of the same rebalance);
 * a submit whose outcome is unknown (timeout, 5xx after retries) is answered by a lookup; if the
-  lookup cannot answer either, a :class:`TransientBrokerError` propagates and stops the run (the
+  lookup cannot answer either, a :class:`BrokerUnavailable` propagates and stops the run (the
   adapter has retried; nothing retries on top of it): the re-run starts with a lookup again;
 * a duplicate-id refusal is answered by a lookup (the earlier attempt had landed);
 * a refusal (4xx) that left nothing at the broker is reported ``rejected``; a partial fill is
@@ -34,12 +34,12 @@ import pandas as pd
 from momentum.brokers.base import (
     Broker,
     BrokerError,
+    BrokerUnavailable,
     DuplicateOrderError,
     OrderRequest,
     OrderState,
     OrderStatus,
     Side,
-    TransientBrokerError,
 )
 from momentum.guards import GuardError, Guards, check_guards
 
@@ -84,7 +84,7 @@ def send_once(
 
     ``gate`` is asked only for an order the broker does not have yet: a non-empty answer is the
     reason not to send it (action ``none``). None with action ``refused`` means the broker refused
-    the order and holds nothing under the id. A :class:`TransientBrokerError` propagates only when
+    the order and holds nothing under the id. A :class:`BrokerUnavailable` propagates only when
     neither the submit nor a lookup could tell whether the order is booked: the caller must not
     resubmit without looking it up first (the next attempt starts here, with a lookup).
     """
@@ -101,7 +101,7 @@ def send_once(
         if found is None:
             raise
         return found, Action.FOUND, "already at the broker (duplicate id refused); not sent again"
-    except TransientBrokerError:
+    except BrokerUnavailable:
         found = broker.get_by_client_id(order.client_order_id)
         if found is None:
             raise

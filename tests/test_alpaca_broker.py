@@ -12,9 +12,9 @@ import pytest
 from momentum.brokers.alpaca import AlpacaBroker
 from momentum.brokers.base import (
     BrokerError,
+    BrokerUnavailable,
     DuplicateOrderError,
     OrderRequest,
-    TransientBrokerError,
 )
 
 try:  # works whether or not tests/ is a package
@@ -165,7 +165,7 @@ def test_sell_more_than_held_is_a_plain_broker_error(server, broker):
     server.set_position("AAPL", 1)
     with pytest.raises(BrokerError, match="insufficient qty") as info:
         broker.submit(OrderRequest("cid-s", "AAPL", "sell", qty=5))
-    assert not isinstance(info.value, (DuplicateOrderError, TransientBrokerError))
+    assert not isinstance(info.value, (DuplicateOrderError, BrokerUnavailable))
 
 
 # ---------------------------------------------------------------------- idempotency
@@ -213,7 +213,7 @@ def test_get_retries_5xx_then_gives_up(server, broker, sleeps):
     server.fail_next("clock", 2, status=503)
     assert broker.clock().is_open
     server.fail_next("clock", 10, status=500)
-    with pytest.raises(TransientBrokerError, match="GET /v2/clock"):
+    with pytest.raises(BrokerUnavailable, match="GET /v2/clock"):
         broker.clock()
     assert server.count_requests("GET", "/v2/clock") == 3 + 4  # 2 fails + ok, then 1 + 3 retries
 
@@ -259,7 +259,7 @@ def test_duplicate_on_retry_after_unknown_outcome_returns_existing(server, broke
 def test_persistent_5xx_on_post_raises_transient_and_never_double_books(server, make_broker, sleeps):
     broker = make_broker(max_retries=2)
     server.fail_next("submit", 10, status=502)
-    with pytest.raises(TransientBrokerError, match="cid-f"):
+    with pytest.raises(BrokerUnavailable, match="cid-f"):
         broker.submit(buy("cid-f"))
     assert server.post_count("cid-f") == 3
     assert server.count_requests("GET", "/v2/orders:by_client_order_id") == 3
@@ -271,7 +271,7 @@ def test_connection_refused_is_transient(make_broker, server):
     url = server.base_url
     server.stop()
     broker = AlpacaBroker(url, KEY_ID, SECRET, live=False, max_retries=1, sleep=lambda s: None, timeout=0.5)
-    with pytest.raises(TransientBrokerError):
+    with pytest.raises(BrokerUnavailable):
         broker.account()
 
 
@@ -368,18 +368,18 @@ def test_secrets_never_leak(server, make_broker, caplog):
 
     # transient failures and retries (log lines)
     server.fail_next("submit", 5, status=500)
-    with pytest.raises(TransientBrokerError) as info:
+    with pytest.raises(BrokerUnavailable) as info:
         broker.submit(buy("cid-s"))
     texts += [str(info.value)]
     server.fail_next("account", 5, status=429)
-    with pytest.raises(TransientBrokerError) as info:
+    with pytest.raises(BrokerUnavailable) as info:
         broker.account()
     texts += [str(info.value), "".join(traceback.format_exception(info.value))]
 
     # a timeout (requests' own exception text never reaches ours, headers never do)
     slow = make_broker(timeout=0.1, max_retries=0)
     server.delay_next("positions", 2.0)
-    with pytest.raises(TransientBrokerError) as info:
+    with pytest.raises(BrokerUnavailable) as info:
         slow.positions()
     texts += [str(info.value), "".join(traceback.format_exception(info.value))]
 

@@ -12,7 +12,7 @@ import pytest
 
 import momentum
 import tasks
-from momentum.brokers.base import BrokerError, TransientBrokerError
+from momentum.brokers.base import BrokerError, BrokerUnavailable
 from momentum.errors import MomentumError, PermanentError, TransientError
 from tasks.common import only_transient
 
@@ -54,7 +54,7 @@ class _State:
         (TransientError("the service is busy"), True),
         (PermanentError("bad data"), False),
         (
-            TransientBrokerError("GET /v2/clock: gave up after 5 attempts"),
+            BrokerUnavailable("GET /v2/clock: gave up after 5 attempts"),
             False,
         ),  # the adapter already retried
         (BrokerError("POST /v2/orders -> 403: forbidden"), False),

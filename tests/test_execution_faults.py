@@ -22,7 +22,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, Fl
 import momentum.brokers.alpaca as alpaca_module
 from flows.rebalance import rebalance
 from momentum.brokers import AlpacaCredentials, LiveTradingRefused, is_live_endpoint
-from momentum.brokers.base import TransientBrokerError
+from momentum.brokers.base import BrokerUnavailable
 from momentum.definitions import broker as make_broker
 from momentum.execution import GuardError
 from momentum.settings import Settings
@@ -246,7 +246,7 @@ def test_a_broker_down_past_the_adapter_retries_fails_once_and_a_rerun_finishes(
     monkeypatch.setattr(alpaca_module.AlpacaBroker, "submit", broker_goes_down_on_the_third)
     state = run(server, url)
     assert state.is_failed()
-    with pytest.raises(TransientBrokerError, match="GET /v2/orders:by_client_order_id"):
+    with pytest.raises(BrokerUnavailable, match="GET /v2/orders:by_client_order_id"):
         state.result()
     task_runs = recorded_task_runs(state.state_details.flow_run_id, expect=("execute",))
     (execute_run,) = [t for t in task_runs if t.name.startswith("execute")]

@@ -10,12 +10,12 @@ import pytest
 from momentum.brokers.base import (
     Account,
     BrokerError,
+    BrokerUnavailable,
     DuplicateOrderError,
     MarketClock,
     OrderRequest,
     OrderStatus,
     Position,
-    TransientBrokerError,
 )
 from momentum.brokers.paper import LEDGER, PaperBroker
 from momentum.execution import OUTCOME_COLUMNS, GuardError, Guards, execute_plan, reconcile, send_once
@@ -232,7 +232,7 @@ class FakeBroker:
     def get_by_client_id(self, coid):
         if self.lookup_failures:
             self.lookup_failures -= 1
-            raise TransientBrokerError("lookup timed out")
+            raise BrokerUnavailable("lookup timed out")
         return self.orders.get(coid)
 
     def open_orders(self):
@@ -343,7 +343,7 @@ def test_unknown_outcome_is_looked_up_never_resubmitted_blindly():
     broker = FakeBroker()
     order = OrderRequest("id-9", "A", "buy", qty=1)
     broker.lookup_failures = 1
-    with pytest.raises(TransientBrokerError):
+    with pytest.raises(BrokerUnavailable):
         send_once(broker, order)  # cannot tell whether it is booked: raise, submit nothing
     assert broker.posts == []
     status, action, _ = send_once(broker, order)

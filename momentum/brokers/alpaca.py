@@ -7,7 +7,7 @@ part of an exception message or of ``repr(broker)`` (any text we surface is scru
 Retry and idempotency rules
 ---------------------------
 * Reads (GET) and cancels (DELETE) retry on 429, 5xx, timeouts and connection errors, at most
-  ``max_retries`` times, then raise :class:`TransientBrokerError`. A 429 waits for ``Retry-After``
+  ``max_retries`` times, then raise :class:`BrokerUnavailable`. A 429 waits for ``Retry-After``
   (seconds or an HTTP date), else ``X-RateLimit-Reset`` (unix seconds), else exponential backoff.
 * ``submit`` (POST /v2/orders) never blindly resubmits. A 429 means the request was not processed, so
   it waits and re-posts. A 5xx, timeout or connection error leaves the outcome unknown: the order is
@@ -47,12 +47,12 @@ from momentum.brokers.alpaca_wire import (
 from momentum.brokers.base import (
     Account,
     BrokerError,
+    BrokerUnavailable,
     DuplicateOrderError,
     MarketClock,
     OrderRequest,
     OrderStatus,
     Position,
-    TransientBrokerError,
 )
 from momentum.http_retry import MAX_WAIT_SECONDS, backoff_seconds, rate_limit_wait
 
@@ -225,7 +225,7 @@ class AlpacaBroker:
                 return existing
             if attempt < self.max_retries:
                 self._pause(self._backoff(attempt))
-        raise TransientBrokerError(
+        raise BrokerUnavailable(
             f"POST {ORDERS}: gave up after {self.max_retries + 1} attempts for client_order_id {cid!r} "
             f"(last: {last}); the order may or may not be booked: look it up before any resubmit"
         )
@@ -331,7 +331,7 @@ class AlpacaBroker:
             if status == 204 or not resp.content:
                 return None
             return self._json(resp, method, path)
-        raise TransientBrokerError(
+        raise BrokerUnavailable(
             f"{method} {path}: gave up after {self.max_retries + 1} attempts (last: {last})"
         )
 

@@ -47,7 +47,7 @@ class BrokerError(PermanentError):
     """The broker refused a request or answered something we cannot use: the run stops and reports it."""
 
 
-class TransientBrokerError(BrokerError):
+class BrokerUnavailable(BrokerError):
     """A timeout, 429 or 5xx that outlasted the adapter's own retries (the request may or may not have
     taken effect): the run stops without a task retry; a re-run looks every order up by its id first."""
 

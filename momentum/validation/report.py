@@ -51,7 +51,7 @@ def render_html(result: ValidationResult, *, title: str) -> str:
         else '<span class="badge fail">FAILED</span>'
     )
     quarantined = ", ".join(result.quarantined) or "none"
-    findings_table = f'<table>{head.format("<th>symbol</th>")}{rows(findings, True)}</table>'
+    findings_table = f"<table>{head.format('<th>symbol</th>')}{rows(findings, True)}</table>"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>{_CSS}</style></head>
