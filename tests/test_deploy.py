@@ -190,6 +190,20 @@ class Webhook:
         self.server.server_close()
 
 
+def notify_failures_to(stack: LocalStack, webhook: "Webhook") -> dict:
+    """``momentum automations --webhook-url URL`` against the stack, as a user sets up the notification."""
+    created = subprocess.run(
+        [sys.executable, "-m", "momentum_cli", "automations", "--webhook-url", webhook.url],
+        env=stack.env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert created.returncode == 0, created.stderr
+    return json.loads(created.stdout.strip().splitlines()[-1])
+
+
 @pytest.fixture
 def webhook():
     hook = Webhook()
@@ -257,16 +271,7 @@ def test_manual_rebalance_deployment_with_parameters_completes_with_artifacts(st
 
 
 def test_failed_execute_notifies_and_a_retry_redoes_only_what_failed(stack, tmp_path, webhook):
-    created = subprocess.run(
-        [sys.executable, "-m", "momentum_cli", "automations", "--webhook-url", webhook.url],
-        env=stack.env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert created.returncode == 0, created.stderr
-    assert json.loads(created.stdout.strip().splitlines()[-1])["name"] == "momentum-run-failed"
+    assert notify_failures_to(stack, webhook)["name"] == "momentum-run-failed"
     store_url = str(tmp_path / "daily-store")
     store = VersionedStore(store_url)
     store.fs.pipe_file(f"{store.root}/KILL_SWITCH", b"")  # execute refuses to send anything
@@ -304,15 +309,7 @@ def test_failed_execute_notifies_and_a_retry_redoes_only_what_failed(stack, tmp_
 
 
 def test_a_run_that_leaves_every_order_rejected_ends_failed_and_notifies(stack, tmp_path, webhook):
-    created = subprocess.run(
-        [sys.executable, "-m", "momentum_cli", "automations", "--webhook-url", webhook.url],
-        env=stack.env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert created.returncode == 0, created.stderr
+    notify_failures_to(stack, webhook)
     store_url = str(tmp_path / "rejected-store")
     traded = wait_final(stack, trigger(stack, "rebalance", as_of=LAST_SESSION, store_url=store_url))
     assert traded.state.is_completed(), traded.state.message
