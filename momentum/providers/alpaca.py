@@ -33,7 +33,6 @@ from momentum.providers.alpaca_wire import (
 log = logging.getLogger(__name__)
 
 HISTORY_START = pd.Timestamp("2016-01-01")  # the free plan's history starts in 2016
-SETTLE = pd.Timedelta(minutes=20)  # a session's bars are asked for 20 minutes after its close
 MAX_PAGES = 10_000  # per request: a server that never ends its token chain is an error
 
 
@@ -65,7 +64,7 @@ class AlpacaProvider:
         self.rejected: dict[str, str] = {}
 
     def last_session(self) -> pd.Timestamp:
-        return last_closed_session(self._now(), SETTLE)
+        return last_closed_session(self._now())  # calendar.SETTLE: 20 minutes after the close
 
     @property
     def requests_sent(self) -> int:
