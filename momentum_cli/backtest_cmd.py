@@ -143,33 +143,23 @@ def backtest(
 
     overrides = parse_sets(set_)
     swept = parse_sweep(sweep) or None
-    check_backtest(
-        start,
-        end,
-        task_runner,
-        swept,
-        store_url=store,
-        provider=provider,
-        strategy=strategy,
-        holdings=holdings,
-        cost_bps=cost_bps,
-        fractional=fractional,
-        initial_cash=initial_cash,
-        **overrides,
-    )
+    named = {
+        "provider": provider,
+        "strategy": strategy,
+        "holdings": holdings,
+        "cost_bps": cost_bps,
+        "fractional": fractional,
+        "initial_cash": initial_cash,
+    }
+    check_backtest(start, end, task_runner, swept, store_url=store, **named, **overrides)
     from flows.backtest import flow_with
 
     summary = flow_with(task_runner, dask_address)(
         start=start,
         end=end,
         store_url=store,
-        provider=provider,
-        strategy=strategy,
-        holdings=holdings,
-        cost_bps=cost_bps,
+        **named,
         slippage_bps=slippage_bps,
-        fractional=fractional,
-        initial_cash=initial_cash,
         report_dir=report,
         overrides=overrides,
         sweep=swept,
