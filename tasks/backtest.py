@@ -9,27 +9,33 @@ from typing import Any
 
 import pandas as pd
 from prefect import task
-from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.cache_policies import NONE as NO_CACHE
 
 from momentum import definitions
 from momentum.backtest import BacktestResult, run_backtest
-from momentum.backtest_page import assumptions, render_html
 from momentum.backtest_report import (
     BENCHMARK,
     EQUAL_WEIGHT_LABEL,
     all_metrics,
     benchmark_label,
-    curves_table,
-    metrics_table,
-    rebalances_table,
     render_pngs,
 )
 from momentum.providers import bars_to_wide
-from momentum.records import json_record, json_records
+from momentum.records import json_records
 from momentum.settings import Settings
 from momentum.strategy import EQUAL_WEIGHT, StrategyParams
 from momentum.universe_spec import universe_members
+from tasks.backtest_output import (
+    backtest_summary,
+    backtest_tables,
+    metric_rows,
+    publish_backtest,
+    publish_sweep,
+    report_page,
+    save_report_dir,
+    save_sweep_csv,
+    written_datasets,
+)
 from tasks.common import current_flow_run_id, open_store
 from tasks.history import stored_history
 
@@ -146,80 +152,22 @@ def store_backtest(
     as_of, start = main.equity.index[-1], main.equity.index[0]
     params = _params(settings, start=f"{start:%Y-%m-%d}", slippage_bps=slippage_bps, series=list(results))
     metrics = all_metrics(results)
-    curves, rebalances, table = curves_table(results), rebalances_table(results), metrics_table(metrics)
-    trades = pd.concat([r.trades.assign(series=name) for name, r in results.items()], ignore_index=True)
+    tables = backtest_tables(results, metrics)
     refs = {
         name: store.write(name, as_of, frame, params=params, flow_run_id=run_id)
-        for name, frame in {
-            "backtest_equity": curves,
-            "backtest_rebalances": rebalances,
-            "backtest_trades": trades,
-            "backtest_metrics": table,
-        }.items()
+        for name, frame in tables.items()
     }
     labels = {BENCHMARK: benchmark_label(settings.provider), EQUAL_WEIGHT: EQUAL_WEIGHT_LABEL}
-    pngs = render_pngs(curves, rebalances, labels)
     title = f"Backtest {settings.strategy} {start:%Y-%m-%d} .. {as_of:%Y-%m-%d} ({settings.provider} data)"
-    page = render_html(
-        title,
-        table.set_index("series").T,
-        rebalances,
-        pngs,
-        labels=labels,
-        assumptions=assumptions(
-            definitions.strategy_params(settings),
-            definitions.backtest_config(settings, slippage_bps=slippage_bps),
-            definitions.universe_spec(settings),
-            start,
-            as_of,
-            labels[BENCHMARK],
-        ),
-    )
+    pngs = render_pngs(tables["backtest_equity"], tables["backtest_rebalances"], labels)
+    page = report_page(settings, title, tables, pngs, labels, start=start, as_of=as_of, slippage=slippage_bps)
     url = store.put_report(f"backtest/{as_of:%Y-%m-%d}/{refs['backtest_equity'].version}.html", page)
     if report_dir:
-        folder = Path(report_dir)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "backtest.html").write_text(page)
-        for name, png in pngs.items():
-            (folder / f"{name}.png").write_bytes(png)
-    rows = {
-        name: {**json_record(values), **({"label": labels[name]} if name in labels else {})}
-        for name, values in metrics.items()
-    }
-    table = "\n".join(
-        f"| {name} | {m['cagr']:.4f} | {m['sharpe']:.3f} | {m['max_drawdown']:.4f} "
-        f"| {m['final_equity']:,.2f} |"
-        for name, m in rows.items()
-    )
-    create_markdown_artifact(
-        f"{title}\n\n| series | CAGR | Sharpe | max drawdown | final equity |\n|---|---|---|---|---|\n"
-        f"{table}\n\n[HTML report]({_report_url(url)})",
-        key="backtest",
-        description=title,
-    )
-    create_link_artifact(
-        _report_url(url), link_text="backtest report", key="backtest-report", description=title
-    )
-    return {
-        "start": f"{start:%Y-%m-%d}",
-        "end": f"{as_of:%Y-%m-%d}",
-        "provider": settings.provider,
-        "strategy": settings.strategy,
-        "metrics": rows[settings.strategy],
-        "final_equity": main.final_equity,
-        "rebalances": [
-            {
-                "signal_date": f"{r.signal_date:%Y-%m-%d}",
-                "trade_date": f"{r.trade_date:%Y-%m-%d}",
-                "selected": r.selected.split(",") if r.selected else [],
-            }
-            for r in main.rebalances.itertuples(index=False)
-        ],
-        "compared": {name: m for name, m in rows.items() if name != settings.strategy},
-        "datasets": {
-            name: {"version": ref.version, "as_of": ref.as_of, "path": store.manifest(ref).path}
-            for name, ref in refs.items()
-        },
+        save_report_dir(Path(report_dir), page, pngs)
+    rows = metric_rows(metrics, labels)
+    publish_backtest(title, rows, _report_url(url))
+    return backtest_summary(settings, main, rows) | {
+        "datasets": written_datasets(store, refs),
         "report": url,
         "report_dir": report_dir,
     }
@@ -282,21 +230,9 @@ def store_sweep(
         ),
     )
     if report_dir:
-        Path(report_dir).mkdir(parents=True, exist_ok=True)
-        table.to_csv(Path(report_dir) / "sweep.csv", index=False)
-    shown = table[["variant", "cagr", "sharpe", "max_drawdown", "turnover", "final_equity"]]
-    lines = "\n".join(
-        "| " + " | ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row) + " |"
-        for row in shown.itertuples(index=False)
-    )
-    create_markdown_artifact(
-        f"| {' | '.join(shown.columns)} |\n|{'---|' * len(shown.columns)}\n{lines}",
-        key="backtest-sweep",
-        description=f"{len(table)} backtest variants",
-    )
+        save_sweep_csv(Path(report_dir), table)
+    publish_sweep(table)
     return {
         "sweep": json_records(table),
-        "datasets": {
-            "backtest_sweep": {"version": ref.version, "as_of": ref.as_of, "path": store.manifest(ref).path}
-        },
+        "datasets": written_datasets(store, {"backtest_sweep": ref}),
     }
