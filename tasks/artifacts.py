@@ -58,8 +58,24 @@ def _table(key: str, frame: pd.DataFrame, description: str, empty: str) -> None:
 
 def publish(store: VersionedStore, refs: RunRefs, summary: RunSummary) -> list[str]:
     """Create every artifact of a run; returns their keys."""
-    as_of = summary.as_of
     report = browsable_url(validation_report_url(store, refs.scored.validation))
+    _publish_validation(store, refs, summary.as_of, report)
+    _publish_ranking(store, refs, summary.as_of)
+    if refs.orders is not None and refs.executions is not None and refs.account is not None:
+        _publish_rebalance(store, refs, summary.as_of)
+    else:
+        why = (
+            f"No rebalance owed as of {summary.as_of} "
+            f"(next signal session {summary.rebalance.next_signal_session})."
+        )
+        for key in ("order-plan", "fills", "reconciliation"):
+            create_markdown_artifact(why, key=key, description=why)
+    _publish_datasets(store, refs, summary, report)
+    return list(KEYS)
+
+
+def _publish_validation(store: VersionedStore, refs: RunRefs, as_of: str, report: str) -> None:
+    """``validation-summary`` (the checks in markdown) and ``validation-report`` (the HTML report's link)."""
     create_markdown_artifact(
         render_markdown(store.read(refs.scored.validation), report),
         key="validation-summary",
@@ -72,6 +88,9 @@ def publish(store: VersionedStore, refs: RunRefs, summary: RunSummary) -> list[s
         description=f"HTML validation report of bars as of {as_of}",
     )
 
+
+def _publish_ranking(store: VersionedStore, refs: RunRefs, as_of: str) -> None:
+    """``ranking`` (the top names by 12-1 momentum) and ``target-portfolio`` (the weights planned from)."""
     scores = store.read(refs.scored.scores)
     ranked = scores.sort_values(["momentum", "symbol"], ascending=[False, True], na_position="last")
     create_table_artifact(
@@ -83,7 +102,6 @@ def publish(store: VersionedStore, refs: RunRefs, summary: RunSummary) -> list[s
         key="ranking",
         description=f"top {RANKING_ROWS} by 12-1 momentum as of {as_of}",
     )
-
     planned_from = refs.traded.scores
     target = scores if planned_from == refs.scored.scores else store.read(planned_from)
     _table(
@@ -93,36 +111,35 @@ def publish(store: VersionedStore, refs: RunRefs, summary: RunSummary) -> list[s
         "no selection",
     )
 
-    if refs.orders is not None and refs.executions is not None and refs.account is not None:
-        signal = refs.orders.as_of
-        caught_up = f" (caught up on {as_of})" if signal != as_of else ""
-        _table(
-            "order-plan",
-            store.read(refs.orders),
-            f"order plan of the {signal} rebalance{caught_up}",
-            "the plan has no orders: the account already holds the target",
-        )
-        _table(
-            "fills",
-            store.read(refs.executions),
-            f"broker outcome of every order of the {signal} rebalance",
-            "no orders",
-        )
-        account = store.read(refs.account)
-        _table(
-            "reconciliation",
-            account,
-            f"account after the {signal} rebalance; plan_difference = broker - target "
-            f"(value ${float(account['market_value'].sum()):,.2f})",
-            "empty account",
-        )
-    else:
-        why = (
-            f"No rebalance owed as of {as_of} (next signal session {summary.rebalance.next_signal_session})."
-        )
-        for key in ("order-plan", "fills", "reconciliation"):
-            create_markdown_artifact(why, key=key, description=why)
 
+def _publish_rebalance(store: VersionedStore, refs: RunRefs, as_of: str) -> None:
+    """``order-plan``, ``fills`` and ``reconciliation`` of the rebalance this run traded."""
+    signal = refs.orders.as_of
+    caught_up = f" (caught up on {as_of})" if signal != as_of else ""
+    _table(
+        "order-plan",
+        store.read(refs.orders),
+        f"order plan of the {signal} rebalance{caught_up}",
+        "the plan has no orders: the account already holds the target",
+    )
+    _table(
+        "fills",
+        store.read(refs.executions),
+        f"broker outcome of every order of the {signal} rebalance",
+        "no orders",
+    )
+    account = store.read(refs.account)
+    _table(
+        "reconciliation",
+        account,
+        f"account after the {signal} rebalance; plan_difference = broker - target "
+        f"(value ${float(account['market_value'].sum()):,.2f})",
+        "empty account",
+    )
+
+
+def _publish_datasets(store: VersionedStore, refs: RunRefs, summary: RunSummary, report: str) -> None:
+    """``datasets``: every dataset version the run wrote or read, with links, and the validation report."""
     listing = "\n".join(
         f"| {name} | {d.as_of} | {d.version} | [{d.path}]({browsable_url(d.path)}) |"
         for name, d in summary.datasets.items()
@@ -131,6 +148,5 @@ def publish(store: VersionedStore, refs: RunRefs, summary: RunSummary) -> list[s
         f"Store: {store.url}\n\n| dataset | as_of | version | data |\n|---|---|---|---|\n{listing}\n\n"
         f"Validation report: [{validation_report_url(store, refs.scored.validation)}]({report})",
         key="datasets",
-        description=f"datasets of the run as of {as_of}",
+        description=f"datasets of the run as of {summary.as_of}",
     )
-    return list(KEYS)
