@@ -96,6 +96,17 @@ def report_markdown(outcomes: pd.DataFrame, gaps: pd.DataFrame, as_of: str, brok
     return "\n".join(lines)
 
 
+def _warn_gaps(warn: Callable[..., None], gaps: pd.DataFrame) -> None:
+    """One warning listing every position that differs from the plan (broker vs target quantity)."""
+    if len(gaps):
+        warn(
+            "positions differ from the plan: %s",
+            ", ".join(
+                f"{r.symbol} {r.broker_qty:g} vs {r.target_qty:g}" for r in gaps.itertuples(index=False)
+            ),
+        )
+
+
 @task(name="execute", cache_policy=NO_CACHE)
 def execute(
     settings: Settings, orders_ref: DatasetRef, bars_ref: DatasetRef, live: bool = False
@@ -122,13 +133,7 @@ def execute(
         log=logger.warning,
     )
     gaps = reconcile(plan, {p.symbol: p.qty for p in broker.positions()})
-    if len(gaps):
-        logger.warning(
-            "positions differ from the plan: %s",
-            ", ".join(
-                f"{r.symbol} {r.broker_qty:g} vs {r.target_qty:g}" for r in gaps.itertuples(index=False)
-            ),
-        )
+    _warn_gaps(logger.warning, gaps)
     create_markdown_artifact(
         report_markdown(outcomes, gaps, orders_ref.as_of, settings.broker),
         key="execution-report",

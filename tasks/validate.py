@@ -26,6 +26,15 @@ def _benchmark_last(store, benchmark_ref: DatasetRef | None) -> pd.Timestamp | N
     return pd.Timestamp(dates.max()) if len(dates) else pd.NaT
 
 
+def _gate_params(settings: Settings) -> dict:
+    """The validation gate's limits, recorded as the ``validation`` dataset's params."""
+    return {
+        "min_history": min_history(settings.lookback),
+        "max_stale_sessions": settings.max_stale_sessions,
+        "max_quarantine_fraction": settings.max_quarantine_fraction,
+    }
+
+
 @task(name="validate", **STAGE)
 def validate(settings: Settings, bars_ref: DatasetRef, benchmark_ref: DatasetRef | None = None) -> DatasetRef:
     """Bars (and the benchmark's last date) -> dataset ``validation`` (+ HTML report); raises
@@ -36,11 +45,7 @@ def validate(settings: Settings, bars_ref: DatasetRef, benchmark_ref: DatasetRef
     bars = store.read(bars_ref)
     as_of = pd.Timestamp(bars_ref.as_of)
     start = bars["date"].min() if len(bars) else as_of
-    params = {
-        "min_history": min_history(settings.lookback),
-        "max_stale_sessions": settings.max_stale_sessions,
-        "max_quarantine_fraction": settings.max_quarantine_fraction,
-    }
+    params = _gate_params(settings)
     result = validate_bars(
         bars,
         as_of=as_of,
