@@ -7,11 +7,12 @@ from typing import Any, Optional
 
 import typer
 
+from momentum_cli.automations_cmd import automations
 from momentum_cli.backtest_cmd import backtest
 from momentum_cli.ingest_cmd import ingest
 from momentum_cli.preflight import check_run, default_of
 from momentum_cli.render import run_text
-from momentum_cli.serve_cmd import automations, serve
+from momentum_cli.serve_cmd import serve
 from momentum_cli.store_cmd import store_app
 from momentum_cli.tool import OneLineGroup, fail
 from momentum_cli.universe_cmd import universe

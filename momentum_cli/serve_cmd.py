@@ -1,273 +1,17 @@
-"""``momentum serve``: a local Prefect server, the work pool, a worker and the deployments in one step.
-``momentum automations``: the failure-notification automation.
-
-Everything runs through Prefect's own command line (``prefect server start``, ``prefect work-pool
-create``, ``prefect deploy --all``, ``prefect worker start``), exactly the commands docs/deploy.md lists,
-so :class:`LocalStack` is also what the end-to-end tests start and stop.
-"""
+"""``momentum serve``: a local Prefect server, the work pool, a worker and the deployments in one step
+(:class:`momentum_cli.local_stack.LocalStack`)."""
 
 from __future__ import annotations
 
-import atexit
-import json
-import os
 import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from dataclasses import dataclass, field
+import threading
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from momentum.errors import PermanentError
-
-# Where the flows' code lives: the checkout, or site-packages for an installed package (flows/ is a package).
-REPO_ROOT = Path(__file__).resolve().parents[1]
-# The deployments: the root prefect.yaml, shipped inside the package as momentum_cli/prefect.yaml (a link).
-PREFECT_FILE = Path(__file__).resolve().parent / "prefect.yaml"
-POOL = "momentum-local"
-FLOW = "rebalance"
-DEPLOYMENTS = ("daily", "rebalance")
-AUTOMATION = "momentum-run-failed"
-NOTIFY_BLOCK = "momentum-failure"
-# Variables that would point a child process at another Prefect API, profile or database.
-_PREFECT_ISOLATION = (
-    "PREFECT_API_URL",
-    "PREFECT_API_KEY",
-    "PREFECT_PROFILES_PATH",
-    "PREFECT_PROFILE",
-    "PREFECT_SERVER_DATABASE_CONNECTION_URL",
-    "PREFECT_API_DATABASE_CONNECTION_URL",
-    "PREFECT_SERVER_ALLOW_EPHEMERAL_MODE",
-)
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
-def absolute_store(url: str) -> str:
-    """A store URL that means the same from any working directory (the flow runs in MOMENTUM_HOME)."""
-    return url if "://" in url else str(Path(url).expanduser().resolve())
-
-
-def pool_template(env: dict[str, str]) -> dict:
-    """The process work pool's base job template with ``env`` as the default environment of every run."""
-    from prefect.workers.process import ProcessWorker
-
-    template = ProcessWorker.get_default_base_job_template()
-    template["variables"]["properties"]["env"]["default"] = dict(env)
-    return template
-
-
-@dataclass
-class LocalStack:
-    """A Prefect server on loopback (SQLite under ``home``), the process pool, the deployments, a worker.
-
-    ``worker_env`` is added to the worker's environment (and so to every flow run); with
-    ``inherit_momentum_env`` False the caller's ``MOMENTUM_*`` variables are not passed on, so the pool's
-    environment alone decides (what the tests want).
-    """
-
-    home: Path
-    store_url: str
-    port: int = 0
-    host: str = "127.0.0.1"
-    repo: Path = REPO_ROOT
-    worker_poll_seconds: float = 5.0
-    worker_env: dict[str, str] = field(default_factory=dict)
-    inherit_momentum_env: bool = True
-    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.home = Path(self.home).resolve()
-        self.port = self.port or free_port(self.host)
-        self.store_url = absolute_store(self.store_url)
-        self.logs = self.home / "logs"
-
-    @property
-    def api_url(self) -> str:
-        return f"http://{self.host}:{self.port}/api"
-
-    @property
-    def ui_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def env(self) -> dict[str, str]:
-        """The environment of every Prefect command of this stack."""
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in _PREFECT_ISOLATION and (self.inherit_momentum_env or not k.startswith("MOMENTUM_"))
-        }
-        env.update(
-            PREFECT_HOME=str(self.home),
-            PREFECT_API_URL=self.api_url,
-            PREFECT_SERVER_ANALYTICS_ENABLED="false",
-            PREFECT_CLI_PROMPT="false",
-            PREFECT_CLI_COLORS="false",
-            PYTHONUNBUFFERED="1",
-            COLUMNS="200",
-        )
-        return env
-
-    @property
-    def pool_env(self) -> dict[str, str]:
-        return {"MOMENTUM_HOME": str(self.repo), "MOMENTUM_STORE_URL": self.store_url}
-
-    def prefect(self, *args: str, timeout: float = 180, check: bool = True) -> subprocess.CompletedProcess:
-        """Run one ``prefect`` command against this stack; raise with its output when it fails."""
-        done = subprocess.run(
-            [sys.executable, "-m", "prefect", *args],
-            cwd=self.repo,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-        )
-        if check and done.returncode != 0:
-            raise RuntimeError(
-                f"prefect {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
-            )
-        return done
-
-    def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
-        self.logs.mkdir(parents=True, exist_ok=True)
-        with open(self.logs / f"{name}.log", "ab") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "prefect", *args],
-                cwd=self.repo,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        self.processes[name] = proc
-        return proc
-
-    def log(self, name: str, tail: int = 4000) -> str:
-        path = self.logs / f"{name}.log"
-        return path.read_text(errors="replace")[-tail:] if path.exists() else ""
-
-    def start_server(self, timeout: float = 90) -> None:
-        with socket.socket() as sock:
-            try:
-                sock.bind((self.host, self.port))
-            except OSError as exc:
-                raise PermanentError(
-                    f"{self.host}:{self.port} is in use ({exc.strerror})", "--port", "pick another --port"
-                ) from exc
-        proc = self._spawn(
-            "server",
-            ["server", "start", "--host", self.host, "--port", str(self.port), "--analytics-off"],
-            self.env,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"prefect server exited {proc.returncode}:\n{self.log('server')}")
-            try:
-                with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as answer:
-                    if answer.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.25)
-        raise TimeoutError(f"prefect server not healthy after {timeout} s:\n{self.log('server')}")
-
-    def create_pool(self) -> None:
-        """The process work pool with its runs' environment (store, code directory)."""
-        self.home.mkdir(parents=True, exist_ok=True)
-        template = self.home / "momentum-local-template.json"
-        template.write_text(json.dumps(pool_template(self.pool_env)))
-        self.prefect(
-            "work-pool",
-            "create",
-            POOL,
-            "--type",
-            "process",
-            "--base-job-template",
-            str(template),
-            "--overwrite",
-        )
-
-    def deploy(self) -> str:
-        """``prefect deploy --all`` from the code root (validates and applies prefect.yaml)."""
-        done = self.prefect("deploy", "--all", "--prefect-file", str(PREFECT_FILE))
-        output = done.stdout + done.stderr
-        if "Skipping" in output or any(f"{FLOW}/{name}" not in output for name in DEPLOYMENTS):
-            raise RuntimeError(f"prefect deploy --all did not apply every deployment:\n{output}")
-        return output
-
-    def start_worker(self) -> None:
-        env = {
-            **self.env,
-            "PREFECT_WORKER_QUERY_SECONDS": str(self.worker_poll_seconds),
-            "PREFECT_WORKER_PREFETCH_SECONDS": "5",
-            **self.worker_env,
-        }
-        self._spawn(
-            "worker",
-            [
-                "worker",
-                "start",
-                "--pool",
-                POOL,
-                "--type",
-                "process",
-                "--name",
-                "momentum-worker",
-                "--limit",
-                "1",
-                "--install-policy",
-                "never",
-            ],
-            env,
-        )
-
-    def start(self) -> "LocalStack":
-        atexit.register(self.stop)  # also if the caller dies without stopping it
-        try:
-            self.start_server()
-            self.create_pool()
-            self.deploy()
-            self.start_worker()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def stop(self, timeout: float = 20) -> None:
-        """Stop the worker (and any flow run it started), then the server: SIGTERM, then SIGKILL."""
-        for name in ("worker", "server"):
-            proc = self.processes.pop(name, None)
-            if proc is None or proc.poll() is not None:
-                continue
-            for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10)):
-                try:
-                    os.killpg(proc.pid, sig)  # the process group this stack started for it
-                except ProcessLookupError:
-                    break
-                try:
-                    proc.wait(wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-
-    def __enter__(self) -> "LocalStack":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+from momentum_cli.local_stack import DEPLOYMENTS, FLOW, POOL, LocalStack
 
 
 def serve(
@@ -296,112 +40,49 @@ def serve(
         worker_poll_seconds=poll_seconds,
     )
     typer.echo(f"starting a Prefect server on {stack.ui_url} (PREFECT_HOME={stack.home}) ...")
-    stopping = False
-
-    def _stop(signum: int, frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, _stop)
+    stopping = _stop_on_sigterm()
+    exited = None
     try:
         stack.start()
-        typer.echo(
-            f"UI:          {stack.ui_url}\nAPI:         {stack.api_url}\n"
-            f"work pool:   {POOL} (process), a worker running one flow run at a time\n"
-            f"deployments: {', '.join(f'{FLOW}/{d}' for d in DEPLOYMENTS)}\nstore:       {stack.store_url}\n"
-            f"logs:        {stack.logs}\n\ntry:  PREFECT_API_URL={stack.api_url} prefect deployment run "
-            f"{FLOW}/rebalance\nCtrl-C stops everything."
-        )
-        while not stopping:
-            for name, proc in stack.processes.items():
-                if proc.poll() is not None:
-                    typer.echo(
-                        f"error: the {name} exited ({proc.returncode}); see {stack.logs / (name + '.log')}",
-                        err=True,
-                    )
-                    stopping = True
-            time.sleep(1)
+        typer.echo(_banner(stack))
+        exited = watch(stack, stopping)
     except KeyboardInterrupt:
         pass
     finally:
         typer.echo("stopping the worker and the server ...")
         stack.stop()
-
-
-def automations(
-    webhook_url: str = typer.Option(
-        ...,
-        "--webhook-url",
-        envvar="MOMENTUM_NOTIFY_WEBHOOK_URL",
-        help="Where to send the notification (a Slack incoming webhook with --slack)",
-    ),
-    slack: bool = typer.Option(False, "--slack", help="The URL is a Slack incoming webhook"),
-    deployment: Optional[str] = typer.Option(
-        None,
-        "--deployment",
-        help="Only runs of this deployment (name, e.g. daily); default: every run of the rebalance flow",
-    ),
-) -> None:
-    """Create (or replace) the automation that notifies on a failed or crashed momentum flow run.
-
-    Uses the Prefect API of PREFECT_API_URL (Prefect server or Cloud). The notification block is saved
-    as "momentum-failure"; the automation is "momentum-run-failed".
-    """
-    info = create_failure_automation(webhook_url, slack=slack, deployment=deployment)
-    typer.echo(json.dumps(info))
-
-
-def create_failure_automation(
-    webhook_url: str, *, slack: bool = False, deployment: str | None = None
-) -> dict:
-    """The notification block and the automation: on ``prefect.flow-run.Failed`` or ``.Crashed`` of the
-    rebalance flow (optionally one deployment), send subject and body through the block."""
-    from prefect.automations import Automation, EventTrigger, Posture, SendNotification
-    from prefect.blocks.notifications import CustomWebhookNotificationBlock, SlackWebhook
-
-    if slack:
-        block = SlackWebhook(url=webhook_url)
-    else:
-        block = CustomWebhookNotificationBlock(
-            name="momentum",
-            url=webhook_url,
-            method="POST",
-            json_data={"subject": "{{subject}}", "text": "{{body}}"},
+    if exited is not None:
+        name, status = exited
+        raise PermanentError(
+            f"the {name} exited ({status})",
+            str(stack.logs / f"{name}.log"),
+            "read its log, then start momentum serve again",
         )
-    block_id = block.save(NOTIFY_BLOCK, overwrite=True)
-    related = [{"prefect.resource.role": "flow", "prefect.resource.name": FLOW}]
-    if deployment:
-        related.append({"prefect.resource.role": "deployment", "prefect.resource.name": deployment})
-    try:
-        Automation.read(name=AUTOMATION).delete()
-    except ValueError:
-        pass
-    automation = Automation(
-        name=AUTOMATION,
-        description="Notify when a momentum flow run fails or crashes",
-        trigger=EventTrigger(
-            expect={"prefect.flow-run.Failed", "prefect.flow-run.Crashed"},
-            match={"prefect.resource.id": "prefect.flow-run.*"},
-            match_related=related if len(related) > 1 else related[0],
-            posture=Posture.Reactive,
-            threshold=1,
-            within=0,
-        ),
-        actions=[
-            SendNotification(
-                block_document_id=block_id,
-                subject="momentum: flow run {{ flow_run.name }} {{ flow_run.state.name }}",
-                body=(
-                    "Flow run {{ flow_run.name }} ({{ flow_run.id }}) of {{ flow.name }} entered "
-                    "{{ flow_run.state.name }}: {{ flow_run.state.message }}\n{{ flow_run|ui_url }}\n"
-                    "Retry it with: prefect flow-run retry {{ flow_run.id }}"
-                ),
-            )
-        ],
-    ).create()
-    return {
-        "automation": str(automation.id),
-        "name": AUTOMATION,
-        "block": NOTIFY_BLOCK,
-        "block_id": str(block_id),
-    }
+
+
+def _stop_on_sigterm() -> threading.Event:
+    """An event set when the process receives SIGTERM (Ctrl-C arrives as KeyboardInterrupt)."""
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
+    return stopping
+
+
+def _banner(stack: LocalStack) -> str:
+    """What is running where, and how to trigger a run."""
+    return (
+        f"UI:          {stack.ui_url}\nAPI:         {stack.api_url}\n"
+        f"work pool:   {POOL} (process), a worker running one flow run at a time\n"
+        f"deployments: {', '.join(f'{FLOW}/{d}' for d in DEPLOYMENTS)}\nstore:       {stack.store_url}\n"
+        f"logs:        {stack.logs}\n\ntry:  PREFECT_API_URL={stack.api_url} prefect deployment run "
+        f"{FLOW}/rebalance\nCtrl-C stops everything."
+    )
+
+
+def watch(stack: LocalStack, stopping: threading.Event, poll_seconds: float = 1.0) -> tuple[str, int] | None:
+    """Wait until ``stopping`` is set (None) or a process of the stack exits: its name and exit status."""
+    while not stopping.is_set():
+        for name, proc in stack.processes.items():
+            if proc.poll() is not None:
+                return name, proc.returncode
+        stopping.wait(poll_seconds)
+    return None

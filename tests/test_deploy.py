@@ -24,8 +24,8 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 from momentum.brokers.paper import LEDGER
 from momentum.contracts import RunSummary
 from momentum.store import VersionedStore
+from momentum_cli.local_stack import DEPLOYMENTS, FLOW, POOL, REPO_ROOT, LocalStack
 from momentum_cli.render import run_text
-from momentum_cli.serve_cmd import DEPLOYMENTS, FLOW, POOL, REPO_ROOT, LocalStack
 
 UPSTREAM = ["bars", "benchmark", "validation", "scores", "orders"]
 ARTIFACT_KEYS = {

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from momentum_cli.serve_cmd import REPO_ROOT, free_port
+from momentum_cli.local_stack import REPO_ROOT, free_port
 
 VERSION = f"python{sys.version_info.major}.{sys.version_info.minor}"
 

@@ -1,0 +1,113 @@
+"""``momentum automations``: the automation that notifies on a failed or crashed momentum flow run."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Optional
+from uuid import UUID
+
+import typer
+
+from momentum_cli.local_stack import FLOW
+
+if TYPE_CHECKING:
+    from prefect.automations import EventTrigger, SendNotification
+    from prefect.blocks.notifications import NotificationBlock
+
+AUTOMATION = "momentum-run-failed"
+NOTIFY_BLOCK = "momentum-failure"
+
+
+def automations(
+    webhook_url: str = typer.Option(
+        ...,
+        "--webhook-url",
+        envvar="MOMENTUM_NOTIFY_WEBHOOK_URL",
+        help="Where to send the notification (a Slack incoming webhook with --slack)",
+    ),
+    slack: bool = typer.Option(False, "--slack", help="The URL is a Slack incoming webhook"),
+    deployment: Optional[str] = typer.Option(
+        None,
+        "--deployment",
+        help="Only runs of this deployment (name, e.g. daily); default: every run of the rebalance flow",
+    ),
+) -> None:
+    """Create (or replace) the automation that notifies on a failed or crashed momentum flow run.
+
+    Uses the Prefect API of PREFECT_API_URL (Prefect server or Cloud). The notification block is saved
+    as "momentum-failure"; the automation is "momentum-run-failed".
+    """
+    info = create_failure_automation(webhook_url, slack=slack, deployment=deployment)
+    typer.echo(json.dumps(info))
+
+
+def create_failure_automation(
+    webhook_url: str, *, slack: bool = False, deployment: str | None = None
+) -> dict:
+    """The notification block and the automation: on ``prefect.flow-run.Failed`` or ``.Crashed`` of the
+    rebalance flow (optionally one deployment), send subject and body through the block."""
+    from prefect.automations import Automation
+
+    block_id = _notification_block(webhook_url, slack).save(NOTIFY_BLOCK, overwrite=True)
+    try:
+        Automation.read(name=AUTOMATION).delete()
+    except ValueError:
+        pass
+    automation = Automation(
+        name=AUTOMATION,
+        description="Notify when a momentum flow run fails or crashes",
+        trigger=_failure_trigger(deployment),
+        actions=[_notification(block_id)],
+    ).create()
+    return {
+        "automation": str(automation.id),
+        "name": AUTOMATION,
+        "block": NOTIFY_BLOCK,
+        "block_id": str(block_id),
+    }
+
+
+def _notification_block(webhook_url: str, slack: bool) -> NotificationBlock:
+    """A Slack webhook block, or a generic webhook block POSTing ``{"subject", "text"}`` as JSON."""
+    from prefect.blocks.notifications import CustomWebhookNotificationBlock, SlackWebhook
+
+    if slack:
+        return SlackWebhook(url=webhook_url)
+    return CustomWebhookNotificationBlock(
+        name="momentum",
+        url=webhook_url,
+        method="POST",
+        json_data={"subject": "{{subject}}", "text": "{{body}}"},
+    )
+
+
+def _failure_trigger(deployment: str | None) -> EventTrigger:
+    """Fires on the first Failed or Crashed flow run of the rebalance flow (of ``deployment`` if given)."""
+    from prefect.automations import EventTrigger, Posture
+
+    related = [{"prefect.resource.role": "flow", "prefect.resource.name": FLOW}]
+    if deployment:
+        related.append({"prefect.resource.role": "deployment", "prefect.resource.name": deployment})
+    return EventTrigger(
+        expect={"prefect.flow-run.Failed", "prefect.flow-run.Crashed"},
+        match={"prefect.resource.id": "prefect.flow-run.*"},
+        match_related=related if len(related) > 1 else related[0],
+        posture=Posture.Reactive,
+        threshold=1,
+        within=0,
+    )
+
+
+def _notification(block_id: UUID) -> SendNotification:
+    """The message: which run, its state and message, its UI link and the command that retries it."""
+    from prefect.automations import SendNotification
+
+    return SendNotification(
+        block_document_id=block_id,
+        subject="momentum: flow run {{ flow_run.name }} {{ flow_run.state.name }}",
+        body=(
+            "Flow run {{ flow_run.name }} ({{ flow_run.id }}) of {{ flow.name }} entered "
+            "{{ flow_run.state.name }}: {{ flow_run.state.message }}\n{{ flow_run|ui_url }}\n"
+            "Retry it with: prefect flow-run retry {{ flow_run.id }}"
+        ),
+    )
