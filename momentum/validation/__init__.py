@@ -106,23 +106,19 @@ from typing import Any
 
 import pandas as pd
 
-from momentum.validation import _fresh, _symbols
 from momentum.validation._checks import (
     CHECKS,
-    NULL_SYMBOL,
     TABLE_COLUMNS,
     CheckInfo,
     ValidationResult,
-    _day,
     quarantined_symbols,
 )
-from momentum.validation._gx import _new_context, _Outcome, _run
-from momentum.validation._rows import _prepare, _row_specs
-from momentum.validation._structure import _structure_frame, _structure_specs
+from momentum.validation._stages import _Settings, _validate
 from momentum.validation.report import render_html, render_markdown
 
 __all__ = [
     "CHECKS",
+    "TABLE_COLUMNS",
     "CheckInfo",
     "ValidationResult",
     "quarantined_symbols",
@@ -149,93 +145,6 @@ def _session_index(sessions: Any) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(idx.to_numpy(), name=None)
 
 
-# --------------------------------------------------------------------------------------------- assembly
-
-
-def _table(outcomes: dict[str, _Outcome]) -> pd.DataFrame:
-    records: list[dict[str, Any]] = []
-    for check, o in outcomes.items():
-        info = CHECKS[check]
-        text = (
-            "; ".join(dict.fromkeys(o.short))
-            if o.short
-            else (f"passed ({info.description})" if o.status == "passed" else o.status)
-        )
-        records.append(
-            {
-                "check": check,
-                "level": info.level,
-                "severity": info.severity,
-                "status": o.status,
-                "symbol": "",
-                "date": o.date,
-                "failures": int(o.failures),
-                "message": f"{check}: {text}",
-            }
-        )
-        for symbol in sorted(o.findings):
-            f = o.findings[symbol]
-            where = " ".join(x for x in (f.symbol, _day(f.date)) if x)
-            records.append(
-                {
-                    "check": check,
-                    "level": info.level,
-                    "severity": info.severity,
-                    "status": "failed",
-                    "symbol": f.symbol,
-                    "date": f.date,
-                    "failures": f.failures,
-                    "message": f"{check}: {where}: {f.detail}" if where else f"{check}: {f.detail}",
-                }
-            )
-    table = pd.DataFrame.from_records(records, columns=list(TABLE_COLUMNS))
-    table["date"] = pd.to_datetime(table["date"]).astype("datetime64[ns]")
-    table["failures"] = table["failures"].astype("int64")
-    for col in ("check", "level", "severity", "status", "symbol", "message"):
-        table[col] = table[col].astype(str)
-    return table
-
-
-def _blocking(outcomes: dict[str, _Outcome]) -> list[str]:
-    out = []
-    for check, o in outcomes.items():
-        info = CHECKS[check]
-        if o.status == "passed" or info.severity != "error":
-            continue
-        if info.level == "dataset" or o.status == "error":
-            out.append(check)
-    return out
-
-
-def _result(outcomes: dict[str, _Outcome], *, n_symbols: int, n_sessions: int) -> ValidationResult:
-    table = _table(outcomes)
-    blocking = _blocking(outcomes)
-    quarantined = tuple(quarantined_symbols(table))
-    if blocking:
-        parts = [
-            f"{c} ({'; '.join(dict.fromkeys(outcomes[c].short)) or outcomes[c].status})" for c in blocking
-        ]
-        summary = "failed: " + "; ".join(parts[:4]) + (f"; +{len(parts) - 4} more" if len(parts) > 4 else "")
-        return ValidationResult(False, table, quarantined, summary)
-    reasons = {
-        s: [
-            c
-            for c, o in outcomes.items()
-            if s in o.findings and CHECKS[c].level == "symbol" and CHECKS[c].severity == "error"
-        ]
-        for s in quarantined
-    }
-    why = ", ".join(f"{s}: {'+'.join(reasons[s])}" for s in quarantined)
-    warnings = sum(1 for c, o in outcomes.items() if CHECKS[c].severity == "warning" and o.status != "passed")
-    verdict = "passed with quarantine" if quarantined else "passed"
-    summary = (
-        f"{verdict}: {n_symbols} symbols, {n_sessions} sessions, {len(quarantined)} quarantined"
-        + (f" ({why})" if quarantined else "")
-        + (f", {warnings} warning check(s)" if warnings else "")
-    )
-    return ValidationResult(True, table, quarantined, summary)
-
-
 def validate_bars(
     bars: pd.DataFrame,
     *,
@@ -260,79 +169,17 @@ def validate_bars(
     """
     if not isinstance(bars, pd.DataFrame):
         raise TypeError(f"bars must be a pandas DataFrame, got {type(bars).__name__}")
-    as_of = _timestamp(as_of)
-    sessions = _session_index(sessions)
-    context = _new_context()
-    outcomes: dict[str, _Outcome] = {}
-
-    frame = _structure_frame(bars)
-    _run(context, "structure", frame, _structure_specs(frame, as_of), outcomes)
-    if _blocking(outcomes):
-        n_sym = int(frame["symbol"].nunique()) if "symbol" in frame else 0
-        return _result(outcomes, n_symbols=n_sym, n_sessions=0)
-
-    p = _prepare(frame, sessions, as_of)
-    _run(
-        context,
-        "rows",
-        p.rows,
-        _row_specs(p, as_of, min_symbols=min_symbols, min_history=min_history),
-        outcomes,
-    )
-    _as_of_is_last_session(outcomes["freshness"], sessions, as_of)
-
-    # stage 3 is looked up on its module, so tests can patch _symbols._symbol_specs
-    summary = _symbols._symbol_summary(
-        p,
-        sessions,
-        as_of,
+    settings = _Settings(
+        as_of=_timestamp(as_of),
+        sessions=_session_index(sessions),
+        min_symbols=min_symbols,
+        min_history=min_history,
         max_stale_sessions=max_stale_sessions,
+        max_quarantine_fraction=max_quarantine_fraction,
         max_daily_move=max_daily_move,
         recent_window=recent_window,
+        expected=expected,
+        rejected=rejected,
+        benchmark_last=benchmark_last,
     )
-    _run(context, "symbols", summary, _symbols._symbol_specs(summary, as_of, max_stale_sessions), outcomes)
-
-    last = {
-        str(s): pd.Timestamp(d)
-        for s, d in zip(summary["symbol"], summary["last_date"], strict=True)
-        if not pd.isna(d)
-    }
-    if expected is not None:
-        outcomes["stale_symbol"], outcomes["missing_symbol"] = _fresh.per_symbol(
-            last, expected, as_of, rejected or {}
-        )
-    _fresh.coverage(outcomes["freshness"], last, expected, as_of, max_quarantine_fraction, benchmark_last)
-    outcomes["quarantine_limit"] = _quarantine_limit(outcomes, len(p.symbols), max_quarantine_fraction)
-    return _result(outcomes, n_symbols=len(p.symbols), n_sessions=int(p.rows["_session_date"].nunique()))
-
-
-def _as_of_is_last_session(freshness: _Outcome, sessions: pd.DatetimeIndex, as_of: pd.Timestamp) -> None:
-    if not len(sessions) or sessions[-1] != as_of:
-        expected = _day(sessions[-1]) if len(sessions) else "none"
-        freshness.fail(
-            f"as_of {_day(as_of)} is not the last expected session (sessions end {expected})", date=as_of
-        )
-
-
-def _quarantine_limit(
-    outcomes: dict[str, _Outcome], n_symbols: int, max_quarantine_fraction: float
-) -> _Outcome:
-    """Fails when the symbol-level errors quarantine more than ``max_quarantine_fraction`` of the symbols."""
-    quarantined = {
-        s
-        for c, o in outcomes.items()
-        if CHECKS[c].level == "symbol" and CHECKS[c].severity == "error"
-        for s in o.findings
-        if s and s != NULL_SYMBOL
-    }
-    limit = _Outcome()
-    text = f"{len(quarantined)} of {n_symbols} symbols quarantined"
-    if n_symbols and len(quarantined) / n_symbols > max_quarantine_fraction:
-        limit.fail(
-            f"{text} ({len(quarantined) / n_symbols:.0%} > {max_quarantine_fraction:.0%}): "
-            + ", ".join(sorted(quarantined)[:20]),
-            failures=len(quarantined),
-        )
-    else:
-        limit.short.append(f"passed, {text} (limit {max_quarantine_fraction:.0%})")
-    return limit
+    return _validate(bars, settings)

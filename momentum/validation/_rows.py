@@ -1,4 +1,5 @@
-"""Stage 2, rows: the bars sorted by (symbol, date) plus precomputed columns, checked row by row."""
+"""Stage 2, rows: the bars sorted by (symbol, date) plus precomputed columns, checked row by row (the
+dataset-level checks on them are in :mod:`momentum.validation._dataset`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from momentum.validation._checks import RAW_PRICES, _day
-from momentum.validation._gx import _Outcome, _rows_locator, _Spec, _spec_factory
+from momentum.validation._dataset import _dataset_specs
+from momentum.validation._gx import _rows_locator, _Spec, _spec_factory
 
 _MAX_FLOAT = float(np.finfo("float64").max)  # upper bound that only +inf exceeds
 
@@ -84,19 +86,38 @@ def _prepare(frame: pd.DataFrame, sessions: pd.DatetimeIndex, as_of: pd.Timestam
 
 
 def _row_specs(p: _Prepared, as_of: pd.Timestamp, *, min_symbols: int, min_history: int) -> list[_Spec]:
-    """The row-level checks (every row, then the raw prices, volume and OHLC present), then the
-    dataset-level ones computed on the rows (freshness, enough symbols, enough history)."""
+    """The row-level checks (keys and order, dates, adj_close, then the raw prices, volume and OHLC
+    present), then the dataset-level ones computed on the rows (freshness, enough symbols, history)."""
     make = _spec_factory("rows")
     loc = lambda detail, date_col="date": _rows_locator(p.rows, detail, date_col)  # noqa: E731
     return [
-        *_every_row_specs(make, loc, as_of),
+        *_key_specs(make, loc),
+        *_date_specs(make, loc, as_of),
+        *_adj_close_specs(make, loc),
         *_raw_price_specs(make, loc, p),
-        *_ohlcv_specs(make, loc, p.rows),
+        *_volume_specs(make, loc, p.rows),
+        *_ohlc_specs(make, loc, p.rows),
         *_dataset_specs(make, p.rows, as_of, min_symbols=min_symbols, min_history=min_history),
     ]
 
 
-def _every_row_specs(make: Callable[..., _Spec], loc: Callable[..., Any], as_of: pd.Timestamp) -> list[_Spec]:
+def _a_at_least_b(
+    make: Callable[..., _Spec], check: str, locate: Callable[..., Any], column_a: str, column_b: str
+) -> _Spec:
+    """``column_a >= column_b`` on every row where both are present."""
+    return make(
+        check,
+        "ExpectColumnPairValuesAToBeGreaterThanB",
+        locate,
+        column_A=column_a,
+        column_B=column_b,
+        or_equal=True,
+        ignore_row_if="either_value_is_missing",
+    )
+
+
+def _key_specs(make: Callable[..., _Spec], loc: Callable[..., Any]) -> list[_Spec]:
+    """Date and symbol present, one row per (date, symbol), dates in order within each symbol."""
     return [
         make("date_not_null", "ExpectColumnValuesToNotBeNull", loc("date is null"), column="date"),
         make("symbol_not_null", "ExpectColumnValuesToNotBeNull", loc("symbol is null"), column="symbol"),
@@ -106,15 +127,19 @@ def _every_row_specs(make: Callable[..., _Spec], loc: Callable[..., Any], as_of:
             loc("rows share the same (date, symbol)"),
             column_list=["date", "symbol"],
         ),
-        make(
+        _a_at_least_b(
+            make,
             "sorted",
-            "ExpectColumnPairValuesAToBeGreaterThanB",
             loc("row dated before the previous row of the symbol (rows not in date order)"),
-            column_A="date",
-            column_B="_prev_input_date",
-            or_equal=True,
-            ignore_row_if="either_value_is_missing",
+            "date",
+            "_prev_input_date",
         ),
+    ]
+
+
+def _date_specs(make: Callable[..., _Spec], loc: Callable[..., Any], as_of: pd.Timestamp) -> list[_Spec]:
+    """Every date up to as_of is an exchange session; no date after as_of."""
+    return [
         make(
             "calendar",
             "ExpectColumnValuesToBeBetween",
@@ -129,6 +154,12 @@ def _every_row_specs(make: Callable[..., _Spec], loc: Callable[..., Any], as_of:
             column="date",
             max_value=as_of,
         ),
+    ]
+
+
+def _adj_close_specs(make: Callable[..., _Spec], loc: Callable[..., Any]) -> list[_Spec]:
+    """adj_close not NaN, > 0 and finite."""
+    return [
         make("price_not_null", "ExpectColumnValuesToNotBeNull", loc("adj_close is NaN"), column="adj_close"),
         make(
             "price_positive",
@@ -164,110 +195,31 @@ def _raw_price_specs(make: Callable[..., _Spec], loc: Callable[..., Any], p: _Pr
     ]
 
 
-def _ohlcv_specs(make: Callable[..., _Spec], loc: Callable[..., Any], rows: pd.DataFrame) -> list[_Spec]:
-    specs = []
-    if "volume" in rows:
-        specs.append(
-            make(
-                "volume_nonnegative",
-                "ExpectColumnValuesToBeBetween",
-                loc("volume < 0"),
-                column="volume",
-                min_value=0,
-            )
-        )
-    body = "max(" + ", ".join(c for c in ("open", "close") if c in rows) + ")"
-    if "high" in rows and "_oc_max" in rows:
-        specs.append(
-            make(
-                "ohlc_consistency",
-                "ExpectColumnPairValuesAToBeGreaterThanB",
-                loc(f"high < {body}"),
-                column_A="high",
-                column_B="_oc_max",
-                or_equal=True,
-                ignore_row_if="either_value_is_missing",
-            )
-        )
-    if "low" in rows and "_oc_min" in rows:
-        specs.append(
-            make(
-                "ohlc_consistency",
-                "ExpectColumnPairValuesAToBeGreaterThanB",
-                loc(f"low > {body.replace('max', 'min')}"),
-                column_A="_oc_min",
-                column_B="low",
-                or_equal=True,
-                ignore_row_if="either_value_is_missing",
-            )
-        )
-    if "high" in rows and "low" in rows and "_oc_max" not in rows:
-        specs.append(
-            make(
-                "ohlc_consistency",
-                "ExpectColumnPairValuesAToBeGreaterThanB",
-                loc("high < low"),
-                column_A="high",
-                column_B="low",
-                or_equal=True,
-                ignore_row_if="either_value_is_missing",
-            )
-        )
-    return specs
-
-
-def _dataset_specs(
-    make: Callable[..., _Spec], rows: pd.DataFrame, as_of: pd.Timestamp, *, min_symbols: int, min_history: int
-) -> list[_Spec]:
-    """Freshness, enough symbols, enough history: each names what it saw when it fails."""
-    last = rows["_session_date"].max()
-
-    def freshness(result: Any, outcome: _Outcome) -> None:
-        have = rows.loc[rows["_session_date"] == last, "symbol"].nunique() if not pd.isna(last) else 0
-        outcome.fail(
-            f"newest session {_day(last) or 'none'} ({have} of {rows['symbol'].nunique()} symbols have it), "
-            f"expected as_of {_day(as_of)}: the data has not caught up",
-            date=as_of,
-        )
-
-    def history(result: Any, outcome: _Outcome) -> None:
-        got = (result.result or {}).get("observed_value")
-        span = f" ({_day(rows['_session_date'].min())}..{_day(last)})" if not pd.isna(last) else ""
-        outcome.fail(f"{got} session(s) in the data{span}, need at least {min_history}")
-
-    def symbols(result: Any, outcome: _Outcome) -> None:
-        present = sorted({str(s) for s in rows["symbol"].dropna().unique()})
-        for s in present:
-            outcome.add(
-                s,
-                rows.loc[rows["symbol"] == s, "date"].max(),
-                1,
-                f"only {len(present)} symbol(s) in the data",
-            )
-        shown = ", ".join(present[:10]) + (" ..." if len(present) > 10 else "")
-        outcome.fail(f"{len(present)} symbol(s) ({shown}), need at least {min_symbols}", date=as_of)
-
+def _volume_specs(make: Callable[..., _Spec], loc: Callable[..., Any], rows: pd.DataFrame) -> list[_Spec]:
+    """volume >= 0, when the column exists."""
+    if "volume" not in rows:
+        return []
     return [
         make(
-            "freshness",
-            "ExpectColumnMaxToBeBetween",
-            freshness,
-            column="_session_date",
-            min_value=as_of,
-            max_value=as_of,
-        ),
-        make(
-            "enough_symbols",
-            "ExpectColumnUniqueValueCountToBeBetween",
-            symbols,
-            column="symbol",
-            min_value=min_symbols,
-        ),
-        make(
-            "enough_history",
-            "ExpectColumnUniqueValueCountToBeBetween",
-            history,
-            column="_session_date",
-            min_value=min_history,
-        ),
+            "volume_nonnegative",
+            "ExpectColumnValuesToBeBetween",
+            loc("volume < 0"),
+            column="volume",
+            min_value=0,
+        )
     ]
+
+
+def _ohlc_specs(make: Callable[..., _Spec], loc: Callable[..., Any], rows: pd.DataFrame) -> list[_Spec]:
+    """high >= max(open, close) and low <= min(open, close) of the columns present; high >= low when
+    neither open nor close is."""
+    body = "max(" + ", ".join(c for c in ("open", "close") if c in rows) + ")"
+    specs = []
+    if "high" in rows and "_oc_max" in rows:
+        specs.append(_a_at_least_b(make, "ohlc_consistency", loc(f"high < {body}"), "high", "_oc_max"))
+    if "low" in rows and "_oc_min" in rows:
+        low = loc(f"low > {body.replace('max', 'min')}")
+        specs.append(_a_at_least_b(make, "ohlc_consistency", low, "_oc_min", "low"))
+    if "high" in rows and "low" in rows and "_oc_max" not in rows:
+        specs.append(_a_at_least_b(make, "ohlc_consistency", loc("high < low"), "high", "low"))
+    return specs

@@ -164,17 +164,16 @@ def _symbol_summary(
     return pd.DataFrame(out)
 
 
-def _symbol_specs(summary: pd.DataFrame, as_of: pd.Timestamp, max_stale_sessions: int) -> list[_Spec]:
-    make = _spec_factory("symbols")
-    loc = lambda name: _symbols_locator(summary, name)  # noqa: E731
+def _no_events(make: Callable[..., _Spec], loc: Callable[[str], Any], check: str, name: str) -> _Spec:
+    """``check`` fails for every symbol with an event of kind ``name`` (``{name}_n`` above 0)."""
+    return make(check, "ExpectColumnValuesToBeBetween", loc(name), column=f"{name}_n", max_value=0)
+
+
+def _stale_specs(
+    make: Callable[..., _Spec], loc: Callable[[str], Any], max_stale_sessions: int
+) -> list[_Spec]:
+    """The longest stale run per symbol, recent then history, at most ``max_stale_sessions`` bars."""
     return [
-        make(
-            "missing_session",
-            "ExpectColumnValuesToBeBetween",
-            loc("missing"),
-            column="missing_n",
-            max_value=0,
-        ),
         make(
             "stale_run",
             "ExpectColumnValuesToBeBetween",
@@ -189,32 +188,23 @@ def _symbol_specs(summary: pd.DataFrame, as_of: pd.Timestamp, max_stale_sessions
             column="stale_hist_len",
             max_value=max_stale_sessions,
         ),
-        make("bad_tick", "ExpectColumnValuesToBeBetween", loc("bad_tick"), column="bad_tick_n", max_value=0),
-        make(
-            "bad_tick_history",
-            "ExpectColumnValuesToBeBetween",
-            loc("bad_tick_hist"),
-            column="bad_tick_hist_n",
-            max_value=0,
-        ),
-        make(
-            "split_adjustment", "ExpectColumnValuesToBeBetween", loc("split"), column="split_n", max_value=0
-        ),
-        make(
-            "split_adjustment_history",
-            "ExpectColumnValuesToBeBetween",
-            loc("split_hist"),
-            column="split_hist_n",
-            max_value=0,
-        ),
-        make("sudden_move", "ExpectColumnValuesToBeBetween", loc("sudden"), column="sudden_n", max_value=0),
-        make(
-            "corporate_action",
-            "ExpectColumnValuesToBeBetween",
-            loc("corporate"),
-            column="corporate_n",
-            max_value=0,
-        ),
+    ]
+
+
+def _symbol_specs(summary: pd.DataFrame, as_of: pd.Timestamp, max_stale_sessions: int) -> list[_Spec]:
+    """The per-symbol checks on the summary: missing sessions, stale runs, one-day moves (recent,
+    then history), last bar on as_of."""
+    make = _spec_factory("symbols")
+    loc = lambda name: _symbols_locator(summary, name)  # noqa: E731
+    return [
+        _no_events(make, loc, "missing_session", "missing"),
+        *_stale_specs(make, loc, max_stale_sessions),
+        _no_events(make, loc, "bad_tick", "bad_tick"),
+        _no_events(make, loc, "bad_tick_history", "bad_tick_hist"),
+        _no_events(make, loc, "split_adjustment", "split"),
+        _no_events(make, loc, "split_adjustment_history", "split_hist"),
+        _no_events(make, loc, "sudden_move", "sudden"),
+        _no_events(make, loc, "corporate_action", "corporate"),
         make(
             "symbol_freshness",
             "ExpectColumnValuesToBeBetween",

@@ -23,26 +23,30 @@ tr.status-failed td.status,tr.status-error td.status{font-weight:600}td.num{text
 """
 
 
+_HEAD = (
+    "<tr><th>check</th><th>level</th><th>severity</th><th>status</th>{}"
+    "<th>date</th><th>failures</th><th>message</th></tr>"
+)
+
+
+def _rows_html(frame: pd.DataFrame, with_symbol: bool) -> str:
+    """One ``<tr>`` per table row, classed by status and severity (the CSS shades the failed ones)."""
+    esc = html.escape
+    out = []
+    for r in frame.itertuples(index=False):
+        cells = [esc(r.check), esc(r.level), esc(r.severity), f'<td class="status">{esc(r.status)}</td>']
+        if with_symbol:
+            cells.append(esc(r.symbol))
+        cells += [esc(_day(r.date)), f'<td class="num">{int(r.failures)}</td>', esc(r.message)]
+        tds = "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in cells)
+        out.append(f'<tr class="status-{esc(r.status)} severity-{esc(r.severity)}">{tds}</tr>')
+    return "\n".join(out)
+
+
 def render_html(result: ValidationResult, *, title: str) -> str:
     """A self-contained HTML report (inline CSS, no scripts, no external resources)."""
     esc = html.escape
     t = result.table
-
-    def rows(frame: pd.DataFrame, with_symbol: bool) -> str:
-        out = []
-        for r in frame.itertuples(index=False):
-            cells = [esc(r.check), esc(r.level), esc(r.severity), f'<td class="status">{esc(r.status)}</td>']
-            if with_symbol:
-                cells.append(esc(r.symbol))
-            cells += [esc(_day(r.date)), f'<td class="num">{int(r.failures)}</td>', esc(r.message)]
-            tds = "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in cells)
-            out.append(f'<tr class="status-{esc(r.status)} severity-{esc(r.severity)}">{tds}</tr>')
-        return "\n".join(out)
-
-    head = (
-        "<tr><th>check</th><th>level</th><th>severity</th><th>status</th>{}"
-        "<th>date</th><th>failures</th><th>message</th></tr>"
-    )
     checks = t[t["symbol"] == ""]
     findings = t[t["symbol"] != ""].sort_values(["severity", "check", "symbol"])
     badge = (
@@ -51,7 +55,7 @@ def render_html(result: ValidationResult, *, title: str) -> str:
         else '<span class="badge fail">FAILED</span>'
     )
     quarantined = ", ".join(result.quarantined) or "none"
-    findings_table = f"<table>{head.format('<th>symbol</th>')}{rows(findings, True)}</table>"
+    findings_table = f"<table>{_HEAD.format('<th>symbol</th>')}{_rows_html(findings, True)}</table>"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>{_CSS}</style></head>
@@ -61,8 +65,8 @@ def render_html(result: ValidationResult, *, title: str) -> str:
 <p class="summary">{esc(result.summary)}</p>
 <p>Quarantined symbols: <strong>{esc(quarantined)}</strong></p>
 <h2>Checks ({len(checks)})</h2>
-<table>{head.format("")}
-{rows(checks, False)}
+<table>{_HEAD.format("")}
+{_rows_html(checks, False)}
 </table>
 <h2>Findings ({len(findings)})</h2>
 {'<p class="muted">none</p>' if findings.empty else findings_table}
