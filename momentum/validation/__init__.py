@@ -113,7 +113,7 @@ from momentum.validation._checks import (
     ValidationResult,
     quarantined_symbols,
 )
-from momentum.validation._stages import _Settings, _validate
+from momentum.validation._stages import _GateInputs, _validate
 from momentum.validation.report import render_html, render_markdown
 
 __all__ = [
@@ -169,7 +169,7 @@ def validate_bars(
     """
     if not isinstance(bars, pd.DataFrame):
         raise TypeError(f"bars must be a pandas DataFrame, got {type(bars).__name__}")
-    settings = _Settings(
+    inputs = _GateInputs(
         as_of=_timestamp(as_of),
         sessions=_session_index(sessions),
         min_symbols=min_symbols,
@@ -182,4 +182,4 @@ def validate_bars(
         rejected=rejected,
         benchmark_last=benchmark_last,
     )
-    return _validate(bars, settings)
+    return _validate(bars, inputs)

@@ -18,7 +18,7 @@ from momentum.validation._verdict import _blocking, _quarantine_limit, _result
 
 
 @dataclass(frozen=True)
-class _Settings:
+class _GateInputs:
     """What one validation checks the bars against (the parameters of ``validate_bars``)."""
 
     as_of: pd.Timestamp
@@ -34,7 +34,7 @@ class _Settings:
     benchmark_last: pd.Timestamp | None
 
 
-def _validate(bars: pd.DataFrame, s: _Settings) -> ValidationResult:
+def _validate(bars: pd.DataFrame, s: _GateInputs) -> ValidationResult:
     """Structure first (a failure there stops validation), then rows, symbols and the checks after them."""
     context = _new_context()
     outcomes: dict[str, _Outcome] = {}
@@ -50,7 +50,9 @@ def _validate(bars: pd.DataFrame, s: _Settings) -> ValidationResult:
     return _result(outcomes, n_symbols=len(p.symbols), n_sessions=int(p.rows["_session_date"].nunique()))
 
 
-def _check_rows(context: Any, frame: pd.DataFrame, s: _Settings, outcomes: dict[str, _Outcome]) -> _Prepared:
+def _check_rows(
+    context: Any, frame: pd.DataFrame, s: _GateInputs, outcomes: dict[str, _Outcome]
+) -> _Prepared:
     """Stage 2 on the bars sorted by (symbol, date), plus as_of being the last expected session."""
     p = _prepare(frame, s.sessions, s.as_of)
     specs = _row_specs(p, s.as_of, min_symbols=s.min_symbols, min_history=s.min_history)
@@ -68,7 +70,7 @@ def _as_of_is_last_session(freshness: _Outcome, sessions: pd.DatetimeIndex, as_o
         )
 
 
-def _check_symbols(context: Any, p: _Prepared, s: _Settings, outcomes: dict[str, _Outcome]) -> pd.DataFrame:
+def _check_symbols(context: Any, p: _Prepared, s: _GateInputs, outcomes: dict[str, _Outcome]) -> pd.DataFrame:
     """Stage 3 on the per-symbol summary (one row per symbol), which it returns."""
     # stage 3 is looked up on its module, so tests can patch _symbols._symbol_specs
     summary = _symbols._symbol_summary(
@@ -93,7 +95,7 @@ def _last_bars(summary: pd.DataFrame) -> dict[str, pd.Timestamp]:
     }
 
 
-def _check_freshness(outcomes: dict[str, _Outcome], last: dict[str, pd.Timestamp], s: _Settings) -> None:
+def _check_freshness(outcomes: dict[str, _Outcome], last: dict[str, pd.Timestamp], s: _GateInputs) -> None:
     """The stale-data guard on the last bars: stale and missing symbols (with ``expected``), coverage."""
     if s.expected is not None:
         outcomes["stale_symbol"], outcomes["missing_symbol"] = _fresh.per_symbol(
