@@ -1,17 +1,10 @@
 """Send an order plan to a broker exactly once: guards, market clock, sells first, bounded waits,
 reconciliation.
 
-Exactly once rests on the broker, not on our memory: every order of a plan carries a deterministic
-``client_order_id`` and the broker refuses a second order with an id it has seen. So
-
-* before every submit the id is looked up at the broker; an order found there is reported, never
-  re-sent (a re-run after a crash, a Prefect retry, a second run of the same rebalance);
-* a submit whose outcome is unknown (timeout, 5xx after retries) is answered by a lookup; if the
-  lookup cannot answer either, a :class:`BrokerUnavailable` propagates and stops the run (the
-  adapter has retried; nothing retries on top of it): the re-run starts with a lookup again;
-* a duplicate-id refusal is answered by a lookup (the earlier attempt had landed);
-* a refusal (4xx) that left nothing at the broker is reported ``rejected``; a partial fill is
-  reported ``partially_filled``: neither is re-sent by this run.
+Each order goes through :func:`~momentum.exactly_once.send_once`: looked up by its deterministic
+``client_order_id`` before any submit, never re-sent once the broker has it (the rules are in
+:mod:`momentum.exactly_once`). A partial fill is reported ``partially_filled`` and not re-sent by
+this run; the rows of ``executions`` are built in :mod:`momentum.execution_outcomes`.
 
 Sells go first and are waited for (bounded by ``fill_timeout_seconds``). A sell that did not fill
 blocks the buys it would fund: each buy not yet at the broker goes only while the cash left covers it
@@ -26,137 +19,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from enum import StrEnum
 from typing import Any
 
 import pandas as pd
 
-from momentum.brokers.base import (
-    Broker,
-    BrokerError,
-    BrokerUnavailable,
-    DuplicateOrderError,
-    OrderRequest,
-    OrderState,
-    OrderStatus,
-    Side,
-)
+from momentum.brokers.base import Broker, OrderRequest, OrderState, OrderStatus, Side
+from momentum.exactly_once import Action, matches, send_once
+from momentum.execution_outcomes import not_sent_killed, not_sent_market_closed, outcome_frame, record_final
 from momentum.guards import GuardError, Guards, check_guards
-
-OUTCOME_COLUMNS = [
-    "client_order_id",
-    "symbol",
-    "side",
-    "qty",
-    "status",
-    "filled_qty",
-    "filled_avg_price",
-    "broker_order_id",
-    "action",
-    "pending",
-    "note",
-]
-
-
-class Action(StrEnum):
-    """What this run did with an order (the ``action`` column of ``executions``)."""
-
-    SUBMITTED = "submitted"  # this run posted it and the broker booked it
-    FOUND = "found_at_broker"  # the broker already had the id: not posted again
-    REFUSED = "refused"  # this run posted it and the broker refused it (nothing booked)
-    NONE = "none"  # not posted (market closed, blocked, kill switch)
-
-
-def _matches(found: OrderStatus, order: OrderRequest) -> bool:
-    if found.symbol != order.symbol or found.side != order.side:
-        return False
-    if order.qty is not None and found.qty is not None:
-        return abs(found.qty - order.qty) <= 1e-6 * max(1.0, abs(order.qty))
-    return True
-
-
-def send_once(
-    broker: Broker,
-    order: OrderRequest,
-    gate: Callable[[], str] | None = None,
-) -> tuple[OrderStatus | None, str, str]:
-    """Submit unless the broker already has this id. Returns (status or None, action, note).
-
-    ``gate`` is asked only for an order the broker does not have yet: a non-empty answer is the
-    reason not to send it (action ``none``). None with action ``refused`` means the broker refused
-    the order and holds nothing under the id. A :class:`BrokerUnavailable` propagates only when
-    neither the submit nor a lookup could tell whether the order is booked: the caller must not
-    resubmit without looking it up first (the next attempt starts here, with a lookup).
-    """
-    existing = broker.get_by_client_id(order.client_order_id)
-    if existing is not None:
-        return existing, Action.FOUND, "already at the broker (sent by an earlier run); not sent again"
-    reason = gate() if gate is not None else ""
-    if reason:
-        return None, Action.NONE, reason
-    try:
-        return broker.submit(order), Action.SUBMITTED, "sent"
-    except DuplicateOrderError:
-        found = broker.get_by_client_id(order.client_order_id)
-        if found is None:
-            raise
-        return found, Action.FOUND, "already at the broker (duplicate id refused); not sent again"
-    except BrokerUnavailable:
-        found = broker.get_by_client_id(order.client_order_id)
-        if found is None:
-            raise
-        return found, Action.SUBMITTED, "sent (outcome confirmed by a lookup after a timeout or server error)"
-    except BrokerError as exc:
-        # A refusal (4xx) or an answer we could not read: the broker is the judge of what is booked.
-        found = broker.get_by_client_id(order.client_order_id)
-        if found is not None:
-            return found, Action.SUBMITTED, f"sent (confirmed by a lookup after: {exc})"
-        return None, Action.REFUSED, f"rejected by the broker, nothing booked: {exc}"
-
-
-def _wait(
-    broker: Broker,
-    statuses: dict[str, OrderStatus],
-    timeout: float,
-    poll: float,
-    sleep: Callable[[float], None],
-    clock: Callable[[], float],
-) -> dict[str, OrderStatus]:
-    """Poll the non-final orders until all are final or ``timeout`` seconds have passed."""
-    deadline = clock() + timeout
-    interval = min(0.05, poll)
-    while any(not s.terminal for s in statuses.values()):
-        left = deadline - clock()
-        if left <= 0:
-            break
-        sleep(max(0.0, min(interval, left)))
-        interval = min(poll, interval * 2)
-        for coid, status in statuses.items():
-            if not status.terminal:
-                statuses[coid] = broker.get_by_client_id(coid) or status
-    return statuses
-
-
-def _describe(status: OrderStatus, waited: bool, timeout: float) -> str:
-    planned = "" if status.qty is None else f" of {status.qty:g}"
-    if status.status == OrderState.FILLED:
-        return ""
-    if status.status == OrderState.PARTIALLY_FILLED:
-        return (
-            f"PARTIAL: filled {status.filled_qty:g}{planned}; the rest is left to the broker, never re-sent"
-        )
-    if status.status == OrderState.REJECTED:
-        return "REJECTED by the broker; not re-sent"
-    if status.status in (OrderState.CANCELED, OrderState.EXPIRED):
-        return (
-            f"{status.status.upper()} at the broker after filling {status.filled_qty:g}{planned}; not re-sent"
-        )
-    if waited:
-        return (
-            f"NOT FILLED within {timeout:g}s (broker status {status.status}); left open at the broker, "
-            "a later run of this rebalance looks it up again"
-        )
-    return f"queued at the broker (status {status.status})"
 
 
 def execute_plan(
@@ -172,22 +42,39 @@ def execute_plan(
 ) -> pd.DataFrame:
     """Run the plan: guards, market clock, sells, wait, buys (funded ones only), wait.
 
-    Returns one row per planned order (:data:`OUTCOME_COLUMNS`). ``kill_check`` is asked before every
-    submit (a kill switch engaged mid-run stops the remaining orders); ``log`` receives one line per
-    notable event; ``sleep`` and ``clock`` (seconds) pace the waits for fills.
+    Returns one row per planned order (:data:`~momentum.execution_outcomes.OUTCOME_COLUMNS`).
+    ``kill_check`` is asked before every submit (a kill switch engaged mid-run stops the remaining
+    orders); ``log`` receives one line per notable event; ``sleep`` and ``clock`` (seconds) pace the
+    waits for fills.
     """
     say = log or (lambda _msg: None)
     if guards.kill_switch:  # before the broker is even asked anything
         raise GuardError("kill switch engaged: no order sent")
     check_guards(plan, last_close, guards, broker.positions() if len(plan) else [])
     if plan.empty:
-        return _frame(plan, {})
+        return outcome_frame(plan, {})
     market = broker.clock()
     if not market.is_open and not guards.queue_when_closed:
-        return _not_sent_market_closed(plan, market.next_open.isoformat(), say)
+        return not_sent_market_closed(plan, market.next_open.isoformat(), say)
     if not market.is_open:
         say(f"market closed: queueing orders for the next open ({market.next_open.isoformat()})")
     waited = market.is_open and guards.fill_timeout_seconds > 0
+    outcomes = _sells_then_buys(plan, broker, guards, waited, kill_check, say, sleep, clock)
+    return outcome_frame(plan, outcomes)
+
+
+def _sells_then_buys(
+    plan: pd.DataFrame,
+    broker: Broker,
+    guards: Guards,
+    waited: bool,
+    kill_check: Callable[[], bool] | None,
+    say: Callable[[str], None],
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+) -> dict[str, dict]:
+    """The order loop: each side's orders sent once (sells, then the buys they fund), then waited for
+    when ``waited``; a kill switch engaged mid-run records the rest not sent. Returns the outcomes."""
     outcomes: dict[str, dict] = {}
     for side in (Side.SELL, Side.BUY):
         rows = plan[plan["side"] == side]
@@ -197,42 +84,11 @@ def execute_plan(
         sent, killed = _send_side(rows, broker, gate, outcomes, kill_check, say)
         if waited:
             sent = _wait(broker, sent, guards.fill_timeout_seconds, guards.poll_seconds, sleep, clock)
-        _record_final(sent, outcomes, waited, guards.fill_timeout_seconds, say)
+        record_final(sent, outcomes, waited, guards.fill_timeout_seconds, say)
         if killed:
-            _not_sent_killed(plan, outcomes, say)
+            not_sent_killed(plan, outcomes, say)
             break
-    return _frame(plan, outcomes)
-
-
-def _not_sent_market_closed(plan: pd.DataFrame, next_open: str, say: Callable[[str], None]) -> pd.DataFrame:
-    note = (
-        f"NOT SENT: market closed (next open {next_open}); "
-        "set queue_when_closed=true to queue orders for the open"
-    )
-    say(note)
-    return _frame(
-        plan,
-        {
-            c: {"status": OrderState.NOT_SENT, "action": Action.NONE, "pending": True, "note": note}
-            for c in plan["client_order_id"]
-        },
-    )
-
-
-def _not_sent_killed(plan: pd.DataFrame, outcomes: dict[str, dict], say: Callable[[str], None]) -> None:
-    say("kill switch engaged during the run: the remaining orders were not sent")
-    outcomes.update(
-        {
-            c: {
-                "status": OrderState.NOT_SENT,
-                "action": Action.NONE,
-                "pending": True,
-                "note": "NOT SENT: kill switch engaged during the run",
-            }
-            for c in plan["client_order_id"]
-            if c not in outcomes
-        }
-    )
+    return outcomes
 
 
 def _order_request(row: Any) -> tuple[OrderRequest, float]:
@@ -276,7 +132,7 @@ def _send_side(
                 "note": note,
             }
             continue
-        if action == Action.FOUND and not _matches(status, order):
+        if action == Action.FOUND and not matches(status, order):
             note = (
                 f"CONFLICT: id already used at the broker for {status.side} {status.qty} {status.symbol}, "
                 f"not the planned {order.side} {order.qty} {order.symbol}; not sent"
@@ -285,31 +141,6 @@ def _send_side(
         sent[coid] = status
         outcomes[coid] = {"action": action, "note": note}
     return sent, False
-
-
-def _record_final(
-    final: dict[str, OrderStatus],
-    outcomes: dict[str, dict],
-    waited: bool,
-    timeout: float,
-    say: Callable[[str], None],
-) -> None:
-    """Each order at the broker: its last status, fills and what needs attention, into ``outcomes``."""
-    for coid, status in final.items():
-        detail = _describe(status, waited, timeout)
-        if detail:
-            say(f"{coid}: {detail}")
-        note = outcomes[coid]["note"]
-        outcomes[coid] = {
-            "symbol": status.symbol,
-            "status": status.status,
-            "filled_qty": status.filled_qty,
-            "filled_avg_price": status.filled_avg_price,
-            "broker_order_id": status.broker_order_id,
-            "action": outcomes[coid]["action"],
-            "pending": not status.terminal,
-            "note": f"{note}; {detail}" if detail else note,
-        }
 
 
 def _funding_gate(
@@ -346,32 +177,28 @@ def _funding_gate(
     return gate
 
 
-def _frame(plan: pd.DataFrame, outcomes: dict[str, dict]) -> pd.DataFrame:
-    base = plan[["client_order_id", "symbol", "side", "qty"]].reset_index(drop=True)
-    extra = pd.DataFrame([{"client_order_id": c, **o} for c, o in outcomes.items()])
-    if extra.empty:
-        extra = pd.DataFrame(columns=["client_order_id"])
-    merged = base.merge(extra.drop(columns=["symbol"], errors="ignore"), on="client_order_id", how="left")
-    defaults = {
-        "status": OrderState.NOT_SENT,
-        "filled_qty": 0.0,
-        "filled_avg_price": float("nan"),
-        "broker_order_id": "",
-        "action": Action.NONE,
-        "pending": True,
-        "note": "",
-    }
-    for column, default in defaults.items():
-        if column not in merged:
-            merged[column] = default
-        merged[column] = merged[column].astype(object).where(merged[column].notna(), default)
-    merged["qty"] = merged["qty"].astype(float)
-    merged["filled_qty"] = merged["filled_qty"].astype(float)
-    merged["filled_avg_price"] = merged["filled_avg_price"].astype(float)
-    merged["pending"] = merged["pending"].astype(bool)
-    for column in ("client_order_id", "symbol", "side", "status", "broker_order_id", "action", "note"):
-        merged[column] = merged[column].astype(str)
-    return merged[OUTCOME_COLUMNS]
+def _wait(
+    broker: Broker,
+    statuses: dict[str, OrderStatus],
+    timeout: float,
+    poll: float,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+) -> dict[str, OrderStatus]:
+    """Poll the non-final orders (backing off to every ``poll`` seconds) until all are final or ``timeout``
+    seconds have passed."""
+    deadline = clock() + timeout
+    interval = min(0.05, poll)
+    while any(not s.terminal for s in statuses.values()):
+        left = deadline - clock()
+        if left <= 0:
+            break
+        sleep(max(0.0, min(interval, left)))
+        interval = min(poll, interval * 2)
+        for coid, status in statuses.items():
+            if not status.terminal:
+                statuses[coid] = broker.get_by_client_id(coid) or status
+    return statuses
 
 
 def reconcile(plan: pd.DataFrame, positions: dict[str, float], tolerance: float = 1e-6) -> pd.DataFrame:

@@ -111,21 +111,8 @@ def plan_orders(
     With ``notional`` the buys carry a dollar ``notional`` (qty stays the estimate); sells always go
     by quantity so a position can be closed exactly. The plan is sorted sells first, then by symbol.
     """
-    if notional and not fractional:
-        raise ValueError("notional orders need fractional=True (a dollar amount buys fractions of a share)")
-    if cash < 0 or not np.isfinite(cash):
-        raise ValueError(f"cash must be a finite number >= 0, got {cash!r}")
-    if not 0 <= cash_buffer < 1:
-        raise ValueError(f"cash_buffer must be in [0, 1), got {cash_buffer!r}")
-    if (target_weights < 0).any() or target_weights.sum() > 1 + 1e-9:
-        raise ValueError("target weights must be >= 0 and sum to at most 1 (long-only, no leverage)")
-    symbols = sorted(set(target_weights.index) | set(positions[positions != 0].index))
-    missing = [s for s in symbols if not (s in prices.index and np.isfinite(prices[s]) and prices[s] > 0)]
-    if missing:
-        raise ValueError(f"no valid reference price for {', '.join(missing)}")
-    px = prices.reindex(symbols).to_numpy(dtype=float)
-    current = positions.reindex(symbols).fillna(0.0).to_numpy(dtype=float)
-    weights = target_weights.reindex(symbols).fillna(0.0).to_numpy(dtype=float)
+    _check_sizing(target_weights, cash, cash_buffer, notional=notional, fractional=fractional)
+    symbols, px, current, weights = _in_symbol_order(target_weights, positions, prices)
     delta = plan_quantities(
         weights,
         current,
@@ -136,15 +123,37 @@ def plan_orders(
         cash_buffer=cash_buffer,
         cost_bps=cost_bps,
     )
-    return plan_frame(
-        np.array(symbols, dtype=object),
-        delta,
-        px,
-        current,
-        weights,
-        rebalance_key=rebalance_key,
-        notional=notional,
-    )
+    return plan_frame(symbols, delta, px, current, weights, rebalance_key=rebalance_key, notional=notional)
+
+
+def _check_sizing(
+    target_weights: pd.Series, cash: float, cash_buffer: float, *, notional: bool, fractional: bool
+) -> None:
+    """Refuse inputs no plan can be sized from: notional without fractional, cash (dollars) negative
+    or not finite, a ``cash_buffer`` fraction outside [0, 1), weights short or leveraged."""
+    if notional and not fractional:
+        raise ValueError("notional orders need fractional=True (a dollar amount buys fractions of a share)")
+    if cash < 0 or not np.isfinite(cash):
+        raise ValueError(f"cash must be a finite number >= 0, got {cash!r}")
+    if not 0 <= cash_buffer < 1:
+        raise ValueError(f"cash_buffer must be in [0, 1), got {cash_buffer!r}")
+    if (target_weights < 0).any() or target_weights.sum() > 1 + 1e-9:
+        raise ValueError("target weights must be >= 0 and sum to at most 1 (long-only, no leverage)")
+
+
+def _in_symbol_order(
+    target_weights: pd.Series, positions: pd.Series, prices: pd.Series
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The symbols with a target or a position (sorted) and, in their order, the reference prices
+    (dollars, each must be finite and > 0), the current shares and the target weights (0 if none)."""
+    symbols = sorted(set(target_weights.index) | set(positions[positions != 0].index))
+    missing = [s for s in symbols if not (s in prices.index and np.isfinite(prices[s]) and prices[s] > 0)]
+    if missing:
+        raise ValueError(f"no valid reference price for {', '.join(missing)}")
+    px = prices.reindex(symbols).to_numpy(dtype=float)
+    current = positions.reindex(symbols).fillna(0.0).to_numpy(dtype=float)
+    weights = target_weights.reindex(symbols).fillna(0.0).to_numpy(dtype=float)
+    return np.array(symbols, dtype=object), px, current, weights
 
 
 def plan_quantities(

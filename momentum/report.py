@@ -16,7 +16,7 @@ from momentum.contracts import (
     RunSummary,
     ValidationOutcome,
 )
-from momentum.execution import Action
+from momentum.exactly_once import Action
 from momentum.membership_freshness import membership_freshness
 from momentum.records import json_records as _records
 from momentum.store import VersionedStore

@@ -55,7 +55,7 @@ def make_broker(server, sleeps):
 
     yield make
     for b in made:
-        b._session.close()
+        b._http._session.close()
 
 
 @pytest.fixture

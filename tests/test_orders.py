@@ -18,7 +18,9 @@ from momentum.brokers.base import (
     Position,
 )
 from momentum.brokers.paper import LEDGER, PaperBroker
-from momentum.execution import OUTCOME_COLUMNS, GuardError, Guards, execute_plan, reconcile, send_once
+from momentum.exactly_once import send_once
+from momentum.execution import GuardError, Guards, execute_plan, reconcile
+from momentum.execution_outcomes import OUTCOME_COLUMNS
 from momentum.orders import client_order_id, plan_orders
 from momentum.store import VersionedStore
 

@@ -1,8 +1,8 @@
 """Alpaca Trading API v2 adapter for the :class:`~momentum.brokers.base.Broker` seam.
 
-Plain ``requests`` over HTTPS. The two API keys travel only in the ``APCA-API-KEY-ID`` /
-``APCA-API-SECRET-KEY`` request headers: they are never put on a shared session, never logged, never
-part of an exception message or of ``repr(broker)`` (any text we surface is scrubbed of both keys).
+The HTTP exchanges, the keys (only in request headers, scrubbed from every text we surface, never in
+``repr(broker)``) and the bounded retries of reads live in ``alpaca_http.py``; this module holds the
+broker's account, position, clock and order methods and the idempotency of ``submit``.
 
 Retry and idempotency rules
 ---------------------------
@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import requests
 
+from momentum.brokers.alpaca_http import OutcomeUnknown, TradingClient, check_base_url
 from momentum.brokers.alpaca_wire import (
     check_client_order_id,
     check_same_order,
@@ -54,33 +55,17 @@ from momentum.brokers.base import (
     OrderStatus,
     Position,
 )
-from momentum.http_retry import MAX_WAIT_SECONDS, backoff_seconds, rate_limit_wait
 
 log = logging.getLogger(__name__)
 
 LIVE_HOST = "api.alpaca.markets"
 PAPER_HOST = "paper-api.alpaca.markets"
-_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 DEFAULT_TIMEOUT = 10.0  # seconds per HTTP request
 DEFAULT_MAX_RETRIES = 4  # attempts after the first, per request
 DEFAULT_BACKOFF_SECONDS = 0.5  # first backoff; doubles per attempt
 OPEN_ORDERS_LIMIT = 500  # Alpaca's maximum page size (default is 50)
 ORDERS = "/v2/orders"
-
-_TRANSIENT_EXC = (
-    requests.Timeout,
-    requests.ConnectionError,
-    requests.exceptions.ChunkedEncodingError,
-)
-
-
-class _Unknown(Exception):
-    """Internal: a request whose outcome is unknown (timeout, connection error, 5xx)."""
-
-    def __init__(self, description: str) -> None:
-        super().__init__(description)
-        self.description = description
 
 
 class AlpacaBroker:
@@ -104,29 +89,23 @@ class AlpacaBroker:
     ) -> None:
         if not key_id or not secret_key:
             raise ValueError("AlpacaBroker needs both an API key id and a secret key")
-        parts = urlsplit(base_url)
-        host = (parts.hostname or "").lower()
-        if parts.scheme not in ("https", "http") or not host:
-            raise ValueError(f"AlpacaBroker base_url must be an https URL, got scheme {parts.scheme!r}")
-        if parts.scheme != "https" and host not in _LOOPBACK:
-            raise ValueError("AlpacaBroker refuses plain http to a non-loopback host (keys would leak)")
-        if parts.username or parts.password or parts.query or parts.fragment:
-            raise ValueError("AlpacaBroker base_url must not carry credentials, a query or a fragment")
+        host = check_base_url(base_url)
         if host == LIVE_HOST and not live:
             raise ValueError(f"{LIVE_HOST} is the live (real-money) endpoint but live=False")
         if host == PAPER_HOST and live:
             raise ValueError(f"{PAPER_HOST} is the paper endpoint but live=True")
-        if timeout <= 0 or max_retries < 0 or backoff_seconds < 0:
-            raise ValueError("timeout must be > 0, max_retries and backoff_seconds >= 0")
         self.base_url = base_url.rstrip("/")
         self.live = bool(live)
-        self.timeout = float(timeout)
-        self.max_retries = int(max_retries)
-        self.backoff_seconds = float(backoff_seconds)
-        self._key_id = key_id
-        self._secret_key = secret_key
-        self._session = session if session is not None else requests.Session()
-        self._sleep = sleep
+        self._http = TradingClient(
+            self.base_url,
+            key_id,
+            secret_key,
+            session=session,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff_seconds=backoff_seconds,
+            sleep=sleep,
+        )
 
     def __repr__(self) -> str:
         return f"AlpacaBroker(base_url={self.base_url!r}, live={self.live}, key_id='***')"
@@ -138,11 +117,11 @@ class AlpacaBroker:
     def account(self) -> Account:
         """Cash and equity; raises :class:`~momentum.errors.PermanentError` (before any planning) when
         the account cannot trade (status not ACTIVE, or blocked)."""
-        data = self._expect_object(self._get("/v2/account"), "GET /v2/account")
+        data = self._expect_object(self._http.get("/v2/account"), "GET /v2/account")
         return parse_account(data, where=f"Alpaca account at {self.base_url}")
 
     def positions(self) -> list[Position]:
-        data = self._get("/v2/positions")
+        data = self._http.get("/v2/positions")
         if not isinstance(data, list):
             raise BrokerError("GET /v2/positions: expected a JSON array")
         out = []
@@ -160,7 +139,7 @@ class AlpacaBroker:
         return out
 
     def clock(self) -> MarketClock:
-        data = self._expect_object(self._get("/v2/clock"), "GET /v2/clock")
+        data = self._expect_object(self._http.get("/v2/clock"), "GET /v2/clock")
         where = "clock"
         is_open = data.get("is_open")
         if not isinstance(is_open, bool):
@@ -175,7 +154,7 @@ class AlpacaBroker:
     def get_by_client_id(self, client_order_id: str) -> OrderStatus | None:
         check_client_order_id(client_order_id)
         path = "/v2/orders:by_client_order_id"
-        data = self._get(path, params={"client_order_id": client_order_id}, none_on_404=True)
+        data = self._http.get(path, params={"client_order_id": client_order_id}, none_on_404=True)
         if data is None:
             return None
         order = self._order(data, f"GET {path}")
@@ -187,7 +166,9 @@ class AlpacaBroker:
 
     def open_orders(self) -> list[OrderStatus]:
         path = "/v2/orders"
-        data = self._get(path, params={"status": "open", "limit": str(OPEN_ORDERS_LIMIT), "direction": "asc"})
+        data = self._http.get(
+            path, params={"status": "open", "limit": str(OPEN_ORDERS_LIMIT), "direction": "asc"}
+        )
         if not isinstance(data, list):
             raise BrokerError(f"GET {path}: expected a JSON array")
         if len(data) >= OPEN_ORDERS_LIMIT:
@@ -198,35 +179,35 @@ class AlpacaBroker:
     def cancel(self, broker_order_id: str) -> None:
         if not isinstance(broker_order_id, str) or not broker_order_id.strip():
             raise ValueError("broker_order_id must be a non-empty string")
-        self._request("DELETE", f"/v2/orders/{quote(broker_order_id, safe='')}")
+        self._http.request("DELETE", f"/v2/orders/{quote(broker_order_id, safe='')}")
 
     def submit(self, order: OrderRequest) -> OrderStatus:
         """POST the order; on an unknown outcome look it up by id before any re-post (see the module doc)."""
-        body, cid = order_body(order), order.client_order_id
+        body, cid, retries = order_body(order), order.client_order_id, self._http.max_retries
         outcome_unknown = False  # has an earlier attempt possibly landed?
         last = "no attempt made"
-        for attempt in range(self.max_retries + 1):
+        for attempt in range(retries + 1):
             if attempt:
                 log.info("alpaca POST %s: retry %d for client_order_id %s", ORDERS, attempt, cid)
             try:
-                resp = self._send("POST", ORDERS, json=body)
-            except _Unknown as unk:
+                resp = self._http.send("POST", ORDERS, json=body)
+            except OutcomeUnknown as unk:
                 last = unk.description
             else:
                 if resp.status_code != 429:
                     return self._answered(resp, order, outcome_unknown)
                 last = "HTTP 429"  # not processed: wait and post again
-                if attempt < self.max_retries:
-                    self._wait_rate_limit(resp, attempt, "POST", ORDERS)
+                if attempt < retries:
+                    self._http.wait_rate_limit(resp, attempt, "POST", ORDERS)
                 continue
             outcome_unknown = True
             existing = self._landed(order, last)
             if existing is not None:
                 return existing
-            if attempt < self.max_retries:
-                self._pause(self._backoff(attempt))
+            if attempt < retries:
+                self._http.pause(self._http.backoff(attempt))
         raise BrokerUnavailable(
-            f"POST {ORDERS}: gave up after {self.max_retries + 1} attempts for client_order_id {cid!r} "
+            f"POST {ORDERS}: gave up after {retries + 1} attempts for client_order_id {cid!r} "
             f"(last: {last}); the order may or may not be booked: look it up before any resubmit"
         )
 
@@ -235,13 +216,13 @@ class AlpacaBroker:
         after an unknown outcome is our own earlier attempt having landed; anything else refuses."""
         cid, status = order.client_order_id, resp.status_code
         if 200 <= status < 300:
-            result = self._order(self._json(resp, "POST", ORDERS), f"POST {ORDERS}")
+            result = self._order(self._http.json(resp, "POST", ORDERS), f"POST {ORDERS}")
             if result.client_order_id != cid:
                 raise BrokerError(
                     f"POST {ORDERS}: sent client_order_id {cid!r}, got {result.client_order_id!r}"
                 )
             return result
-        message = self._error_message(resp)
+        message = self._http.error_message(resp)
         if status == 422 and is_duplicate(message):
             existing = self.get_by_client_id(cid) if outcome_unknown else None
             if existing is not None:
@@ -263,132 +244,18 @@ class AlpacaBroker:
             check_same_order(existing, order)
         return existing
 
-    # ------------------------------------------------------------------ HTTP plumbing
-
-    def _headers(self) -> dict[str, str]:
-        return {
-            "APCA-API-KEY-ID": self._key_id,
-            "APCA-API-SECRET-KEY": self._secret_key,
-            "Accept": "application/json",
-        }
-
-    def _scrub(self, text: str) -> str:
-        for secret in (self._secret_key, self._key_id):
-            if secret:
-                text = text.replace(secret, "***")
-        return text
-
-    def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """One HTTP exchange; 5xx and network failures become :class:`_Unknown`."""
-        try:
-            resp = self._session.request(
-                method,
-                self.base_url + path,
-                headers=self._headers(),
-                timeout=self.timeout,
-                allow_redirects=False,  # a redirect could carry our headers elsewhere
-                **kwargs,
-            )
-        except _TRANSIENT_EXC as exc:
-            raise _Unknown(f"{type(exc).__name__}") from None
-        except requests.RequestException as exc:
-            raise BrokerError(self._scrub(f"{method} {path}: {type(exc).__name__}: {exc}")) from None
-        if resp.status_code >= 500:
-            raise _Unknown(f"HTTP {resp.status_code}: {self._error_message(resp)}")
-        return resp
-
-    def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        none_on_404: bool = False,
-    ) -> Any:
-        """GET/DELETE with bounded retries on 429/5xx/network errors; returns parsed JSON or None."""
-        last = "no attempt made"
-        for attempt in range(self.max_retries + 1):
-            try:
-                resp = self._send(method, path, params=params)
-            except _Unknown as unk:
-                last = unk.description
-                if attempt < self.max_retries:
-                    log.warning("alpaca %s %s: %s; retrying", method, path, last)
-                    self._pause(self._backoff(attempt))
-                continue
-            status = resp.status_code
-            if status == 429:
-                last = "HTTP 429"
-                if attempt < self.max_retries:
-                    self._wait_rate_limit(resp, attempt, method, path)
-                continue
-            if status == 404 and none_on_404:
-                return None
-            if status >= 400:
-                raise BrokerError(f"{method} {path} -> {status}: {self._error_message(resp)}")
-            if 300 <= status < 400:
-                raise BrokerError(f"{method} {path} -> {status}: unexpected redirect")
-            if status == 204 or not resp.content:
-                return None
-            return self._json(resp, method, path)
-        raise BrokerUnavailable(
-            f"{method} {path}: gave up after {self.max_retries + 1} attempts (last: {last})"
-        )
-
-    def _get(self, path: str, *, params: Mapping[str, str] | None = None, none_on_404: bool = False):
-        data = self._request("GET", path, params=params, none_on_404=none_on_404)
-        if data is None and not none_on_404:
-            raise BrokerError(f"GET {path}: empty response body")
-        return data
-
-    def _json(self, resp: requests.Response, method: str, path: str) -> Any:
-        try:
-            return resp.json()
-        except ValueError:
-            raise BrokerError(
-                f"{method} {path} -> {resp.status_code}: malformed JSON in response body"
-            ) from None
+    # ------------------------------------------------------------------ parsing
 
     @staticmethod
     def _expect_object(data: Any, what: str) -> dict:
+        """``data`` if it is a JSON object, else :class:`BrokerError` naming ``what``."""
         if not isinstance(data, dict):
             raise BrokerError(f"{what}: expected a JSON object")
         return data
 
-    def _error_message(self, resp: requests.Response) -> str:
-        try:
-            data = resp.json()
-        except ValueError:
-            data = None
-        if isinstance(data, dict):
-            msg = data.get("message") or data.get("error")
-            code = data.get("code")
-            text = str(msg) if msg is not None else "no message"
-            if code is not None:
-                text = f"{text} (code {code})"
-        else:
-            text = (resp.text or "").strip()[:200] or "no message"
-        return self._scrub(text)
-
     def _order(self, data: Any, what: str) -> OrderStatus:
+        """The order in an Alpaca JSON object; a malformed one raises naming ``what`` (scrubbed)."""
         try:
             return parse_order(data)
         except BrokerError as exc:
-            raise BrokerError(self._scrub(f"{what}: {exc}")) from None
-
-    # ------------------------------------------------------------------ waiting
-
-    def _backoff(self, attempt: int) -> float:
-        return backoff_seconds(self.backoff_seconds, attempt)
-
-    def _pause(self, seconds: float) -> None:
-        if seconds > 0:
-            self._sleep(seconds)
-
-    def _wait_rate_limit(self, resp: requests.Response, attempt: int, method: str, path: str) -> None:
-        wait = rate_limit_wait(resp.headers, time.time())
-        if wait is None:
-            wait = self._backoff(attempt)
-        wait = min(MAX_WAIT_SECONDS, max(0.0, wait))
-        log.warning("alpaca %s %s: rate limited (429); waiting %.2fs", method, path, wait)
-        self._pause(wait)
+            raise BrokerError(self._http.scrub(f"{what}: {exc}")) from None

@@ -6,7 +6,7 @@ and must be finite, and a missing or malformed field raises :class:`BrokerError`
 order not filled at all may carry ``filled_avg_price`` 0 (or null): it means no fill price yet.
 An account that cannot trade (``status`` not ACTIVE, ``trading_blocked``, ``account_blocked``,
 ``trade_suspended_by_user``) raises :class:`~momentum.errors.PermanentError`: the run stops before planning.
-Pure functions: no HTTP here (``alpaca.py`` does it).
+Pure functions: no HTTP here (``alpaca_http.py`` does it).
 """
 
 from __future__ import annotations
