@@ -25,7 +25,7 @@ import json, sys
 from types import SimpleNamespace
 from momentum.lineage import code_version
 from momentum.settings import Settings
-from momentum.store import fingerprint
+from momentum.store_layout import fingerprint
 from tasks.common import stage_cache_key
 from tasks.score import score
 
@@ -93,7 +93,7 @@ def test_a_rerun_at_the_same_as_of_after_a_code_change_computes_new_versions(tmp
     """The issue's measured problem: the stage cache must miss once the code changed, so the store is
     asked and, its fingerprints carrying the code version too, new versions are computed. Nothing is
     sent twice: the paper ledger keeps one row per order."""
-    import momentum.store
+    import momentum.store_layout
     import tasks.common
     from flows.rebalance import rebalance
     from momentum.brokers.paper import LEDGER
@@ -104,7 +104,7 @@ def test_a_rerun_at_the_same_as_of_after_a_code_change_computes_new_versions(tmp
     again = rebalance(as_of="2022-11-30", store_url=url)
     assert all(again["datasets"][name] == first["datasets"][name] for name in stages)  # same code: reused
     changed = f"{code_version()}-changed"
-    for module in (momentum.store, tasks.common):
+    for module in (momentum.store_layout, tasks.common):
         monkeypatch.setattr(module, "code_version", lambda: changed)
     second = rebalance(as_of="2022-11-30", store_url=url)
     for name in stages:

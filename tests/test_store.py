@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from momentum.store import DATA, MANIFEST, StoreError, VersionedStore
+from momentum.store import VersionedStore
+from momentum.store_layout import DATA, MANIFEST
+from momentum.store_objects import StoreError
 
 
 def frame(seed: int = 0, rows: int = 50) -> pd.DataFrame:

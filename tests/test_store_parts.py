@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from momentum.store import DATA, MANIFEST, StoreError, VersionedStore
+from momentum.store import VersionedStore
+from momentum.store_layout import DATA, MANIFEST
+from momentum.store_objects import StoreError
 
 
 def year(y: int, seed: int = 0) -> pd.DataFrame:
