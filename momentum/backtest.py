@@ -14,28 +14,24 @@ For every rebalance signal session in range (``rebalance_schedule``):
    signal-session closes, exactly as the live plan task calls it; the plan is kept verbatim in
    ``BacktestResult.orders``.
 4. Fills: ``trade_offset`` sessions later, at that session's close, the planned share quantities are
-   traded (sells first). A buy of a name without a close that session is dropped; a sell uses the
-   last close. If the buys would overdraw cash at the fill prices, they are trimmed by the live rule
-   (largest buy first, one share, or 1e-6 share when fractional, at a time).
+   traded with costs (the rules: :mod:`momentum.backtest_book`).
 
-Costs: ``cost_bps`` (commission) and ``slippage_bps`` are both charged in cash as bps / 1e4 of the
-traded notional ``|qty| x close``; slippage charged this way equals filling at ``close x (1 +/- bps)``.
-Planning funds buys with their sum. Between trades positions are constant, so the daily
-mark-to-market is one matrix-vector product per holding period over the held names' closes (a
-missing close carried forward from the name's last one); no full-panel copy is made.
+Between trades positions are constant, so the daily mark-to-market is one matrix-vector product per
+holding period over the held names' closes (a missing close carried forward from the name's last one);
+no full-panel copy is made.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from momentum.backtest_result import BacktestResult, backtest_result, last_close, plans_frame, trades_frame
+from momentum.backtest_book import Book, Panel, rebalance, sell_delisted
+from momentum.backtest_result import BacktestResult, backtest_result, plans_frame, trades_frame
 from momentum.calendar import CALENDAR_START, DEFAULT_MONTHS, nyse_sessions, rebalance_schedule
-from momentum.orders import fund_buys, plan_quantities
 from momentum.selection import symbol_ranks
 from momentum.signals import below_trend, history_sessions, signals_at
 from momentum.strategy import StrategyParams, score_signals
@@ -69,30 +65,6 @@ def _every_symbol(_: pd.Timestamp) -> None:
     return None
 
 
-@dataclass(frozen=True)
-class _Panel:
-    """The closes as one matrix (rows sessions, columns ``symbols``, NaN = no bar) and the fill rules:
-    ``rate`` = commission + slippage as a fraction of notional, ``step`` = the share increment."""
-
-    raw: np.ndarray
-    symbols: np.ndarray
-    ranks: np.ndarray
-    rate: float
-    step: float
-
-
-@dataclass
-class _Book:
-    """The simulated account: shares per symbol, cash (dollars), and everything booked so far."""
-
-    shares: np.ndarray
-    cash: float
-    events: list[tuple[int, np.ndarray, float]] = field(default_factory=list)
-    trades: list[tuple] = field(default_factory=list)
-    plans: list[tuple] = field(default_factory=list)
-    rebalances: list[tuple] = field(default_factory=list)
-
-
 def run_backtest(
     closes: pd.DataFrame,
     *,
@@ -107,40 +79,62 @@ def run_backtest(
     the initial cash. The default start is the first session with a full scoring window.
     """
     closes = closes.sort_index()
-    dates, symbols = closes.index, closes.columns.to_numpy()
-    panel = _Panel(
-        closes.to_numpy(dtype="float64"),
+    dates = closes.index
+    panel = _panel(closes.columns.to_numpy(), closes.to_numpy(dtype="float64"), config)
+    rows = _session_rows(dates, params, config)
+    schedule, signal_rows, trade_rows = _schedule(dates, rows, config)
+    starts = _window_starts(dates, schedule["signal_date"], scoring_sessions(params))
+    signals = signals_at(panel.raw, signal_rows, starts, params.lookback, params.skip)
+    book = Book(np.zeros(len(panel.symbols)), float(config.initial_cash))
+    for k, (signal, trade) in enumerate(schedule.itertuples(index=False)):
+        flows = sell_delisted(book, panel, signal_rows[k], signal)
+        to_cash = _to_cash(params, benchmark, signal)
+        target = _target(
+            panel, {name: values[k] for name, values in signals.items()}, members(signal), to_cash, params
+        )
+        rebalance(book, panel, config, target, (signal_rows[k], trade_rows[k]), (signal, trade), flows)
+    return _result(dates, rows, panel, book, config.initial_cash, benchmark)
+
+
+def _panel(symbols: np.ndarray, raw: np.ndarray, config: BacktestConfig) -> Panel:
+    """The closes matrix with the symbols' ranks and the fill rules (cost rate, share step)."""
+    return Panel(
+        raw,
         symbols,
         symbol_ranks(symbols),
         (config.cost_bps + config.slippage_bps) / 1e4,
         1e-6 if config.fractional else 1.0,
     )
-    rows = _session_rows(dates, params, config)
-    schedule, signal_rows, trade_rows = _schedule(dates, rows, config)
-    starts = _window_starts(dates, schedule["signal_date"], scoring_sessions(params))
-    signals = signals_at(panel.raw, signal_rows, starts, params.lookback, params.skip)
-    book = _Book(np.zeros(len(symbols)), float(config.initial_cash))
-    for k, (signal, trade) in enumerate(schedule.itertuples(index=False)):
-        flows = _sell_delisted(book, panel, signal_rows[k], signal)
-        to_cash = (
-            params.regime_filter
-            and benchmark is not None
-            and below_trend(benchmark.loc[:signal], params.regime_window)
-        )
-        target = _target(
-            panel, {name: values[k] for name, values in signals.items()}, members(signal), to_cash, params
-        )
-        _rebalance(book, panel, config, target, (signal_rows[k], trade_rows[k]), (signal, trade), flows)
+
+
+def _to_cash(params: StrategyParams, benchmark: pd.Series | None, signal: pd.Timestamp) -> bool:
+    """The regime filter at the signal session: hold cash while the benchmark is below its trend."""
+    return (
+        params.regime_filter
+        and benchmark is not None
+        and below_trend(benchmark.loc[:signal], params.regime_window)
+    )
+
+
+def _result(
+    dates: pd.DatetimeIndex,
+    rows: np.ndarray,
+    panel: Panel,
+    book: Book,
+    initial_cash: float,
+    benchmark: pd.Series | None,
+) -> BacktestResult:
+    """The daily curves of the sessions in range (``rows``) and the frames of everything booked."""
     return backtest_result(
         dates[rows],
         rows,
         panel.raw,
         book.events,
-        config.initial_cash,
+        initial_cash,
         benchmark,
         book.rebalances,
         trades_frame(book.trades),
-        plans_frame(symbols, book.plans),
+        plans_frame(panel.symbols, book.plans),
     )
 
 
@@ -180,31 +174,8 @@ def _schedule(
     return schedule, signal_rows, trade_rows
 
 
-def _sell_delisted(book: _Book, panel: _Panel, row: int, signal: pd.Timestamp) -> list[float]:
-    """Sell every held name without a close at the signal session at its last close, booked on the
-    signal session; returns the bought, sold and cost dollars."""
-    held = np.flatnonzero(book.shares)
-    gone = held[np.isnan(panel.raw[row, held])]
-    book.cash, *flows = _fill(
-        gone,
-        -book.shares[gone],
-        last_close(panel.raw, row, gone),
-        -book.shares[gone],
-        book.cash,
-        panel.rate,
-        (signal, signal, "delisted"),
-        panel.symbols,
-        book.trades,
-    )
-    if len(gone):
-        book.shares = book.shares.copy()
-        book.shares[gone] = 0.0
-        book.events.append((row, book.shares, book.cash))
-    return flows
-
-
 def _target(
-    panel: _Panel,
+    panel: Panel,
     signals: dict[str, np.ndarray],
     universe: Collection[str] | None,
     to_cash: bool,
@@ -217,106 +188,9 @@ def _target(
     )
 
 
-def _rebalance(
-    book: _Book,
-    panel: _Panel,
-    config: BacktestConfig,
-    target: dict[str, np.ndarray],
-    rows: tuple[int, int],
-    days: tuple[pd.Timestamp, pd.Timestamp],
-    flows: list[float],
-) -> None:
-    """Plan at the signal session's closes (the live plan), fill at the trade session's, book it all."""
-    (i, j), (signal, trade) = rows, days
-    traded = np.flatnonzero((target["weight"] > 0) | (book.shares != 0))
-    planned = plan_quantities(
-        target["weight"][traded],
-        book.shares[traded],
-        book.cash,
-        panel.raw[i, traded],
-        fractional=config.fractional,
-        min_order_value=config.min_order_value,
-        cash_buffer=config.cash_buffer,
-        cost_bps=config.cost_bps + config.slippage_bps,
-    )
-    book.plans.append(
-        (signal, traded, planned, panel.raw[i, traded], book.shares[traded], target["weight"][traded])
-    )
-    price = last_close(panel.raw, j, traded)
-    delta = _funded(planned, panel.raw[j, traded], price, book.cash, panel.rate, panel.step)
-    equity_before, cash_before = book.cash + float(book.shares[traded] @ price), book.cash
-    book.cash, *more = _fill(
-        traded,
-        delta,
-        price,
-        planned,
-        book.cash,
-        panel.rate,
-        (signal, trade, "rebalance"),
-        panel.symbols,
-        book.trades,
-    )
-    book.shares = book.shares.copy()
-    book.shares[traded] += delta
-    book.events.append((j, book.shares, book.cash))
-    bought, sold, costs = (a + b for a, b in zip(flows, more, strict=True))
-    selected = sorted(panel.symbols[target["selected"]])
-    turnover = (bought + sold) / 2 / equity_before if equity_before > 0 else 0.0
-    book.rebalances.append(
-        (
-            signal,
-            trade,
-            ",".join(selected),
-            len(selected),
-            cash_before,
-            equity_before,
-            bought,
-            sold,
-            costs,
-            turnover,
-        )
-    )
-
-
 def _window_starts(dates: pd.DatetimeIndex, signal_dates: pd.Series, window: int) -> np.ndarray:
     """Row of ``dates`` where each signal session's live scoring window starts: ``window`` NYSE sessions
     up to and including the signal session (the data's first row if the window starts before it)."""
     calendar = nyse_sessions(CALENDAR_START, dates[-1])
     first = np.maximum(calendar.searchsorted(signal_dates) - window + 1, 0)
     return dates.searchsorted(calendar[first])
-
-
-def _funded(
-    planned: np.ndarray, close: np.ndarray, price: np.ndarray, cash: float, rate: float, step: float
-) -> np.ndarray:
-    """The planned shares that fill: buys of names without a close dropped, buys trimmed if unfunded."""
-    delta = np.where(np.isnan(close) & (planned > 0), 0.0, planned)
-    if cash - float(delta @ price) - rate * float(np.abs(delta) @ price) >= -1e-9:
-        return delta
-    traded = np.flatnonzero(delta)
-    delta[traded] = fund_buys(delta[traded], cash, price[traded], rate, step)
-    return delta
-
-
-def _fill(
-    cols: np.ndarray,
-    delta: np.ndarray,
-    prices: np.ndarray,
-    planned: np.ndarray,
-    cash: float,
-    rate: float,
-    when: tuple,
-    symbols: np.ndarray,
-    trades: list,
-) -> tuple[float, float, float, float]:
-    """Book the non-zero ``delta`` shares of ``cols`` at ``prices`` into ``trades`` (``when``: signal,
-    fill date, reason); return cash afterwards, bought and sold notional and costs (dollars)."""
-    done = delta != 0
-    if not done.any():
-        return cash, 0.0, 0.0, 0.0
-    delta, prices = delta[done], prices[done]
-    notional = np.abs(delta) * prices
-    cost = rate * notional
-    trades.append((when, symbols[cols[done]], delta, np.abs(planned[done]), prices, notional, cost))
-    bought, costs = float(notional[delta > 0].sum()), float(cost.sum())
-    return cash - float(delta @ prices) - costs, bought, float(notional.sum()) - bought, costs

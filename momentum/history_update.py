@@ -134,15 +134,10 @@ def update_history(
 ) -> HistoryUpdate:
     """Fetch what the store's history lacks for ``symbols`` over ``[start, end]`` and commit it as a
     version."""
-    if pd.Timestamp(start) > pd.Timestamp(end):
-        raise PermanentError(
-            f"history start {start:%Y-%m-%d} is after its end {end:%Y-%m-%d} (pass --start before --end)"
-        )
+    _check_range(start, end)
     base = latest_history(store)
     stored = Coverage.from_params(base.params) if base else None
-    target = target_coverage(stored, symbols, start, end)
-    sessions = nyse_sessions(min(target.start, stored.start if stored else target.start), target.end)
-    fetches = plan_fetches(stored, target, sessions)
+    target, fetches = _to_fetch(stored, symbols, start, end)
     if not fetches:
         return HistoryUpdate(base.ref, base.path, stored, 0, (), 0)
     before = requests_sent(provider)
@@ -152,23 +147,10 @@ def update_history(
             f"{provider.name} returned no bars for {len(target.symbols)} symbols over "
             f"{target.start:%Y-%m-%d}..{target.end:%Y-%m-%d} (check the symbols and the range)"
         )
-    read = years_of(fetched) if base else []
-    old = store.read(base.ref, parts=read) if read else fetched.iloc[:0]
-    readjusted = readjusted_symbols(old, fetched)
-    if readjusted:
-        fetched, read = _refetch(provider, fetched, readjusted, target), list(base.parts)
-        old = store.read(base.ref)
-    parts = split_by_year(merge_history(old, fetched, readjusted))
-    newest = pd.Timestamp(fetched["date"].max()) if len(fetched) else stored.end
-    coverage = Coverage(target.start, newest if stored is None else max(stored.end, newest), target.symbols)
-    ref = store.write_parts(
-        HISTORY,
-        coverage.end,
-        parts,
-        base=base,
-        keep=[k for k in (base.parts if base else {}) if k not in read],
-        params={**coverage.params(), "provider": provider.name, "readjusted": readjusted},
-        flow_run_id=flow_run_id,
+    fetched, parts, read, readjusted = _merged(store, base, provider, fetched, target)
+    coverage = _coverage(stored, target, fetched)
+    ref = _commit(
+        store, base, coverage, parts, read, {"provider": provider.name, "readjusted": readjusted}, flow_run_id
     )
     return HistoryUpdate(
         ref,
@@ -177,6 +159,70 @@ def update_history(
         new_sessions(stored, fetched),
         tuple(readjusted),
         requests_sent(provider) - before,
+    )
+
+
+def _check_range(start: pd.Timestamp, end: pd.Timestamp) -> None:
+    """Refuse a range that ends before it starts."""
+    if pd.Timestamp(start) > pd.Timestamp(end):
+        raise PermanentError(
+            f"history start {start:%Y-%m-%d} is after its end {end:%Y-%m-%d} (pass --start before --end)"
+        )
+
+
+def _to_fetch(
+    stored: Coverage | None, symbols: Sequence[str], start: pd.Timestamp, end: pd.Timestamp
+) -> tuple[Coverage, list[Fetch]]:
+    """The coverage the update aims at and the provider calls that bring ``stored`` to it."""
+    target = target_coverage(stored, symbols, start, end)
+    sessions = nyse_sessions(min(target.start, stored.start if stored else target.start), target.end)
+    return target, plan_fetches(stored, target, sessions)
+
+
+def _merged(
+    store: VersionedStore,
+    base: Manifest | None,
+    provider: PriceProvider,
+    fetched: pd.DataFrame,
+    target: Coverage,
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], list[str], list[str]]:
+    """The fetched bars merged into the stored years they fall in, or into every stored year with the
+    re-adjusted symbols fetched again over the whole range: (fetched bars, the new year parts, the
+    years read, the re-adjusted symbols)."""
+    read = years_of(fetched) if base else []
+    old = store.read(base.ref, parts=read) if read else fetched.iloc[:0]
+    readjusted = readjusted_symbols(old, fetched)
+    if readjusted:
+        fetched, read = _refetch(provider, fetched, readjusted, target), list(base.parts)
+        old = store.read(base.ref)
+    return fetched, split_by_year(merge_history(old, fetched, readjusted)), read, readjusted
+
+
+def _coverage(stored: Coverage | None, target: Coverage, fetched: pd.DataFrame) -> Coverage:
+    """The new version's coverage: the target's start and symbols, to the newest session held."""
+    newest = pd.Timestamp(fetched["date"].max()) if len(fetched) else stored.end
+    return Coverage(target.start, newest if stored is None else max(stored.end, newest), target.symbols)
+
+
+def _commit(
+    store: VersionedStore,
+    base: Manifest | None,
+    coverage: Coverage,
+    parts: dict[str, pd.DataFrame],
+    read: list[str],
+    source: dict[str, Any],
+    flow_run_id: str | None,
+) -> DatasetRef:
+    """Commit the new year ``parts``; the base's years not ``read`` are carried over unread. The
+    version's params: the coverage, then ``source`` (provider name, re-adjusted symbols)."""
+    return store.write_parts(
+        HISTORY,
+        coverage.end,
+        parts,
+        base=base,
+        keep=[k for k in (base.parts if base else {}) if k not in read],
+        params={**coverage.params(), **source},
+        flow_run_id=flow_run_id,
     )
 
 

@@ -108,12 +108,7 @@ def signals_at(
     has_close = ~holes[ends]
     missing, gaps = _window_sums(holes, (starts, ends + 1), (first, ends + 1))
     history = np.where(has_close, (ends - starts + 1)[:, None] - missing, 0)
-    later, earlier = values[1:], values[:-1]
-    moves = np.greater(later, earlier).view(np.int8) - np.less(later, earlier).view(np.int8)  # +1 up, -1 down
-    (net_up,) = _window_sums(moves, (first, mid))
-    (moved,) = _window_sums(
-        np.abs(moves), (first, ends)
-    )  # up or down days; the rest of a dense window is flat
+    net_up, moved = _move_counts(values, first, mid, ends)
     full = history >= min_history(lookback)
     dense = full & (gaps == 0)
     momentum = values[mid] / values[first] - 1.0
@@ -125,6 +120,19 @@ def signals_at(
     }
     _own_bars_where_gapped(out, values, starts, ends, full & ~dense, lookback, skip)
     return out
+
+
+def _move_counts(
+    values: np.ndarray, first: np.ndarray, mid: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per window and column, up days minus down days over the daily moves into rows
+    ``first[k]+1..mid[k]``, and the days that moved at all (up or down) into rows ``first[k]+1..ends[k]``;
+    the rest of a dense window is flat. Ints of shape (len(first), n_columns)."""
+    later, earlier = values[1:], values[:-1]
+    moves = np.greater(later, earlier).view(np.int8) - np.less(later, earlier).view(np.int8)  # +1 up, -1 down
+    (net_up,) = _window_sums(moves, (first, mid))
+    (moved,) = _window_sums(np.abs(moves), (first, ends))
+    return net_up, moved
 
 
 def _own_bars_where_gapped(

@@ -100,14 +100,7 @@ def score_at(
     Columns: symbol, momentum, fip, eligible, reason, in_pool, selected, weight; sorted by symbol.
     """
     if as_of is not None:
-        closes = closes.loc[: pd.Timestamp(as_of)]
-        benchmark = None if benchmark is None else benchmark.loc[: pd.Timestamp(as_of)]
-        if not len(closes) or closes.index[-1] != pd.Timestamp(as_of):
-            raise PermanentError(
-                f"no closes on the session {pd.Timestamp(as_of):%Y-%m-%d}",
-                "the bars",
-                "fetch that session's bars, or score a session the data covers",
-            )
+        closes, benchmark = _up_to(closes, benchmark, pd.Timestamp(as_of))
     symbols = closes.columns.to_numpy(dtype=object)
     to_cash = params.regime_filter and benchmark is not None and below_trend(benchmark, params.regime_window)
     core = score_signals(
@@ -130,3 +123,18 @@ def score_at(
             ),
         },
     )
+
+
+def _up_to(
+    closes: pd.DataFrame, benchmark: pd.Series | None, as_of: pd.Timestamp
+) -> tuple[pd.DataFrame, pd.Series | None]:
+    """The closes and benchmark levels cut off after session ``as_of``; the closes must have that row."""
+    closes = closes.loc[:as_of]
+    benchmark = None if benchmark is None else benchmark.loc[:as_of]
+    if not len(closes) or closes.index[-1] != as_of:
+        raise PermanentError(
+            f"no closes on the session {as_of:%Y-%m-%d}",
+            "the bars",
+            "fetch that session's bars, or score a session the data covers",
+        )
+    return closes, benchmark

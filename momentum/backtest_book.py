@@ -1,0 +1,179 @@
+"""The backtest's simulated account: the live plan at the signal session, the fills at the trade
+session, and the booking of both (the loop that drives it: :mod:`momentum.backtest`).
+
+Fills: the planned share quantities trade at the trade session's close (sells first). A buy of a name
+without a close that session is dropped; a sell uses the last close. If the buys would overdraw cash
+at the fill prices, they are trimmed by the live rule (largest buy first, one share, or 1e-6 share when
+fractional, at a time).
+
+Costs: ``cost_bps`` (commission) and ``slippage_bps`` are both charged in cash as bps / 1e4 of the
+traded notional ``|qty| x close``; slippage charged this way equals filling at ``close x (1 +/- bps)``.
+Planning funds buys with their sum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from momentum.backtest_result import last_close
+from momentum.orders import fund_buys, plan_quantities
+
+if TYPE_CHECKING:
+    from momentum.backtest import BacktestConfig
+
+
+@dataclass(frozen=True)
+class Panel:
+    """The closes as one matrix (rows sessions, columns ``symbols``, NaN = no bar) and the fill rules:
+    ``rate`` = commission + slippage as a fraction of notional, ``step`` = the share increment."""
+
+    raw: np.ndarray
+    symbols: np.ndarray
+    ranks: np.ndarray
+    rate: float
+    step: float
+
+
+@dataclass
+class Book:
+    """The simulated account: shares per symbol, cash (dollars), and everything booked so far."""
+
+    shares: np.ndarray
+    cash: float
+    events: list[tuple[int, np.ndarray, float]] = field(default_factory=list)
+    trades: list[tuple] = field(default_factory=list)
+    plans: list[tuple] = field(default_factory=list)
+    rebalances: list[tuple] = field(default_factory=list)
+
+
+def sell_delisted(book: Book, panel: Panel, row: int, signal: pd.Timestamp) -> list[float]:
+    """Sell every held name without a close at the signal session at its last close, booked on the
+    signal session; returns the bought, sold and cost dollars."""
+    held = np.flatnonzero(book.shares)
+    gone = held[np.isnan(panel.raw[row, held])]
+    book.cash, *flows = _fill(
+        gone,
+        -book.shares[gone],
+        last_close(panel.raw, row, gone),
+        -book.shares[gone],
+        book.cash,
+        panel.rate,
+        (signal, signal, "delisted"),
+        panel.symbols,
+        book.trades,
+    )
+    if len(gone):
+        book.shares = book.shares.copy()
+        book.shares[gone] = 0.0
+        book.events.append((row, book.shares, book.cash))
+    return flows
+
+
+def rebalance(
+    book: Book,
+    panel: Panel,
+    config: BacktestConfig,
+    target: dict[str, np.ndarray],
+    rows: tuple[int, int],
+    days: tuple[pd.Timestamp, pd.Timestamp],
+    flows: list[float],
+) -> None:
+    """Plan at the signal session's closes (the live plan), fill at the trade session's, book it all."""
+    (i, j), (signal, trade) = rows, days
+    traded, planned = _plan(book, panel, config, target["weight"], i, signal)
+    price = last_close(panel.raw, j, traded)
+    delta = _funded(planned, panel.raw[j, traded], price, book.cash, panel.rate, panel.step)
+    equity_before, cash_before = book.cash + float(book.shares[traded] @ price), book.cash
+    book.cash, *more = _fill(
+        traded,
+        delta,
+        price,
+        planned,
+        book.cash,
+        panel.rate,
+        (signal, trade, "rebalance"),
+        panel.symbols,
+        book.trades,
+    )
+    book.shares = book.shares.copy()
+    book.shares[traded] += delta
+    book.events.append((j, book.shares, book.cash))
+    bought, sold, costs = (a + b for a, b in zip(flows, more, strict=True))
+    selected = sorted(panel.symbols[target["selected"]])
+    _book_rebalance(book, days, selected, (cash_before, equity_before), (bought, sold, costs))
+
+
+def _plan(
+    book: Book, panel: Panel, config: BacktestConfig, weight: np.ndarray, row: int, signal: pd.Timestamp
+) -> tuple[np.ndarray, np.ndarray]:
+    """The live plan at the closes of row ``row``: the columns it covers (a target weight or a holding)
+    and their planned shares, kept verbatim in ``book.plans``."""
+    traded = np.flatnonzero((weight > 0) | (book.shares != 0))
+    planned = plan_quantities(
+        weight[traded],
+        book.shares[traded],
+        book.cash,
+        panel.raw[row, traded],
+        fractional=config.fractional,
+        min_order_value=config.min_order_value,
+        cash_buffer=config.cash_buffer,
+        cost_bps=config.cost_bps + config.slippage_bps,
+    )
+    book.plans.append((signal, traded, planned, panel.raw[row, traded], book.shares[traded], weight[traded]))
+    return traded, planned
+
+
+def _book_rebalance(
+    book: Book,
+    days: tuple[pd.Timestamp, pd.Timestamp],
+    selected: list[str],
+    before: tuple[float, float],
+    flows: tuple[float, float, float],
+) -> None:
+    """One row of ``book.rebalances``: the selection, the cash and equity before trading, the bought,
+    sold and cost dollars, and turnover = (bought + sold) / 2 / equity_before (0 without equity)."""
+    (cash_before, equity_before), (bought, sold, costs) = before, flows
+    turnover = (bought + sold) / 2 / equity_before if equity_before > 0 else 0.0
+    book.rebalances.append(
+        (*days, ",".join(selected), len(selected), cash_before, equity_before, bought, sold, costs, turnover)
+    )
+
+
+def _funded(
+    planned: np.ndarray, close: np.ndarray, price: np.ndarray, cash: float, rate: float, step: float
+) -> np.ndarray:
+    """The planned shares that fill: buys of names without a close dropped, buys trimmed if unfunded."""
+    delta = np.where(np.isnan(close) & (planned > 0), 0.0, planned)
+    if cash - float(delta @ price) - rate * float(np.abs(delta) @ price) >= -1e-9:
+        return delta
+    traded = np.flatnonzero(delta)
+    delta[traded] = fund_buys(delta[traded], cash, price[traded], rate, step)
+    return delta
+
+
+def _fill(
+    cols: np.ndarray,
+    delta: np.ndarray,
+    prices: np.ndarray,
+    planned: np.ndarray,
+    cash: float,
+    rate: float,
+    when: tuple,
+    symbols: np.ndarray,
+    trades: list,
+) -> tuple[float, float, float, float]:
+    """Book the non-zero ``delta`` shares of ``cols`` at ``prices`` into ``trades`` (``when``: signal,
+    fill date, reason); return cash afterwards, bought and sold notional and costs (dollars)."""
+    done = delta != 0
+    if not done.any():
+        return cash, 0.0, 0.0, 0.0
+    delta, prices = delta[done], prices[done]
+    notional = np.abs(delta) * prices
+    cost = rate * notional
+    trades.append((when, symbols[cols[done]], delta, np.abs(planned[done]), prices, notional, cost))
+    bought, costs = float(notional[delta > 0].sum()), float(cost.sum())
+    return cash - float(delta @ prices) - costs, bought, float(notional.sum()) - bought, costs
