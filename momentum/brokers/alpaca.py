@@ -33,7 +33,7 @@ from urllib.parse import quote
 
 import requests
 
-from momentum.brokers.alpaca_http import OutcomeUnknown, TradingClient, check_base_url
+from momentum.brokers.alpaca_http import TradingClient, _OutcomeUnknown, check_base_url
 from momentum.brokers.alpaca_wire import (
     check_client_order_id,
     check_same_order,
@@ -191,7 +191,7 @@ class AlpacaBroker:
                 log.info("alpaca POST %s: retry %d for client_order_id %s", ORDERS, attempt, cid)
             try:
                 resp = self._http.send("POST", ORDERS, json=body)
-            except OutcomeUnknown as unk:
+            except _OutcomeUnknown as unk:
                 last = unk.description
             else:
                 if resp.status_code != 429:

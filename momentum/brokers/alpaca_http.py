@@ -6,7 +6,7 @@ shared session, never logged, never part of an exception message (any text this 
 scrubbed of both keys). Redirects are not followed: one could carry the headers elsewhere.
 
 * :meth:`TradingClient.send` is one exchange: a 5xx, timeout or connection error raises
-  :class:`OutcomeUnknown` (the broker may or may not have acted on it).
+  :class:`_OutcomeUnknown` (the broker may or may not have acted on it).
 * :meth:`TradingClient.request` (reads and cancels) retries on 429, 5xx, timeouts and connection
   errors, at most ``max_retries`` times, then raises :class:`BrokerUnavailable`. A 429 waits for
   ``Retry-After`` (seconds or an HTTP date), else ``X-RateLimit-Reset`` (unix seconds), else
@@ -37,8 +37,9 @@ _TRANSIENT_EXC = (
 )
 
 
-class OutcomeUnknown(Exception):
-    """A request whose outcome is unknown (timeout, connection error, 5xx); never leaves the adapter."""
+class _OutcomeUnknown(Exception):
+    """Internal to the Alpaca adapter: a request whose outcome is unknown (timeout, connection error,
+    5xx). It never leaves the adapter, which answers it with a lookup or :class:`BrokerUnavailable`."""
 
     def __init__(self, description: str) -> None:
         super().__init__(description)
@@ -101,7 +102,7 @@ class TradingClient:
         return text
 
     def send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """One HTTP exchange; 5xx and network failures become :class:`OutcomeUnknown`."""
+        """One HTTP exchange; 5xx and network failures become :class:`_OutcomeUnknown`."""
         try:
             resp = self._session.request(
                 method,
@@ -112,11 +113,11 @@ class TradingClient:
                 **kwargs,
             )
         except _TRANSIENT_EXC as exc:
-            raise OutcomeUnknown(f"{type(exc).__name__}") from None
+            raise _OutcomeUnknown(f"{type(exc).__name__}") from None
         except requests.RequestException as exc:
             raise BrokerError(self.scrub(f"{method} {path}: {type(exc).__name__}: {exc}")) from None
         if resp.status_code >= 500:
-            raise OutcomeUnknown(f"HTTP {resp.status_code}: {self.error_message(resp)}")
+            raise _OutcomeUnknown(f"HTTP {resp.status_code}: {self.error_message(resp)}")
         return resp
 
     def request(
@@ -132,7 +133,7 @@ class TradingClient:
         for attempt in range(self.max_retries + 1):
             try:
                 resp = self.send(method, path, params=params)
-            except OutcomeUnknown as unk:
+            except _OutcomeUnknown as unk:
                 last = unk.description
                 if attempt < self.max_retries:
                     log.warning("alpaca %s %s: %s; retrying", method, path, last)
