@@ -14,6 +14,7 @@ from momentum.calendar import (
     CALENDAR_END,
     CALENDAR_START,
     SUPPLEMENTARY_CLOSURES,
+    OutsideCalendar,
     is_session,
     is_signal_session,
     next_session,
@@ -169,6 +170,8 @@ def test_errors() -> None:
         session_offset("2025-01-09", 1)
     with pytest.raises(ValueError):
         previous_session(CALENDAR_START)
+    with pytest.raises(OutsideCalendar, match="no signal session after 2030-11-29"):
+        next_signal_session("2030-11-29")
     with pytest.raises(ValueError):
         signal_sessions("2020-01-01", "2020-12-31", months=(13,))
     with pytest.raises(ValueError):
@@ -221,7 +224,10 @@ def test_is_and_next_signal_session() -> None:
     assert next_signal_session("2021-05-29", months=(5,)) == pd.Timestamp("2022-05-31")
 
 
-days = st.dates(min_value=dt.date(1990, 2, 1), max_value=dt.date(2030, 11, 30))
+# Up to the day before the calendar's last signal session: from then on there is no next one to find
+# (asking raises OutsideCalendar: test_errors).
+LAST_SIGNAL = signal_sessions("2030-01-01", "2030-12-31")[-1]
+days = st.dates(min_value=dt.date(1990, 2, 1), max_value=(LAST_SIGNAL - pd.Timedelta(days=1)).date())
 
 
 @settings(max_examples=200, deadline=None)
