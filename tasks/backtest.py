@@ -25,6 +25,7 @@ from momentum.records import json_records
 from momentum.settings import Settings
 from momentum.strategy import EQUAL_WEIGHT, StrategyParams
 from momentum.universe_spec import universe_members
+from tasks.artifacts import browsable_url
 from tasks.backtest_output import (
     backtest_summary,
     backtest_tables,
@@ -134,10 +135,6 @@ def _params(settings: Settings, **extra: Any) -> dict:
     return {**public, **extra}
 
 
-def _report_url(url: str) -> str:
-    return url if "://" in url else Path(url).resolve().as_uri()
-
-
 @task(name="backtest-store", cache_policy=NO_CACHE)
 def store_backtest(
     settings: Settings,
@@ -165,7 +162,7 @@ def store_backtest(
     if report_dir:
         save_report_dir(Path(report_dir), page, pngs)
     rows = metric_rows(metrics, labels)
-    publish_backtest(title, rows, _report_url(url))
+    publish_backtest(title, rows, browsable_url(url))
     return backtest_summary(settings, main, rows) | {
         "datasets": written_datasets(store, refs),
         "report": url,
