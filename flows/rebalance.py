@@ -2,7 +2,7 @@
 
 A scheduled run (``only_on_schedule``) scores ``as_of`` every day and executes the rebalance it owes:
 the one of the latest signal session on or before ``as_of`` not executed yet (see
-:mod:`momentum.catchup`), scored and planned at that signal session, so a missed or failed rebalance
+:mod:`momentum.run`), scored and planned at that signal session, so a missed or failed rebalance
 is caught up by the next run and executed once.
 """
 
@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from prefect import flow
 
-from momentum.contracts import RunRefs, ScoredRefs
+from momentum.run import RunRefs, ScoredRefs
 from momentum.settings import Settings
 from tasks.catchup import due_rebalance
 from tasks.execute import execute, snapshot_account

@@ -26,12 +26,12 @@ from momentum.brokers import AlpacaCredentials, MissingBrokerKeys, check_live_op
 from momentum.brokers.base import Broker
 from momentum.errors import PermanentError
 from momentum.execution import Guards
-from momentum.orders import PlanParams
+from momentum.portfolio import PlanParams
 from momentum.providers import PriceProvider
 from momentum.settings import Settings
 from momentum.store import VersionedStore
 from momentum.strategy import StrategyParams
-from momentum.universe_spec import UniverseSpec
+from momentum.universe import UniverseSpec
 
 T = TypeVar("T")
 _LOCK = threading.RLock()

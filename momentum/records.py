@@ -1,4 +1,5 @@
-"""Frames and records as JSON-able values: the one converter behind --json, the run summary and artifacts.
+"""The bars schema, and frames and records as JSON-able values (the one converter behind --json, the run
+summary and artifacts).
 
 Dates become ``YYYY-MM-DD`` strings, NaN and NaT become None, numpy scalars become Python numbers.
 """
@@ -10,6 +11,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+# The bars contract every provider returns and validation checks: date (exchange session), symbol,
+# adj_close (split- and dividend-adjusted close), optional raw prices and volume.
+REQUIRED = ("date", "symbol", "adj_close")
+RAW_PRICES = ("open", "high", "low", "close")
+NUMERIC = ("adj_close",) + RAW_PRICES + ("volume",)
 
 
 def json_value(value: Any) -> Any:

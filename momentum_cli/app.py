@@ -133,7 +133,7 @@ def run(
     summary = state.result(raise_on_failure=False)
     if isinstance(summary, BaseException):
         raise summary
-    from momentum.contracts import RunSummary
+    from momentum.run import RunSummary
 
     typer.echo(json.dumps(summary, default=str) if as_json else run_text(RunSummary.from_json(summary)))
     if state.is_failed():

@@ -6,8 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from momentum.contracts import RebalanceInfo, RunSummary
-from momentum.report import attention_line
+from momentum.run import RebalanceInfo, RunSummary, attention_line
 
 
 def table(rows: list[dict[str, Any]], columns: list[str] | None = None, empty: str = "  (none)") -> str:

@@ -48,7 +48,7 @@ def validate(
     import pandas as pd
 
     from momentum.calendar import is_session, nyse_sessions, previous_session
-    from momentum.signals import min_history
+    from momentum.strategy import min_history
     from momentum.validation import render_html, validate_bars
     from momentum_cli.preflight import checked_date, checked_settings
 

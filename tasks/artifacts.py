@@ -12,8 +12,8 @@ from urllib.parse import quote
 import pandas as pd
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
-from momentum.contracts import RunRefs, RunSummary
 from momentum.records import json_records as rows
+from momentum.run import RunRefs, RunSummary
 from momentum.store import DatasetRef, VersionedStore
 from momentum.validation import render_markdown
 

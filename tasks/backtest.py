@@ -12,19 +12,20 @@ from prefect import task
 from prefect.cache_policies import NONE as NO_CACHE
 
 from momentum import definitions
-from momentum.backtest import BacktestResult, run_backtest
-from momentum.backtest_report import (
+from momentum.backtest import (
     BENCHMARK,
     EQUAL_WEIGHT_LABEL,
+    BacktestResult,
     all_metrics,
     benchmark_label,
     render_pngs,
+    run_backtest,
 )
 from momentum.providers import bars_to_wide
 from momentum.records import json_records
 from momentum.settings import Settings
 from momentum.strategy import EQUAL_WEIGHT, StrategyParams
-from momentum.universe_spec import universe_members
+from momentum.universe import universe_members
 from tasks.artifacts import browsable_url
 from tasks.backtest_output import (
     backtest_summary,

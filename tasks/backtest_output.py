@@ -8,9 +8,15 @@ import pandas as pd
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
 
 from momentum import definitions
-from momentum.backtest import BacktestResult
-from momentum.backtest_page import assumptions, render_html
-from momentum.backtest_report import BENCHMARK, curves_table, metrics_table, rebalances_table
+from momentum.backtest import (
+    BENCHMARK,
+    BacktestResult,
+    assumptions,
+    curves_table,
+    metrics_table,
+    rebalances_table,
+    render_html,
+)
 from momentum.records import json_record
 from momentum.settings import Settings
 from momentum.store import DatasetRef, VersionedStore

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import task
 from prefect.cache_policies import NONE as NO_CACHE
 
-from momentum.catchup import owed_rebalance
+from momentum.run import owed_rebalance
 from momentum.settings import Settings
 from tasks.common import open_store
 

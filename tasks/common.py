@@ -12,9 +12,8 @@ from prefect.runtime import flow_run
 
 from momentum import definitions
 from momentum.errors import TransientError
-from momentum.lineage import code_version
 from momentum.settings import Settings
-from momentum.store import DatasetRef, VersionedStore
+from momentum.store import DatasetRef, VersionedStore, code_version
 
 # For a TransientError no adapter retried under the task (the HTTP adapters retry their own calls).
 RETRY = {"retries": 3, "retry_delay_seconds": [1, 4, 15], "retry_jitter_factor": 0.2}
@@ -56,7 +55,7 @@ def _jsonable(value: Any) -> Any:
 
 def stage_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
     """Input references + parameters (secrets excluded) + task source + the code version (a hash of
-    every source of momentum/, tasks/ and flows/, see :mod:`momentum.lineage`) + the store's identity.
+    every source of momentum/, tasks/ and flows/, see :mod:`momentum.store`) + the store's identity.
 
     The code version makes a re-run at the same as_of after any code change miss the cache and ask the
     store, whose fingerprints carry the same code version, so it computes new versions."""

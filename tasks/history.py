@@ -7,12 +7,11 @@ from prefect import task
 from prefect.cache_policies import NONE as NO_CACHE
 
 from momentum import definitions
-from momentum.history import benchmark_split
-from momentum.history_update import HistoryUpdate, members_between, read_history, update_history
+from momentum.history import HistoryUpdate, benchmark_split, members_between, read_history, update_history
 from momentum.providers import bars_to_wide
-from momentum.providers.alpaca_wire import alpaca_symbol
 from momentum.settings import Settings
 from momentum.store import VersionedStore
+from momentum.universe import symbol_key
 from tasks.common import RETRY, current_flow_run_id, only_transient, open_store
 
 HISTORY_START = "2016-01-01"  # the default backfill start: where the free Alpaca plan's history begins
@@ -53,5 +52,5 @@ def stored_history(settings: Settings, end: pd.Timestamp) -> tuple[pd.DataFrame,
     )
     store, update = _update(settings, symbols, HISTORY_START, f"{end:%Y-%m-%d}")
     bars = read_history(store, update.ref, end)
-    others, benchmark = benchmark_split(bars, alpaca_symbol(settings.benchmark_symbol))
+    others, benchmark = benchmark_split(bars, symbol_key(settings.benchmark_symbol))
     return bars_to_wide(others), benchmark

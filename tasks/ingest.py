@@ -7,10 +7,10 @@ from prefect import task
 
 from momentum import definitions
 from momentum.calendar import checked_as_of, nyse_sessions
-from momentum.live_symbols import run_symbols, universe_at
 from momentum.settings import Settings
-from momentum.signals import history_sessions
 from momentum.store import DatasetRef, VersionedStore
+from momentum.strategy import history_sessions
+from momentum.universe import run_symbols, universe_at
 from tasks.common import RETRY, STAGE, current_flow_run_id, only_transient, open_store
 
 

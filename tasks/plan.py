@@ -7,10 +7,10 @@ from prefect import task
 
 from momentum import definitions
 from momentum.errors import PermanentError
-from momentum.orders import plan_orders
-from momentum.selection import target_weights
+from momentum.portfolio import plan_orders
 from momentum.settings import Settings
 from momentum.store import DatasetRef
+from momentum.strategy import target_weights
 from tasks.common import RETRY, STAGE, current_flow_run_id, only_transient, open_store
 
 

@@ -6,12 +6,11 @@ import pandas as pd
 from prefect import task
 
 from momentum import definitions
-from momentum.membership_freshness import membership_freshness
 from momentum.providers import bars_to_wide
 from momentum.settings import Settings
 from momentum.store import DatasetRef
 from momentum.strategy import score_at
-from momentum.universe_spec import universe_members
+from momentum.universe import membership_freshness, universe_members
 from momentum.validation import quarantined_symbols
 from tasks.common import STAGE, current_flow_run_id, open_store
 

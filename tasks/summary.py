@@ -11,8 +11,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE as NO_CACHE
 from prefect.states import Failed, State
 
-from momentum.contracts import RunRefs, RunSummary
-from momentum.report import attention_line, run_summary
+from momentum.run import RunRefs, RunSummary, attention_line, run_summary
 from momentum.settings import Settings
 from tasks.artifacts import publish
 from tasks.common import open_store

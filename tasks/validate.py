@@ -9,8 +9,8 @@ from prefect.artifacts import create_markdown_artifact
 from momentum.calendar import nyse_sessions
 from momentum.errors import PermanentError
 from momentum.settings import Settings
-from momentum.signals import min_history
 from momentum.store import DatasetRef
+from momentum.strategy import min_history
 from momentum.validation import render_html, render_markdown, validate_bars
 from tasks.common import STAGE, current_flow_run_id, open_store
 

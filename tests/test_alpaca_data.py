@@ -18,10 +18,10 @@ from momentum.providers.alpaca import AlpacaProvider, batches
 from momentum.providers.alpaca_http import MarketDataClient
 from momentum.providers.alpaca_wire import (
     MarketDataError,
-    alpaca_symbol,
     merge_pages,
     parse_page,
     session_dates,
+    symbol_key,
 )
 from momentum.providers.embedded import EmbeddedProvider
 from momentum.settings import Settings
@@ -121,7 +121,7 @@ def test_missing_symbols_are_just_missing_and_share_classes_use_a_dot():
         got = provider(srv).bars(START, END, ["KO", "BRK-B", "NOTLISTED"])
         assert sorted(got["symbol"].unique()) == ["BRK.B", "KO"]
         assert srv.queries[0]["symbols"] == "BRK.B,KO,NOTLISTED"
-    assert alpaca_symbol("brk/b") == "BRK.B"
+    assert symbol_key("brk/b") == "BRK.B"
 
 
 def test_400_invalid_symbol_drops_it_with_a_reason_and_retries_the_rest(alpaca_data):

@@ -14,19 +14,23 @@ import pandas as pd
 import pytest
 
 from momentum import definitions
-from momentum.backtest import BacktestConfig, run_backtest
-from momentum.backtest_page import metric_text, money, percent, render_html
-from momentum.backtest_report import (
+from momentum.backtest import (
     PLOTS,
+    BacktestConfig,
     curves_table,
+    metric_text,
     metrics_table,
+    money,
+    percent,
     plot_drawdown,
     plot_equity,
     plot_holdings_turnover,
     plot_rolling,
     plot_yearly,
     rebalances_table,
+    render_html,
     render_pngs,
+    run_backtest,
 )
 from momentum.brokers.paper import LEDGER, LEDGER_COLUMNS
 from momentum.calendar import nyse_sessions, session_offset
@@ -36,7 +40,7 @@ from momentum.providers.synthetic import synthetic_panel
 from momentum.settings import Settings
 from momentum.store import VersionedStore
 from momentum.strategy import EQUAL_WEIGHT, StrategyParams
-from momentum.universe_spec import universe_members
+from momentum.universe import universe_members
 from momentum.validation import TABLE_COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from momentum.catchup import is_executed, latest_signal_session, owed_rebalance
+from momentum.run import is_executed, latest_signal_session, owed_rebalance
 from momentum.store import VersionedStore
 
 LAST_SESSION = "2022-12-28"  # the embedded data's last session: the daily run's as_of

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from momentum.report import attention_line, execution_headline
+from momentum.run import attention_line, execution_headline
 from momentum.store import VersionedStore
 from momentum_cli.app import app
 

@@ -22,7 +22,7 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from momentum.brokers.paper import LEDGER
-from momentum.contracts import RunSummary
+from momentum.run import RunSummary
 from momentum.store import VersionedStore
 from momentum_cli.local_stack import DEPLOYMENTS, FLOW, POOL, REPO_ROOT, LocalStack
 from momentum_cli.render import run_text

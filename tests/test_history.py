@@ -12,15 +12,17 @@ from momentum.history import (
     OVERLAP,
     Coverage,
     Fetch,
+    NoHistoryError,
     benchmark_split,
     merge_history,
     new_sessions,
     plan_fetches,
+    read_history,
     readjusted_symbols,
     split_by_year,
     target_coverage,
+    update_history,
 )
-from momentum.history_update import NoHistoryError, read_history, update_history
 from momentum.store import VersionedStore
 
 T = pd.Timestamp
@@ -239,8 +241,8 @@ def test_a_refetched_symbol_leaves_none_of_its_old_bars_behind(tmp_path):
 
 
 def test_members_between_counts_everyone_in_the_range(tmp_path):
-    from momentum.history_update import members_between
-    from momentum.universe_spec import UniverseSpec
+    from momentum.history import members_between
+    from momentum.universe import UniverseSpec
 
     sp500 = UniverseSpec(provider="alpaca")
     in_2018 = members_between(sp500, T("2018-01-02"), T("2018-12-31"), "SPY")

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from momentum.calendar import nyse_sessions
-from momentum.history_update import read_history
+from momentum.history import read_history
 from momentum.store import VersionedStore
 from momentum_cli.app import app
 from tests.alpaca_data_server import embedded_market

@@ -13,8 +13,7 @@ import pandas as pd
 import pytest
 
 from momentum import __version__
-from momentum.lineage import HASHED_PACKAGES, code_version
-from momentum.store import VersionedStore
+from momentum.store import HASHED_PACKAGES, VersionedStore, code_version
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,9 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PROBE = """
 import json, sys
 from types import SimpleNamespace
-from momentum.lineage import code_version
+from momentum.store import code_version
 from momentum.settings import Settings
-from momentum.store_layout import fingerprint
+from momentum.store._layout import fingerprint
 from tasks.common import stage_cache_key
 from tasks.score import score
 
@@ -93,7 +92,7 @@ def test_a_rerun_at_the_same_as_of_after_a_code_change_computes_new_versions(tmp
     """The issue's measured problem: the stage cache must miss once the code changed, so the store is
     asked and, its fingerprints carrying the code version too, new versions are computed. Nothing is
     sent twice: the paper ledger keeps one row per order."""
-    import momentum.store_layout
+    import momentum.store._layout as store_layout
     import tasks.common
     from flows.rebalance import rebalance
     from momentum.brokers.paper import LEDGER
@@ -104,7 +103,7 @@ def test_a_rerun_at_the_same_as_of_after_a_code_change_computes_new_versions(tmp
     again = rebalance(as_of="2022-11-30", store_url=url)
     assert all(again["datasets"][name] == first["datasets"][name] for name in stages)  # same code: reused
     changed = f"{code_version()}-changed"
-    for module in (momentum.store_layout, tasks.common):
+    for module in (store_layout, tasks.common):
         monkeypatch.setattr(module, "code_version", lambda: changed)
     second = rebalance(as_of="2022-11-30", store_url=url)
     for name in stages:

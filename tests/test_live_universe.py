@@ -7,15 +7,17 @@ import pandas as pd
 import pytest
 
 from momentum.errors import PermanentError
-from momentum.live_symbols import run_symbols, universe_at
-from momentum.membership_freshness import (
+from momentum.universe import (
     MAX_STALE_DAYS,
     MembershipTooOld,
+    UniverseSpec,
     membership_data_end,
     membership_freshness,
+    resolved_universe,
+    run_symbols,
+    sp500_members,
+    universe_at,
 )
-from momentum.universe import sp500_members
-from momentum.universe_spec import UniverseSpec, resolved_universe
 
 
 def test_sp500_members_at_a_date_with_the_start_of_their_spell():

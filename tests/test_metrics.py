@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from momentum import metrics as m
+import momentum.backtest._metrics as m
 from momentum.calendar import nyse_sessions
 
 

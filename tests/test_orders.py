@@ -18,10 +18,8 @@ from momentum.brokers.base import (
     Position,
 )
 from momentum.brokers.paper import LEDGER, PaperBroker
-from momentum.exactly_once import send_once
-from momentum.execution import GuardError, Guards, execute_plan, reconcile
-from momentum.execution_outcomes import OUTCOME_COLUMNS
-from momentum.orders import client_order_id, plan_orders
+from momentum.execution import OUTCOME_COLUMNS, GuardError, Guards, execute_plan, reconcile, send_once
+from momentum.portfolio import client_order_id, plan_orders
 from momentum.store import VersionedStore
 
 PRICES = pd.Series({"A": 10.0, "B": 20.0, "C": 50.0})

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from flows.rebalance import rebalance
 from momentum.brokers.paper import LEDGER, PaperBroker
-from momentum.contracts import RunSummary
+from momentum.run import RunSummary
 from momentum.store import VersionedStore
 from momentum_cli.app import app
 from tasks.validate import ValidationFailed

@@ -8,7 +8,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from momentum.orders import plan_orders, plan_quantities
+from momentum.portfolio import plan_orders, plan_quantities
 
 PRICE = st.floats(min_value=0.5, max_value=5_000.0, allow_nan=False)
 SHARES = st.integers(min_value=0, max_value=2_000).map(float)

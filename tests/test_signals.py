@@ -8,9 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from momentum.selection import eligibility_reasons, holdings_count, select
-from momentum.signals import longest_flat_run, momentum_signals, trailing_window
-from momentum.strategy import StrategyParams, score_at
+from momentum.strategy import (
+    StrategyParams,
+    eligibility_reasons,
+    holdings_count,
+    longest_flat_run,
+    momentum_signals,
+    score_at,
+    select,
+    trailing_window,
+)
 
 LB, SKIP = 10, 2  # small windows keep hand computations readable
 
@@ -190,7 +197,7 @@ def test_point_in_time_universe_on_the_embedded_data(symbol, as_of, why):
     """A symbol outside the index at t is never eligible at t, whatever its momentum."""
     from momentum.providers import bars_to_wide
     from momentum.providers.embedded import EmbeddedProvider
-    from momentum.universe_spec import UniverseSpec, universe_members
+    from momentum.universe import UniverseSpec, universe_members
 
     wide = bars_to_wide(EmbeddedProvider().bars(None, pd.Timestamp(as_of)))
     members = universe_members(UniverseSpec(), list(wide.columns), pd.Timestamp(as_of))
@@ -251,7 +258,7 @@ def gathered_signals(values: np.ndarray, lookback: int, skip: int) -> dict[str, 
 def test_signals_at_many_sessions_equal_each_sessions_own_window(seed):
     """The one-pass computation over many (start, end) windows equals a per-window, per-symbol reference:
     gaps, late listings, delistings, flat runs and windows that start mid-panel included."""
-    from momentum.signals import signals_at
+    from momentum.strategy import signals_at
 
     rng = np.random.default_rng(seed)
     sessions, n = int(rng.integers(LB + 2, 60)), 7

@@ -6,9 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from momentum.store import VersionedStore
-from momentum.store_layout import DATA, MANIFEST
-from momentum.store_objects import StoreError
+from momentum.store import DATA, MANIFEST, StoreError, VersionedStore
 
 
 def frame(seed: int = 0, rows: int = 50) -> pd.DataFrame:

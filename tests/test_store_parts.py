@@ -8,9 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from momentum.store import VersionedStore
-from momentum.store_layout import DATA, MANIFEST
-from momentum.store_objects import StoreError
+from momentum.store import DATA, MANIFEST, StoreError, VersionedStore
 
 
 def year(y: int, seed: int = 0) -> pd.DataFrame:

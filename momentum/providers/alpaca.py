@@ -24,11 +24,11 @@ from momentum.providers.alpaca_wire import (
     MAX_SYMBOLS,
     InvalidSymbolError,
     MarketDataError,
-    alpaca_symbol,
     bars_params,
     merge_pages,
     parse_page,
 )
+from momentum.universe import symbol_key
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class AlpacaProvider:
         now: Callable[[], pd.Timestamp] = lambda: pd.Timestamp.now(tz="UTC"),
     ) -> None:
         self.feed = feed
-        self.benchmark_symbol = alpaca_symbol(benchmark_symbol)
+        self.benchmark_symbol = symbol_key(benchmark_symbol)
         self.client = client
         self._now = now
         self.rejected: dict[str, str] = {}
@@ -80,7 +80,7 @@ class AlpacaProvider:
             from momentum.universe import sp500_members
 
             symbols = [*sp500_members(pd.Timestamp(end))["symbol"], self.benchmark_symbol]
-        wanted = sorted({alpaca_symbol(s) for s in symbols})
+        wanted = sorted({symbol_key(s) for s in symbols})
         first = pd.Timestamp(start) if start is not None else HISTORY_START
         frames = [self._batch(batch, first, pd.Timestamp(end)) for batch in batches(wanted)]
         return merge_pages(frames, f"GET {BARS_PATH}")

@@ -52,11 +52,6 @@ class InvalidSymbolError(MarketDataError):
         self.symbol = symbol
 
 
-def alpaca_symbol(symbol: str) -> str:
-    """Alpaca's spelling: upper case, share class after a dot (``BRK-B`` and ``BRK/B`` -> ``BRK.B``)."""
-    return symbol.strip().upper().replace("-", ".").replace("/", ".")
-
-
 def invalid_symbol(message: str) -> str | None:
     """The symbol a 400 message names as invalid (``invalid symbol: X``), if any."""
     found = _INVALID.search(message or "")

@@ -24,7 +24,7 @@ import fsspec
 import pandas as pd
 
 from momentum.errors import PermanentError
-from momentum.validation._checks import NUMERIC, REQUIRED
+from momentum.records import NUMERIC, REQUIRED
 
 SUFFIXES = (".csv", ".parquet")
 

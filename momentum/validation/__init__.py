@@ -113,8 +113,8 @@ from momentum.validation._checks import (
     ValidationResult,
     quarantined_symbols,
 )
+from momentum.validation._report import render_html, render_markdown
 from momentum.validation._stages import _GateInputs, _validate
-from momentum.validation.report import render_html, render_markdown
 
 __all__ = [
     "CHECKS",

@@ -7,9 +7,6 @@ from typing import Any
 
 import pandas as pd
 
-REQUIRED = ("date", "symbol", "adj_close")
-RAW_PRICES = ("open", "high", "low", "close")
-NUMERIC = ("adj_close",) + RAW_PRICES + ("volume",)
 TABLE_COLUMNS = ("check", "level", "severity", "status", "symbol", "date", "failures", "message")
 NULL_SYMBOL = "<null>"  # how findings name rows whose symbol is null (never quarantined)
 

@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from momentum.validation._checks import RAW_PRICES, _day
+from momentum.records import RAW_PRICES
+from momentum.validation._checks import _day
 from momentum.validation._dataset import _dataset_specs
 from momentum.validation._gx import _rows_locator, _Spec, _spec_factory
 

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from momentum.validation._checks import NULL_SYMBOL, NUMERIC, REQUIRED, _day
+from momentum.records import NUMERIC, REQUIRED
+from momentum.validation._checks import NULL_SYMBOL, _day
 from momentum.validation._gx import _Outcome, _Spec, _spec_factory, _unexpected
 
 _DATE_TYPES = ["datetime64[ns]", "datetime64[us]", "datetime64[ms]", "datetime64[s]"]

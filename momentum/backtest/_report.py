@@ -1,5 +1,5 @@
 """Backtest tables and plots (matplotlib figures, no pyplot state; PNGs via Agg); the HTML page is
-``momentum.backtest_page``.
+``momentum.backtest``.
 
 The plots read the stored tables, so a notebook draws the same figures from the store:
 ``curves`` (date, series, equity, cash, holdings; one series per strategy, ``equal_weight`` and
@@ -18,8 +18,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter, PercentFormatter
 
-from momentum.backtest import BacktestResult
-from momentum.metrics import SESSIONS_PER_YEAR, drawdown, performance, yearly_returns
+from momentum.backtest._engine import BacktestResult
+from momentum.backtest._metrics import SESSIONS_PER_YEAR, drawdown, performance, yearly_returns
 from momentum.strategy import EQUAL_WEIGHT
 
 BENCHMARK = "benchmark"

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from momentum.errors import PermanentError
-from momentum.selection import (
+from momentum.strategy._selection import (
     eligibility_codes,
     holdings_count,
     pick,
@@ -17,7 +17,7 @@ from momentum.selection import (
     score_table,
     symbol_ranks,
 )
-from momentum.signals import below_trend, min_history, signal_arrays
+from momentum.strategy._signals import below_trend, min_history, signal_arrays
 
 # The benchmark a selection strategy must beat: every universe member with a close, equally weighted.
 EQUAL_WEIGHT = "equal_weight"

@@ -1,4 +1,4 @@
-"""The run summary: what a run read, decided and did (:class:`momentum.contracts.RunSummary`)."""
+"""The run summary: what a run read, decided and did (:class:`momentum.run.RunSummary`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import pandas as pd
 
 from momentum.brokers.base import OrderState
 from momentum.calendar import is_signal_session, next_signal_session
-from momentum.contracts import (
+from momentum.execution import Action
+from momentum.records import json_records as _records
+from momentum.run._contracts import (
     AccountSummary,
     DatasetInfo,
     DataSpan,
@@ -16,10 +18,8 @@ from momentum.contracts import (
     RunSummary,
     ValidationOutcome,
 )
-from momentum.exactly_once import Action
-from momentum.membership_freshness import membership_freshness
-from momentum.records import json_records as _records
 from momentum.store import VersionedStore
+from momentum.universe import membership_freshness
 from momentum.validation import quarantined_symbols
 
 TOP_N = 10

@@ -14,16 +14,13 @@ Planning funds buys with their sum.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from momentum.backtest_result import last_close
-from momentum.orders import fund_buys, plan_quantities
-
-if TYPE_CHECKING:
-    from momentum.backtest import BacktestConfig
+from momentum.backtest._config import BacktestConfig
+from momentum.backtest._result import last_close
+from momentum.portfolio import fund_buys, plan_quantities
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ base's object (objects are immutable, so versions can share them).
 A version id is ``{created UTC}-{fingerprint}``; the fingerprint hashes what the version was computed
 from (dataset, as_of, inputs, parameters, code version). Writing again from the same inputs returns
 the committed version instead of making a second one. The code version is
-:func:`momentum.lineage.code_version` (package version + a hash of the sources), so changed code makes
+:func:`momentum.store.code_version` (package version + a hash of the sources), so changed code makes
 new versions.
 
 Requests do not grow with the number of versions where a lookup can avoid it: finding, resolving and
@@ -22,9 +22,9 @@ taking the latest version list one ``as_of`` folder level at a time (delimited L
 walk), and a store object remembers the manifests and parquet objects it has read or written (versions
 are immutable), so a task reads each dataset at most once.
 
-This module is the writer; the version layout and manifest are :mod:`momentum.store_layout`, the
-reading side :mod:`momentum.store_reader`, the URL, object I/O and store errors
-:mod:`momentum.store_objects`.
+This module is the writer; the version layout and manifest are :mod:`momentum.store`, the
+reading side :mod:`momentum.store`, the URL, object I/O and store errors
+:mod:`momentum.store`.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from momentum.store_layout import (
+from momentum.store._layout import (
     DATA,
     MANIFEST,
     DatasetRef,
@@ -51,7 +51,7 @@ from momentum.store_layout import (
     new_version,
     version_key,
 )
-from momentum.store_reader import DatasetReader
+from momentum.store._reader import DatasetReader
 
 
 class VersionedStore(DatasetReader):

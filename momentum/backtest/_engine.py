@@ -14,7 +14,7 @@ For every rebalance signal session in range (``rebalance_schedule``):
    signal-session closes, exactly as the live plan task calls it; the plan is kept verbatim in
    ``BacktestResult.orders``.
 4. Fills: ``trade_offset`` sessions later, at that session's close, the planned share quantities are
-   traded with costs (the rules: :mod:`momentum.backtest_book`).
+   traded with costs (the rules: :mod:`momentum.backtest`).
 
 Between trades positions are constant, so the daily mark-to-market is one matrix-vector product per
 holding period over the held names' closes (a missing close carried forward from the name's last one);
@@ -24,40 +24,29 @@ no full-panel copy is made.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from momentum.backtest_book import Book, Panel, rebalance, sell_delisted
-from momentum.backtest_result import BacktestResult, backtest_result, plans_frame, trades_frame
-from momentum.calendar import CALENDAR_START, DEFAULT_MONTHS, nyse_sessions, rebalance_schedule
-from momentum.selection import symbol_ranks
-from momentum.signals import below_trend, history_sessions, signals_at
-from momentum.strategy import StrategyParams, score_signals
+from momentum.backtest._book import Book, Panel, rebalance, sell_delisted
+from momentum.backtest._config import BacktestConfig
+from momentum.backtest._result import BacktestResult, backtest_result, plans_frame, trades_frame
+from momentum.calendar import CALENDAR_START, nyse_sessions, rebalance_schedule
+from momentum.strategy import (
+    StrategyParams,
+    below_trend,
+    history_sessions,
+    score_signals,
+    signals_at,
+    symbol_ranks,
+)
 
 Members = Callable[[pd.Timestamp], Collection[str] | None]
 DEFAULT_PARAMS = StrategyParams()  # the strategy's defaults: one frozen instance, shared by every call
 
 
-@dataclass(frozen=True)
-class BacktestConfig:
-    """Simulation knobs: dates (None = the data's range), dollars, basis points, sessions."""
-
-    start: pd.Timestamp | None = None
-    end: pd.Timestamp | None = None
-    rebalance_months: tuple[int, ...] = DEFAULT_MONTHS
-    trade_offset: int = 1
-    initial_cash: float = 100_000.0
-    cost_bps: float = 0.0
-    slippage_bps: float = 0.0
-    fractional: bool = False
-    min_order_value: float = 1.0
-    cash_buffer: float = 0.0
-
-
 def scoring_sessions(params: StrategyParams) -> int:
-    """Sessions in the live scoring window (:func:`momentum.signals.history_sessions`)."""
+    """Sessions in the live scoring window (:func:`momentum.strategy.history_sessions`)."""
     return history_sessions(params.lookback, params.skip)
 
 

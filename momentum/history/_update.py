@@ -16,7 +16,7 @@ import pandas as pd
 
 from momentum.calendar import nyse_sessions
 from momentum.errors import PermanentError
-from momentum.history import (
+from momentum.history._coverage import (
     HISTORY,
     Coverage,
     Fetch,
@@ -28,12 +28,16 @@ from momentum.history import (
     target_coverage,
     years_of,
 )
-from momentum.live_symbols import file_symbols
 from momentum.providers import PriceProvider
-from momentum.providers.alpaca_wire import alpaca_symbol
 from momentum.store import DatasetRef, Manifest, VersionedStore
-from momentum.universe import file_membership, sp500_members, sp500_membership
-from momentum.universe_spec import UniverseSpec
+from momentum.universe import (
+    UniverseSpec,
+    file_membership,
+    file_symbols,
+    sp500_members,
+    sp500_membership,
+    symbol_key,
+)
 
 
 class NoHistoryError(PermanentError):
@@ -88,7 +92,7 @@ def members_between(
             f"{spec.provider!r} (set universe=sp500, or universe=file with universe_file=PATH)"
         )
     members = membership.columns[membership.to_numpy().any(axis=0)]
-    return sorted({alpaca_symbol(s) for s in [*members, benchmark_symbol]})
+    return sorted({symbol_key(s) for s in [*members, benchmark_symbol]})
 
 
 def latest_history(store: VersionedStore) -> Manifest | None:

@@ -95,7 +95,7 @@ class DatasetInfo:
 
 @dataclass(frozen=True)
 class ExecutionHeadline:
-    """Each order counted once (see :func:`momentum.report.execution_headline`)."""
+    """Each order counted once (see :func:`momentum.run.execution_headline`)."""
 
     orders: int
     filled: int

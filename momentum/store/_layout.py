@@ -19,7 +19,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from momentum.lineage import code_version
+from momentum.store._lineage import code_version
 
 MANIFEST = "_manifest.json"
 DATA = "data.parquet"

@@ -27,7 +27,7 @@ import index_constitution as ic
 import numpy as np
 import pandas as pd
 
-from momentum.universe_file import OPEN_END, OPEN_START, parse_universe, symbol_key
+from momentum.universe._file import OPEN_END, OPEN_START, parse_universe, symbol_key
 
 # From here the vendored spells list every member (487..505 at every month end to 2026-10).
 COMPLETE_FROM = pd.Timestamp("1996-01-02")
@@ -257,7 +257,7 @@ def file_membership(path: str, symbols: Sequence[str], dates: pd.DatetimeIndex) 
     ``symbol[,start][,end]`` (member from start inclusive to end exclusive; an empty field is
     open-ended; several rows per symbol allowed). ``#`` starts a comment; trailing blank lines are
     ignored. A blank line inside the file, a malformed symbol or date, a wrong field count, end <=
-    start, or a symbol not in ``symbols`` raises :class:`~momentum.universe_file.UniverseFileError`
+    start, or a symbol not in ``symbols`` raises :class:`~momentum.universe.UniverseFileError`
     naming the line number.
     """
     known = {symbol_key(s): i for i, s in enumerate(symbols)}

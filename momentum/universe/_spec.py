@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from momentum.universe import file_membership, members_at, sp500_membership
+from momentum.universe._membership import file_membership, members_at, sp500_membership
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ is fetched on its own, into the ``benchmark`` dataset).
 
 Symbols are in Alpaca's spelling (``BRK.B``). The S&P 500 universe comes from the membership data;
 past its last date the latest known membership is used, and far past it the run refuses to trade
-(:mod:`momentum.membership_freshness`).
+(:mod:`momentum.universe`).
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from pathlib import Path
 import pandas as pd
 
 from momentum.errors import PermanentError
-from momentum.membership_freshness import membership_freshness
-from momentum.providers.alpaca_wire import alpaca_symbol
-from momentum.universe import file_membership, members_at, sp500_members
-from momentum.universe_spec import UniverseSpec
+from momentum.universe._file import symbol_key
+from momentum.universe._freshness import membership_freshness
+from momentum.universe._membership import file_membership, members_at, sp500_members
+from momentum.universe._spec import UniverseSpec
 
 
 def file_symbols(path: str) -> list[str]:
@@ -42,7 +42,7 @@ def universe_at(spec: UniverseSpec, as_of: pd.Timestamp) -> list[str]:
         members = members_at(
             file_membership(str(spec.universe_file), symbols, pd.DatetimeIndex([as_of])), as_of
         )
-        return sorted({alpaca_symbol(s) for s in members})
+        return sorted({symbol_key(s) for s in members})
     raise PermanentError(
         f"universe {spec.universe!r} names no symbols for provider {spec.provider!r} "
         "(set universe=sp500 or universe=file with universe_file=PATH)"
@@ -51,4 +51,4 @@ def universe_at(spec: UniverseSpec, as_of: pd.Timestamp) -> list[str]:
 
 def run_symbols(universe: Iterable[str], held: Iterable[str]) -> list[str]:
     """Universe + held positions, in Alpaca's spelling, sorted and unique."""
-    return sorted({alpaca_symbol(s) for s in [*universe, *held] if s and s.strip()})
+    return sorted({symbol_key(s) for s in [*universe, *held] if s and s.strip()})

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from momentum.brokers.base import OrderState, OrderStatus
-from momentum.exactly_once import Action
+from momentum.execution._exactly_once import Action
 
 OUTCOME_COLUMNS = [
     "client_order_id",

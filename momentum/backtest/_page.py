@@ -12,10 +12,9 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from momentum.backtest import BacktestConfig
+from momentum.backtest._engine import BacktestConfig
 from momentum.strategy import EQUAL_WEIGHT, StrategyParams
-from momentum.universe import COMPLETE_FROM, SWITCH_DATE
-from momentum.universe_spec import UniverseSpec
+from momentum.universe import COMPLETE_FROM, SWITCH_DATE, UniverseSpec
 
 PERCENT = {
     "total_return",

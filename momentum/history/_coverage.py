@@ -7,7 +7,7 @@ symbol the provider knows nothing about is requested once, not every run) and th
 symbols of the update that made it.
 
 Bringing it up to date (pure functions here, the store and provider calls in
-:mod:`momentum.history_update`):
+:mod:`momentum.history`):
 
 1. :func:`plan_fetches`: symbols new to the history get their whole range; the stored symbols get the
    sessions after the last committed one plus the ``OVERLAP`` sessions up to it (the overlap, so a

@@ -1,10 +1,10 @@
 """Send an order plan to a broker exactly once: guards, market clock, sells first, bounded waits,
 reconciliation.
 
-Each order goes through :func:`~momentum.exactly_once.send_once`: looked up by its deterministic
+Each order goes through :func:`~momentum.execution.send_once`: looked up by its deterministic
 ``client_order_id`` before any submit, never re-sent once the broker has it (the rules are in
-:mod:`momentum.exactly_once`). A partial fill is reported ``partially_filled`` and not re-sent by
-this run; the rows of ``executions`` are built in :mod:`momentum.execution_outcomes`.
+:mod:`momentum.execution`). A partial fill is reported ``partially_filled`` and not re-sent by
+this run; the rows of ``executions`` are built in :mod:`momentum.execution`.
 
 Sells go first and are waited for (bounded by ``fill_timeout_seconds``). A sell that did not fill
 blocks the buys it would fund: each buy not yet at the broker goes only while the cash left covers it
@@ -24,9 +24,9 @@ from typing import Any
 import pandas as pd
 
 from momentum.brokers.base import Broker, OrderRequest, OrderState, OrderStatus, Side
-from momentum.exactly_once import Action, matches, send_once
-from momentum.execution_outcomes import not_sent_killed, not_sent_market_closed, outcome_frame, record_final
-from momentum.guards import GuardError, Guards, check_guards
+from momentum.execution._exactly_once import Action, matches, send_once
+from momentum.execution._guards import GuardError, Guards, check_guards
+from momentum.execution._outcomes import not_sent_killed, not_sent_market_closed, outcome_frame, record_final
 
 
 def execute_plan(
@@ -42,7 +42,7 @@ def execute_plan(
 ) -> pd.DataFrame:
     """Run the plan: guards, market clock, sells, wait, buys (funded ones only), wait.
 
-    Returns one row per planned order (:data:`~momentum.execution_outcomes.OUTCOME_COLUMNS`).
+    Returns one row per planned order (:data:`~momentum.execution.OUTCOME_COLUMNS`).
     ``kill_check`` is asked before every submit (a kill switch engaged mid-run stops the remaining
     orders); ``log`` receives one line per notable event; ``sleep`` and ``clock`` (seconds) pace the
     waits for fills.

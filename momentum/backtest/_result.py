@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from momentum.metrics import performance
-from momentum.orders import PLAN_COLUMNS, plan_frame
+from momentum.backtest._metrics import performance
+from momentum.portfolio import PLAN_COLUMNS, plan_frame
 
 TRADE_COLUMNS = [
     "signal_date",

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from momentum.store_layout import (
+from momentum.store._layout import (
     DATA,
     MANIFEST,
     DatasetRef,
@@ -25,7 +25,7 @@ from momentum.store_layout import (
     fingerprint,
     version_key,
 )
-from momentum.store_objects import ObjectStore, StoreError
+from momentum.store._objects import ObjectStore, StoreError
 
 CACHED_BYTES = 128 * 2**20  # parquet objects a store object keeps in memory (oldest dropped first)
 

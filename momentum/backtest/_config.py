@@ -1,0 +1,25 @@
+"""The backtest's simulation knobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from momentum.calendar import DEFAULT_MONTHS
+
+
+@dataclass(frozen=True)
+class BacktestConfig:
+    """Simulation knobs: dates (None = the data's range), dollars, basis points, sessions."""
+
+    start: pd.Timestamp | None = None
+    end: pd.Timestamp | None = None
+    rebalance_months: tuple[int, ...] = DEFAULT_MONTHS
+    trade_offset: int = 1
+    initial_cash: float = 100_000.0
+    cost_bps: float = 0.0
+    slippage_bps: float = 0.0
+    fractional: bool = False
+    min_order_value: float = 1.0
+    cash_buffer: float = 0.0

@@ -1,0 +1,23 @@
+"""From target weights to an order plan: whole or fractional quantities, cash buffer, client order ids."""
+
+from __future__ import annotations
+
+from momentum.portfolio._orders import (
+    PLAN_COLUMNS,
+    PlanParams,
+    client_order_id,
+    fund_buys,
+    plan_frame,
+    plan_orders,
+    plan_quantities,
+)
+
+__all__ = [
+    "PLAN_COLUMNS",
+    "PlanParams",
+    "client_order_id",
+    "fund_buys",
+    "plan_frame",
+    "plan_orders",
+    "plan_quantities",
+]

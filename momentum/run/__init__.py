@@ -1,0 +1,20 @@
+"""One run of the pipeline: the catch-up rule, the run contracts and the run summary."""
+
+from __future__ import annotations
+
+from momentum.run._catchup import is_executed, latest_signal_session, owed_rebalance
+from momentum.run._contracts import RebalanceInfo, RunRefs, RunSummary, ScoredRefs
+from momentum.run._summary import attention_line, execution_headline, run_summary
+
+__all__ = [
+    "RebalanceInfo",
+    "RunRefs",
+    "RunSummary",
+    "ScoredRefs",
+    "attention_line",
+    "execution_headline",
+    "is_executed",
+    "latest_signal_session",
+    "owed_rebalance",
+    "run_summary",
+]

@@ -1,0 +1,40 @@
+"""Quantitative Momentum: signals over daily adjusted closes, eligibility, selection and target weights."""
+
+from __future__ import annotations
+
+from momentum.strategy._scoring import EQUAL_WEIGHT, StrategyParams, score_at, score_signals
+from momentum.strategy._selection import (
+    eligibility_reasons,
+    holdings_count,
+    select,
+    symbol_ranks,
+    target_weights,
+)
+from momentum.strategy._signals import (
+    below_trend,
+    history_sessions,
+    longest_flat_run,
+    min_history,
+    momentum_signals,
+    signals_at,
+    trailing_window,
+)
+
+__all__ = [
+    "EQUAL_WEIGHT",
+    "StrategyParams",
+    "below_trend",
+    "eligibility_reasons",
+    "history_sessions",
+    "holdings_count",
+    "longest_flat_run",
+    "min_history",
+    "momentum_signals",
+    "score_at",
+    "score_signals",
+    "select",
+    "signals_at",
+    "symbol_ranks",
+    "target_weights",
+    "trailing_window",
+]

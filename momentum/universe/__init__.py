@@ -1,0 +1,45 @@
+"""What can be traded: point-in-time S&P 500 membership and its freshness, universe files, symbol spelling."""
+
+from __future__ import annotations
+
+from momentum.universe._freshness import (
+    MAX_STALE_DAYS,
+    MembershipTooOld,
+    membership_data_end,
+    membership_freshness,
+)
+from momentum.universe._live import file_symbols, run_symbols, universe_at
+from momentum.universe._membership import (
+    COMPLETE_FROM,
+    SWITCH_DATE,
+    UNKNOWN_OPT_IN,
+    all_membership,
+    file_membership,
+    members_at,
+    sp500_members,
+    sp500_membership,
+    sp500_sources,
+)
+from momentum.universe._spec import UniverseSpec, resolved_universe, universe_members
+
+__all__ = [
+    "COMPLETE_FROM",
+    "MAX_STALE_DAYS",
+    "MembershipTooOld",
+    "SWITCH_DATE",
+    "UNKNOWN_OPT_IN",
+    "UniverseSpec",
+    "all_membership",
+    "file_membership",
+    "file_symbols",
+    "members_at",
+    "membership_data_end",
+    "membership_freshness",
+    "resolved_universe",
+    "run_symbols",
+    "sp500_members",
+    "sp500_membership",
+    "sp500_sources",
+    "universe_at",
+    "universe_members",
+]
