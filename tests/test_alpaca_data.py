@@ -21,10 +21,10 @@ from momentum.providers.alpaca_wire import (
     merge_pages,
     parse_page,
     session_dates,
-    symbol_key,
 )
 from momentum.providers.embedded import EmbeddedProvider
 from momentum.settings import Settings
+from momentum.universe import symbol_key
 
 START, END = pd.Timestamp("2022-01-03"), pd.Timestamp("2022-11-30")
 SYMBOLS = ["AAPL", "KO", "MSFT", "XOM"]

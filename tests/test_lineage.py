@@ -61,7 +61,8 @@ def test_one_changed_source_byte_changes_the_code_version_fingerprint_and_cache_
     before = probe(copy, store)
     assert probe(copy, store) == before  # the same sources give the same lineage in a new process
     assert before["code"].startswith(f"{__version__}+")
-    signals = copy / "momentum" / "signals.py"  # a module the probed task does not show in its own source
+    # a module the probed task does not show in its own source
+    signals = copy / "momentum" / "strategy" / "_signals.py"
     source = signals.read_bytes()
     at = source.index(b"momentum")
     signals.write_bytes(source[:at] + b"M" + source[at + 1 :])

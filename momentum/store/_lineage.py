@@ -47,5 +47,5 @@ def sources_hash(root: Path) -> str:
 @cache
 def code_version() -> str:
     """``{__version__}+{first 12 hex digits of the sources hash}``, e.g. ``0.1.0+3f2a9c0d1e4b``."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]  # the folder holding momentum/, tasks/ and flows/
     return f"{__version__}+{sources_hash(root)[:HASH_DIGITS]}"

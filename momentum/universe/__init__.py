@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from momentum.universe._file import UniverseFileError, symbol_key
 from momentum.universe._freshness import (
     MAX_STALE_DAYS,
     MembershipTooOld,
@@ -28,6 +29,7 @@ __all__ = [
     "MembershipTooOld",
     "SWITCH_DATE",
     "UNKNOWN_OPT_IN",
+    "UniverseFileError",
     "UniverseSpec",
     "all_membership",
     "file_membership",
@@ -40,6 +42,7 @@ __all__ = [
     "sp500_members",
     "sp500_membership",
     "sp500_sources",
+    "symbol_key",
     "universe_at",
     "universe_members",
 ]
