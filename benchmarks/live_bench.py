@@ -52,7 +52,7 @@ def rss_mb() -> int:
 def daily(s3: CountingS3) -> dict:
     """The rebalance day, the ordinary day after it, and that day again, on one store."""
     from flows.rebalance import rebalance
-    from tests.alpaca_data_server import AlpacaDataServer, sp500_market
+    from tests.support.alpaca_data_server import AlpacaDataServer, sp500_market
 
     market = sp500_market(ORDINARY, n_sessions=SESSIONS + 1)
     out = {"symbols": int(market["symbol"].nunique()), "sessions": SESSIONS, "bars_served": len(market)}
@@ -96,7 +96,7 @@ def backfill(s3: CountingS3) -> dict:
 
     from flows.ingest import ingest
     from momentum.calendar import previous_session
-    from tests.alpaca_data_server import AlpacaDataServer
+    from tests.support.alpaca_data_server import AlpacaDataServer
 
     store = f"s3://{BUCKET}/backfill-{uuid.uuid4().hex[:8]}/store"
     universe = Path(tempfile.mkdtemp(prefix="live-bench-")) / "universe.txt"

@@ -7,12 +7,25 @@ import logging
 import os
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # offline: no telemetry calls
 
 PACKAGES = ("prefect", "pandas", "pyarrow", "s3fs", "boto3", "botocore", "great-expectations", "moto")
+
+
+TESTS = Path(__file__).resolve().parent
+TIERS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items):
+    """Each test is marked with its tier, the folder it lives in: ``-m unit``, ``-m "not e2e"``."""
+    for item in items:
+        tier = Path(str(item.path)).resolve().relative_to(TESTS).parts[0]
+        if tier in TIERS:
+            item.add_marker(getattr(pytest.mark, tier))
 
 
 def pytest_report_header(config):
@@ -99,10 +112,7 @@ def recorded_task_runs(prefect_api):
 def alpaca_data(monkeypatch):
     """A local Alpaca Market Data server (``tests/alpaca_data_server.py``) serving the embedded closes and
     the embedded S&P 500 index as SPY, with MOMENTUM_ALPACA_DATA_URL and the key pair set to reach it."""
-    try:
-        from tests.alpaca_data_server import AlpacaDataServer, embedded_market
-    except ImportError:  # pragma: no cover - tests/ on sys.path instead of the repository root
-        from alpaca_data_server import AlpacaDataServer, embedded_market
+    from tests.support.alpaca_data_server import AlpacaDataServer, embedded_market
 
     server = AlpacaDataServer(embedded_market()).start()
     for key, value in server.env().items():

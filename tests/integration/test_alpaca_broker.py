@@ -16,11 +16,7 @@ from momentum.brokers.base import (
     DuplicateOrderError,
     OrderRequest,
 )
-
-try:  # works whether or not tests/ is a package
-    from tests.alpaca_server import AlpacaServer
-except ImportError:  # pragma: no cover
-    from alpaca_server import AlpacaServer
+from tests.support.alpaca_server import AlpacaServer
 
 KEY_ID = "CANARY-KEY-ID-456"
 SECRET = "CANARY-SECRET-123"
@@ -332,17 +328,6 @@ def test_request_validation_happens_before_any_post(server, broker):
     with pytest.raises(ValueError):
         broker.submit(OrderRequest("x" * 129, "AAPL", "buy", qty=1))
     assert server.posts == []
-
-
-def test_live_flag_must_match_endpoint():
-    with pytest.raises(ValueError, match="live"):
-        AlpacaBroker("https://api.alpaca.markets", "k", "s", live=False)
-    with pytest.raises(ValueError, match="paper"):
-        AlpacaBroker("https://paper-api.alpaca.markets", "k", "s", live=True)
-    with pytest.raises(ValueError, match="http"):
-        AlpacaBroker("http://paper-api.alpaca.markets", "k", "s", live=False)
-    assert AlpacaBroker("https://paper-api.alpaca.markets", "k", "s", live=False).live is False
-    assert AlpacaBroker("https://api.alpaca.markets", "k", "s", live=True).live is True
 
 
 # ---------------------------------------------------------------------- secrets

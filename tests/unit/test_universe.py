@@ -23,7 +23,7 @@ from momentum.universe import (
 )
 
 EMBEDDED = "AAPL AMD BAC BBY CVX GE HD JNJ JPM KO LLY MRK MSFT PEP PFE PG RRC UNH WMT XOM".split()
-SPELLS = Path(__file__).resolve().parents[1] / "momentum" / "data" / "sp500_ticker_start_end.csv"
+SPELLS = Path(__file__).resolve().parents[2] / "momentum" / "data" / "sp500_ticker_start_end.csv"
 T = pd.Timestamp
 
 

@@ -13,7 +13,7 @@ from momentum.calendar import nyse_sessions
 from momentum.history import read_history
 from momentum.store import VersionedStore
 from momentum_cli.app import app
-from tests.alpaca_data_server import embedded_market
+from tests.support.alpaca_data_server import embedded_market
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 END = "2022-12-28"

@@ -21,21 +21,15 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, Fl
 
 import momentum.brokers.alpaca as alpaca_module
 from flows.rebalance import rebalance
-from momentum.brokers import AlpacaCredentials, LiveTradingRefused, is_live_endpoint
+from momentum.brokers import LiveTradingRefused
 from momentum.brokers.base import BrokerUnavailable
-from momentum.definitions import broker as make_broker
 from momentum.execution import GuardError
-from momentum.settings import Settings
 from momentum.store import VersionedStore
-
-try:  # works whether or not tests/ is a package
-    from tests.alpaca_server import AlpacaServer
-except ImportError:  # pragma: no cover
-    from alpaca_server import AlpacaServer
+from tests.support.alpaca_server import AlpacaServer
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 AS_OF = "2022-11-30"
 KEY_ID, SECRET = "fault-test-key-id", "fault-test-secret"
 # Adjusted closes of the embedded data on AS_OF: the server trades at these prices.
@@ -383,31 +377,6 @@ def no_network(monkeypatch):
 
     monkeypatch.setattr(requests.Session, "request", refuse)
     return calls
-
-
-@pytest.mark.parametrize(
-    "url_variant",
-    [
-        "https://api.alpaca.markets",
-        "https://API.alpaca.markets:443/",
-        "https://api.alpaca.markets./v2",
-        "https://my-proxy.example.com",
-    ],
-)
-def test_live_endpoint_needs_both_the_setting_and_the_flag(url_variant, no_network, tmp_path):
-    assert is_live_endpoint(url_variant)
-    creds = AlpacaCredentials("k", "s")
-    for live_trading, flag in [(False, False), (True, False), (False, True)]:
-        settings = Settings(broker="alpaca", alpaca_base_url=url_variant, live_trading=live_trading)
-        with pytest.raises(LiveTradingRefused, match="explicit opt-in is missing"):
-            make_broker(settings, as_of=AS_OF, prices=pd.Series(dtype=float), live_opt_in=flag, keys=creds)
-    settings = Settings(broker="alpaca", alpaca_base_url=url_variant, live_trading=True)
-    broker = make_broker(settings, as_of=AS_OF, prices=pd.Series(dtype=float), live_opt_in=True, keys=creds)
-    assert broker.live is True and no_network == []  # building the adapter sends nothing
-    assert not is_live_endpoint("https://paper-api.alpaca.markets") and not is_live_endpoint(
-        "http://127.0.0.1:8080"
-    )
-    assert Settings().alpaca_base_url == "https://paper-api.alpaca.markets" and Settings().broker == "paper"
 
 
 def test_the_flow_never_reaches_the_live_endpoint_without_the_opt_in(no_network, url, monkeypatch):

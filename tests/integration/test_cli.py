@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from momentum.run import attention_line, execution_headline
 from momentum.store import VersionedStore
 from momentum_cli.app import app
 
@@ -156,31 +155,6 @@ def test_validate_prints_one_verdict_and_each_finding_once(tmp_path):
     assert (
         finding.count("price_not_null") == 1
         and finding.count(f"{bars.loc[bars.index[100], 'date']:%Y-%m-%d}") == 1
-    )
-
-
-def test_execution_counts_each_outcome_once():
-    executions = pd.DataFrame(
-        {
-            "status": ["filled", "rejected", "blocked", "not_sent", "accepted", "expired"],
-            "action": ["submitted", "refused", "none", "none", "submitted", "submitted"],
-            "pending": [False, False, True, True, True, False],
-            "note": ["", "rejected: no buying power", "blocked", "market closed", "open", "expired"],
-        }
-    )
-    counts = execution_headline(executions)
-    assert (
-        counts.orders,
-        counts.filled,
-        counts.rejected,
-        counts.not_sent,
-        counts.pending,
-        counts.canceled,
-        counts.attention,
-    ) == (6, 1, 1, 2, 1, 1, 5)
-    assert counts.headline == "rejected: no buying power"
-    assert (
-        attention_line(counts) == "5 of 6 orders not filled (1 rejected, 1 pending, 2 not sent, 1 canceled)"
     )
 
 

@@ -5,9 +5,7 @@ Also scheduled runs catching up once (the rule on its own: tests/test_catchup.py
 
 from __future__ import annotations
 
-import contextlib
 import json
-import re
 import subprocess
 import sys
 import threading
@@ -17,15 +15,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pandas as pd
 import pytest
 import yaml
-from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from momentum.brokers.paper import LEDGER
 from momentum.run import RunSummary
 from momentum.store import VersionedStore
 from momentum_cli.local_stack import DEPLOYMENTS, FLOW, POOL, REPO_ROOT, LocalStack
 from momentum_cli.render import run_text
+from tests.support.stack import api, submit, trigger, wait_final
 
 UPSTREAM = ["bars", "benchmark", "validation", "scores", "orders"]
 ARTIFACT_KEYS = {
@@ -41,75 +38,6 @@ ARTIFACT_KEYS = {
 }
 LAST_SESSION = "2022-12-28"  # the embedded data's last session: the daily run's as_of
 OWED = "2022-11-30"  # the latest signal session before it (months 2, 5, 8, 11)
-
-
-# --- one local stack per test session, shared with tests/test_ui.py ---------------------------------
-_shared: dict = {"stack": None, "users": 0}
-
-
-@contextlib.contextmanager
-def shared_stack(tmp_path_factory):
-    """Start the stack on first use, stop it when its last user (a session fixture) is torn down."""
-    if _shared["stack"] is None:
-        root = tmp_path_factory.mktemp("prefect-stack")
-        stack = LocalStack(
-            home=root / "home",
-            store_url=str(root / "store"),
-            worker_poll_seconds=1,
-            inherit_momentum_env=False,
-        )
-        stack.start()  # stops what it started if a step fails
-        _shared["stack"] = stack
-    _shared["users"] += 1
-    try:
-        yield _shared["stack"]
-    finally:
-        _shared["users"] -= 1
-        if _shared["users"] == 0:
-            _shared["stack"].stop()
-            _shared["stack"] = None
-
-
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory):
-    with shared_stack(tmp_path_factory) as running:
-        yield running
-
-
-@contextlib.contextmanager
-def api(stack: LocalStack):
-    """A client of the stack's API (also inside another API's test harness)."""
-    with temporary_settings({PREFECT_API_URL: stack.api_url}):
-        with get_client(sync_client=True) as client:
-            yield client
-
-
-def trigger(stack: LocalStack, deployment: str, **params: str) -> str:
-    """``prefect deployment run FLOW/deployment -p k=v ...`` (the documented command) -> the flow run's id."""
-    args = [a for k, v in params.items() for a in ("-p", f"{k}={v}")]
-    out = stack.prefect("deployment", "run", f"{FLOW}/{deployment}", *args).stdout
-    return re.search(r"UUID: ([0-9a-f-]{36})", out).group(1)
-
-
-def submit(stack: LocalStack, deployment: str, **params) -> str:
-    """The same through the client (no CLI start-up): ``run_deployment(..., timeout=0)``."""
-    from prefect.deployments import run_deployment
-
-    with temporary_settings({PREFECT_API_URL: stack.api_url}):
-        return str(run_deployment(f"{FLOW}/{deployment}", parameters=params, timeout=0).id)
-
-
-def wait_final(stack: LocalStack, flow_run_id: str, timeout: float = 240):
-    deadline = time.monotonic() + timeout
-    with api(stack) as client:
-        while time.monotonic() < deadline:
-            run = client.read_flow_run(flow_run_id)
-            if run.state is not None and run.state.is_final():
-                return run
-            time.sleep(0.5)
-    raise TimeoutError(
-        f"flow run {flow_run_id} not final after {timeout} s; worker log:\n{stack.log('worker')}"
-    )
 
 
 def task_states(

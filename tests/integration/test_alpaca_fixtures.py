@@ -7,17 +7,11 @@ import pytest
 
 from flows.rebalance import rebalance
 from momentum.brokers.alpaca import AlpacaBroker
-from momentum.brokers.alpaca_wire import parse_order
 from momentum.brokers.base import BrokerError
 from momentum.errors import PermanentError
 from momentum.store import VersionedStore
-
-try:  # works whether or not tests/ is a package
-    from tests.alpaca_py_fixtures import ACCOUNT, LISTED_ORDER, ORDER_BY_CLIENT_ID
-    from tests.alpaca_server import AlpacaServer
-except ImportError:  # pragma: no cover
-    from alpaca_py_fixtures import ACCOUNT, LISTED_ORDER, ORDER_BY_CLIENT_ID
-    from alpaca_server import AlpacaServer
+from tests.support.alpaca_py_fixtures import ACCOUNT, LISTED_ORDER, ORDER_BY_CLIENT_ID
+from tests.support.alpaca_server import AlpacaServer
 
 KEY_ID, SECRET = "fixture-key-id", "fixture-secret"
 
@@ -52,27 +46,6 @@ def test_order_by_client_id_with_numbers_as_json_numbers_and_strings(server, bro
     order = broker.get_by_client_id("eb9e2aaa-f71a-4f51-b5b4-52a6c565dad4")
     assert order is not None and order.broker_order_id == "61e69015-8549-4bfd-b9c3-01e75843f47d"
     assert (order.qty, order.filled_qty, order.filled_avg_price, order.status) == (1.0, 0.0, None, "accepted")
-
-
-@pytest.mark.parametrize(
-    "qty, filled_qty, price", [("3", "1.5", "101.25"), (3, 1.5, 101.25), ("3", 1.5, "101.25")]
-)
-def test_numbers_arrive_as_strings_or_json_numbers(qty, filled_qty, price):
-    order = parse_order(
-        {
-            **LISTED_ORDER,
-            "qty": qty,
-            "filled_qty": filled_qty,
-            "filled_avg_price": price,
-            "status": "partially_filled",
-        }
-    )
-    assert (order.qty, order.filled_qty, order.filled_avg_price) == (3.0, 1.5, 101.25)
-
-
-def test_a_zero_fill_price_for_a_filled_quantity_is_still_malformed():
-    with pytest.raises(BrokerError, match="'filled_avg_price' is not positive"):
-        parse_order({**LISTED_ORDER, "filled_qty": "2", "filled_avg_price": 0})
 
 
 def test_the_sdk_account_fixture_gives_cash_and_equity(server, broker):

@@ -11,12 +11,8 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
-
-try:  # the module pytest imported (tests/ on sys.path): one shared stack for both files
-    from test_deploy import FLOW, api, shared_stack, trigger, wait_final
-except ImportError:
-    from tests.test_deploy import FLOW, api, shared_stack, trigger, wait_final
+from momentum_cli.local_stack import FLOW
+from tests.support.stack import api, trigger, wait_final
 
 CHROMIUM = Path("/usr/bin/chromium")
 INSTALL = "apt-get install -y chromium chromium-driver"
@@ -32,12 +28,6 @@ FLAGS = [
     "--disable-dev-shm-usage",
     "--window-size=1400,2400",
 ]
-
-
-@pytest.fixture(scope="session")
-def ui_stack(tmp_path_factory):
-    with shared_stack(tmp_path_factory) as running:
-        yield running
 
 
 def page_text(url: str, profile: Path, budget_ms: int) -> tuple[str, str]:
@@ -99,32 +89,32 @@ def completed_run_of(stack, deployment: str, tmp_path: Path):
     return run
 
 
-def test_ui_lists_the_deployments_and_a_completed_run(ui_stack, tmp_path):
+def test_ui_lists_the_deployments_and_a_completed_run(stack, tmp_path):
     assert CHROMIUM.exists(), f"{CHROMIUM} is missing: this test needs Debian's chromium ({INSTALL})"
-    run = completed_run_of(ui_stack, "rebalance", tmp_path)
+    run = completed_run_of(stack, "rebalance", tmp_path)
     profile = tmp_path / "chromium-profile"
 
     dom, text = wait_for_page(
-        f"{ui_stack.ui_url}/deployments",
+        f"{stack.ui_url}/deployments",
         profile,
         r"\bdaily\b",
         r"\brebalance\b",
         r"At 05:30 PM, Monday through Friday",
     )
     assert "Deployments" in text
-    with api(ui_stack) as client:
+    with api(stack) as client:
         manual = client.read_deployment_by_name(f"{FLOW}/rebalance")
     links = set(re.findall(r'href="(/deployments/deployment/[0-9a-f-]{36})"', dom))
     assert f"/deployments/deployment/{manual.id}" in links, links  # the link a user would click
 
     wait_for_page(
-        f"{ui_stack.ui_url}/deployments/deployment/{manual.id}?tab=Runs",
+        f"{stack.ui_url}/deployments/deployment/{manual.id}?tab=Runs",
         profile,
         rf"{re.escape(run.name)} .{{0,80}}Completed",
         r"Work Pool momentum-local",
     )
     wait_for_page(
-        f"{ui_stack.ui_url}/runs/flow-run/{run.id}",
+        f"{stack.ui_url}/runs/flow-run/{run.id}",
         profile,  # the run's own page
         rf"{re.escape(run.name)} .{{0,80}}Completed",
         rf"Deployment {re.escape(manual.name)}\b",

@@ -23,7 +23,7 @@ from momentum.store import VersionedStore
 from momentum_cli.app import app
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 COST = 5 / 1e4  # the default cost_bps, as a fraction of traded notional
 
 

@@ -21,7 +21,7 @@ from momentum.validation import ValidationResult, quarantined_symbols, render_ht
 
 AS_OF = pd.Timestamp("2022-12-28")
 SYMBOLS = ("AAA", "BBB", "CCC", "DDD", "EEE")
-DATA = Path(__file__).resolve().parents[1] / "momentum" / "data" / "sp500_dataset.csv.gz"
+DATA = Path(__file__).resolve().parents[2] / "momentum" / "data" / "sp500_dataset.csv.gz"
 COLUMNS = ["check", "level", "severity", "status", "symbol", "date", "failures", "message"]
 
 

@@ -20,13 +20,8 @@ from flows.rebalance import rebalance
 from momentum.providers.alpaca import batches
 from momentum.store import VersionedStore
 from momentum_cli.app import app
-
-try:  # works whether or not tests/ is a package
-    from tests.alpaca_data_server import AlpacaDataServer, embedded_market, sp500_market
-    from tests.test_secrets import _every, all_logs, assert_absent, canaries, result_texts, store_texts  # noqa: F401
-except ImportError:  # pragma: no cover
-    from alpaca_data_server import AlpacaDataServer, embedded_market, sp500_market
-    from test_secrets import _every, all_logs, assert_absent, canaries, result_texts, store_texts  # noqa: F401
+from tests.support.alpaca_data_server import AlpacaDataServer, embedded_market, sp500_market
+from tests.support.leaks import _every, assert_absent, canaries, result_texts, store_texts
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 AS_OF = "2022-11-30"
