@@ -31,9 +31,9 @@ def with_figures(metrics: pd.DataFrame, sheet: dict[str, Any]) -> pd.DataFrame:
     return pd.concat([metrics.astype(object), rows.astype(object)])
 
 
-def _drawdown_cell(column: str, value: object) -> str:
+def _drawdown_cell(column: str, value: Any) -> str:
     if column == "depth":
-        return percent(float(value))  # type: ignore[arg-type]
+        return percent(float(value))
     if column == "recovery" and value is None:
         return "not yet"
     return html.escape(str(value))
