@@ -67,9 +67,9 @@ def summary_text(summary: dict[str, Any]) -> str:
         f"backtest {summary['strategy']} on {summary['provider']} data, "
         f"{summary['start']} .. {summary['end']}",
         f"final equity: ${summary['final_equity']:,.2f} over {len(summary['rebalances'])} rebalances",
-        "",
-        table(rows),
     ]
+    verdict = summary["tear_sheet"]["versus_equal_weight"]
+    lines += ([verdict["sentence"]] if verdict else []) + ["", table(rows)]
     lines += [f"{name}: {m['label']}" for name, m in summary["compared"].items() if m.get("label")]
     if last:
         lines += [

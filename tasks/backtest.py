@@ -20,6 +20,7 @@ from momentum.backtest import (
     benchmark_label,
     render_pngs,
     run_backtest,
+    tear_sheet,
 )
 from momentum.providers import bars_to_wide
 from momentum.records import json_records
@@ -168,6 +169,7 @@ def store_backtest(
         "datasets": written_datasets(store, refs),
         "report": url,
         "report_dir": report_dir,
+        "tear_sheet": tear_sheet(tables["backtest_equity"]),
     }
 
 

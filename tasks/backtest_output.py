@@ -101,8 +101,7 @@ def report_page(
     (``start``/``as_of``: its first and last session; ``slippage`` in basis points)."""
     return render_html(
         title,
-        tables["backtest_metrics"].set_index("series").T,
-        tables["backtest_rebalances"],
+        tables,
         pngs,
         labels=labels,
         assumptions=assumptions(

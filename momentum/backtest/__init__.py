@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from momentum.backtest._config import BacktestConfig
 from momentum.backtest._engine import run_backtest
-from momentum.backtest._page import assumptions, metric_text, money, percent, render_html
+from momentum.backtest._format import metric_text, money, percent
+from momentum.backtest._page import assumptions, render_html
 from momentum.backtest._report import (
     BENCHMARK,
     EQUAL_WEIGHT_LABEL,
@@ -22,6 +23,8 @@ from momentum.backtest._report import (
     render_pngs,
 )
 from momentum.backtest._result import BacktestResult
+from momentum.backtest._tear_plots import plot_monthly_returns, plot_rolling_risk
+from momentum.backtest._tearsheet import tear_sheet
 
 __all__ = [
     "BENCHMARK",
@@ -40,10 +43,13 @@ __all__ = [
     "plot_drawdown",
     "plot_equity",
     "plot_holdings_turnover",
+    "plot_monthly_returns",
     "plot_rolling",
+    "plot_rolling_risk",
     "plot_yearly",
     "rebalances_table",
     "render_html",
     "render_pngs",
     "run_backtest",
+    "tear_sheet",
 ]

@@ -51,22 +51,37 @@ def drawdown(equity: pd.Series) -> pd.Series:
     return equity / equity.cummax() - 1.0
 
 
-def max_drawdown(equity: pd.Series) -> dict:
-    """The deepest drawdown (negative fraction) with its peak, trough and recovery sessions.
+def max_drawdown(equity: pd.Series) -> float:
+    """The deepest fall below a running peak, a negative fraction (0 if the curve never fell)."""
+    return float(drawdown(equity).min())
 
-    ``recovery`` is the first session after the trough back at or above the peak, None if never.
+
+def drawdown_periods(equity: pd.Series) -> pd.DataFrame:
+    """Every drawdown of an equity curve, deepest first, one row each.
+
+    ``start``: the peak (the last session at the high before the fall); ``trough``: the lowest session;
+    ``recovery``: the first session back at or above the peak (NaT if never); ``depth``: the fall from
+    the peak to the trough (negative fraction); ``length``: sessions from the start to the recovery (to
+    the last session if not recovered).
     """
     dd = drawdown(equity)
-    trough = dd.idxmin()
-    peak = equity.loc[:trough].idxmax()
-    after = equity.loc[trough:]
-    recovered = after[after >= equity.loc[peak]]
-    return {
-        "max_drawdown": float(dd.min()),
-        "max_drawdown_peak": peak,
-        "max_drawdown_trough": trough,
-        "max_drawdown_recovery": recovered.index[0] if len(recovered) else None,
-    }
+    under = dd < 0
+    period = (under & ~under.shift(1, fill_value=False)).cumsum().where(under)
+    position = pd.Series(np.arange(len(dd)), index=dd.index)
+    first = position.groupby(period).min().to_numpy()
+    last = position.groupby(period).max().to_numpy()
+    recovered = last + 1 < len(dd)
+    end = np.where(recovered, last + 1, len(dd) - 1)
+    out = pd.DataFrame(
+        {
+            "start": dd.index[first - 1],  # the session before the first one under water: the peak
+            "trough": dd.groupby(period).idxmin().to_numpy(),
+            "recovery": dd.index[end].where(recovered, pd.NaT),
+            "depth": dd.groupby(period).min().to_numpy(),
+            "length": end - (first - 1),
+        }
+    )
+    return out.sort_values(["depth", "start"], ignore_index=True)
 
 
 def calmar(returns: pd.Series, max_dd: float) -> float:
@@ -94,10 +109,64 @@ def monthly_hit_rate(returns: pd.Series, benchmark: pd.Series) -> float:
     return float((mine > theirs).mean())
 
 
+def tracking_error(returns: pd.Series, benchmark: pd.Series) -> float:
+    """Annualised volatility of the active return ``r - b``: std(r - b) x sqrt(252)."""
+    return volatility(returns - benchmark)
+
+
+def information_ratio(returns: pd.Series, benchmark: pd.Series) -> float:
+    """Annualised mean active return over its volatility: mean(r - b) / std(r - b) x sqrt(252)."""
+    return sharpe(returns - benchmark)
+
+
+def skew(returns: pd.Series) -> float:
+    """Sample skewness of daily returns (adjusted Fisher-Pearson; negative: a longer left tail)."""
+    return float(returns.skew())
+
+
+def excess_kurtosis(returns: pd.Series) -> float:
+    """Sample excess kurtosis of daily returns (0 for a normal distribution; positive: fat tails)."""
+    return float(returns.kurt())
+
+
+def value_at_risk(returns: pd.Series, confidence: float = 0.95) -> float:
+    """Daily historical VaR: the ``1 - confidence`` quantile of daily returns (a negative fraction, the
+    loss not exceeded on ``confidence`` of the sessions; linear interpolation between sessions)."""
+    return float(returns.quantile(1.0 - confidence))
+
+
+def rolling_sharpe(returns: pd.Series, window: int = SESSIONS_PER_YEAR) -> pd.Series:
+    """Annualised Sharpe ratio of each trailing ``window`` sessions (NaN until the window is full)."""
+    rolling = returns.rolling(window)
+    return rolling.mean() / rolling.std(ddof=1) * math.sqrt(SESSIONS_PER_YEAR)
+
+
+def rolling_volatility(returns: pd.Series, window: int = SESSIONS_PER_YEAR) -> pd.Series:
+    """Annualised volatility of each trailing ``window`` sessions (NaN until the window is full)."""
+    return returns.rolling(window).std(ddof=1) * math.sqrt(SESSIONS_PER_YEAR)
+
+
+def monthly_returns(returns: pd.Series) -> pd.DataFrame:
+    """Compounded return of each calendar month: one row per year, columns 1..12 (NaN: no sessions)."""
+    months = (1.0 + returns).groupby([returns.index.year, returns.index.month]).prod() - 1.0
+    return months.unstack().reindex(columns=range(1, 13)).rename_axis(index="year", columns="month")
+
+
+def _worst_drawdown(equity: pd.Series) -> dict:
+    """The deepest drawdown's peak, trough and recovery sessions (None where there is none)."""
+    names = ("max_drawdown_peak", "max_drawdown_trough", "max_drawdown_recovery")
+    periods = drawdown_periods(equity)
+    if not len(periods):
+        return dict.fromkeys(names, None)
+    worst = periods.iloc[0]
+    recovery = None if pd.isna(worst["recovery"]) else worst["recovery"]
+    return dict(zip(names, (worst["start"], worst["trough"], recovery), strict=True))
+
+
 def performance(equity: pd.Series, benchmark: pd.Series | None = None) -> dict:
     """Every curve metric of an equity curve (dollars per session), against ``benchmark`` when given."""
     returns = returns_of(equity)
-    dd = max_drawdown(equity)
+    max_dd = max_drawdown(equity)
     years = yearly_returns(returns)
     out = {
         "total_return": float(equity.iloc[-1] / equity.iloc[0] - 1.0),
@@ -105,8 +174,9 @@ def performance(equity: pd.Series, benchmark: pd.Series | None = None) -> dict:
         "volatility": volatility(returns),
         "sharpe": sharpe(returns),
         "sortino": sortino(returns),
-        **dd,
-        "calmar": calmar(returns, dd["max_drawdown"]),
+        "max_drawdown": max_dd,
+        **_worst_drawdown(equity),
+        "calmar": calmar(returns, max_dd),
         "best_year": int(years.idxmax()),
         "best_year_return": float(years.max()),
         "worst_year": int(years.idxmin()),

@@ -1,35 +1,23 @@
-"""The backtest report page: one offline HTML file that states its assumptions first, then the
-metrics (percent, dollars and dates as a reader expects them), every plot (PNGs inlined as base64) and
-the rebalances."""
+"""The backtest report page: one offline HTML file that opens with the verdict against equal weight and
+its assumptions, then the metrics (percent, dollars and dates as a reader expects them), the worst
+drawdowns, every plot (PNGs inlined as base64), the rebalances and the definitions of every figure."""
 
 from __future__ import annotations
 
 import base64
 import calendar
 import html
-import numbers
 from collections.abc import Mapping
 
 import pandas as pd
 
 from momentum.backtest._engine import BacktestConfig
+from momentum.backtest._format import metric_text, money, percent
+from momentum.backtest._tear_page import definitions_html, drawdowns_html, verdict_html, with_figures
+from momentum.backtest._tearsheet import tear_sheet
 from momentum.strategy import EQUAL_WEIGHT, StrategyParams
 from momentum.universe import COMPLETE_FROM, SWITCH_DATE, UniverseSpec
 
-PERCENT = {
-    "total_return",
-    "cagr",
-    "volatility",
-    "max_drawdown",
-    "best_year_return",
-    "worst_year_return",
-    "alpha",
-    "hit_rate",
-    "turnover",
-    "excess_vs_equal_weight",
-}
-RATIOS = {"sharpe", "sortino", "calmar", "beta"}
-COUNTS = {"best_year", "worst_year", "rebalances"}
 DATA = {
     "embedded": "20 large US stocks, daily adjusted closes (dividends included; skfolio 1.12.2 dataset)",
     "alpaca": "Alpaca daily bars adjusted for splits and dividends",
@@ -50,34 +38,6 @@ _CSS = (
     "img{max-width:100%}#assumptions{background:#f6f8fa;border:1px solid #d0d7de;padding:.5em 1em}"
     "#assumptions dt{font-weight:bold;margin-top:.4em}#assumptions dd{margin-left:1em}"
 )
-
-
-def percent(value: float) -> str:
-    """A fraction as percent: 175.0708 -> '17,507 %', 0.1234 -> '12.3 %', 0.0123 -> '1.23 %'."""
-    pct = 100.0 * value
-    return f"{pct:,.{0 if abs(pct) >= 100 else 1 if abs(pct) >= 10 else 2}f} %"
-
-
-def money(value: float) -> str:
-    """Dollars with thousands separators and cents."""
-    return f"{'-' if value < 0 else ''}${abs(value):,.2f}"
-
-
-def metric_text(name: str, value: object) -> str:
-    """One metric as a reader expects it: percent, dollars, ratios to 2 decimals, dates as dates."""
-    if value is None or value is pd.NaT or (isinstance(value, float) and pd.isna(value)):
-        return "–"
-    if isinstance(value, pd.Timestamp):
-        return f"{value:%Y-%m-%d}"
-    if isinstance(value, numbers.Integral) or name in COUNTS:
-        return str(int(value))
-    if name in PERCENT:
-        return percent(float(value))
-    if name == "final_equity":
-        return money(float(value))
-    if name in RATIOS:
-        return f"{float(value):.2f}"
-    return f"{float(value):,.1f}" if isinstance(value, numbers.Real) else str(value)
 
 
 def _holdings_rule(params: StrategyParams) -> str:
@@ -175,18 +135,8 @@ def _rebalances_html(rebalances: pd.DataFrame) -> str:
     )
 
 
-def render_html(
-    title: str,
-    metrics: pd.DataFrame,
-    rebalances: pd.DataFrame,
-    pngs: dict[str, bytes],
-    *,
-    assumptions: Mapping[str, str] | None = None,
-    labels: Mapping[str, str] | None = None,
-) -> str:
-    """One offline HTML page: assumptions, the metrics table (metrics x series, ``labels`` under the
-    series names), every plot and the rebalances."""
-    labels = labels or {}
+def _metrics_html(metrics: pd.DataFrame, labels: Mapping[str, str]) -> str:
+    """The metrics table: a row per metric, a column per series (``labels`` under the series names)."""
     head = "".join(
         f"<th>{html.escape(str(c))}"
         + (f"<br><small>{html.escape(labels[c])}</small>" if c in labels else "")
@@ -197,6 +147,25 @@ def render_html(
         f"<tr><th>{html.escape(str(i))}</th>{''.join(f'<td>{metric_text(str(i), v)}</td>' for v in row)}</tr>"
         for i, row in zip(metrics.index, metrics.itertuples(index=False), strict=True)
     )
+    return (
+        "<h2>metrics</h2><p>Definitions at the end of the page.</p>"
+        f"<table id='metrics'><tr><th>metric</th>{head}</tr>{body}</table>"
+    )
+
+
+def render_html(
+    title: str,
+    tables: Mapping[str, pd.DataFrame],
+    pngs: dict[str, bytes],
+    *,
+    assumptions: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> str:
+    """One offline HTML page from the stored tables (``backtest_equity``, ``backtest_metrics``,
+    ``backtest_rebalances``): the verdict against equal weight, the assumptions, the metrics with the
+    tear sheet's figures, the worst drawdowns, every plot, the rebalances and the definitions."""
+    sheet = tear_sheet(tables["backtest_equity"])
+    metrics = with_figures(tables["backtest_metrics"].set_index("series").T, sheet)
     images = "".join(
         f'<h2>{name.replace("_", " ")}</h2><img id="plot-{name}" alt="{name}" '
         f'src="data:image/png;base64,{base64.b64encode(png).decode()}">'
@@ -204,8 +173,8 @@ def render_html(
     )
     return (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{_CSS}</style>"
-        f"</head><body><h1>{html.escape(title)}</h1>{_assumptions_html(assumptions) if assumptions else ''}"
-        f"<h2>metrics</h2><table id='metrics'><tr><th>metric</th>{head}</tr>{body}</table>{images}"
-        f"{_rebalances_html(rebalances)}</body></html>"
+        f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>{verdict_html(sheet)}"
+        f"{_assumptions_html(assumptions) if assumptions else ''}{_metrics_html(metrics, labels or {})}"
+        f"{drawdowns_html(sheet)}{images}{_rebalances_html(tables['backtest_rebalances'])}"
+        f"{definitions_html()}</body></html>"
     )

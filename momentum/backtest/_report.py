@@ -16,14 +16,30 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, NullFormatter, PercentFormatter
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from momentum.backtest._engine import BacktestResult
+from momentum.backtest._figures import (
+    BENCHMARK,
+    colors,
+    figure,
+    legend_below,
+    percent_axis,
+    wide_equity,
+)
 from momentum.backtest._metrics import SESSIONS_PER_YEAR, drawdown, performance, yearly_returns
+from momentum.backtest._tear_plots import plot_monthly_returns, plot_rolling_risk
 from momentum.strategy import EQUAL_WEIGHT
 
-BENCHMARK = "benchmark"
-PLOTS = ("equity", "drawdown", "yearly_returns", "rolling_12m", "holdings_turnover")
+PLOTS = (
+    "equity",
+    "drawdown",
+    "yearly_returns",
+    "rolling_12m",
+    "rolling_risk",
+    "monthly_returns",
+    "holdings_turnover",
+)
 # What the provider's benchmark series is (keyed by provider name).
 BENCHMARK_LABELS = {
     "embedded": "S&P 500 price index, dividends excluded",
@@ -96,89 +112,49 @@ def metrics_table(metrics: dict[str, dict]) -> pd.DataFrame:
     return pd.DataFrame([{"series": name, **values} for name, values in metrics.items()])
 
 
-def _wide(curves: pd.DataFrame) -> pd.DataFrame:
-    return curves.pivot(index="date", columns="series", values="equity")
-
-
-def _colors(names: list[str]) -> list[str]:
-    """One colour per series, stable across plots: grey benchmark, near-black equal weight, C0, C1, ..."""
-    fixed = {BENCHMARK: "0.55", EQUAL_WEIGHT: "0.1"}
-    others = sorted(n for n in names if n not in fixed)
-    return [fixed.get(n) or f"C{others.index(n)}" for n in names]
-
-
-def _figure(title: str, ylabel: str, height: float = 4.2) -> tuple[Figure, Axes]:
-    fig = Figure(figsize=(11, height), dpi=90, layout="constrained")
-    ax = fig.subplots()
-    ax.set_title(title)
-    ax.set_ylabel(ylabel)
-    ax.grid(True, alpha=0.3)
-    return fig, ax
-
-
-def _legend(fig: Figure, ax: Axes, labels: Mapping[str, str] | None) -> None:
-    """One legend below every axes of ``fig``, so it never covers data; series named by ``labels``."""
-    handles, names = ax.get_legend_handles_labels()
-    if ax.get_legend() is not None:
-        ax.get_legend().remove()
-    texts = [f"{n}: {labels[n]}" if labels and n in labels else n for n in names]
-    fig.legend(
-        handles,
-        texts,
-        loc="outside lower center",
-        ncol=2 if len(texts) > 2 else len(texts),
-        frameon=False,
-        fontsize=9,
-    )
-
-
-def _percent(ax: Axes) -> None:
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-
-
 def plot_equity(curves: pd.DataFrame, labels: Mapping[str, str] | None = None) -> Figure:
     """Equity of every series in dollars, log scale."""
-    fig, ax = _figure("Equity (log scale)", "equity")
-    wide = _wide(curves)
-    wide.plot(ax=ax, logy=True, lw=1.2, color=_colors(list(wide.columns)), xlabel="")
+    fig, ax = figure("Equity (log scale)", "equity")
+    wide = wide_equity(curves)
+    wide.plot(ax=ax, logy=True, lw=1.2, color=colors(list(wide.columns)), xlabel="")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"${v:,.0f}"))
     ax.yaxis.set_minor_formatter(NullFormatter())
-    _legend(fig, ax, labels)
+    legend_below(fig, ax, labels)
     return fig
 
 
 def plot_drawdown(curves: pd.DataFrame, labels: Mapping[str, str] | None = None) -> Figure:
     """Percent below the running peak of every series."""
-    fig, ax = _figure("Drawdown", "below peak")
-    wide = _wide(curves)
-    wide.apply(drawdown).plot(ax=ax, lw=1.0, color=_colors(list(wide.columns)), xlabel="")
-    _percent(ax)
-    _legend(fig, ax, labels)
+    fig, ax = figure("Drawdown", "below peak")
+    wide = wide_equity(curves)
+    wide.apply(drawdown).plot(ax=ax, lw=1.0, color=colors(list(wide.columns)), xlabel="")
+    percent_axis(ax)
+    legend_below(fig, ax, labels)
     return fig
 
 
 def plot_yearly(curves: pd.DataFrame, labels: Mapping[str, str] | None = None) -> Figure:
     """Calendar-year returns of every series, side by side (first and last years may be partial)."""
-    fig, ax = _figure("Yearly returns (first and last years may be partial)", "return")
-    wide = _wide(curves)
+    fig, ax = figure("Yearly returns (first and last years may be partial)", "return")
+    wide = wide_equity(curves)
     yearly = wide.apply(lambda s: yearly_returns(s.dropna().pct_change().iloc[1:]))
-    yearly.plot.bar(ax=ax, width=0.8, color=_colors(list(wide.columns)), xlabel="")
+    yearly.plot.bar(ax=ax, width=0.8, color=colors(list(wide.columns)), xlabel="")
     ax.axhline(0, color="black", lw=0.8)
-    _percent(ax)
-    _legend(fig, ax, labels)
+    percent_axis(ax)
+    legend_below(fig, ax, labels)
     return fig
 
 
 def plot_rolling(curves: pd.DataFrame, labels: Mapping[str, str] | None = None) -> Figure:
     """Trailing 12-month (252-session) return of every series."""
-    fig, ax = _figure("Rolling 12-month return", "return")
-    wide = _wide(curves)
+    fig, ax = figure("Rolling 12-month return", "return")
+    wide = wide_equity(curves)
     (wide / wide.shift(SESSIONS_PER_YEAR) - 1).plot(
-        ax=ax, lw=1.0, color=_colors(list(wide.columns)), xlabel=""
+        ax=ax, lw=1.0, color=colors(list(wide.columns)), xlabel=""
     )
     ax.axhline(0, color="black", lw=0.8)
-    _percent(ax)
-    _legend(fig, ax, labels)
+    percent_axis(ax)
+    legend_below(fig, ax, labels)
     return fig
 
 
@@ -225,18 +201,18 @@ def plot_holdings_turnover(
     strategies = curves[(curves["series"] != BENCHMARK) & (curves["date"] >= first_trade)]
     share = (strategies["cash"] / strategies["equity"]).rename("cash")
     cash = strategies.assign(cash=share).pivot(index="date", columns="series", values="cash")
-    colors = dict(zip(cash.columns, _colors(list(cash.columns)), strict=True))
+    palette = dict(zip(cash.columns, colors(list(cash.columns)), strict=True))
     for name in cash.columns:
-        middle.plot(cash.index, cash[name], lw=1.0, label=name, color=colors[name])
+        middle.plot(cash.index, cash[name], lw=1.0, label=name, color=palette[name])
     middle.set(title="Cash share of equity (from the first trade)", ylabel="cash")
     for name, group in rebalances.groupby("series", sort=False):
         bottom.plot(
-            group["trade_date"], group["turnover"], marker="o", ms=3, lw=0.8, label=name, color=colors[name]
+            group["trade_date"], group["turnover"], marker="o", ms=3, lw=0.8, label=name, color=palette[name]
         )
     bottom.set(title="Turnover per rebalance (traded notional / 2 / equity)", ylabel="turnover")
     for ax in (middle, bottom):
-        _percent(ax)
-    _legend(fig, bottom, labels)
+        percent_axis(ax)
+    legend_below(fig, bottom, labels)
     for ax in (top, middle, bottom):
         ax.grid(True, alpha=0.3)
     return fig
@@ -251,6 +227,8 @@ def render_pngs(
         "drawdown": plot_drawdown(curves, labels),
         "yearly_returns": plot_yearly(curves, labels),
         "rolling_12m": plot_rolling(curves, labels),
+        "rolling_risk": plot_rolling_risk(curves, labels),
+        "monthly_returns": plot_monthly_returns(curves),
         "holdings_turnover": plot_holdings_turnover(curves, rebalances, labels),
     }
     out = {}

@@ -375,8 +375,17 @@ def test_cli_json_and_summary(prefect_api, tmp_path):
     )
     assert summary["rebalances"] and all(len(r["selected"]) == 4 for r in summary["rebalances"])
     assert all(r["trade_date"] > r["signal_date"] for r in summary["rebalances"])
+    sheet = summary["tear_sheet"]
+    assert list(sheet["series"]) == ["momentum", "equal_weight", "benchmark"]
+    assert sheet["versus_equal_weight"]["cagr"]["strategy"] == summary["metrics"]["cagr"]
+    assert sheet["series"]["momentum"]["worst_drawdowns"][0]["depth"] == summary["metrics"]["max_drawdown"]
+    assert (
+        "tracking_error" in sheet["series"]["momentum"]
+        and "tracking_error" not in sheet["series"]["benchmark"]
+    )
     text = CliRunner().invoke(_cli(), ["backtest", *args])
     assert text.exit_code == 0 and f"final equity: ${summary['final_equity']:,.2f}" in text.stdout
+    assert sheet["versus_equal_weight"]["sentence"] in text.stdout
     bad = CliRunner().invoke(_cli(), ["backtest", *args, "--set", "skip=400"])
     assert bad.exit_code == 1 and bad.stderr.strip().splitlines() == [
         "error: invalid settings: settings: Value error, skip (400) must be smaller than lookback (252), "

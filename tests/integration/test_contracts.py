@@ -6,6 +6,10 @@ output of the code BEFORE that refactor (commit 8771db0, run once, version ids, 
 location replaced by placeholders): they are pinned on purpose, to prove the refactor changed no byte of
 either contract. Where the figures can be recomputed independently (fills against the plan, the account
 against the embedded closes, the final equity against the stored curve) the tests do that too.
+
+Issue 21 added one key, ``tear_sheet``, at the end of the ``backtest --json`` object: the golden file
+was extended with it (every byte before it unchanged); the test also recomputes it from the stored
+curves.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from momentum.backtest import tear_sheet
 from momentum.providers.embedded import EmbeddedProvider
 from momentum.store import VersionedStore
 from momentum_cli.app import app
@@ -76,3 +81,4 @@ def test_backtest_json_is_unchanged_and_matches_the_stored_curve(tmp_path):
     assert out["metrics"]["rebalances"] == len(out["rebalances"]) == 128
     assert len(trades[trades["series"] == out["strategy"]]) == 882  # orders filled over the embedded history
     assert float(curve["equity"].iloc[-1]) == pytest.approx(out["final_equity"])
+    assert out["tear_sheet"] == json.loads(json.dumps(tear_sheet(equity)))  # the stored curves give it

@@ -14,18 +14,24 @@ import pytest
 from momentum.backtest import (
     PLOTS,
     BacktestConfig,
+    all_metrics,
     curves_table,
     metrics_table,
+    percent,
     plot_drawdown,
     plot_equity,
     plot_holdings_turnover,
+    plot_monthly_returns,
     plot_rolling,
+    plot_rolling_risk,
     plot_yearly,
     rebalances_table,
     render_html,
     render_pngs,
     run_backtest,
+    tear_sheet,
 )
+from momentum.backtest._metrics import monthly_returns, returns_of
 from momentum.calendar import nyse_sessions, session_offset
 from momentum.providers import bars_to_wide
 from momentum.providers.synthetic import synthetic_panel
@@ -297,10 +303,96 @@ def test_report_has_every_plot_inline(synthetic):
     curves, rebalances = curves_table(results), rebalances_table(results)
     assert set(curves["series"]) == {"qmom", "momentum", "benchmark"}
     pngs = render_pngs(curves, rebalances)
-    metrics = metrics_table({n: r.metrics() for n, r in results.items()})
-    page = render_html("synthetic", metrics.set_index("series").T, rebalances, pngs)
+    tables = {
+        "backtest_equity": curves,
+        "backtest_rebalances": rebalances,
+        "backtest_metrics": metrics_table({n: r.metrics() for n, r in results.items()}),
+    }
+    page = render_html("synthetic", tables, pngs)
     _assert_report(page)
     assert "qmom" in page and "momentum" in page and "hit_rate" in page
+    assert 'id="verdict"' not in page  # no equal weight to beat
+
+
+class _Sections(HTMLParser):
+    """Ids of the page's elements in order, each table's rows (cell texts) by table id, the verdict."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: list[str] = []
+        self.rows: dict[str, list[list[str]]] = {}
+        self.verdict = ""
+        self._table: str | None = None
+        self._in_verdict = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.ids += [attrs["id"]] if "id" in attrs else []
+        self._in_verdict = attrs.get("id") == "verdict"
+        if tag == "table":
+            self._table = attrs["id"]
+            self.rows[self._table] = []
+        elif tag == "tr" and self._table:
+            self.rows[self._table].append([])
+        elif tag in ("td", "th") and self._table:
+            self.rows[self._table][-1].append("")
+
+    def handle_endtag(self, tag):
+        self._table = None if tag == "table" else self._table
+        self._in_verdict = self._in_verdict and tag != "p"
+
+    def handle_data(self, data):
+        if self._table and self.rows[self._table] and self.rows[self._table][-1]:
+            self.rows[self._table][-1][-1] += data
+        if self._in_verdict:
+            self.verdict += data
+
+
+def test_report_opens_with_the_verdict_and_defines_every_metric(synthetic):
+    closes, benchmark = synthetic
+    params = StrategyParams(strategy="qmom", holdings=4)
+    results = {
+        "qmom": run_backtest(closes, params=params, benchmark=benchmark),
+        EQUAL_WEIGHT: run_backtest(closes, params=params.equal_weight(), benchmark=benchmark),
+    }
+    curves, rebalances = curves_table(results), rebalances_table(results)
+    tables = {
+        "backtest_equity": curves,
+        "backtest_rebalances": rebalances,
+        "backtest_metrics": metrics_table(all_metrics(results)),
+    }
+    parser = _Sections()
+    parser.feed(render_html("synthetic", tables, {}))
+    sheet = tear_sheet(curves)
+    assert parser.ids[:1] == ["verdict"] and parser.verdict == sheet["versus_equal_weight"]["sentence"]
+    assert {"metrics", "worst-drawdowns", "definitions", "rebalances"} <= set(parser.ids)
+    shown = [row[0] for row in parser.rows["metrics"][1:]]  # after the header row
+    assert {"information_ratio", "tracking_error", "skew", "kurtosis", "var_95"} <= set(shown)
+    assert {f"definition-{name}" for name in shown} <= set(parser.ids)
+    drawdowns = parser.rows["worst-drawdowns"]
+    assert drawdowns[0] == ["series", "start", "trough", "recovery", "depth", "length (sessions)"]
+    assert [row[0] for row in drawdowns[1:]] == [n for n in sheet["series"] for _ in range(5)]
+    worst = sheet["series"]["qmom"]["worst_drawdowns"][0]
+    recovery = worst["recovery"] or "not yet"
+    assert drawdowns[1][1:] == [
+        worst["start"],
+        worst["trough"],
+        recovery,
+        percent(worst["depth"]),
+        str(worst["length"]),
+    ]
+
+
+def test_monthly_heatmap_shows_the_strategy_monthly_returns(synthetic):
+    closes, benchmark = synthetic
+    result = run_backtest(closes, params=StrategyParams(strategy="qmom", holdings=4), benchmark=benchmark)
+    curves = curves_table({"qmom": result})
+    (ax, _colorbar) = plot_monthly_returns(curves).axes
+    table = monthly_returns(returns_of(result.equity))
+    cells = [float(t.get_text()) for t in ax.texts]
+    assert cells == [round(100 * v, 1) for v in table.to_numpy().ravel() if not np.isnan(v)]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [str(y) for y in table.index]
+    assert "qmom" in ax.get_title()
 
 
 def test_legends_are_outside_every_plot_and_the_holdings_plot_names_the_holdings(synthetic):
@@ -318,6 +410,7 @@ def test_legends_are_outside_every_plot_and_the_holdings_plot_names_the_holdings
         plot_drawdown(curves),
         plot_yearly(curves),
         plot_rolling(curves),
+        plot_rolling_risk(curves),
         plot_holdings_turnover(curves, rebalances),
     ]
     for fig in figures:
