@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from momentum.portfolio._orders import (
+    MAX_CLIENT_ORDER_ID,
     PLAN_COLUMNS,
     PlanParams,
     client_order_id,
@@ -13,6 +14,7 @@ from momentum.portfolio._orders import (
 )
 
 __all__ = [
+    "MAX_CLIENT_ORDER_ID",
     "PLAN_COLUMNS",
     "PlanParams",
     "client_order_id",

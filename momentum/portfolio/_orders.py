@@ -29,7 +29,7 @@ PLAN_COLUMNS = [
     "target_qty",
     "target_weight",
 ]
-MAX_CLIENT_ORDER_ID = 48
+MAX_CLIENT_ORDER_ID = 48  # the bot's ids; brokers refuse longer ones before sending (Alpaca allows 128)
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,8 @@ _ID_CHARS = re.compile(r"^[A-Za-z0-9._-]+$")
 
 
 def client_order_id(rebalance_key: str, symbol: str, side: str) -> str:
-    """Deterministic broker idempotency key for one rebalance, symbol and side (at most 48 chars)."""
+    """Deterministic broker idempotency key for one rebalance, symbol and side (at most
+    :data:`MAX_CLIENT_ORDER_ID` characters)."""
     return str(client_order_ids([rebalance_key], [symbol], [side])[0])
 
 
