@@ -18,7 +18,15 @@ from momentum.brokers.base import (
     Position,
 )
 from momentum.brokers.paper import LEDGER, PaperBroker
-from momentum.execution import OUTCOME_COLUMNS, GuardError, Guards, execute_plan, reconcile, send_once
+from momentum.execution import (
+    OUTCOME_COLUMNS,
+    ExecutionHooks,
+    GuardError,
+    Guards,
+    execute_plan,
+    reconcile,
+    send_once,
+)
 from momentum.portfolio import client_order_id, plan_orders
 from momentum.store import VersionedStore
 
@@ -39,10 +47,10 @@ class FakeTime:
         self.now += seconds
 
 
-def run_plan(plan, broker, guards=FAST, prices=PRICES, **kwargs):
+def run_plan(plan, broker, guards=FAST, prices=PRICES, **hooks):
     """:func:`execute_plan` on a fake clock."""
     time = FakeTime()
-    return execute_plan(plan, broker, guards, prices, sleep=time.sleep, clock=time, **kwargs)
+    return execute_plan(plan, broker, guards, prices, ExecutionHooks(sleep=time.sleep, clock=time, **hooks))
 
 
 def test_plan_whole_shares_sells_first_and_funded():
@@ -346,10 +354,9 @@ def test_unknown_outcome_is_looked_up_never_resubmitted_blindly():
     with pytest.raises(BrokerUnavailable):
         send_once(broker, order)  # cannot tell whether it is booked: raise, submit nothing
     assert broker.posts == []
-    status, action, _ = send_once(broker, order)
-    assert action == "submitted" and status.status == "filled"
-    _, action, _ = send_once(broker, order)
-    assert action == "found_at_broker" and broker.posts == ["id-9"]
+    sent = send_once(broker, order)
+    assert sent.action == "submitted" and sent.status.status == "filled"
+    assert send_once(broker, order).action == "found_at_broker" and broker.posts == ["id-9"]
 
 
 def test_conflicting_order_under_the_same_id_is_flagged_and_kill_switch_mid_run():
