@@ -134,18 +134,28 @@ def _marks(raw: np.ndarray, lo: int, hi: int, cols: np.ndarray) -> np.ndarray:
     return block[last, np.arange(len(cols))]
 
 
+@dataclass(frozen=True)
+class Booked:
+    """Everything the simulated book recorded: ``events`` (the panel row, shares and cash after each
+    change), one tuple per rebalance (:data:`REBALANCE_COLUMNS`), and the fills and plans as frames."""
+
+    events: list[tuple[int, np.ndarray, float]]
+    rebalances: list[tuple]
+    trades: pd.DataFrame
+    plans: pd.DataFrame
+
+
 def backtest_result(
     sessions: pd.DatetimeIndex,
     rows: np.ndarray,
     raw: np.ndarray,
-    events: list,
+    booked: Booked,
     initial_cash: float,
     benchmark: pd.Series | None,
-    rebalances: list,
-    trades: pd.DataFrame,
-    plans: pd.DataFrame,
 ) -> BacktestResult:
-    """Daily curves: the state after the last event at or before each session, marked at its close."""
+    """Daily curves of the ``sessions`` (rows ``rows`` of the closes ``raw``): the state after the last
+    event at or before each session, marked at its close; and the frames of everything ``booked``."""
+    events = booked.events
     equity = np.full(len(rows), float(initial_cash))
     cash, holdings = equity.copy(), np.zeros(len(rows))
     at = np.array([e[0] for e in events], dtype=int)
@@ -165,9 +175,9 @@ def backtest_result(
         cash=pd.Series(cash, index=sessions, name="cash"),
         holdings=pd.Series(holdings.astype(int), index=sessions, name="holdings"),
         benchmark=bench,
-        rebalances=_rebalances(rebalances),
-        trades=trades,
-        orders=plans,
+        rebalances=_rebalances(booked.rebalances),
+        trades=booked.trades,
+        orders=booked.plans,
     )
 
 

@@ -38,6 +38,9 @@ class Action(StrEnum):
     NONE = "none"  # not posted (market closed, blocked, kill switch)
 
 
+_AT_BROKER = "already at the broker"
+
+
 @dataclass(frozen=True)
 class SendOutcome:
     """What :func:`send_once` did with one order: the broker's ``status`` of it (None when the broker holds
@@ -57,11 +60,7 @@ def matches(found: OrderStatus, order: OrderRequest) -> bool:
     return True
 
 
-def send_once(
-    broker: Broker,
-    order: OrderRequest,
-    gate: Callable[[], str] | None = None,
-) -> SendOutcome:
+def send_once(broker: Broker, order: OrderRequest, gate: Callable[[], str] | None = None) -> SendOutcome:
     """Submit unless the broker already has this id.
 
     ``gate`` is asked only for an order the broker does not have yet: a non-empty answer is the
@@ -72,9 +71,7 @@ def send_once(
     """
     existing = broker.get_by_client_id(order.client_order_id)
     if existing is not None:
-        return SendOutcome(
-            existing, Action.FOUND, "already at the broker (sent by an earlier run); not sent again"
-        )
+        return SendOutcome(existing, Action.FOUND, f"{_AT_BROKER} (sent by an earlier run); not sent again")
     reason = gate() if gate is not None else ""
     if reason:
         return SendOutcome(None, Action.NONE, reason)
@@ -84,9 +81,7 @@ def send_once(
         found = broker.get_by_client_id(order.client_order_id)
         if found is None:
             raise
-        return SendOutcome(
-            found, Action.FOUND, "already at the broker (duplicate id refused); not sent again"
-        )
+        return SendOutcome(found, Action.FOUND, f"{_AT_BROKER} (duplicate id refused); not sent again")
     except BrokerUnavailable:
         found = broker.get_by_client_id(order.client_order_id)
         if found is None:
