@@ -112,14 +112,7 @@ def _plan(
     and their planned shares, kept verbatim in ``book.plans``."""
     traded = np.flatnonzero((weight > 0) | (book.shares != 0))
     planned = plan_quantities(
-        weight[traded],
-        book.shares[traded],
-        book.cash,
-        panel.raw[row, traded],
-        fractional=config.fractional,
-        min_order_value=config.min_order_value,
-        cash_buffer=config.cash_buffer,
-        cost_bps=config.cost_bps + config.slippage_bps,
+        weight[traded], book.shares[traded], book.cash, panel.raw[row, traded], config.sizing()
     )
     book.plans.append((signal, traded, planned, panel.raw[row, traded], book.shares[traded], weight[traded]))
     return traded, planned

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from momentum.backtest._metrics import performance
-from momentum.portfolio import PLAN_COLUMNS, plan_frame
+from momentum.portfolio import PLAN_COLUMNS, PlanArrays, plan_frame
 
 TRADE_COLUMNS = [
     "signal_date",
@@ -78,7 +78,8 @@ def plans_frame(symbols: np.ndarray, plans: list[tuple]) -> pd.DataFrame:
     keys = np.concatenate(
         [np.full(len(t), f"{s:%Y%m%d}", dtype=object) for s, t in zip(signal, traded, strict=True)]
     )
-    frame = plan_frame(symbols[np.concatenate(traded)], *map(np.concatenate, arrays), rebalance_key=keys)
+    planned = PlanArrays(symbols[np.concatenate(traded)], *map(np.concatenate, arrays))
+    frame = plan_frame(planned, rebalance_key=keys)
     frame["signal_date"] = np.repeat(
         np.array(signal, dtype="datetime64[ns]"), [np.count_nonzero(d) for d in arrays[0]]
     )  # rows come grouped by rebalance

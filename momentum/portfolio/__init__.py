@@ -5,7 +5,9 @@ from __future__ import annotations
 from momentum.portfolio._orders import (
     MAX_CLIENT_ORDER_ID,
     PLAN_COLUMNS,
+    PlanArrays,
     PlanParams,
+    Sizing,
     client_order_id,
     fund_buys,
     plan_frame,
@@ -16,7 +18,9 @@ from momentum.portfolio._orders import (
 __all__ = [
     "MAX_CLIENT_ORDER_ID",
     "PLAN_COLUMNS",
+    "PlanArrays",
     "PlanParams",
+    "Sizing",
     "client_order_id",
     "fund_buys",
     "plan_frame",
