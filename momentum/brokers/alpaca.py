@@ -31,6 +31,7 @@ from urllib.parse import quote
 
 import requests
 
+from momentum.brokers import PAPER_ALPACA_HOST
 from momentum.brokers.alpaca_http import TradingClient, _OutcomeUnknown, check_base_url
 from momentum.brokers.alpaca_wire import (
     check_client_order_id,
@@ -58,7 +59,6 @@ from momentum.http_retry import HttpOptions
 log = logging.getLogger(__name__)
 
 LIVE_HOST = "api.alpaca.markets"
-PAPER_HOST = "paper-api.alpaca.markets"
 
 _DEFAULT_HTTP = HttpOptions()
 OPEN_ORDERS_LIMIT = 500  # Alpaca's maximum page size (default is 50)
@@ -85,8 +85,8 @@ class AlpacaBroker:
         host = check_base_url(base_url)
         if host == LIVE_HOST and not live:
             raise ValueError(f"{LIVE_HOST} is the live (real-money) endpoint but live=False")
-        if host == PAPER_HOST and live:
-            raise ValueError(f"{PAPER_HOST} is the paper endpoint but live=True")
+        if host == PAPER_ALPACA_HOST and live:
+            raise ValueError(f"{PAPER_ALPACA_HOST} is the paper endpoint but live=True")
         self.base_url = base_url.rstrip("/")
         self.live = bool(live)
         self._http = TradingClient(
