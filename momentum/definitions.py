@@ -26,6 +26,7 @@ from momentum.brokers import AlpacaCredentials, MissingBrokerKeys, check_live_op
 from momentum.brokers.base import Broker
 from momentum.errors import PermanentError
 from momentum.execution import Guards
+from momentum.http_retry import HttpOptions
 from momentum.portfolio import PlanParams
 from momentum.providers import PriceProvider
 from momentum.settings import Settings
@@ -119,9 +120,11 @@ def _alpaca_broker(settings: Settings, keys: AlpacaCredentials, live: bool) -> B
         keys.key_id,
         keys.secret_key,
         live=live,
-        timeout=settings.alpaca_timeout_seconds,
-        max_retries=settings.alpaca_max_retries,
-        backoff_seconds=settings.alpaca_backoff_seconds,
+        http=HttpOptions(
+            timeout=settings.alpaca_timeout_seconds,
+            max_retries=settings.alpaca_max_retries,
+            backoff_seconds=settings.alpaca_backoff_seconds,
+        ),
     )
 
 

@@ -12,11 +12,28 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import timezone
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import requests
 
 MAX_WAIT_SECONDS = 60.0  # cap on any single wait (Retry-After / rate-limit reset / backoff)
+
+
+@dataclass(frozen=True)
+class HttpOptions:
+    """How an HTTP adapter talks: ``timeout`` seconds per request, ``max_retries`` attempts after the
+    first, ``backoff_seconds`` the first backoff (doubling per attempt), over ``session`` (None: a new
+    one), waiting with ``sleep``."""
+
+    timeout: float = 10.0
+    max_retries: int = 4
+    backoff_seconds: float = 0.5
+    session: requests.Session | None = None
+    sleep: Callable[[float], Any] = time.sleep
 
 
 def rate_limit_wait(headers: Mapping[str, str], now: float) -> float | None:

@@ -12,7 +12,11 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from momentum.strategy import DEFAULT_STRATEGY, StrategyParams
+
 SECRET_FIELDS = frozenset({"alpaca_key_id", "alpaca_secret_key"})
+# The strategy's defaults live in one place, :class:`~momentum.strategy.StrategyParams`.
+_STRATEGY = StrategyParams()
 
 
 class Settings(BaseSettings):
@@ -31,15 +35,19 @@ class Settings(BaseSettings):
     synthetic_seed: int = 7
 
     # strategy
-    strategy: Literal["qmom", "momentum"] = "qmom"
-    lookback: int = Field(252, ge=2, description="sessions")
-    skip: int = Field(21, ge=0, description="sessions")
-    min_holdings: int = Field(5, ge=1)
-    holdings_fraction: float = Field(0.05, gt=0, le=1)
-    holdings: int | None = Field(None, ge=1, description="fixed number of names; overrides the rule")
-    max_stale_sessions: int = Field(20, ge=1, description="longest allowed run of unchanged closes")
-    regime_filter: bool = False
-    regime_window: int = Field(200, ge=2, description="sessions of the benchmark average")
+    strategy: Literal["qmom", "momentum"] = DEFAULT_STRATEGY
+    lookback: int = Field(_STRATEGY.lookback, ge=2, description="sessions")
+    skip: int = Field(_STRATEGY.skip, ge=0, description="sessions")
+    min_holdings: int = Field(_STRATEGY.min_holdings, ge=1)
+    holdings_fraction: float = Field(_STRATEGY.holdings_fraction, gt=0, le=1)
+    holdings: int | None = Field(
+        _STRATEGY.holdings, ge=1, description="fixed number of names; overrides the rule"
+    )
+    max_stale_sessions: int = Field(
+        _STRATEGY.max_stale_sessions, ge=1, description="longest allowed run of unchanged closes"
+    )
+    regime_filter: bool = _STRATEGY.regime_filter
+    regime_window: int = Field(_STRATEGY.regime_window, ge=2, description="sessions of the benchmark average")
     universe: Literal["auto", "sp500", "all", "file"] = Field(
         "auto",
         description="auto: point-in-time S&P 500 for embedded and alpaca data, every symbol for synthetic",

@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 import typer
 
+from momentum_cli.options import SETS, STORE, parse_sets, parse_value
 from momentum_cli.preflight import default_of
 from momentum_cli.render import table
 
@@ -43,8 +44,6 @@ def parse_sweep(items: list[str]) -> dict[str, list]:
 
 
 def _value(text: str) -> Any:
-    from momentum_cli.app import parse_value
-
     return [parse_value(part) for part in text.split("/")] if "/" in text else parse_value(text)
 
 
@@ -122,9 +121,7 @@ def backtest(
     report: Optional[str] = typer.Option(
         None, "--report", help="Also write backtest.html and the PNGs to this folder"
     ),
-    store: Optional[str] = typer.Option(
-        None, "--store", help=f"Store URL: a folder or s3://bucket/prefix {default_of('store_url')}"
-    ),
+    store: Optional[str] = STORE,
     sweep: list[str] = typer.Option(
         [], "--sweep", help="Sweep a setting: name=v1,v2 (repeatable; months as 2/5/8/11)"
     ),
@@ -132,13 +129,12 @@ def backtest(
     dask_address: Optional[str] = typer.Option(
         None, "--dask-address", help="Dask scheduler address (default: a local cluster)"
     ),
-    set_: list[str] = typer.Option([], "--set", help="Any other setting, key=value (repeatable)"),
+    set_: list[str] = SETS,
     as_json: bool = typer.Option(
         False, "--json", help="Print the metrics, final equity and rebalances as one JSON object"
     ),
 ) -> None:
     """Backtest the live strategy over history; store the results and an HTML report."""
-    from momentum_cli.app import parse_sets
     from momentum_cli.preflight import check_backtest
 
     overrides = parse_sets(set_)

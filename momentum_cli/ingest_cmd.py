@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 import typer
 
+from momentum_cli.options import SETS, STORE, parse_sets
 from momentum_cli.preflight import default_of
 
 
@@ -33,15 +34,12 @@ def ingest(
     end: Optional[str] = typer.Option(
         None, "--end", help="Last session YYYY-MM-DD (default: the provider's last session)"
     ),
-    store: Optional[str] = typer.Option(
-        None, "--store", help=f"Store URL: a folder or s3://bucket/prefix {default_of('store_url')}"
-    ),
-    set_: list[str] = typer.Option([], "--set", help="Any other setting, key=value (repeatable)"),
+    store: Optional[str] = STORE,
+    set_: list[str] = SETS,
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as one JSON object"),
 ) -> None:
     """Backfill daily bars of the universe's members into the dataset ``history``; a rerun fetches
     only what is new."""
-    from momentum_cli.app import parse_sets
     from momentum_cli.preflight import check_ingest
 
     overrides = parse_sets(set_)

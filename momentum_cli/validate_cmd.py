@@ -49,7 +49,7 @@ def validate(
 
     from momentum.calendar import is_session, nyse_sessions, previous_session
     from momentum.strategy import min_history
-    from momentum.validation import render_html, validate_bars
+    from momentum.validation import GateLimits, render_html, validate_bars
     from momentum_cli.preflight import checked_date, checked_settings
 
     checked_date(as_of, "--as-of")
@@ -72,9 +72,11 @@ def validate(
         bars,
         as_of=day,
         sessions=nyse_sessions(min(start, day), day),
-        min_history=min_history(settings.lookback),
-        max_stale_sessions=settings.max_stale_sessions,
-        max_quarantine_fraction=settings.max_quarantine_fraction,
+        limits=GateLimits(
+            min_history=min_history(settings.lookback),
+            max_stale_sessions=settings.max_stale_sessions,
+            max_quarantine_fraction=settings.max_quarantine_fraction,
+        ),
     )
     if html:
         html.write_text(render_html(result, title=f"Validation of {path.name}"))

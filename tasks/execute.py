@@ -21,7 +21,7 @@ from prefect.cache_policies import NONE as NO_CACHE
 
 from momentum import definitions
 from momentum.brokers.base import OrderState
-from momentum.execution import execute_plan, reconcile
+from momentum.execution import ExecutionHooks, execute_plan, reconcile
 from momentum.settings import Settings
 from momentum.store import DatasetRef, VersionedStore
 from tasks.common import current_flow_run_id, open_store
@@ -129,8 +129,7 @@ def execute(
         broker,
         definitions.guards(settings, store.marker_exists(KILL_SWITCH)),
         prices,
-        kill_check=kill_check(settings, store),
-        log=logger.warning,
+        ExecutionHooks(kill_check=kill_check(settings, store), log=logger.warning),
     )
     gaps = reconcile(plan, {p.symbol: p.qty for p in broker.positions()})
     _warn_gaps(logger.warning, gaps)

@@ -45,11 +45,7 @@ def plan(settings: Settings, scores_ref: DatasetRef, bars_ref: DatasetRef, live:
         broker.account().cash,
         prices,
         rebalance_key=scores_ref.as_of.replace("-", ""),
-        fractional=params.fractional,
-        notional=params.notional,
-        min_order_value=params.min_order_value,
-        cash_buffer=params.cash_buffer,
-        cost_bps=params.cost_bps,
+        sizing=params,
     )
     return store.write(
         "orders",

@@ -11,7 +11,7 @@ from momentum.errors import PermanentError
 from momentum.settings import Settings
 from momentum.store import DatasetRef
 from momentum.strategy import min_history
-from momentum.validation import render_html, render_markdown, validate_bars
+from momentum.validation import FetchReport, GateLimits, render_html, render_markdown, validate_bars
 from tasks.common import STAGE, current_flow_run_id, open_store
 
 
@@ -50,10 +50,12 @@ def validate(settings: Settings, bars_ref: DatasetRef, benchmark_ref: DatasetRef
         bars,
         as_of=as_of,
         sessions=nyse_sessions(start, as_of),
-        **params,
-        expected=store.manifest(bars_ref).params.get("requested_symbols"),
-        rejected=bars.attrs.get("rejected") or {},
-        benchmark_last=_benchmark_last(store, benchmark_ref),
+        limits=GateLimits(**params),
+        fetched=FetchReport(
+            expected=store.manifest(bars_ref).params.get("requested_symbols"),
+            rejected=bars.attrs.get("rejected") or {},
+            benchmark_last=_benchmark_last(store, benchmark_ref),
+        ),
     )
     inputs = {"bars": bars_ref} | ({"benchmark": benchmark_ref} if benchmark_ref is not None else {})
     ref = store.write(

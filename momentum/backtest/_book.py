@@ -47,21 +47,36 @@ class Book:
     rebalances: list[tuple] = field(default_factory=list)
 
 
-def sell_delisted(book: Book, panel: Panel, row: int, signal: pd.Timestamp) -> list[float]:
+@dataclass(frozen=True)
+class RebalanceSessions:
+    """One rebalance's signal and trade sessions and their rows in the :class:`Panel`."""
+
+    signal: pd.Timestamp
+    trade: pd.Timestamp
+    signal_row: int
+    trade_row: int
+
+
+@dataclass(frozen=True)
+class Fills:
+    """Shares ``delta`` of the panel columns ``cols`` filled at ``prices`` (``planned``: the planned shares;
+    ``when``: signal date, fill date, reason)."""
+
+    cols: np.ndarray
+    delta: np.ndarray
+    prices: np.ndarray
+    planned: np.ndarray
+    when: tuple[pd.Timestamp, pd.Timestamp, str]
+
+
+def _sell_delisted(book: Book, panel: Panel, row: int, signal: pd.Timestamp) -> list[float]:
     """Sell every held name without a close at the signal session at its last close, booked on the
     signal session; returns the bought, sold and cost dollars."""
     held = np.flatnonzero(book.shares)
     gone = held[np.isnan(panel.raw[row, held])]
-    book.cash, *flows = _fill(
-        gone,
-        -book.shares[gone],
-        last_close(panel.raw, row, gone),
-        -book.shares[gone],
-        book.cash,
-        panel.rate,
-        (signal, signal, "delisted"),
-        panel.symbols,
-        book.trades,
+    sold = -book.shares[gone]
+    flows = _fill(
+        book, panel, Fills(gone, sold, last_close(panel.raw, row, gone), sold, (signal, signal, "delisted"))
     )
     if len(gone):
         book.shares = book.shares.copy()
@@ -71,31 +86,17 @@ def sell_delisted(book: Book, panel: Panel, row: int, signal: pd.Timestamp) -> l
 
 
 def rebalance(
-    book: Book,
-    panel: Panel,
-    config: BacktestConfig,
-    target: dict[str, np.ndarray],
-    rows: tuple[int, int],
-    days: tuple[pd.Timestamp, pd.Timestamp],
-    flows: list[float],
+    book: Book, panel: Panel, config: BacktestConfig, target: dict[str, np.ndarray], at: RebalanceSessions
 ) -> None:
-    """Plan at the signal session's closes (the live plan), fill at the trade session's, book it all."""
-    (i, j), (signal, trade) = rows, days
-    traded, planned = _plan(book, panel, config, target["weight"], i, signal)
+    """Sell the delisted holdings at the signal session, plan at its closes (the live plan), fill at the
+    trade session's, book it all."""
+    flows = _sell_delisted(book, panel, at.signal_row, at.signal)
+    i, j, days = at.signal_row, at.trade_row, (at.signal, at.trade)
+    traded, planned = _plan(book, panel, config, target["weight"], i, at.signal)
     price = last_close(panel.raw, j, traded)
     delta = _funded(planned, panel.raw[j, traded], price, book.cash, panel.rate, panel.step)
     equity_before, cash_before = book.cash + float(book.shares[traded] @ price), book.cash
-    book.cash, *more = _fill(
-        traded,
-        delta,
-        price,
-        planned,
-        book.cash,
-        panel.rate,
-        (signal, trade, "rebalance"),
-        panel.symbols,
-        book.trades,
-    )
+    more = _fill(book, panel, Fills(traded, delta, price, planned, (at.signal, at.trade, "rebalance")))
     book.shares = book.shares.copy()
     book.shares[traded] += delta
     book.events.append((j, book.shares, book.cash))
@@ -111,14 +112,7 @@ def _plan(
     and their planned shares, kept verbatim in ``book.plans``."""
     traded = np.flatnonzero((weight > 0) | (book.shares != 0))
     planned = plan_quantities(
-        weight[traded],
-        book.shares[traded],
-        book.cash,
-        panel.raw[row, traded],
-        fractional=config.fractional,
-        min_order_value=config.min_order_value,
-        cash_buffer=config.cash_buffer,
-        cost_bps=config.cost_bps + config.slippage_bps,
+        weight[traded], book.shares[traded], book.cash, panel.raw[row, traded], config.sizing()
     )
     book.plans.append((signal, traded, planned, panel.raw[row, traded], book.shares[traded], weight[traded]))
     return traded, planned
@@ -152,25 +146,26 @@ def _funded(
     return delta
 
 
-def _fill(
-    cols: np.ndarray,
-    delta: np.ndarray,
-    prices: np.ndarray,
-    planned: np.ndarray,
-    cash: float,
-    rate: float,
-    when: tuple,
-    symbols: np.ndarray,
-    trades: list,
-) -> tuple[float, float, float, float]:
-    """Book the non-zero ``delta`` shares of ``cols`` at ``prices`` into ``trades`` (``when``: signal,
-    fill date, reason); return cash afterwards, bought and sold notional and costs (dollars)."""
-    done = delta != 0
+def _fill(book: Book, panel: Panel, fills: Fills) -> list[float]:
+    """Book the non-zero ``fills.delta`` into ``book.trades`` and ``book.cash`` (costs at the panel's
+    rate); return the bought and sold notional and the costs (dollars)."""
+    done = fills.delta != 0
     if not done.any():
-        return cash, 0.0, 0.0, 0.0
-    delta, prices = delta[done], prices[done]
+        return [0.0, 0.0, 0.0]
+    delta, prices = fills.delta[done], fills.prices[done]
     notional = np.abs(delta) * prices
-    cost = rate * notional
-    trades.append((when, symbols[cols[done]], delta, np.abs(planned[done]), prices, notional, cost))
+    cost = panel.rate * notional
+    book.trades.append(
+        (
+            fills.when,
+            panel.symbols[fills.cols[done]],
+            delta,
+            np.abs(fills.planned[done]),
+            prices,
+            notional,
+            cost,
+        )
+    )
     bought, costs = float(notional[delta > 0].sum()), float(cost.sum())
-    return cash - float(delta @ prices) - costs, bought, float(notional.sum()) - bought, costs
+    book.cash = book.cash - float(delta @ prices) - costs
+    return [bought, float(notional.sum()) - bought, costs]

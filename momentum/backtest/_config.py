@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from momentum.calendar import DEFAULT_MONTHS
+from momentum.portfolio import Sizing
 
 
 @dataclass(frozen=True)
@@ -23,3 +24,12 @@ class BacktestConfig:
     fractional: bool = False
     min_order_value: float = 1.0
     cash_buffer: float = 0.0
+
+    def sizing(self) -> Sizing:
+        """The live planning rules of the simulated plans: buys funded after commission and slippage."""
+        return Sizing(
+            fractional=self.fractional,
+            min_order_value=self.min_order_value,
+            cash_buffer=self.cash_buffer,
+            cost_bps=self.cost_bps + self.slippage_bps,
+        )

@@ -28,9 +28,9 @@ from collections.abc import Callable, Collection
 import numpy as np
 import pandas as pd
 
-from momentum.backtest._book import Book, Panel, rebalance, sell_delisted
+from momentum.backtest._book import Book, Panel, RebalanceSessions, rebalance
 from momentum.backtest._config import BacktestConfig
-from momentum.backtest._result import BacktestResult, backtest_result, plans_frame, trades_frame
+from momentum.backtest._result import BacktestResult, Booked, backtest_result, plans_frame, trades_frame
 from momentum.calendar import CALENDAR_START, nyse_sessions, rebalance_schedule
 from momentum.strategy import (
     StrategyParams,
@@ -76,12 +76,13 @@ def run_backtest(
     signals = signals_at(panel.raw, signal_rows, starts, params.lookback, params.skip)
     book = Book(np.zeros(len(panel.symbols)), float(config.initial_cash))
     for k, (signal, trade) in enumerate(schedule.itertuples(index=False)):
-        flows = sell_delisted(book, panel, signal_rows[k], signal)
         to_cash = _to_cash(params, benchmark, signal)
         target = _target(
             panel, {name: values[k] for name, values in signals.items()}, members(signal), to_cash, params
         )
-        rebalance(book, panel, config, target, (signal_rows[k], trade_rows[k]), (signal, trade), flows)
+        rebalance(
+            book, panel, config, target, RebalanceSessions(signal, trade, signal_rows[k], trade_rows[k])
+        )
     return _result(dates, rows, panel, book, config.initial_cash, benchmark)
 
 
@@ -114,17 +115,13 @@ def _result(
     benchmark: pd.Series | None,
 ) -> BacktestResult:
     """The daily curves of the sessions in range (``rows``) and the frames of everything booked."""
-    return backtest_result(
-        dates[rows],
-        rows,
-        panel.raw,
-        book.events,
-        initial_cash,
-        benchmark,
-        book.rebalances,
-        trades_frame(book.trades),
-        plans_frame(panel.symbols, book.plans),
+    booked = Booked(
+        events=book.events,
+        rebalances=book.rebalances,
+        trades=trades_frame(book.trades),
+        plans=plans_frame(panel.symbols, book.plans),
     )
+    return backtest_result(dates[rows], rows, panel.raw, booked, initial_cash, benchmark)
 
 
 def _session_rows(dates: pd.DatetimeIndex, params: StrategyParams, config: BacktestConfig) -> np.ndarray:

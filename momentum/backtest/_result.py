@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from momentum.backtest._metrics import performance
-from momentum.portfolio import PLAN_COLUMNS, plan_frame
+from momentum.portfolio import PLAN_COLUMNS, PlanArrays, plan_frame
 
 TRADE_COLUMNS = [
     "signal_date",
@@ -78,7 +78,8 @@ def plans_frame(symbols: np.ndarray, plans: list[tuple]) -> pd.DataFrame:
     keys = np.concatenate(
         [np.full(len(t), f"{s:%Y%m%d}", dtype=object) for s, t in zip(signal, traded, strict=True)]
     )
-    frame = plan_frame(symbols[np.concatenate(traded)], *map(np.concatenate, arrays), rebalance_key=keys)
+    planned = PlanArrays(symbols[np.concatenate(traded)], *map(np.concatenate, arrays))
+    frame = plan_frame(planned, rebalance_key=keys)
     frame["signal_date"] = np.repeat(
         np.array(signal, dtype="datetime64[ns]"), [np.count_nonzero(d) for d in arrays[0]]
     )  # rows come grouped by rebalance
@@ -134,18 +135,28 @@ def _marks(raw: np.ndarray, lo: int, hi: int, cols: np.ndarray) -> np.ndarray:
     return block[last, np.arange(len(cols))]
 
 
+@dataclass(frozen=True)
+class Booked:
+    """Everything the simulated book recorded: ``events`` (the panel row, shares and cash after each
+    change), one tuple per rebalance (:data:`REBALANCE_COLUMNS`), and the fills and plans as frames."""
+
+    events: list[tuple[int, np.ndarray, float]]
+    rebalances: list[tuple]
+    trades: pd.DataFrame
+    plans: pd.DataFrame
+
+
 def backtest_result(
     sessions: pd.DatetimeIndex,
     rows: np.ndarray,
     raw: np.ndarray,
-    events: list,
+    booked: Booked,
     initial_cash: float,
     benchmark: pd.Series | None,
-    rebalances: list,
-    trades: pd.DataFrame,
-    plans: pd.DataFrame,
 ) -> BacktestResult:
-    """Daily curves: the state after the last event at or before each session, marked at its close."""
+    """Daily curves of the ``sessions`` (rows ``rows`` of the closes ``raw``): the state after the last
+    event at or before each session, marked at its close; and the frames of everything ``booked``."""
+    events = booked.events
     equity = np.full(len(rows), float(initial_cash))
     cash, holdings = equity.copy(), np.zeros(len(rows))
     at = np.array([e[0] for e in events], dtype=int)
@@ -165,9 +176,9 @@ def backtest_result(
         cash=pd.Series(cash, index=sessions, name="cash"),
         holdings=pd.Series(holdings.astype(int), index=sessions, name="holdings"),
         benchmark=bench,
-        rebalances=_rebalances(rebalances),
-        trades=trades,
-        orders=plans,
+        rebalances=_rebalances(booked.rebalances),
+        trades=booked.trades,
+        orders=booked.plans,
     )
 
 

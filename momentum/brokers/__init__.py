@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 from momentum.errors import PermanentError
 
-LIVE_ALPACA_URL = "https://api.alpaca.markets"
 PAPER_ALPACA_HOST = "paper-api.alpaca.markets"
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 

@@ -26,13 +26,12 @@ Retry and idempotency rules
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
+from momentum.brokers import PAPER_ALPACA_HOST
 from momentum.brokers.alpaca_http import TradingClient, _OutcomeUnknown, check_base_url
 from momentum.brokers.alpaca_wire import (
     check_client_order_id,
@@ -55,15 +54,13 @@ from momentum.brokers.base import (
     OrderStatus,
     Position,
 )
+from momentum.http_retry import HttpOptions
 
 log = logging.getLogger(__name__)
 
 LIVE_HOST = "api.alpaca.markets"
-PAPER_HOST = "paper-api.alpaca.markets"
 
-DEFAULT_TIMEOUT = 10.0  # seconds per HTTP request
-DEFAULT_MAX_RETRIES = 4  # attempts after the first, per request
-DEFAULT_BACKOFF_SECONDS = 0.5  # first backoff; doubles per attempt
+_DEFAULT_HTTP = HttpOptions()
 OPEN_ORDERS_LIMIT = 500  # Alpaca's maximum page size (default is 50)
 ORDERS = "/v2/orders"
 
@@ -81,30 +78,26 @@ class AlpacaBroker:
         secret_key: str,
         *,
         live: bool,
-        session: requests.Session | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        backoff_seconds: float = DEFAULT_BACKOFF_SECONDS,
-        sleep: Callable[[float], Any] = time.sleep,
+        http: HttpOptions = _DEFAULT_HTTP,
     ) -> None:
         if not key_id or not secret_key:
             raise ValueError("AlpacaBroker needs both an API key id and a secret key")
         host = check_base_url(base_url)
         if host == LIVE_HOST and not live:
             raise ValueError(f"{LIVE_HOST} is the live (real-money) endpoint but live=False")
-        if host == PAPER_HOST and live:
-            raise ValueError(f"{PAPER_HOST} is the paper endpoint but live=True")
+        if host == PAPER_ALPACA_HOST and live:
+            raise ValueError(f"{PAPER_ALPACA_HOST} is the paper endpoint but live=True")
         self.base_url = base_url.rstrip("/")
         self.live = bool(live)
         self._http = TradingClient(
             self.base_url,
             key_id,
             secret_key,
-            session=session,
-            timeout=timeout,
-            max_retries=max_retries,
-            backoff_seconds=backoff_seconds,
-            sleep=sleep,
+            session=http.session,
+            timeout=http.timeout,
+            max_retries=http.max_retries,
+            backoff_seconds=http.backoff_seconds,
+            sleep=http.sleep,
         )
 
     def __repr__(self) -> str:

@@ -18,8 +18,8 @@ from typing import Any
 
 from momentum.brokers.base import Account, BrokerError, DuplicateOrderError, OrderRequest, OrderStatus
 from momentum.errors import PermanentError
+from momentum.portfolio import MAX_CLIENT_ORDER_ID
 
-MAX_CLIENT_ORDER_ID = 128
 TRADING_FLAGS = ("trading_blocked", "account_blocked", "trade_suspended_by_user")  # any True: no trading
 
 

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from momentum.execution._exactly_once import Action, send_once
+from momentum.execution._exactly_once import Action, SendOutcome, send_once
 from momentum.execution._guards import GuardError, Guards
-from momentum.execution._loop import execute_plan, reconcile
+from momentum.execution._loop import ExecutionHooks, execute_plan, reconcile
 from momentum.execution._outcomes import OUTCOME_COLUMNS
 
-__all__ = ["Action", "GuardError", "Guards", "OUTCOME_COLUMNS", "execute_plan", "reconcile", "send_once"]
+__all__ = [
+    "Action",
+    "ExecutionHooks",
+    "GuardError",
+    "Guards",
+    "OUTCOME_COLUMNS",
+    "SendOutcome",
+    "execute_plan",
+    "reconcile",
+    "send_once",
+]

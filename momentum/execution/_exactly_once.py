@@ -16,6 +16,7 @@ Exactly once rests on the broker, not on our memory: every order of a plan carri
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 
 from momentum.brokers.base import (
@@ -37,6 +38,19 @@ class Action(StrEnum):
     NONE = "none"  # not posted (market closed, blocked, kill switch)
 
 
+_AT_BROKER = "already at the broker"
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """What :func:`send_once` did with one order: the broker's ``status`` of it (None when the broker holds
+    nothing under the id), the :class:`Action` taken and a ``note`` for the trader."""
+
+    status: OrderStatus | None
+    action: Action
+    note: str
+
+
 def matches(found: OrderStatus, order: OrderRequest) -> bool:
     """Whether the order the broker holds under our id is the planned one (symbol, side, shares)."""
     if found.symbol != order.symbol or found.side != order.side:
@@ -46,12 +60,8 @@ def matches(found: OrderStatus, order: OrderRequest) -> bool:
     return True
 
 
-def send_once(
-    broker: Broker,
-    order: OrderRequest,
-    gate: Callable[[], str] | None = None,
-) -> tuple[OrderStatus | None, str, str]:
-    """Submit unless the broker already has this id. Returns (status or None, action, note).
+def send_once(broker: Broker, order: OrderRequest, gate: Callable[[], str] | None = None) -> SendOutcome:
+    """Submit unless the broker already has this id.
 
     ``gate`` is asked only for an order the broker does not have yet: a non-empty answer is the
     reason not to send it (action ``none``). None with action ``refused`` means the broker refused
@@ -61,25 +71,27 @@ def send_once(
     """
     existing = broker.get_by_client_id(order.client_order_id)
     if existing is not None:
-        return existing, Action.FOUND, "already at the broker (sent by an earlier run); not sent again"
+        return SendOutcome(existing, Action.FOUND, f"{_AT_BROKER} (sent by an earlier run); not sent again")
     reason = gate() if gate is not None else ""
     if reason:
-        return None, Action.NONE, reason
+        return SendOutcome(None, Action.NONE, reason)
     try:
-        return broker.submit(order), Action.SUBMITTED, "sent"
+        return SendOutcome(broker.submit(order), Action.SUBMITTED, "sent")
     except DuplicateOrderError:
         found = broker.get_by_client_id(order.client_order_id)
         if found is None:
             raise
-        return found, Action.FOUND, "already at the broker (duplicate id refused); not sent again"
+        return SendOutcome(found, Action.FOUND, f"{_AT_BROKER} (duplicate id refused); not sent again")
     except BrokerUnavailable:
         found = broker.get_by_client_id(order.client_order_id)
         if found is None:
             raise
-        return found, Action.SUBMITTED, "sent (outcome confirmed by a lookup after a timeout or server error)"
+        return SendOutcome(
+            found, Action.SUBMITTED, "sent (outcome confirmed by a lookup after a timeout or server error)"
+        )
     except BrokerError as exc:
         # A refusal (4xx) or an answer we could not read: the broker is the judge of what is booked.
         found = broker.get_by_client_id(order.client_order_id)
         if found is not None:
-            return found, Action.SUBMITTED, f"sent (confirmed by a lookup after: {exc})"
-        return None, Action.REFUSED, f"rejected by the broker, nothing booked: {exc}"
+            return SendOutcome(found, Action.SUBMITTED, f"sent (confirmed by a lookup after: {exc})")
+        return SendOutcome(None, Action.REFUSED, f"rejected by the broker, nothing booked: {exc}")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -29,25 +30,37 @@ from momentum.execution._guards import GuardError, Guards, check_guards
 from momentum.execution._outcomes import not_sent_killed, not_sent_market_closed, outcome_frame, record_final
 
 
+def _quiet(_message: str) -> None:
+    """A log that says nothing."""
+
+
+@dataclass(frozen=True)
+class ExecutionHooks:
+    """What the order loop asks of its caller: ``kill_check`` before every submit (a kill switch engaged
+    mid-run stops the remaining orders), ``log`` one line per notable event, and ``sleep`` and ``clock``
+    (seconds) to pace the waits for fills."""
+
+    kill_check: Callable[[], bool] | None = None
+    log: Callable[[str], None] = _quiet
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+
+    def killed(self) -> bool:
+        return self.kill_check is not None and self.kill_check()
+
+
 def execute_plan(
     plan: pd.DataFrame,
     broker: Broker,
     guards: Guards,
     last_close: pd.Series,
-    *,
-    kill_check: Callable[[], bool] | None = None,
-    log: Callable[[str], None] | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
+    hooks: ExecutionHooks = ExecutionHooks(),
 ) -> pd.DataFrame:
     """Run the plan: guards, market clock, sells, wait, buys (funded ones only), wait.
 
     Returns one row per planned order (:data:`~momentum.execution.OUTCOME_COLUMNS`).
-    ``kill_check`` is asked before every submit (a kill switch engaged mid-run stops the remaining
-    orders); ``log`` receives one line per notable event; ``sleep`` and ``clock`` (seconds) pace the
-    waits for fills.
     """
-    say = log or (lambda _msg: None)
+    say = hooks.log
     if guards.kill_switch:  # before the broker is even asked anything
         raise GuardError("kill switch engaged: no order sent")
     check_guards(plan, last_close, guards, broker.positions() if len(plan) else [])
@@ -59,19 +72,12 @@ def execute_plan(
     if not market.is_open:
         say(f"market closed: queueing orders for the next open ({market.next_open.isoformat()})")
     waited = market.is_open and guards.fill_timeout_seconds > 0
-    outcomes = _sells_then_buys(plan, broker, guards, waited, kill_check, say, sleep, clock)
+    outcomes = _sells_then_buys(plan, broker, guards, waited, hooks)
     return outcome_frame(plan, outcomes)
 
 
 def _sells_then_buys(
-    plan: pd.DataFrame,
-    broker: Broker,
-    guards: Guards,
-    waited: bool,
-    kill_check: Callable[[], bool] | None,
-    say: Callable[[str], None],
-    sleep: Callable[[float], None],
-    clock: Callable[[], float],
+    plan: pd.DataFrame, broker: Broker, guards: Guards, waited: bool, hooks: ExecutionHooks
 ) -> dict[str, dict]:
     """The order loop: each side's orders sent once (sells, then the buys they fund), then waited for
     when ``waited``; a kill switch engaged mid-run records the rest not sent. Returns the outcomes."""
@@ -81,12 +87,12 @@ def _sells_then_buys(
         if rows.empty:
             continue
         gate = _funding_gate(plan, outcomes, broker, guards) if side == Side.BUY else None
-        sent, killed = _send_side(rows, broker, gate, outcomes, kill_check, say)
+        sent, killed = _send_side(rows, broker, gate, outcomes, hooks)
         if waited:
-            sent = _wait(broker, sent, guards.fill_timeout_seconds, guards.poll_seconds, sleep, clock)
-        record_final(sent, outcomes, waited, guards.fill_timeout_seconds, say)
+            sent = _wait(broker, sent, guards, hooks)
+        record_final(sent, outcomes, waited, guards.fill_timeout_seconds, hooks.log)
         if killed:
-            not_sent_killed(plan, outcomes, say)
+            not_sent_killed(plan, outcomes, hooks.log)
             break
     return outcomes
 
@@ -110,18 +116,19 @@ def _send_side(
     broker: Broker,
     gate: Callable[[float], str] | None,
     outcomes: dict[str, dict],
-    kill_check: Callable[[], bool] | None,
-    say: Callable[[str], None],
+    hooks: ExecutionHooks,
 ) -> tuple[dict[str, OrderStatus], bool]:
     """Send one side's orders once each; returns the orders at the broker and whether the kill switch
     stopped the side. Orders not at the broker are recorded in ``outcomes`` (blocked or rejected)."""
+    say = hooks.log
     sent: dict[str, OrderStatus] = {}
     for row in rows.itertuples(index=False):
-        if kill_check is not None and kill_check():
+        if hooks.killed():
             return sent, True
         order, value = _order_request(row)
         coid = order.client_order_id
-        status, action, note = send_once(broker, order, None if gate is None else lambda v=value: gate(v))
+        outcome = send_once(broker, order, None if gate is None else lambda v=value: gate(v))
+        status, action, note = outcome.status, outcome.action, outcome.note
         if status is None:
             say(f"{coid}: {note}")
             blocked = action == Action.NONE
@@ -178,16 +185,12 @@ def _funding_gate(
 
 
 def _wait(
-    broker: Broker,
-    statuses: dict[str, OrderStatus],
-    timeout: float,
-    poll: float,
-    sleep: Callable[[float], None],
-    clock: Callable[[], float],
+    broker: Broker, statuses: dict[str, OrderStatus], guards: Guards, hooks: ExecutionHooks
 ) -> dict[str, OrderStatus]:
-    """Poll the non-final orders (backing off to every ``poll`` seconds) until all are final or ``timeout``
-    seconds have passed."""
-    deadline = clock() + timeout
+    """Poll the non-final orders (backing off to every ``guards.poll_seconds``) until all are final or
+    ``guards.fill_timeout_seconds`` have passed."""
+    sleep, clock, poll = hooks.sleep, hooks.clock, guards.poll_seconds
+    deadline = clock() + guards.fill_timeout_seconds
     interval = min(0.05, poll)
     while any(not s.terminal for s in statuses.values()):
         left = deadline - clock()

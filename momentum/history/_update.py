@@ -151,17 +151,15 @@ def update_history(
             f"{provider.name} returned no bars for {len(target.symbols)} symbols over "
             f"{target.start:%Y-%m-%d}..{target.end:%Y-%m-%d} (check the symbols and the range)"
         )
-    fetched, parts, read, readjusted = _merged(store, base, provider, fetched, target)
-    coverage = _coverage(stored, target, fetched)
-    ref = _commit(
-        store, base, coverage, parts, read, {"provider": provider.name, "readjusted": readjusted}, flow_run_id
-    )
+    merged = _merged(store, base, provider, fetched, target)
+    coverage = _coverage(stored, target, merged.fetched)
+    ref = _commit(store, base, coverage, merged, {"provider": provider.name}, flow_run_id)
     return HistoryUpdate(
         ref,
         store.manifest(ref).path,
         coverage,
-        new_sessions(stored, fetched),
-        tuple(readjusted),
+        new_sessions(stored, merged.fetched),
+        tuple(merged.readjusted),
         requests_sent(provider) - before,
     )
 
@@ -183,23 +181,33 @@ def _to_fetch(
     return target, plan_fetches(stored, target, sessions)
 
 
+@dataclass(frozen=True)
+class _Merged:
+    """An update's bars: those ``fetched`` (re-adjusted symbols over the whole range), the new year
+    ``parts``, the stored years ``read`` to make them, and the ``readjusted`` symbols."""
+
+    fetched: pd.DataFrame
+    parts: dict[str, pd.DataFrame]
+    read: list[str]
+    readjusted: list[str]
+
+
 def _merged(
     store: VersionedStore,
     base: Manifest | None,
     provider: PriceProvider,
     fetched: pd.DataFrame,
     target: Coverage,
-) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], list[str], list[str]]:
+) -> _Merged:
     """The fetched bars merged into the stored years they fall in, or into every stored year with the
-    re-adjusted symbols fetched again over the whole range: (fetched bars, the new year parts, the
-    years read, the re-adjusted symbols)."""
+    re-adjusted symbols fetched again over the whole range."""
     read = years_of(fetched) if base else []
     old = store.read(base.ref, parts=read) if read else fetched.iloc[:0]
     readjusted = readjusted_symbols(old, fetched)
     if readjusted:
         fetched, read = _refetch(provider, fetched, readjusted, target), list(base.parts)
         old = store.read(base.ref)
-    return fetched, split_by_year(merge_history(old, fetched, readjusted)), read, readjusted
+    return _Merged(fetched, split_by_year(merge_history(old, fetched, readjusted)), read, readjusted)
 
 
 def _coverage(stored: Coverage | None, target: Coverage, fetched: pd.DataFrame) -> Coverage:
@@ -212,20 +220,19 @@ def _commit(
     store: VersionedStore,
     base: Manifest | None,
     coverage: Coverage,
-    parts: dict[str, pd.DataFrame],
-    read: list[str],
+    merged: _Merged,
     source: dict[str, Any],
     flow_run_id: str | None,
 ) -> DatasetRef:
-    """Commit the new year ``parts``; the base's years not ``read`` are carried over unread. The
-    version's params: the coverage, then ``source`` (provider name, re-adjusted symbols)."""
+    """Commit the new year parts; the base's years not read are carried over unread. The version's
+    params: the coverage, then ``source`` (the provider's name), then the re-adjusted symbols."""
     return store.write_parts(
         HISTORY,
         coverage.end,
-        parts,
+        merged.parts,
         base=base,
-        keep=[k for k in (base.parts if base else {}) if k not in read],
-        params={**coverage.params(), **source},
+        keep=[k for k in (base.parts if base else {}) if k not in merged.read],
+        params={**coverage.params(), **source, "readjusted": merged.readjusted},
         flow_run_id=flow_run_id,
     )
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from momentum.portfolio._orders import (
+    MAX_CLIENT_ORDER_ID,
     PLAN_COLUMNS,
+    PlanArrays,
     PlanParams,
+    Sizing,
     client_order_id,
     fund_buys,
     plan_frame,
@@ -13,8 +16,11 @@ from momentum.portfolio._orders import (
 )
 
 __all__ = [
+    "MAX_CLIENT_ORDER_ID",
     "PLAN_COLUMNS",
+    "PlanArrays",
     "PlanParams",
+    "Sizing",
     "client_order_id",
     "fund_buys",
     "plan_frame",

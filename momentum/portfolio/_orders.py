@@ -29,21 +29,30 @@ PLAN_COLUMNS = [
     "target_qty",
     "target_weight",
 ]
-MAX_CLIENT_ORDER_ID = 48
+MAX_CLIENT_ORDER_ID = 48  # the bot's ids; brokers refuse longer ones before sending (Alpaca allows 128)
 
 
 @dataclass(frozen=True)
-class PlanParams:
-    """What a plan depends on besides its input datasets: the account it is made for (``broker``, and
-    for Alpaca its ``endpoint``: a plan made against one account is never reused for another) and the
-    sizing rules of :func:`plan_orders` (``cost_bps``: every cost a fill will carry, basis points)."""
+class Sizing:
+    """How :func:`plan_orders` sizes a plan: whole shares unless ``fractional`` (6 decimals), buys as
+    dollar amounts when ``notional`` (needs ``fractional``), trades worth less than ``min_order_value``
+    dollars dropped, a ``cash_buffer`` fraction of equity kept in cash, buys funded after ``cost_bps``
+    (every cost a fill will carry, basis points of traded notional)."""
 
-    broker: str = "paper"
     fractional: bool = False
+    notional: bool = False
     min_order_value: float = 1.0
     cash_buffer: float = 0.0
-    notional: bool = False
     cost_bps: float = 0.0
+
+
+@dataclass(frozen=True)
+class PlanParams(Sizing):
+    """What a plan depends on besides its input datasets: the account it is made for (``broker``, and
+    for Alpaca its ``endpoint``: a plan made against one account is never reused for another) and its
+    :class:`Sizing`."""
+
+    broker: str = "paper"
     endpoint: str | None = None
 
     def lineage(self) -> dict[str, Any]:
@@ -59,11 +68,24 @@ class PlanParams:
         return params | ({"endpoint": self.endpoint} if self.endpoint is not None else {})
 
 
+@dataclass(frozen=True)
+class PlanArrays:
+    """The planning core's arrays, in one symbol order: ``symbols``, ``delta`` (shares to trade, + buy,
+    - sell), ``px`` (reference prices, dollars), ``current`` (shares held) and ``weights`` (targets)."""
+
+    symbols: np.ndarray
+    delta: np.ndarray
+    px: np.ndarray
+    current: np.ndarray
+    weights: np.ndarray
+
+
 _ID_CHARS = re.compile(r"^[A-Za-z0-9._-]+$")
 
 
 def client_order_id(rebalance_key: str, symbol: str, side: str) -> str:
-    """Deterministic broker idempotency key for one rebalance, symbol and side (at most 48 chars)."""
+    """Deterministic broker idempotency key for one rebalance, symbol and side (at most
+    :data:`MAX_CLIENT_ORDER_ID` characters)."""
     return str(client_order_ids([rebalance_key], [symbol], [side])[0])
 
 
@@ -98,11 +120,7 @@ def plan_orders(
     prices: pd.Series,
     *,
     rebalance_key: str,
-    fractional: bool = False,
-    notional: bool = False,
-    min_order_value: float = 1.0,
-    cash_buffer: float = 0.0,
-    cost_bps: float = 0.0,
+    sizing: Sizing = Sizing(),
 ) -> pd.DataFrame:
     """The orders that move ``positions`` (symbol -> shares) to ``target_weights`` at ``prices``.
 
@@ -111,32 +129,22 @@ def plan_orders(
     With ``notional`` the buys carry a dollar ``notional`` (qty stays the estimate); sells always go
     by quantity so a position can be closed exactly. The plan is sorted sells first, then by symbol.
     """
-    _check_sizing(target_weights, cash, cash_buffer, notional=notional, fractional=fractional)
+    _check_sizing(target_weights, cash, sizing)
     symbols, px, current, weights = _in_symbol_order(target_weights, positions, prices)
-    delta = plan_quantities(
-        weights,
-        current,
-        cash,
-        px,
-        fractional=fractional,
-        min_order_value=min_order_value,
-        cash_buffer=cash_buffer,
-        cost_bps=cost_bps,
-    )
-    return plan_frame(symbols, delta, px, current, weights, rebalance_key=rebalance_key, notional=notional)
+    delta = plan_quantities(weights, current, cash, px, sizing)
+    arrays = PlanArrays(symbols, delta, px, current, weights)
+    return plan_frame(arrays, rebalance_key=rebalance_key, notional=sizing.notional)
 
 
-def _check_sizing(
-    target_weights: pd.Series, cash: float, cash_buffer: float, *, notional: bool, fractional: bool
-) -> None:
+def _check_sizing(target_weights: pd.Series, cash: float, sizing: Sizing) -> None:
     """Refuse inputs no plan can be sized from: notional without fractional, cash (dollars) negative
     or not finite, a ``cash_buffer`` fraction outside [0, 1), weights short or leveraged."""
-    if notional and not fractional:
+    if sizing.notional and not sizing.fractional:
         raise ValueError("notional orders need fractional=True (a dollar amount buys fractions of a share)")
     if cash < 0 or not np.isfinite(cash):
         raise ValueError(f"cash must be a finite number >= 0, got {cash!r}")
-    if not 0 <= cash_buffer < 1:
-        raise ValueError(f"cash_buffer must be in [0, 1), got {cash_buffer!r}")
+    if not 0 <= sizing.cash_buffer < 1:
+        raise ValueError(f"cash_buffer must be in [0, 1), got {sizing.cash_buffer!r}")
     if (target_weights < 0).any() or target_weights.sum() > 1 + 1e-9:
         raise ValueError("target weights must be >= 0 and sum to at most 1 (long-only, no leverage)")
 
@@ -157,15 +165,7 @@ def _in_symbol_order(
 
 
 def plan_quantities(
-    weights: np.ndarray,
-    current: np.ndarray,
-    cash: float,
-    px: np.ndarray,
-    *,
-    fractional: bool = False,
-    min_order_value: float = 1.0,
-    cash_buffer: float = 0.0,
-    cost_bps: float = 0.0,
+    weights: np.ndarray, current: np.ndarray, cash: float, px: np.ndarray, sizing: Sizing = Sizing()
 ) -> np.ndarray:
     """Shares to trade per symbol (+ buy, - sell): the planning core, on arrays in symbol order.
 
@@ -173,25 +173,19 @@ def plan_quantities(
     than ``min_order_value`` are dropped; buys are trimmed until funded after costs.
     """
     equity = cash + float(current @ px)
-    raw = weights * equity * (1.0 - cash_buffer) / px
-    target = np.floor(raw * 1e6) / 1e6 if fractional else np.floor(raw)
+    raw = weights * equity * (1.0 - sizing.cash_buffer) / px
+    target = np.floor(raw * 1e6) / 1e6 if sizing.fractional else np.floor(raw)
     delta = target - current
-    delta[np.abs(delta) * px < min_order_value] = 0.0
-    return fund_buys(delta, cash, px, cost_bps / 1e4, step=1e-6 if fractional else 1.0)
+    delta[np.abs(delta) * px < sizing.min_order_value] = 0.0
+    return fund_buys(delta, cash, px, sizing.cost_bps / 1e4, step=1e-6 if sizing.fractional else 1.0)
 
 
 def plan_frame(
-    symbols: np.ndarray,
-    delta: np.ndarray,
-    px: np.ndarray,
-    current: np.ndarray,
-    weights: np.ndarray,
-    *,
-    rebalance_key: str | np.ndarray,
-    notional: bool = False,
+    arrays: PlanArrays, *, rebalance_key: str | np.ndarray, notional: bool = False
 ) -> pd.DataFrame:
     """The plan table of non-zero ``delta`` rows (:data:`PLAN_COLUMNS`): by rebalance key (one key, or
     one per row for many rebalances at once), then sells first, then by symbol."""
+    symbols, delta, px, current = arrays.symbols, arrays.delta, arrays.px, arrays.current
     keys = np.broadcast_to(np.asarray(rebalance_key, dtype=object), delta.shape)
     traded = np.flatnonzero(delta)
     traded = traded[np.lexsort((symbols[traded].astype(str), delta[traded] > 0, keys[traded].astype(str)))]
@@ -209,7 +203,7 @@ def plan_frame(
             "est_value": est_value,
             "current_qty": current[traded],
             "target_qty": current[traded] + delta[traded],
-            "target_weight": weights[traded],
+            "target_weight": arrays.weights[traded],
         },
         columns=PLAN_COLUMNS,
     )

@@ -8,9 +8,6 @@ from typing import Protocol
 
 import pandas as pd
 
-BAR_COLUMNS = ("date", "symbol", "adj_close")
-OHLCV_COLUMNS = ("open", "high", "low", "close", "volume")
-
 
 class PriceProvider(Protocol):
     """Daily bars: ``date`` (session, tz-naive), ``symbol``, ``adj_close`` (+ optional raw OHLCV).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, replace
+from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -21,13 +22,15 @@ from momentum.strategy._signals import below_trend, min_history, signal_arrays
 
 # The benchmark a selection strategy must beat: every universe member with a close, equally weighted.
 EQUAL_WEIGHT = "equal_weight"
+# The strategy a run trades unless told otherwise (``Final``: its type is the literal, as settings need).
+DEFAULT_STRATEGY: Final = "qmom"
 
 
 @dataclass(frozen=True)
 class StrategyParams:
     """Windows in sessions; ``holdings`` fixes H, else H = max(min_holdings, round(fraction * eligible))."""
 
-    strategy: str = "qmom"
+    strategy: str = DEFAULT_STRATEGY
     lookback: int = 252
     skip: int = 21
     min_holdings: int = 5

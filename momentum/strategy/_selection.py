@@ -7,7 +7,7 @@ array functions are the core (the backtest calls them per rebalance); the frame 
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -56,30 +56,7 @@ def reason_texts(codes: np.ndarray, *, min_history: int, max_stale_sessions: int
     return texts[codes]
 
 
-def eligibility_reasons(
-    signals: pd.DataFrame,
-    *,
-    members: Collection[str] | None,
-    quarantined: Collection[str],
-    min_history: int,
-    max_stale_sessions: int,
-) -> pd.Series:
-    """Why each symbol is not eligible ('' when eligible); the first failing rule wins."""
-    member = None if members is None else signals.index.isin(list(members))
-    codes = eligibility_codes(
-        {c: signals[c].to_numpy() for c in ("momentum", "history", "flat_run")},
-        member=member,
-        quarantined=signals.index.isin(list(quarantined)),
-        min_history=min_history,
-        max_stale_sessions=max_stale_sessions,
-    )
-    texts = reason_texts(codes, min_history=min_history, max_stale_sessions=max_stale_sessions)
-    return pd.Series(texts, index=signals.index, dtype=object)
-
-
-def holdings_count(
-    eligible: int, *, min_holdings: int = 5, fraction: float = 0.05, fixed: int | None = None
-) -> int:
+def holdings_count(eligible: int, *, min_holdings: int, fraction: float, fixed: int | None = None) -> int:
     """H = max(min_holdings, round(fraction * eligible)) (half rounds up), capped at ``eligible``."""
     wanted = fixed if fixed is not None else max(min_holdings, math.floor(fraction * eligible + 0.5))
     return min(wanted, eligible)
@@ -110,40 +87,6 @@ def pick(
     in_pool[pool] = True
     selected[chosen] = True
     return in_pool, selected
-
-
-def select(
-    signals: pd.DataFrame,
-    reasons: pd.Series,
-    *,
-    holdings: int,
-    strategy: str = "qmom",
-    to_cash: bool = False,
-) -> pd.DataFrame:
-    """The score table of :func:`pick`; selected names get weight 1/H, or 0 when ``to_cash``."""
-    symbols = signals.index.to_numpy(dtype=object)
-    eligible = (reasons == "").to_numpy()
-    in_pool, selected = pick(
-        signals["momentum"].to_numpy(),
-        signals["fip"].to_numpy(),
-        eligible,
-        symbol_ranks(symbols),
-        holdings=holdings,
-        strategy=strategy,
-    )
-    weight = 0.0 if to_cash or holdings == 0 else 1.0 / holdings
-    return score_table(
-        symbols,
-        {
-            "momentum": signals["momentum"].to_numpy(),
-            "fip": signals["fip"].to_numpy(),
-            "eligible": eligible,
-            "reason": reasons.to_numpy(),
-            "in_pool": in_pool,
-            "selected": selected,
-            "weight": np.where(selected, weight, 0.0),
-        },
-    )
 
 
 def score_table(symbols: np.ndarray, columns: Mapping[str, np.ndarray]) -> pd.DataFrame:

@@ -63,7 +63,7 @@ def longest_flat_run(window: np.ndarray) -> np.ndarray:
     return best
 
 
-def signal_arrays(values: np.ndarray, lookback: int = 252, skip: int = 21) -> dict[str, np.ndarray]:
+def signal_arrays(values: np.ndarray, lookback: int, skip: int) -> dict[str, np.ndarray]:
     """momentum, fip, history (sessions) and flat_run per column of ``values`` at its last row.
 
     ``values``: (sessions, symbols) adjusted closes up to ``t``, NaN = no bar. Symbols without a close
@@ -86,9 +86,9 @@ def signal_arrays(values: np.ndarray, lookback: int = 252, skip: int = 21) -> di
 def signals_at(
     values: np.ndarray,
     ends: np.ndarray,
-    starts: np.ndarray | None = None,
-    lookback: int = 252,
-    skip: int = 21,
+    starts: np.ndarray | None,
+    lookback: int,
+    skip: int,
 ) -> dict[str, np.ndarray]:
     """:func:`signal_arrays` at many sessions in one pass: row k holds the signals at row ``ends[k]``
     of ``values``, computed from rows ``starts[k]..ends[k]`` only (default: from row 0).
@@ -118,7 +118,7 @@ def signals_at(
         "history": history,
         "flat_run": _flat_runs(values, (ends - first)[:, None] - moved, first, min_history(lookback), dense),
     }
-    _own_bars_where_gapped(out, values, starts, ends, full & ~dense, lookback, skip)
+    _own_bars_where_gapped(out, values, (starts, ends), full & ~dense, lookback, skip)
     return out
 
 
@@ -138,13 +138,14 @@ def _move_counts(
 def _own_bars_where_gapped(
     out: dict[str, np.ndarray],
     values: np.ndarray,
-    starts: np.ndarray,
-    ends: np.ndarray,
+    windows: tuple[np.ndarray, np.ndarray],
     gapped: np.ndarray,
     lookback: int,
     skip: int,
 ) -> None:
-    """Signals of the symbols with a full history but a gap in the window, from their own last bars."""
+    """Signals of the symbols with a full history but a gap in the window (rows ``starts[k]..ends[k]``
+    of ``windows = (starts, ends)``), from their own last bars."""
+    starts, ends = windows
     for k in np.flatnonzero(gapped.any(axis=1)):
         cols = np.flatnonzero(gapped[k])
         own_bars = trailing_window(values[starts[k] : ends[k] + 1, cols], min_history(lookback))  # gapless
@@ -182,13 +183,7 @@ def _window_sums(x: np.ndarray, *windows: tuple[np.ndarray, np.ndarray]) -> list
     return [totals[np.searchsorted(cuts, hi)] - totals[np.searchsorted(cuts, lo)] for lo, hi in windows]
 
 
-def momentum_signals(closes: pd.DataFrame, lookback: int = 252, skip: int = 21) -> pd.DataFrame:
-    """:func:`signal_arrays` of wide closes as a frame indexed by symbol."""
-    arrays = signal_arrays(closes.to_numpy(dtype="float64"), lookback, skip)
-    return pd.DataFrame(arrays, index=pd.Index(closes.columns, name="symbol"))
-
-
-def below_trend(benchmark: pd.Series, window: int = 200) -> bool:
+def below_trend(benchmark: pd.Series, window: int) -> bool:
     """True when the benchmark's last close is below its ``window``-session simple average."""
     levels = benchmark.dropna()
     if len(levels) < window:

@@ -14,14 +14,13 @@ from momentum.universe._membership import (
     COMPLETE_FROM,
     SWITCH_DATE,
     UNKNOWN_OPT_IN,
-    all_membership,
     file_membership,
     members_at,
     sp500_members,
     sp500_membership,
     sp500_sources,
 )
-from momentum.universe._spec import UniverseSpec, resolved_universe, universe_members
+from momentum.universe._spec import UniverseSpec, universe_members
 
 __all__ = [
     "COMPLETE_FROM",
@@ -31,13 +30,11 @@ __all__ = [
     "UNKNOWN_OPT_IN",
     "UniverseFileError",
     "UniverseSpec",
-    "all_membership",
     "file_membership",
     "file_symbols",
     "members_at",
     "membership_data_end",
     "membership_freshness",
-    "resolved_universe",
     "run_symbols",
     "sp500_members",
     "sp500_membership",

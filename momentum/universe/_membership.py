@@ -264,13 +264,6 @@ def file_membership(path: str, symbols: Sequence[str], dates: pd.DatetimeIndex) 
     return _frame(parse_universe(Path(path).read_text(), known, path), symbols, dates)
 
 
-def all_membership(symbols: Sequence[str], dates: pd.DatetimeIndex) -> pd.DataFrame:
-    """Every symbol a member on every date."""
-    return _frame(
-        pd.DataFrame({"col": range(len(symbols)), "start": OPEN_START, "end": OPEN_END}), symbols, dates
-    )
-
-
 def members_at(membership: pd.DataFrame, as_of: object) -> set[str]:
     """Members on the last row dated at or before ``as_of`` (empty set before the first row)."""
     if not membership.index.is_monotonic_increasing:

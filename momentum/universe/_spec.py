@@ -28,11 +28,6 @@ class UniverseSpec:
         return self.universe
 
 
-def resolved_universe(spec: UniverseSpec) -> str:
-    """``sp500``, ``all`` or ``file`` (see :attr:`UniverseSpec.kind`)."""
-    return spec.kind
-
-
 def universe_members(spec: UniverseSpec, symbols: Sequence[str], as_of: pd.Timestamp) -> set[str] | None:
     """The symbols in the configured universe at ``as_of``; None means every symbol (``all``).
 

@@ -101,7 +101,6 @@ name their symbols.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -114,18 +113,24 @@ from momentum.validation._checks import (
     quarantined_symbols,
 )
 from momentum.validation._report import render_html, render_markdown
-from momentum.validation._stages import _GateInputs, _validate
+from momentum.validation._stages import FetchReport, GateLimits, _GateInputs, _validate
 
 __all__ = [
     "CHECKS",
     "TABLE_COLUMNS",
     "CheckInfo",
+    "FetchReport",
+    "GateLimits",
     "ValidationResult",
     "quarantined_symbols",
     "render_html",
     "render_markdown",
     "validate_bars",
 ]
+
+
+_DEFAULT_LIMITS = GateLimits()
+_NOTHING_KNOWN = FetchReport()  # no list of expected symbols, no benchmark date
 
 
 def _timestamp(value: Any) -> pd.Timestamp:
@@ -150,36 +155,28 @@ def validate_bars(
     *,
     as_of: pd.Timestamp,
     sessions: pd.DatetimeIndex,
-    min_symbols: int = 2,
-    min_history: int = 253,
-    max_stale_sessions: int = 20,
-    max_quarantine_fraction: float = 0.2,
-    max_daily_move: float = 0.5,
-    recent_window: int = 253,
-    expected: Sequence[str] | None = None,
-    rejected: Mapping[str, str] | None = None,
-    benchmark_last: pd.Timestamp | None = None,
+    limits: GateLimits = _DEFAULT_LIMITS,
+    fetched: FetchReport = _NOTHING_KNOWN,
 ) -> ValidationResult:
     """Validate long-format bars for trading at ``as_of`` (see the module docstring for the checks).
 
     ``sessions`` are the exchange sessions expected from the first bar date through ``as_of``;
-    ``recent_window`` is how many of the last sessions the time-series heuristics may quarantine in.
-    ``expected``: the symbols a live provider was asked for (``rejected``: the ones it dropped, with
-    why); ``benchmark_last``: the benchmark's newest date (see :mod:`momentum.validation._fresh`).
+    ``limits`` the gate's limits; ``fetched`` what a live provider was asked for and dropped, and the
+    benchmark's newest date (see :mod:`momentum.validation._fresh`).
     """
     if not isinstance(bars, pd.DataFrame):
         raise TypeError(f"bars must be a pandas DataFrame, got {type(bars).__name__}")
     inputs = _GateInputs(
         as_of=_timestamp(as_of),
         sessions=_session_index(sessions),
-        min_symbols=min_symbols,
-        min_history=min_history,
-        max_stale_sessions=max_stale_sessions,
-        max_quarantine_fraction=max_quarantine_fraction,
-        max_daily_move=max_daily_move,
-        recent_window=recent_window,
-        expected=expected,
-        rejected=rejected,
-        benchmark_last=benchmark_last,
+        min_symbols=limits.min_symbols,
+        min_history=limits.min_history,
+        max_stale_sessions=limits.max_stale_sessions,
+        max_quarantine_fraction=limits.max_quarantine_fraction,
+        max_daily_move=limits.max_daily_move,
+        recent_window=limits.recent_window,
+        expected=fetched.expected,
+        rejected=fetched.rejected,
+        benchmark_last=fetched.benchmark_last,
     )
     return _validate(bars, inputs)

@@ -9,12 +9,41 @@ from typing import Any
 
 import pandas as pd
 
+from momentum.strategy import StrategyParams, min_history
 from momentum.validation import _fresh, _symbols
 from momentum.validation._checks import ValidationResult, _day
 from momentum.validation._gx import _new_context, _Outcome, _run
 from momentum.validation._rows import _prepare, _Prepared, _row_specs
 from momentum.validation._structure import _structure_frame, _structure_specs
 from momentum.validation._verdict import _blocking, _quarantine_limit, _result
+
+# The strategy's scoring window: a symbol needs that much history, and only there does a quarantine matter.
+_SCORING_WINDOW = min_history(StrategyParams().lookback)
+
+
+@dataclass(frozen=True)
+class GateLimits:
+    """The gate's limits: at least ``min_symbols`` symbols with ``min_history`` sessions each, no run of
+    more than ``max_stale_sessions`` unchanged closes, no one-day move over ``max_daily_move`` (a
+    fraction) unexplained, at most ``max_quarantine_fraction`` of the symbols quarantined; the
+    time-series heuristics quarantine only within the last ``recent_window`` sessions."""
+
+    min_symbols: int = 2
+    min_history: int = _SCORING_WINDOW
+    max_stale_sessions: int = StrategyParams().max_stale_sessions
+    max_quarantine_fraction: float = 0.2
+    max_daily_move: float = 0.5
+    recent_window: int = _SCORING_WINDOW
+
+
+@dataclass(frozen=True)
+class FetchReport:
+    """What the provider was asked for and answered, for the stale-data guard: the ``expected`` symbols
+    (None: not known), the ``rejected`` ones it dropped (with why), the benchmark's newest date."""
+
+    expected: Sequence[str] | None = None
+    rejected: Mapping[str, str] | None = None
+    benchmark_last: pd.Timestamp | None = None
 
 
 @dataclass(frozen=True)

@@ -16,16 +16,21 @@ from momentum.validation._moves import classify_moves, move_events, move_texts
 from momentum.validation._rows import _Prepared
 
 
-def _first_per_symbol(
-    n_symbols: int,
-    codes: np.ndarray,
-    dates: np.ndarray,
-    texts: Callable[[np.ndarray], list[str]],
-    name: str,
-    out: dict[str, Any],
-    counts: np.ndarray | None = None,
-) -> None:
-    """Per-symbol count, first date and detail of events (events sorted by code, then date)."""
+@dataclass(frozen=True)
+class _Events:
+    """Events of one kind, sorted by symbol code then date: each one's symbol ``codes`` and ``dates``,
+    ``texts`` (the details of the events at some positions) and ``counts`` (None: one each)."""
+
+    codes: np.ndarray
+    dates: np.ndarray
+    texts: Callable[[np.ndarray], list[str]]
+    counts: np.ndarray | None = None
+
+
+def _first_per_symbol(n_symbols: int, events: _Events, name: str, out: dict[str, Any]) -> None:
+    """Per-symbol count, first date and detail of ``events``, as the columns ``{name}_n``, ``_date``
+    and ``_detail`` of ``out``."""
+    codes, dates, texts, counts = events.codes, events.dates, events.texts, events.counts
     n = np.zeros(n_symbols, dtype=np.int64)
     first_date = np.full(n_symbols, np.datetime64("NaT"), dtype="datetime64[ns]")
     detail = np.full(n_symbols, "", dtype=object)
@@ -89,7 +94,7 @@ def _missing_sessions(b: _Bars, sessions: pd.DatetimeIndex, out: dict[str, Any])
             for i in idx
         ]
 
-    _first_per_symbol(b.n_sym, cc[hole], h_first, missing_text, "missing", out, counts=gap[hole])
+    _first_per_symbol(b.n_sym, _Events(cc[hole], h_first, missing_text, gap[hole]), "missing", out)
 
 
 def _stale_runs(b: _Bars, max_stale_sessions: int, recent_from: np.datetime64, out: dict[str, Any]) -> None:
@@ -117,7 +122,7 @@ def _stale_runs(b: _Bars, max_stale_sessions: int, recent_from: np.datetime64, o
                 for i in idx
             ]
 
-        _first_per_symbol(b.n_sym, b.codes[starts[bad]], b.d[starts[bad]], stale_text, name, out)
+        _first_per_symbol(b.n_sym, _Events(b.codes[starts[bad]], b.d[starts[bad]], stale_text), name, out)
 
 
 def _one_day_moves(
@@ -126,9 +131,8 @@ def _one_day_moves(
     """Bad ticks, unadjusted splits, sudden moves, adjusted corporate actions -> ``<kind>_*``."""
     moves = classify_moves(p.rows, b.same, max_daily_move)
     for name, idx in move_events(moves, b.d >= recent_from).items():
-        _first_per_symbol(
-            b.n_sym, b.codes[idx], b.d[idx], move_texts(name.removesuffix("_hist"), idx, moves), name, out
-        )
+        texts = move_texts(name.removesuffix("_hist"), idx, moves)
+        _first_per_symbol(b.n_sym, _Events(b.codes[idx], b.d[idx], texts), name, out)
 
 
 def _freshness(last_date: np.ndarray, as_of: pd.Timestamp, out: dict[str, Any]) -> None:

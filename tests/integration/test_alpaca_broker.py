@@ -16,6 +16,7 @@ from momentum.brokers.base import (
     DuplicateOrderError,
     OrderRequest,
 )
+from momentum.http_retry import HttpOptions
 from tests.support.alpaca_server import AlpacaServer
 
 KEY_ID = "CANARY-KEY-ID-456"
@@ -41,11 +42,11 @@ def make_broker(server, sleeps):
     made = []
 
     def make(**kwargs) -> AlpacaBroker:
-        opts = dict(live=False, timeout=2.0, max_retries=3, backoff_seconds=0.01, sleep=sleeps.append)
+        opts = dict(timeout=2.0, max_retries=3, backoff_seconds=0.01, sleep=sleeps.append)
         opts.update(kwargs)
         key_id = opts.pop("key_id", KEY_ID)
         secret = opts.pop("secret_key", SECRET)
-        broker = AlpacaBroker(server.base_url, key_id, secret, **opts)
+        broker = AlpacaBroker(server.base_url, key_id, secret, live=False, http=HttpOptions(**opts))
         made.append(broker)
         return broker
 
@@ -266,7 +267,8 @@ def test_persistent_5xx_on_post_raises_transient_and_never_double_books(server, 
 def test_connection_refused_is_transient(make_broker, server):
     url = server.base_url
     server.stop()
-    broker = AlpacaBroker(url, KEY_ID, SECRET, live=False, max_retries=1, sleep=lambda s: None, timeout=0.5)
+    http = HttpOptions(max_retries=1, sleep=lambda s: None, timeout=0.5)
+    broker = AlpacaBroker(url, KEY_ID, SECRET, live=False, http=http)
     with pytest.raises(BrokerUnavailable):
         broker.account()
 

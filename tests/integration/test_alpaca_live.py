@@ -143,19 +143,19 @@ def test_stale_feed_blocks_every_order_with_one_line(alpaca_data, universe_file,
     assert not store.refs("paper_ledger")
 
 
-@pytest.mark.parametrize(
-    "fault, expected",
-    [
-        ("bad key", "-> 401: an HTML page (check MOMENTUM_ALPACA_KEY_ID"),
-        ("403", "-> 403: subscription does not permit querying recent SIP data for *** (code 42210000)"),
-        ("non-json", "-> 200: the body is not JSON"),
-        ("timeouts", "gave up after 5 attempts (last: ReadTimeout)"),
-    ],
-)
+FETCH_FAULTS = {  # fault -> what the one line says
+    "bad key": "-> 401: an HTML page (check MOMENTUM_ALPACA_KEY_ID",
+    "403": "-> 403: subscription does not permit querying recent SIP data for *** (code 42210000)",
+    "non-json": "-> 200: the body is not JSON",
+    "timeouts": "gave up after 5 attempts (last: ReadTimeout)",
+}
+
+
+@pytest.mark.parametrize("fault", list(FETCH_FAULTS))
 def test_a_failed_fetch_ends_the_run_in_one_line_and_writes_no_bars(
-    fault, expected, canary_server, universe_file, tmp_path, monkeypatch, all_logs
+    fault, canary_server, universe_file, tmp_path, monkeypatch, all_logs
 ):
-    srv = canary_server
+    srv, expected = canary_server, FETCH_FAULTS[fault]
     if fault == "bad key":
         monkeypatch.setenv("MOMENTUM_ALPACA_SECRET_KEY", srv.secret_key + "x")
     elif fault == "403":

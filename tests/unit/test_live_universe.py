@@ -13,7 +13,6 @@ from momentum.universe import (
     UniverseSpec,
     membership_data_end,
     membership_freshness,
-    resolved_universe,
     run_symbols,
     sp500_members,
     universe_at,
@@ -67,7 +66,7 @@ def test_live_symbols_are_the_universe_plus_held_positions_in_alpaca_spelling(tm
     spec = UniverseSpec(provider="alpaca", universe="file", universe_file=str(path))
     assert universe_at(spec, pd.Timestamp("2022-11-30")) == ["AAPL", "BRK.B"]
     assert run_symbols(["AAPL", "BRK.B"], ["brk/b", "TSLA"]) == ["AAPL", "BRK.B", "TSLA"]
-    assert resolved_universe(UniverseSpec(provider="alpaca")) == "sp500"
-    assert resolved_universe(UniverseSpec(provider="synthetic")) == "all"
+    assert UniverseSpec(provider="alpaca").kind == "sp500"
+    assert UniverseSpec(provider="synthetic").kind == "all"
     with pytest.raises(PermanentError, match="universe .all. names no symbols for provider 'alpaca'"):
         universe_at(UniverseSpec(provider="alpaca", universe="all"), pd.Timestamp("2022-11-30"))

@@ -18,8 +18,16 @@ from momentum.brokers.base import (
     Position,
 )
 from momentum.brokers.paper import LEDGER, PaperBroker
-from momentum.execution import OUTCOME_COLUMNS, GuardError, Guards, execute_plan, reconcile, send_once
-from momentum.portfolio import client_order_id, plan_orders
+from momentum.execution import (
+    OUTCOME_COLUMNS,
+    ExecutionHooks,
+    GuardError,
+    Guards,
+    execute_plan,
+    reconcile,
+    send_once,
+)
+from momentum.portfolio import Sizing, client_order_id, plan_orders
 from momentum.store import VersionedStore
 
 PRICES = pd.Series({"A": 10.0, "B": 20.0, "C": 50.0})
@@ -39,10 +47,10 @@ class FakeTime:
         self.now += seconds
 
 
-def run_plan(plan, broker, guards=FAST, prices=PRICES, **kwargs):
+def run_plan(plan, broker, guards=FAST, prices=PRICES, **hooks):
     """:func:`execute_plan` on a fake clock."""
     time = FakeTime()
-    return execute_plan(plan, broker, guards, prices, sleep=time.sleep, clock=time, **kwargs)
+    return execute_plan(plan, broker, guards, prices, ExecutionHooks(sleep=time.sleep, clock=time, **hooks))
 
 
 def test_plan_whole_shares_sells_first_and_funded():
@@ -52,7 +60,7 @@ def test_plan_whole_shares_sells_first_and_funded():
         1_000.0,
         PRICES,
         rebalance_key="20220228",
-        cost_bps=10,
+        sizing=Sizing(cost_bps=10),
     )
     assert list(plan["side"]) == ["sell", "buy", "buy"] and plan.iloc[0]["symbol"] == "C"
     equity = 1_000 + 100 * 50
@@ -74,12 +82,16 @@ def test_plan_fractional_and_minimum_order_value():
         1.0,
         PRICES,
         rebalance_key="k",
-        fractional=True,
-        min_order_value=5.0,
+        sizing=Sizing(fractional=True, min_order_value=5.0),
     )
     assert plan.empty  # the 0.1-share top-up is worth $1 < $5
     plan = plan_orders(
-        pd.Series({"C": 1.0}), pd.Series(dtype=float), 1_000.0, PRICES, rebalance_key="k", fractional=True
+        pd.Series({"C": 1.0}),
+        pd.Series(dtype=float),
+        1_000.0,
+        PRICES,
+        rebalance_key="k",
+        sizing=Sizing(fractional=True),
     )
     assert plan.iloc[0]["qty"] == pytest.approx(20.0)
 
@@ -124,7 +136,7 @@ def test_execute_twice_sends_each_order_once(broker):
         1_000.0,
         PRICES,
         rebalance_key="r1",
-        cost_bps=10,
+        sizing=Sizing(cost_bps=10),
     )
     first = run_plan(plan, broker, Guards())
     second = run_plan(plan, broker, Guards())
@@ -143,7 +155,7 @@ def test_crash_midway_then_rerun_completes_without_duplicates(broker, monkeypatc
         1_000.0,
         PRICES,
         rebalance_key="r1",
-        cost_bps=10,
+        sizing=Sizing(cost_bps=10),
     )
     real_submit, sent = PaperBroker.submit, []
 
@@ -166,7 +178,12 @@ def test_crash_midway_then_rerun_completes_without_duplicates(broker, monkeypatc
 
 def test_guards_stop_before_the_first_order(broker):
     plan = plan_orders(
-        pd.Series({"A": 1.0}), pd.Series(dtype=float), 1_000.0, PRICES, rebalance_key="r1", cost_bps=10
+        pd.Series({"A": 1.0}),
+        pd.Series(dtype=float),
+        1_000.0,
+        PRICES,
+        rebalance_key="r1",
+        sizing=Sizing(cost_bps=10),
     )
     for guards, message in [
         (Guards(kill_switch=True), "kill switch"),
@@ -187,15 +204,19 @@ def test_plan_notional_buys_and_input_checks():
         100.0,
         PRICES,
         rebalance_key="k",
-        fractional=True,
-        notional=True,
+        sizing=Sizing(fractional=True, notional=True),
     )
     sells, buys = plan[plan["side"] == "sell"], plan[plan["side"] == "buy"]
     assert sells["notional"].isna().all() and (buys["notional"] <= buys["est_value"]).all()
     assert buys["notional"].tolist() == [300.0, 300.0] and buys["qty"].tolist() == [30.0, 15.0]
     with pytest.raises(ValueError, match="notional orders need fractional"):
         plan_orders(
-            pd.Series({"A": 1.0}), pd.Series(dtype=float), 100.0, PRICES, rebalance_key="k", notional=True
+            pd.Series({"A": 1.0}),
+            pd.Series(dtype=float),
+            100.0,
+            PRICES,
+            rebalance_key="k",
+            sizing=Sizing(notional=True),
         )
     with pytest.raises(ValueError, match="long-only"):
         plan_orders(pd.Series({"A": 0.8, "B": 0.8}), pd.Series(dtype=float), 100.0, PRICES, rebalance_key="k")
@@ -346,10 +367,9 @@ def test_unknown_outcome_is_looked_up_never_resubmitted_blindly():
     with pytest.raises(BrokerUnavailable):
         send_once(broker, order)  # cannot tell whether it is booked: raise, submit nothing
     assert broker.posts == []
-    status, action, _ = send_once(broker, order)
-    assert action == "submitted" and status.status == "filled"
-    _, action, _ = send_once(broker, order)
-    assert action == "found_at_broker" and broker.posts == ["id-9"]
+    sent = send_once(broker, order)
+    assert sent.action == "submitted" and sent.status.status == "filled"
+    assert send_once(broker, order).action == "found_at_broker" and broker.posts == ["id-9"]
 
 
 def test_conflicting_order_under_the_same_id_is_flagged_and_kill_switch_mid_run():
@@ -372,8 +392,7 @@ def test_reconcile_tolerates_notional_estimates_only():
         1_000.0,
         PRICES,
         rebalance_key="k",
-        fractional=True,
-        notional=True,
+        sizing=Sizing(fractional=True, notional=True),
     )
     assert reconcile(plan, {"A": 99.5}).empty
     assert len(reconcile(plan, {"A": 90.0})) == 1

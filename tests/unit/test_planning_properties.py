@@ -8,7 +8,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from momentum.portfolio import plan_orders, plan_quantities
+from momentum.portfolio import Sizing, plan_orders, plan_quantities
 
 PRICE = st.floats(min_value=0.5, max_value=5_000.0, allow_nan=False)
 SHARES = st.integers(min_value=0, max_value=2_000).map(float)
@@ -43,7 +43,7 @@ def cash_after(delta: np.ndarray, cash: float, px: np.ndarray, cost_bps: float) 
 def test_cash_after_the_trades_is_never_negative(portfolio, cost_bps, fractional, cash_buffer):
     weights, current, cash, px = portfolio
     delta = plan_quantities(
-        weights, current, cash, px, fractional=fractional, cash_buffer=cash_buffer, cost_bps=cost_bps
+        weights, current, cash, px, Sizing(fractional=fractional, cash_buffer=cash_buffer, cost_bps=cost_bps)
     )
     assert cash_after(delta, cash, px, cost_bps) >= -1e-6 * max(1.0, cash)
     assert (current + delta >= 0).all()  # long-only: never sells more than it holds
@@ -57,12 +57,17 @@ def test_a_portfolio_already_at_its_target_plans_no_order(portfolio, fractional)
     prices = pd.Series(px, index=symbols)
     targets = pd.Series(weights, index=symbols)
     first = plan_orders(
-        targets, pd.Series(current, index=symbols), cash, prices, rebalance_key="r1", fractional=fractional
+        targets,
+        pd.Series(current, index=symbols),
+        cash,
+        prices,
+        rebalance_key="r1",
+        sizing=Sizing(fractional=fractional),
     )
     # fill the first plan at the reference prices (no costs): the book is now at its target
     held = pd.Series(current, index=symbols)
     held.update(first.set_index("symbol")["target_qty"])
     spent = float((np.where(first["side"] == "buy", 1, -1) * first["qty"] * first["ref_price"]).sum())
     left = max(0.0, cash - spent)  # >= 0 but for float rounding: without costs the plan is always funded
-    again = plan_orders(targets, held, left, prices, rebalance_key="r2", fractional=fractional)
+    again = plan_orders(targets, held, left, prices, rebalance_key="r2", sizing=Sizing(fractional=fractional))
     assert again.empty, again[["symbol", "side", "qty", "est_value"]]

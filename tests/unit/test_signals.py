@@ -10,12 +10,12 @@ from hypothesis import strategies as st
 
 from momentum.strategy import (
     StrategyParams,
-    eligibility_reasons,
     holdings_count,
     longest_flat_run,
-    momentum_signals,
     score_at,
-    select,
+    score_signals,
+    signals_at,
+    symbol_ranks,
     trailing_window,
 )
 
@@ -28,9 +28,16 @@ def closes(columns: dict[str, list[float]]) -> pd.DataFrame:
     return pd.DataFrame({k: [np.nan] * (n - len(v)) + list(v) for k, v in columns.items()}, index=index)
 
 
+def momentum_signals(frame: pd.DataFrame) -> pd.DataFrame:
+    """The signals at the frame's last session (:func:`signals_at` at one row), indexed by symbol."""
+    values = frame.to_numpy(dtype="float64")
+    arrays = signals_at(values, np.array([len(values) - 1]), None, LB, SKIP)
+    return pd.DataFrame({name: column[0] for name, column in arrays.items()}, index=frame.columns)
+
+
 def test_momentum_is_close_t_minus_skip_over_close_t_minus_lookback():
     prices = [float(p) for p in range(100, 111)]  # 11 closes = lookback + 1
-    out = momentum_signals(closes({"A": prices}), LB, SKIP)
+    out = momentum_signals(closes({"A": prices}))
     assert out.loc["A", "momentum"] == pytest.approx(prices[LB - SKIP] / prices[0] - 1)  # 108/100 - 1
     assert out.loc["A", "history"] == 11
 
@@ -39,13 +46,13 @@ def test_fip_counts_flat_days_in_the_denominator_only():
     # path t-10..t-2 (9 closes, 8 returns): up, up, flat, down, up, flat, up, up -> 5 up, 1 down, 2 flat
     path = [100, 101, 102, 102, 101, 103, 103, 104, 105]
     prices = path + [50.0, 50.0]  # t-1 and t: outside the fip window, must not matter
-    fip = momentum_signals(closes({"A": prices}), LB, SKIP).loc["A", "fip"]
+    fip = momentum_signals(closes({"A": prices})).loc["A", "fip"]
     assert fip == pytest.approx(1 * (1 / 8 - 5 / 8))  # sign(mom)=+1
 
 
 def test_fip_sign_follows_momentum():
     path = [100, 99, 98, 98, 97, 96, 97, 95, 94]  # momentum < 0, 6 down, 1 up, 1 flat
-    fip = momentum_signals(closes({"A": path + [1.0, 1.0]}), LB, SKIP).loc["A", "fip"]
+    fip = momentum_signals(closes({"A": path + [1.0, 1.0]})).loc["A", "fip"]
     assert fip == pytest.approx(-1 * (6 / 8 - 1 / 8))
 
 
@@ -54,20 +61,18 @@ def test_windows_count_each_symbols_own_sessions():
     full = [float(p) for p in range(100, 115)]
     late = [float(p) for p in range(200, 206)]
     frame = closes({"A": full, "B": late})
-    out = momentum_signals(frame, LB, SKIP)
+    out = momentum_signals(frame)
     assert out.loc["B", "history"] == 6 and np.isnan(out.loc["B", "momentum"])
     gappy = frame.copy()
     gappy.iloc[5, 0] = np.nan  # one missing bar of A: its own last 11 closes are used
     own = gappy["A"].dropna().to_numpy()[-(LB + 1) :]
-    assert momentum_signals(gappy, LB, SKIP).loc["A", "momentum"] == pytest.approx(
-        own[LB - SKIP] / own[0] - 1
-    )
+    assert momentum_signals(gappy).loc["A", "momentum"] == pytest.approx(own[LB - SKIP] / own[0] - 1)
 
 
 def test_no_close_at_t_means_no_signal():
     frame = closes({"A": [float(p) for p in range(100, 112)], "B": [float(p) for p in range(50, 62)]})
     frame.iloc[-1, 1] = np.nan
-    out = momentum_signals(frame, LB, SKIP)
+    out = momentum_signals(frame)
     assert out.loc["B", "history"] == 0 and np.isnan(out.loc["B", "momentum"])
 
 
@@ -77,43 +82,53 @@ def test_longest_flat_run():
 
 
 def test_holdings_rule():
-    assert holdings_count(500) == 25 and holdings_count(20) == 5 and holdings_count(3) == 3
-    assert holdings_count(510) == 26  # 25.5 rounds half up
-    assert holdings_count(500, fixed=10) == 10
+    rule = {"min_holdings": 5, "fraction": 0.05}
+    assert holdings_count(500, **rule) == 25 and holdings_count(20, **rule) == 5
+    assert holdings_count(3, **rule) == 3
+    assert holdings_count(510, **rule) == 26  # 25.5 rounds half up
+    assert holdings_count(500, **rule, fixed=10) == 10
 
 
 def test_qmom_keeps_lowest_fip_of_top_2h_and_breaks_ties_by_symbol():
-    signals = pd.DataFrame(
-        {
-            "momentum": [0.5, 0.4, 0.4, 0.3, 0.1, 0.05],
-            "fip": [-0.1, -0.5, -0.5, -0.9, -1.0, -1.0],
-            "history": 300,
-            "flat_run": 0,
-        },
-        index=pd.Index(["A", "C", "B", "D", "E", "F"], name="symbol"),
-    )
-    reasons = pd.Series("", index=signals.index)
-    table = select(signals, reasons, holdings=2, strategy="qmom").set_index("symbol")
+    symbols = np.array(["A", "C", "B", "D", "E", "F"], dtype=object)
+    signals = {
+        "momentum": np.array([0.5, 0.4, 0.4, 0.3, 0.1, 0.05]),
+        "fip": np.array([-0.1, -0.5, -0.5, -0.9, -1.0, -1.0]),
+        "history": np.full(6, 300),
+        "flat_run": np.zeros(6, int),
+    }
+
+    def selection(strategy: str) -> pd.DataFrame:
+        out = score_signals(
+            signals,
+            symbol_ranks(symbols),
+            member=None,
+            quarantined=None,
+            to_cash=False,
+            params=StrategyParams(strategy=strategy, holdings=2),
+        )
+        columns = {name: out[name] for name in ("in_pool", "selected", "weight")}
+        return pd.DataFrame(columns, index=symbols)
+
+    table = selection("qmom")
     assert set(table.index[table["in_pool"]]) == {"A", "B", "C", "D"}
     assert set(table.index[table["selected"]]) == {"D", "B"}  # D lowest fip; B beats C on symbol
     assert table.loc["D", "weight"] == 0.5 and table["weight"].sum() == pytest.approx(1.0)
-    plain = select(signals, reasons, holdings=2, strategy="momentum").set_index("symbol")
+    plain = selection("momentum")
     assert set(plain.index[plain["selected"]]) == {"A", "B"}
 
 
 def test_eligibility_reasons_name_the_rule():
-    signals = pd.DataFrame(
-        {
-            "momentum": [0.1, 0.2, np.nan, 0.3, 0.4],
-            "fip": 0.0,
-            "history": [300, 300, 0, 100, 300],
-            "flat_run": [0, 0, 0, 0, 40],
-        },
-        index=pd.Index(list("ABCDE"), name="symbol"),
+    rising = [float(p) for p in range(100, 115)]
+    frame = closes({"A": rising, "B": rising, "C": rising, "D": rising[-5:], "E": rising})
+    frame.iloc[-1, 2] = np.nan  # C: no close at t
+    table = score_at(
+        frame,
+        members={"A", "C", "D", "E"},
+        quarantined={"E"},
+        params=StrategyParams(lookback=LB, skip=SKIP),
     )
-    reasons = eligibility_reasons(
-        signals, members={"A", "C", "D", "E"}, quarantined={"E"}, min_history=253, max_stale_sessions=20
-    )
+    reasons = table.set_index("symbol")["reason"]
     assert reasons["A"] == "" and "member" in reasons["B"] and "no close" in reasons["C"]
     assert "history" in reasons["D"] and "quarantined" in reasons["E"]
 

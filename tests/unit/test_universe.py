@@ -14,12 +14,13 @@ from momentum.universe import (
     COMPLETE_FROM,
     SWITCH_DATE,
     UNKNOWN_OPT_IN,
-    all_membership,
+    UniverseSpec,
     file_membership,
     members_at,
     sp500_members,
     sp500_membership,
     sp500_sources,
+    universe_members,
 )
 
 EMBEDDED = "AAPL AMD BAC BBY CVX GE HD JNJ JPM KO LLY MRK MSFT PEP PFE PG RRC UNH WMT XOM".split()
@@ -180,9 +181,9 @@ def test_frame_shape_unsorted_dates_and_validation() -> None:
         sp500_membership(["AAPL"], dates.tz_localize("UTC"))
 
 
-def test_all_membership() -> None:
-    m = all_membership(["A", "B"], _days("2020-01-02", "2020-01-03"))
-    assert m.shape == (2, 2) and m.all().all()
+def test_universe_all_makes_every_symbol_a_member() -> None:
+    spec = UniverseSpec(universe="all")
+    assert universe_members(spec, ["A", "B"], pd.Timestamp("2020-01-02")) is None  # None: every symbol
 
 
 def test_members_at_uses_last_row_at_or_before() -> None:

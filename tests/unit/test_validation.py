@@ -17,7 +17,14 @@ import pandas as pd
 import pytest
 
 from momentum import validation
-from momentum.validation import ValidationResult, quarantined_symbols, render_html, validate_bars
+from momentum.validation import (
+    FetchReport,
+    GateLimits,
+    ValidationResult,
+    quarantined_symbols,
+    render_html,
+    validate_bars,
+)
 
 AS_OF = pd.Timestamp("2022-12-28")
 SYMBOLS = ("AAA", "BBB", "CCC", "DDD", "EEE")
@@ -60,10 +67,17 @@ def make_bars(symbols=SYMBOLS, n_sessions: int = 300, *, ohlcv: bool = True, see
     return bars
 
 
+FETCH_FIELDS = ("expected", "rejected", "benchmark_last")
+
+
 def run(bars: pd.DataFrame, **kwargs) -> ValidationResult:
+    """:func:`validate_bars` at AS_OF; keyword arguments are :class:`GateLimits` or :class:`FetchReport`
+    fields."""
     start = bars["date"].min() if len(bars) else AS_OF
     start = min(pd.Timestamp(start), AS_OF) if not pd.isna(start) else AS_OF
-    return validate_bars(bars, as_of=AS_OF, sessions=nyse(start, AS_OF), **kwargs)
+    fetched = FetchReport(**{k: v for k, v in kwargs.items() if k in FETCH_FIELDS})
+    limits = GateLimits(**{k: v for k, v in kwargs.items() if k not in FETCH_FIELDS})
+    return validate_bars(bars, as_of=AS_OF, sessions=nyse(start, AS_OF), limits=limits, fetched=fetched)
 
 
 def day(i: int) -> pd.Timestamp:
@@ -650,7 +664,10 @@ def test_embedded_data_passes_with_rrc_history_reported_as_warnings(real_bars):
 
 def test_embedded_data_with_a_whole_history_window_quarantines_rrc(real_bars):
     result = validate_bars(
-        real_bars, as_of=AS_OF, sessions=nyse(real_bars["date"].min(), AS_OF), recent_window=10_000
+        real_bars,
+        as_of=AS_OF,
+        sessions=nyse(real_bars["date"].min(), AS_OF),
+        limits=GateLimits(recent_window=10_000),
     )
     assert result.passed and result.quarantined == ("RRC",)  # 1 of 20 = 5 % <= 20 %
     assert "RRC: stale_run+split_adjustment" in result.summary
