@@ -64,3 +64,13 @@ def check_live_opt_in(base_url: str, live_trading: bool, live_opt_in: bool) -> b
             f"set {' and '.join(missing)}",
         )
     return live
+
+
+__all__ = [
+    "PAPER_ALPACA_HOST",
+    "AlpacaCredentials",
+    "LiveTradingRefused",
+    "MissingBrokerKeys",
+    "check_live_opt_in",
+    "is_live_endpoint",
+]

@@ -49,3 +49,6 @@ def only_symbols(bars: pd.DataFrame, symbols: Sequence[str] | None) -> pd.DataFr
     if symbols is None:
         return bars.reset_index(drop=True)
     return bars[bars["symbol"].isin(set(symbols))].reset_index(drop=True)
+
+
+__all__ = ["PriceProvider", "bars_to_wide", "only_symbols", "wide_to_bars"]
