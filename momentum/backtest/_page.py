@@ -9,6 +9,7 @@ import calendar
 import html
 import numbers
 from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -63,7 +64,7 @@ def money(value: float) -> str:
     return f"{'-' if value < 0 else ''}${abs(value):,.2f}"
 
 
-def metric_text(name: str, value: object) -> str:
+def metric_text(name: str, value: Any) -> str:
     """One metric as a reader expects it: percent, dollars, ratios to 2 decimals, dates as dates."""
     if value is None or value is pd.NaT or (isinstance(value, float) and pd.isna(value)):
         return "–"
@@ -151,7 +152,7 @@ def _assumptions_html(items: Mapping[str, str]) -> str:
     return f'<section id="assumptions"><h2>Assumptions</h2><dl>{rows}</dl></section>'
 
 
-def _cell(column: str, value: object) -> str:
+def _cell(column: str, value: Any) -> str:
     if column == "turnover":
         return percent(float(value))
     if column == "costs":

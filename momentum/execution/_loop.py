@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -121,7 +122,7 @@ def _send_side(
             return sent, True
         order, value = _order_request(row)
         coid = order.client_order_id
-        status, action, note = send_once(broker, order, None if gate is None else lambda v=value: gate(v))
+        status, action, note = send_once(broker, order, None if gate is None else partial(gate, value))
         if status is None:
             say(f"{coid}: {note}")
             blocked = action == Action.NONE
