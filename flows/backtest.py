@@ -28,7 +28,9 @@ from tasks.backtest import (
 BASELINE = "momentum"
 
 
-@flow(name="backtest", log_prints=True, task_runner=ThreadPoolTaskRunner())
+# Prefect types a flow's runner as TaskRunner[PrefectFuture] (invariant), which its own thread pool runner
+# (TaskRunner[PrefectConcurrentFuture]) does not fit.
+@flow(name="backtest", log_prints=True, task_runner=ThreadPoolTaskRunner())  # type: ignore[arg-type]
 def backtest(
     start: str | None = None,
     end: str | None = None,
@@ -60,11 +62,11 @@ def backtest(
     )
     closes, benchmark = load_history(settings, end)
     if sweep:
-        futures = [
+        swept = [
             sweep_variant.submit(settings, variant, closes, benchmark, start, end, slippage_bps)
             for variant in sweep_variants(sweep)
         ]
-        return store_sweep(settings, [f.result() for f in futures], sweep, slippage_bps, report_dir)
+        return store_sweep(settings, [f.result() for f in swept], sweep, slippage_bps, report_dir)
     names = [settings.strategy] + ([BASELINE] if settings.strategy != BASELINE else [])
     futures = {
         name: run_variant.submit(
@@ -78,7 +80,7 @@ def backtest(
     )
 
 
-def task_runner(kind: str = "thread", address: str | None = None) -> TaskRunner:
+def task_runner(kind: str = "thread", address: str | None = None) -> TaskRunner[Any]:
     """``thread`` (default) or ``dask``: ``address`` names a running scheduler, else a local cluster."""
     if kind == "thread":
         return ThreadPoolTaskRunner()
@@ -91,6 +93,6 @@ def task_runner(kind: str = "thread", address: str | None = None) -> TaskRunner:
     raise ValueError(f"unknown task runner {kind!r}; expected 'thread' or 'dask'")
 
 
-def flow_with(kind: str = "thread", address: str | None = None) -> Flow:
+def flow_with(kind: str = "thread", address: str | None = None) -> Flow[..., dict]:
     """The ``backtest`` flow on the chosen task runner."""
     return backtest.with_options(task_runner=task_runner(kind, address))

@@ -65,4 +65,6 @@ def rebalance(
         executions = execute(settings, orders, trade.bars, live)
         account = snapshot_account(settings, orders, executions, trade.bars, live)
         refs = RunRefs(refs.scored, None if signal == day else trade, orders, executions, account)
-    return run_outcome(summarize(settings, refs))
+    # A returned Failed state becomes the run's final state and its data (the summary) the run's result,
+    # so callers get a dict either way.
+    return run_outcome(summarize(settings, refs))  # type: ignore[return-value]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, cast
 from uuid import UUID
 
 import typer
@@ -48,17 +48,22 @@ def create_failure_automation(
     rebalance flow (optionally one deployment), send subject and body through the block."""
     from prefect.automations import Automation
 
-    block_id = _notification_block(webhook_url, slack).save(NOTIFY_BLOCK, overwrite=True)
+    # Prefect types its sync-or-async methods as returning "R | Coroutine[R]"; called outside an event
+    # loop they run synchronously and return R, hence the casts.
+    block_id = cast(UUID, _notification_block(webhook_url, slack).save(NOTIFY_BLOCK, overwrite=True))
     try:
-        Automation.read(name=AUTOMATION).delete()
+        cast(Automation, Automation.read(name=AUTOMATION)).delete()
     except ValueError:
         pass
-    automation = Automation(
-        name=AUTOMATION,
-        description="Notify when a momentum flow run fails or crashes",
-        trigger=_failure_trigger(deployment),
-        actions=[_notification(block_id)],
-    ).create()
+    automation = cast(
+        Automation,
+        Automation(
+            name=AUTOMATION,
+            description="Notify when a momentum flow run fails or crashes",
+            trigger=_failure_trigger(deployment),
+            actions=[_notification(block_id)],
+        ).create(),
+    )
     return {
         "automation": str(automation.id),
         "name": AUTOMATION,

@@ -4,7 +4,7 @@ fetched once."""
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 import typer
 
@@ -46,5 +46,8 @@ def ingest(
     check_ingest(start, end, store_url=store, provider=provider, **overrides)
     from flows.ingest import ingest as ingest_flow
 
-    summary = ingest_flow(start=start, end=end, store_url=store, provider=provider, overrides=overrides)
+    # check_ingest has validated the provider's name against Settings; the flow's parameter is its Literal.
+    summary = ingest_flow(
+        start=start, end=end, store_url=store, provider=cast(Any, provider), overrides=overrides
+    )
     typer.echo(json.dumps(summary) if as_json else ingest_text(summary))

@@ -61,7 +61,7 @@ def readable_file(path: str | Path, what: str) -> Path:
 
 def check_named_files(settings: Settings) -> None:
     """The files a setting names exist: the universe file, the files provider's local folder."""
-    if settings.universe == "file":
+    if settings.universe == "file" and settings.universe_file:  # Settings requires the file with "file"
         readable_file(settings.universe_file, "the universe file")
     if settings.provider == "files" and settings.files_path and "://" not in settings.files_path:
         folder = Path(settings.files_path).expanduser()

@@ -20,7 +20,8 @@ from momentum.errors import PermanentError
 
 DEBUG_ENV = "MOMENTUM_DEBUG"
 # Typer's usage errors (bad flag, missing argument): click's UsageError, vendored by newer Typer releases.
-UsageError = next(cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "UsageError")
+# Found at run time wherever it lives, so typed Any (its .ctx and .format_message are click's).
+UsageError: Any = next(cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "UsageError")
 
 
 class CliError(PermanentError):
@@ -71,7 +72,8 @@ def plain_metavars(command: Any) -> None:
 class OneLineGroup(TyperGroup):
     """Typer's group with the error policy above (also what ``CliRunner`` goes through)."""
 
-    def main(
+    # click's main also takes windows_expand_args positionally; this one passes it on through **extra.
+    def main(  # type: ignore[override]
         self,
         args: Any = None,
         prog_name: str | None = None,

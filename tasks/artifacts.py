@@ -114,6 +114,7 @@ def _publish_ranking(store: VersionedStore, refs: RunRefs, as_of: str) -> None:
 
 def _publish_rebalance(store: VersionedStore, refs: RunRefs, as_of: str) -> None:
     """``order-plan``, ``fills`` and ``reconciliation`` of the rebalance this run traded."""
+    assert refs.orders is not None and refs.executions is not None and refs.account is not None  # publish()
     signal = refs.orders.as_of
     caught_up = f" (caught up on {as_of})" if signal != as_of else ""
     _table(

@@ -10,6 +10,7 @@ block names, and the values live only in that process's environment.
 from __future__ import annotations
 
 import os
+from typing import cast
 
 DEFAULT_BLOCKS = {
     "MOMENTUM_ALPACA_KEY_ID": "momentum-alpaca-key-id",
@@ -26,7 +27,8 @@ def secret_blocks_to_env(blocks: dict[str, str] | None = None) -> dict[str, list
         if os.environ.get(variable):
             continue
         try:
-            value = Secret.load(block).get()
+            # Typed "Secret | Coroutine" (sync or async by caller); called from sync code it is a Secret.
+            value = cast(Secret, Secret.load(block)).get()
         except ValueError:  # no such block document
             missing.append(variable)
             continue

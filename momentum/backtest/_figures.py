@@ -40,8 +40,8 @@ def figure(title: str, ylabel: str, height: float = 4.2) -> tuple[Figure, Axes]:
 def legend_below(fig: Figure, ax: Axes, labels: Mapping[str, str] | None) -> None:
     """One legend below every axes of ``fig``, so it never covers data; series named by ``labels``."""
     handles, names = ax.get_legend_handles_labels()
-    if ax.get_legend() is not None:
-        ax.get_legend().remove()
+    if (legend := ax.get_legend()) is not None:
+        legend.remove()
     texts = [f"{n}: {labels[n]}" if labels and n in labels else n for n in names]
     fig.legend(
         handles,

@@ -4,6 +4,7 @@ dates as YYYY-MM-DD, a missing value as a dash."""
 from __future__ import annotations
 
 import numbers
+from typing import Any
 
 import pandas as pd
 
@@ -36,7 +37,7 @@ def money(value: float) -> str:
     return f"{'-' if value < 0 else ''}${abs(value):,.2f}"
 
 
-def metric_text(name: str, value: object) -> str:
+def metric_text(name: str, value: Any) -> str:
     """One metric as a reader expects it: percent, dollars, ratios to 2 decimals, dates as dates."""
     if value is None or value is pd.NaT or (isinstance(value, float) and pd.isna(value)):
         return "–"

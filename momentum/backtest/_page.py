@@ -8,6 +8,7 @@ import base64
 import calendar
 import html
 from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -111,7 +112,7 @@ def _assumptions_html(items: Mapping[str, str]) -> str:
     return f'<section id="assumptions"><h2>Assumptions</h2><dl>{rows}</dl></section>'
 
 
-def _cell(column: str, value: object) -> str:
+def _cell(column: str, value: Any) -> str:
     if column == "turnover":
         return percent(float(value))
     if column == "costs":

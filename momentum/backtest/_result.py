@@ -4,6 +4,7 @@ and plans (the engine that books them: :mod:`momentum.backtest`). Dollars, share
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -101,11 +102,11 @@ def trades_frame(fills: list[tuple]) -> pd.DataFrame:
     """The booked fills as one frame (:data:`TRADE_COLUMNS`), in booking order."""
     if not fills:
         return pd.DataFrame(columns=TRADE_COLUMNS)
-    when, symbol, delta, planned, price, notional, cost = zip(*fills, strict=True)
+    when, symbol, deltas, planned, price, notional, cost = zip(*fills, strict=True)
     sizes = [len(s) for s in symbol]
-    signal, trade, reason = zip(*when, strict=True)
-    signal, trade = (np.repeat(np.array(dates, dtype="datetime64[ns]"), sizes) for dates in (signal, trade))
-    delta = np.concatenate(delta)
+    signals, trades, reason = zip(*when, strict=True)
+    signal, trade = (np.repeat(np.array(dates, dtype="datetime64[ns]"), sizes) for dates in (signals, trades))
+    delta = np.concatenate(deltas)
     return pd.DataFrame(
         {
             "signal_date": signal,
@@ -186,7 +187,7 @@ def _rebalances(rows: list[tuple]) -> pd.DataFrame:
     """One row per rebalance (:data:`REBALANCE_COLUMNS`), built column by column."""
     if not rows:
         return pd.DataFrame(columns=REBALANCE_COLUMNS)
-    data = dict(zip(REBALANCE_COLUMNS, zip(*rows, strict=True), strict=True))
+    data: dict[str, Any] = dict(zip(REBALANCE_COLUMNS, zip(*rows, strict=True), strict=True))
     for name in ("signal_date", "trade_date"):
         data[name] = np.array(data[name], dtype="datetime64[ns]")
     return pd.DataFrame(data, columns=REBALANCE_COLUMNS)

@@ -158,7 +158,7 @@ class TradingClient:
             f"{method} {path}: gave up after {self.max_retries + 1} attempts (last: {last})"
         )
 
-    def get(self, path: str, *, params: Mapping[str, str] | None = None, none_on_404: bool = False):
+    def get(self, path: str, *, params: Mapping[str, str] | None = None, none_on_404: bool = False) -> Any:
         """GET the parsed JSON; an empty body is an error unless ``none_on_404`` (then None)."""
         data = self.request("GET", path, params=params, none_on_404=none_on_404)
         if data is None and not none_on_404:

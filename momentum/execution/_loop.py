@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -127,7 +128,7 @@ def _send_side(
             return sent, True
         order, value = _order_request(row)
         coid = order.client_order_id
-        outcome = send_once(broker, order, None if gate is None else lambda v=value: gate(v))
+        outcome = send_once(broker, order, None if gate is None else partial(gate, value))
         status, action, note = outcome.status, outcome.action, outcome.note
         if status is None:
             say(f"{coid}: {note}")

@@ -143,6 +143,7 @@ def update_history(
     stored = Coverage.from_params(base.params) if base else None
     target, fetches = _to_fetch(stored, symbols, start, end)
     if not fetches:
+        assert base is not None and stored is not None, "nothing to fetch: the stored history covers it"
         return HistoryUpdate(base.ref, base.path, stored, 0, (), 0)
     before = requests_sent(provider)
     fetched = _fetch(provider, fetches)
@@ -202,9 +203,10 @@ def _merged(
     """The fetched bars merged into the stored years they fall in, or into every stored year with the
     re-adjusted symbols fetched again over the whole range."""
     read = years_of(fetched) if base else []
-    old = store.read(base.ref, parts=read) if read else fetched.iloc[:0]
+    old = store.read(base.ref, parts=read) if base and read else fetched.iloc[:0]
     readjusted = readjusted_symbols(old, fetched)
     if readjusted:
+        assert base is not None, "re-adjusted symbols are found in bars read from the base"
         fetched, read = _refetch(provider, fetched, readjusted, target), list(base.parts)
         old = store.read(base.ref)
     return _Merged(fetched, split_by_year(merge_history(old, fetched, readjusted)), read, readjusted)
@@ -212,7 +214,10 @@ def _merged(
 
 def _coverage(stored: Coverage | None, target: Coverage, fetched: pd.DataFrame) -> Coverage:
     """The new version's coverage: the target's start and symbols, to the newest session held."""
-    newest = pd.Timestamp(fetched["date"].max()) if len(fetched) else stored.end
+    if not len(fetched):
+        assert stored is not None, "an update that fetched no bar extends a stored history"
+        return Coverage(target.start, stored.end, target.symbols)
+    newest = pd.Timestamp(fetched["date"].max())
     return Coverage(target.start, newest if stored is None else max(stored.end, newest), target.symbols)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 PLAN_COLUMNS = [
     "client_order_id",
@@ -89,7 +90,7 @@ def client_order_id(rebalance_key: str, symbol: str, side: str) -> str:
     return str(client_order_ids([rebalance_key], [symbol], [side])[0])
 
 
-def client_order_ids(rebalance_keys, symbols, sides) -> np.ndarray:
+def client_order_ids(rebalance_keys: ArrayLike, symbols: ArrayLike, sides: ArrayLike) -> np.ndarray:
     """:func:`client_order_id` of many orders at once (strings in, ``mom-{key}-{symbol}-{side}`` out),
     checked together; a bad one raises naming it."""
     keys, symbols, sides = (np.asarray(a, dtype=object) for a in (rebalance_keys, symbols, sides))

@@ -145,8 +145,8 @@ class MarketDataClient:
             except ValueError:
                 raise MarketDataError(f"{what} -> 200: the body is not JSON ({self._body(resp)})") from None
         message = self._message(resp)
-        if status == 400 and invalid_symbol(message):
-            raise InvalidSymbolError(invalid_symbol(message), f"{what} -> 400: {message}")
+        if status == 400 and (symbol := invalid_symbol(message)):
+            raise InvalidSymbolError(symbol, f"{what} -> 400: {message}")
         hint = _HINTS.get(status, "the request was refused")
         raise MarketDataError(f"{what} -> {status}: {message} ({hint})")
 

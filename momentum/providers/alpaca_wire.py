@@ -104,7 +104,7 @@ def _check_numbers(frame: pd.DataFrame, key: str, where: str) -> None:
     values = column.to_numpy(dtype="float64") if numeric else None
     bad = (
         ~np.isfinite(values)
-        if numeric
+        if values is not None
         else np.array(
             [isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) for v in column],
             dtype=bool,

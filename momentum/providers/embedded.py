@@ -23,7 +23,9 @@ def _read(name: str) -> pd.DataFrame:
     return frame
 
 
-def _window(frame: pd.DataFrame | pd.Series, start: pd.Timestamp | None, end: pd.Timestamp):
+def _window(
+    frame: pd.DataFrame | pd.Series, start: pd.Timestamp | None, end: pd.Timestamp
+) -> pd.DataFrame | pd.Series:
     return frame.loc[(pd.Timestamp(start) if start is not None else frame.index[0]) : pd.Timestamp(end)]
 
 

@@ -232,6 +232,7 @@ def _parts_columns(parts: Mapping[str, pd.DataFrame], base: Manifest | None) -> 
     if parts:
         first = next(iter(parts.values()))
         return {f.name: str(f.type) for f in pa.Schema.from_pandas(first, preserve_index=False)}
+    assert base is not None, "a version without new parts carries parts of a base (write_parts)"
     return dict(base.columns)
 
 

@@ -13,19 +13,19 @@ import pandas as pd
 from momentum.validation._checks import CHECKS, NULL_SYMBOL, _day
 
 
-def _gx():
+def _gx() -> Any:
     import great_expectations as gx  # heavy (~4 s): imported on first validation, not with momentum
 
     return gx
 
 
-def _gxe():
+def _gxe() -> Any:
     from great_expectations import expectations as gxe
 
     return gxe
 
 
-def _new_context():
+def _new_context() -> Any:
     gx = _gx()
     context = gx.get_context(
         mode="ephemeral"
@@ -142,7 +142,7 @@ def _run(
     by_key = {r.expectation_config.meta.get("key"): r for r in run.results}
     for spec in specs:
         outcome = outcomes.setdefault(spec.check, _Outcome())
-        result = by_key.get(spec.expectation.meta["key"])
+        result: Any = by_key.get(spec.expectation.meta["key"])
         message = _exception_message(result)
         if message is not None:
             outcome.fail(

@@ -99,7 +99,9 @@ def test_no_module_imports_another_packages_private_module():
     for module, targets in import_graph().items():
         for target in targets:
             parts = target.split(".")
-            private = [i for i, part in enumerate(parts) if part.startswith("_") and not part.startswith("__")]
+            private = [
+                i for i, part in enumerate(parts) if part.startswith("_") and not part.startswith("__")
+            ]
             if not private:
                 continue
             owner = ".".join(parts[: private[0]])
@@ -113,7 +115,16 @@ def test_the_domain_top_level_holds_only_subpackages_and_shared_modules():
     modules = {path.stem for path in top.glob("*.py")}
     assert modules == TOP_LEVEL
     packages = {path.parent.name for path in top.glob("*/__init__.py")}
-    assert {"store", "strategy", "universe", "history", "portfolio", "execution", "backtest", "run"} <= packages
+    assert {
+        "store",
+        "strategy",
+        "universe",
+        "history",
+        "portfolio",
+        "execution",
+        "backtest",
+        "run",
+    } <= packages
 
 
 def test_every_subpackage_names_its_public_api():
