@@ -63,6 +63,6 @@ def rebalance(
         trade = refs.scored if signal == day else scored(settings, signal, live)
         orders = plan(settings, trade.scores, trade.bars, live)
         executions = execute(settings, orders, trade.bars, live)
-        account = snapshot_account(settings, orders, executions, trade.bars, live)
+        account = snapshot_account(settings, orders, trade.bars, live, wait_for=[executions])
         refs = RunRefs(refs.scored, None if signal == day else trade, orders, executions, account)
     return run_outcome(summarize(settings, refs))

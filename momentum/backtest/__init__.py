@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from momentum.backtest._config import BacktestConfig
 from momentum.backtest._engine import run_backtest
+from momentum.backtest._outputs import backtest_artifacts, backtest_summary, backtest_tables, metric_rows
 from momentum.backtest._page import assumptions, metric_text, money, percent, render_html
 from momentum.backtest._report import (
     BENCHMARK,
@@ -22,6 +23,7 @@ from momentum.backtest._report import (
     render_pngs,
 )
 from momentum.backtest._result import BacktestResult
+from momentum.backtest._sweep import SWEEP_METRICS, sweep_artifact, sweep_row, sweep_table, sweep_variants
 
 __all__ = [
     "BENCHMARK",
@@ -29,10 +31,15 @@ __all__ = [
     "BacktestResult",
     "EQUAL_WEIGHT_LABEL",
     "PLOTS",
+    "SWEEP_METRICS",
     "all_metrics",
     "assumptions",
+    "backtest_artifacts",
+    "backtest_summary",
+    "backtest_tables",
     "benchmark_label",
     "curves_table",
+    "metric_rows",
     "metric_text",
     "metrics_table",
     "money",
@@ -46,4 +53,8 @@ __all__ = [
     "render_html",
     "render_pngs",
     "run_backtest",
+    "sweep_artifact",
+    "sweep_row",
+    "sweep_table",
+    "sweep_variants",
 ]

@@ -1,10 +1,28 @@
-"""Sending an order plan exactly once: guards, the order loop and the recorded outcomes."""
+"""Sending an order plan exactly once: guards, the kill switch, the order loop, the recorded outcomes,
+the execution report and the account snapshot."""
 
 from __future__ import annotations
 
+from momentum.execution._account import CASH, account_snapshot
 from momentum.execution._exactly_once import Action, send_once
 from momentum.execution._guards import GuardError, Guards
+from momentum.execution._kill_switch import KillSwitch, Markers
 from momentum.execution._loop import execute_plan, reconcile
 from momentum.execution._outcomes import OUTCOME_COLUMNS
+from momentum.execution._report import execution_report, gaps_line
 
-__all__ = ["Action", "GuardError", "Guards", "OUTCOME_COLUMNS", "execute_plan", "reconcile", "send_once"]
+__all__ = [
+    "Action",
+    "CASH",
+    "GuardError",
+    "Guards",
+    "KillSwitch",
+    "Markers",
+    "OUTCOME_COLUMNS",
+    "account_snapshot",
+    "execute_plan",
+    "execution_report",
+    "gaps_line",
+    "reconcile",
+    "send_once",
+]

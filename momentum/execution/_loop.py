@@ -25,7 +25,8 @@ import pandas as pd
 
 from momentum.brokers.base import Broker, OrderRequest, OrderState, OrderStatus, Side
 from momentum.execution._exactly_once import Action, matches, send_once
-from momentum.execution._guards import GuardError, Guards, check_guards
+from momentum.execution._guards import Guards, check_guards
+from momentum.execution._kill_switch import KillSwitch
 from momentum.execution._outcomes import not_sent_killed, not_sent_market_closed, outcome_frame, record_final
 
 
@@ -35,7 +36,7 @@ def execute_plan(
     guards: Guards,
     last_close: pd.Series,
     *,
-    kill_check: Callable[[], bool] | None = None,
+    kill_switch: KillSwitch | None = None,
     log: Callable[[str], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
@@ -43,13 +44,13 @@ def execute_plan(
     """Run the plan: guards, market clock, sells, wait, buys (funded ones only), wait.
 
     Returns one row per planned order (:data:`~momentum.execution.OUTCOME_COLUMNS`).
-    ``kill_check`` is asked before every submit (a kill switch engaged mid-run stops the remaining
-    orders); ``log`` receives one line per notable event; ``sleep`` and ``clock`` (seconds) pace the
+    ``kill_switch`` is asked before the broker is and before every submit (engaged mid-run, it stops the
+    remaining orders); ``log`` receives one line per notable event; ``sleep`` and ``clock`` (seconds) pace the
     waits for fills.
     """
     say = log or (lambda _msg: None)
-    if guards.kill_switch:  # before the broker is even asked anything
-        raise GuardError("kill switch engaged: no order sent")
+    switch = kill_switch or KillSwitch()
+    switch.check()  # before the broker is even asked anything
     check_guards(plan, last_close, guards, broker.positions() if len(plan) else [])
     if plan.empty:
         return outcome_frame(plan, {})
@@ -59,7 +60,7 @@ def execute_plan(
     if not market.is_open:
         say(f"market closed: queueing orders for the next open ({market.next_open.isoformat()})")
     waited = market.is_open and guards.fill_timeout_seconds > 0
-    outcomes = _sells_then_buys(plan, broker, guards, waited, kill_check, say, sleep, clock)
+    outcomes = _sells_then_buys(plan, broker, guards, waited, switch.engaged, say, sleep, clock)
     return outcome_frame(plan, outcomes)
 
 
@@ -68,7 +69,7 @@ def _sells_then_buys(
     broker: Broker,
     guards: Guards,
     waited: bool,
-    kill_check: Callable[[], bool] | None,
+    kill_check: Callable[[], bool],
     say: Callable[[str], None],
     sleep: Callable[[float], None],
     clock: Callable[[], float],
@@ -110,14 +111,14 @@ def _send_side(
     broker: Broker,
     gate: Callable[[float], str] | None,
     outcomes: dict[str, dict],
-    kill_check: Callable[[], bool] | None,
+    kill_check: Callable[[], bool],
     say: Callable[[str], None],
 ) -> tuple[dict[str, OrderStatus], bool]:
     """Send one side's orders once each; returns the orders at the broker and whether the kill switch
     stopped the side. Orders not at the broker are recorded in ``outcomes`` (blocked or rejected)."""
     sent: dict[str, OrderStatus] = {}
     for row in rows.itertuples(index=False):
-        if kill_check is not None and kill_check():
+        if kill_check():
             return sent, True
         order, value = _order_request(row)
         coid = order.client_order_id

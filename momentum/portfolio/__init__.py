@@ -11,13 +11,17 @@ from momentum.portfolio._orders import (
     plan_orders,
     plan_quantities,
 )
+from momentum.portfolio._rebalance import check_fractional, plan_rebalance, reference_prices
 
 __all__ = [
     "PLAN_COLUMNS",
     "PlanParams",
+    "check_fractional",
     "client_order_id",
     "fund_buys",
     "plan_frame",
     "plan_orders",
     "plan_quantities",
+    "plan_rebalance",
+    "reference_prices",
 ]

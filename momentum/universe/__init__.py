@@ -21,7 +21,13 @@ from momentum.universe._membership import (
     sp500_membership,
     sp500_sources,
 )
-from momentum.universe._spec import UniverseSpec, resolved_universe, universe_members
+from momentum.universe._spec import (
+    UniverseSpec,
+    resolved_universe,
+    scored_members,
+    universe_lineage,
+    universe_members,
+)
 
 __all__ = [
     "COMPLETE_FROM",
@@ -39,10 +45,12 @@ __all__ = [
     "membership_freshness",
     "resolved_universe",
     "run_symbols",
+    "scored_members",
     "sp500_members",
     "sp500_membership",
     "sp500_sources",
     "symbol_key",
     "universe_at",
+    "universe_lineage",
     "universe_members",
 ]
