@@ -10,6 +10,7 @@ with its session) are built once per process per settings, not per task: they ar
 settings' public values (secrets never enter the key; a cached resource is reused only when the
 secrets it was built with are the same, else it is built again). The paper broker is a view of the
 store's ledger at one as_of and its closes, with no connection to keep, so it is built per call.
+A task takes all of them from :func:`resources`; the kill switch is new per call (each run latches its own).
 """
 
 from __future__ import annotations
