@@ -8,7 +8,7 @@ import pandas as pd
 from prefect import task
 
 from momentum import definitions
-from momentum.calendar import checked_as_of, session_offset
+from momentum.calendar import checked_as_of, window_start
 from momentum.providers import PriceProvider, fetch_lineage
 from momentum.settings import Settings
 from momentum.store import DatasetRef
@@ -59,7 +59,7 @@ def ingest(settings: Settings, as_of: str, live: bool = False) -> DatasetRef:
         symbols = run_symbols(universe_at(res.universe, day), [p.symbol for p in held])
 
     def fetch(provider: PriceProvider, sessions: int) -> pd.DataFrame:
-        frame = provider.bars(session_offset(day, 1 - sessions), day, symbols)
+        frame = provider.bars(window_start(day, sessions), day, symbols)
         frame.attrs["rejected"] = dict(getattr(provider, "rejected", {}))
         return frame
 

@@ -173,3 +173,11 @@ def test_the_stage_cache_key_needs_the_settings_parameter():
     )
     with pytest.raises(TypeError, match="needs a parameter 'settings'"):
         stage_cache_key(context, {"config": Settings()})
+
+
+def test_a_fetch_window_counts_sessions_back_from_as_of():
+    from momentum.calendar import window_start
+
+    assert window_start("2022-11-30", 5) == pd.Timestamp("2022-11-23")  # Thanksgiving (24th) is no session
+    with pytest.raises(ValueError, match="outside the NYSE calendar"):
+        window_start("1990-06-01", 273)
