@@ -13,6 +13,7 @@ from typing import Any, Literal
 from prefect import Flow, flow
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
+from momentum.backtest import sweep_variants
 from momentum.settings import Settings
 from momentum.strategy import EQUAL_WEIGHT
 from tasks.backtest import (
@@ -22,7 +23,6 @@ from tasks.backtest import (
     store_backtest,
     store_sweep,
     sweep_variant,
-    sweep_variants,
 )
 
 BASELINE = "momentum"

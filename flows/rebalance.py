@@ -63,7 +63,7 @@ def rebalance(
         trade = refs.scored if signal == day else scored(settings, signal, live)
         orders = plan(settings, trade.scores, trade.bars, live)
         executions = execute(settings, orders, trade.bars, live)
-        account = snapshot_account(settings, orders, executions, trade.bars, live)
+        account = snapshot_account(settings, orders, trade.bars, live, wait_for=[executions])
         refs = RunRefs(refs.scored, None if signal == day else trade, orders, executions, account)
     # A returned Failed state becomes the run's final state and its data (the summary) the run's result,
     # so callers get a dict either way.

@@ -155,6 +155,13 @@ def nyse_sessions(start: object, end: object) -> pd.DatetimeIndex:
     return s[s.searchsorted(lo, side="left") : s.searchsorted(hi, side="right")]
 
 
+def window_start(day: object, sessions: int) -> pd.Timestamp:
+    """The first of the ``sessions`` sessions ending at the session ``day`` (the history a fetch asks
+    for); raises when the calendar does not reach ``2 x sessions + 30`` calendar days before ``day``."""
+    end = _day(day)
+    return nyse_sessions(end - pd.Timedelta(days=2 * sessions + 30), end)[-sessions]
+
+
 def is_session(day: object) -> bool:
     """True if ``day`` is an NYSE trading day."""
     d = _in_range(_day(day))

@@ -10,6 +10,7 @@ with its session) are built once per process per settings, not per task: they ar
 settings' public values (secrets never enter the key; a cached resource is reused only when the
 secrets it was built with are the same, else it is built again). The paper broker is a view of the
 store's ledger at one as_of and its closes, with no connection to keep, so it is built per call.
+A task takes all of them from :func:`resources`; the kill switch is new per call (each run latches its own).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pandas as pd
@@ -25,7 +27,7 @@ from momentum.backtest import BacktestConfig
 from momentum.brokers import AlpacaCredentials, MissingBrokerKeys, check_live_opt_in
 from momentum.brokers.base import Broker
 from momentum.errors import PermanentError
-from momentum.execution import Guards
+from momentum.execution import Guards, KillSwitch
 from momentum.http_retry import HttpOptions
 from momentum.portfolio import PlanParams
 from momentum.providers import PriceProvider
@@ -217,14 +219,67 @@ def plan_params(settings: Settings) -> PlanParams:
     )
 
 
-def guards(settings: Settings, kill_marker: bool = False) -> Guards:
-    """Execution's limits; the kill switch is on by setting or by the store's ``KILL_SWITCH`` marker."""
+def guards(settings: Settings) -> Guards:
+    """Execution's limits (the kill switch is :func:`kill_switch`)."""
     return Guards(
         max_order_notional=settings.max_order_notional,
         max_rebalance_notional=settings.max_rebalance_notional,
         price_band=settings.price_band,
-        kill_switch=settings.kill_switch or kill_marker,
         queue_when_closed=settings.queue_when_closed,
         fill_timeout_seconds=settings.fill_timeout_seconds,
         poll_seconds=settings.fill_poll_seconds,
     )
+
+
+def kill_switch(settings: Settings) -> KillSwitch:
+    """A run's kill switch: the setting, or the store's ``KILL_SWITCH`` marker (latched for this run)."""
+    return KillSwitch(settings.kill_switch, store(settings))
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What a task takes from the composition root, for one :class:`Settings`: each resource is built on
+    first use, once per process (see the module's notes), and each typed parameter from the settings."""
+
+    settings: Settings
+
+    @property
+    def store(self) -> VersionedStore:
+        return store(self.settings)
+
+    @property
+    def provider(self) -> PriceProvider:
+        return provider(self.settings)
+
+    @property
+    def universe(self) -> UniverseSpec:
+        return universe_spec(self.settings)
+
+    @property
+    def strategy(self) -> StrategyParams:
+        return strategy_params(self.settings)
+
+    @property
+    def plan(self) -> PlanParams:
+        return plan_params(self.settings)
+
+    @property
+    def guards(self) -> Guards:
+        return guards(self.settings)
+
+    def kill_switch(self) -> KillSwitch:
+        """A new kill switch (each run latches its own)."""
+        return kill_switch(self.settings)
+
+    def broker(
+        self, as_of: str, prices: pd.Series, live_opt_in: bool = False, flow_run_id: str | None = None
+    ) -> Broker:
+        """The account at ``as_of``, marked at ``prices`` (see :func:`broker`)."""
+        return broker(
+            self.settings, as_of=as_of, prices=prices, live_opt_in=live_opt_in, flow_run_id=flow_run_id
+        )
+
+
+def resources(settings: Settings) -> Resources:
+    """The run's resources for ``settings`` (one per process per settings)."""
+    return _once("resources", settings, Resources)

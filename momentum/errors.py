@@ -1,22 +1,43 @@
 """The bot's error classes: what went wrong decides what the bot does next.
 
-- :class:`TransientError`: a service was briefly unavailable (timeout, connection reset, HTTP 429/5xx).
-  The bot retries it: the adapter that talks to the service retries its own calls (bounded, jittered
-  backoff); a stage task retries only these, and only where no adapter retries under it.
+- :class:`TransientError`: a service was briefly unavailable and the same work may succeed in a moment.
+  A stage task (ingest, ingest-benchmark, validate, score, plan, ingest-history: each safe to run again,
+  it looks up what is committed before it writes) retries it, 3 times over about 20 seconds.
 - :class:`PermanentError`: bad data, bad configuration, a refused request (HTTP 4xx), a safety guard.
   The bot stops the run and reports one line saying what, where and how to fix it; nothing is retried.
 
-One retry layer per call: an adapter that retries its own requests (the Alpaca broker, the Alpaca
-market-data client) raises a PermanentError once its retries are spent, so no task retries on top.
+The retry rule, one layer per failure:
+
+- A client that retries its own requests gives up with a PermanentError: the Alpaca broker and market-data
+  clients (bounded, jittered backoff over their HTTP calls). No task retries on top of them.
+- Storage (the store and the ``files`` provider, over s3fs) retries a request for a few seconds only;
+  an error it then reports as temporary (:func:`is_transient_io`: S3 throttling, 5xx, a timeout, a
+  dropped connection) is raised as a TransientError, and the stage task retries the stage.
+- The execute and account tasks are never retried (they talk to the broker): a failed run is re-run and
+  finds every order already sent by its id.
+
 Each module's errors live next to it, all under these two: ``brokers.base`` (BrokerError,
 BrokerUnavailable, DuplicateOrderError), ``brokers`` (LiveTradingRefused, MissingBrokerKeys),
-``guards`` (GuardError), ``calendar`` (OutsideCalendar, InvalidAsOf), ``universe_file``
-(UniverseFileError), ``providers.alpaca_wire`` (MarketDataError, InvalidSymbolError), ``providers.files``
-(BarsFileError), ``membership_freshness`` (MembershipTooOld), ``history_update`` (NoHistoryError),
-``store_objects`` (StoreError), ``tasks.validate`` (ValidationFailed).
+``execution`` (GuardError), ``calendar`` (OutsideCalendar, InvalidAsOf), ``universe``
+(UniverseFileError, MembershipTooOld), ``providers.alpaca_wire`` (MarketDataError, InvalidSymbolError),
+``providers.files`` (BarsFileError), ``history`` (NoHistoryError), ``store`` (StoreError),
+``tasks.validate`` (ValidationFailed).
 """
 
 from __future__ import annotations
+
+import errno
+
+# what s3fs makes of S3's temporary answers: 503 SlowDown / ServiceUnavailable, 500 InternalError
+_TEMPORARY = frozenset(
+    {
+        errno.EBUSY,
+        getattr(errno, "EREMOTEIO", errno.EIO),
+        errno.ETIMEDOUT,
+        errno.ECONNRESET,
+        errno.ECONNABORTED,
+    }
+)
 
 
 class MomentumError(RuntimeError):
@@ -33,3 +54,12 @@ class TransientError(MomentumError):
 
 class PermanentError(MomentumError):
     """Not retried: the run stops and reports this error's one-line message."""
+
+
+def is_transient_io(exc: BaseException) -> bool:
+    """True for a storage failure a later attempt may get past: a timeout, a reset or aborted connection,
+    S3 throttling or a 5xx (s3fs raises them as ``OSError`` with errno EBUSY or EREMOTEIO). A missing
+    object, a refused permission, an unreachable endpoint (a wrong URL) are not."""
+    if isinstance(exc, (TimeoutError, ConnectionResetError, ConnectionAbortedError)):
+        return True
+    return isinstance(exc, OSError) and exc.errno in _TEMPORARY

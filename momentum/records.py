@@ -1,5 +1,5 @@
 """The bars schema, and frames and records as JSON-able values (the one converter behind --json, the run
-summary and artifacts).
+summary and artifacts), and the artifacts themselves as values.
 
 Dates become ``YYYY-MM-DD`` strings, NaN and NaT become None, numpy scalars become Python numbers.
 """
@@ -7,7 +7,8 @@ Dates become ``YYYY-MM-DD`` strings, NaN and NaT become None, numpy scalars beco
 from __future__ import annotations
 
 import math
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -40,3 +41,23 @@ def json_record(record: dict) -> dict[str, Any]:
 def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Every row of ``frame`` as a :func:`json_record`."""
     return [json_record(record) for record in frame.to_dict(orient="records")]
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One page of the Prefect UI (Artifacts -> ``key``), built by the domain, created by a task:
+    a ``table`` of JSON ``rows``, a ``markdown`` ``text``, or a ``link`` to the URL ``text``."""
+
+    key: str
+    kind: Literal["table", "markdown", "link"]
+    description: str
+    text: str = ""
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    link_text: str = ""
+
+
+def table_or_note(key: str, frame: pd.DataFrame, description: str, empty: str) -> Artifact:
+    """A table of ``frame``'s rows, or the italic note ``empty`` when it has none."""
+    if len(frame):
+        return Artifact(key, "table", description, rows=json_records(frame))
+    return Artifact(key, "markdown", description, text=f"_{empty}_")

@@ -17,6 +17,10 @@ from momentum.strategy import DEFAULT_STRATEGY, StrategyParams
 SECRET_FIELDS = frozenset({"alpaca_key_id", "alpaca_secret_key"})
 # The strategy's defaults live in one place, :class:`~momentum.strategy.StrategyParams`.
 _STRATEGY = StrategyParams()
+# where results go and how live orders are sent: nothing a simulation reads, so never a backtest's params
+NOT_BACKTESTED = frozenset(
+    {"store_url", "broker", "live_trading", "alpaca_base_url", "kill_switch", "queue_when_closed"}
+)
 
 
 class Settings(BaseSettings):
@@ -128,6 +132,10 @@ class Settings(BaseSettings):
     def public(self) -> dict[str, Any]:
         """The settings as plain JSON-able values, without secrets (safe to log and store)."""
         return self.model_dump(mode="json", exclude=set(SECRET_FIELDS))
+
+    def backtested(self) -> dict[str, Any]:
+        """The public settings a backtest's results depend on (without :data:`NOT_BACKTESTED`)."""
+        return {k: v for k, v in self.public().items() if k not in NOT_BACKTESTED}
 
     def with_overrides(self, **overrides: Any) -> "Settings":
         """A copy with the non-None overrides applied and validated; secrets are refused here."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 from prefect import task
 from prefect.cache_policies import NONE as NO_CACHE
 
+from momentum import definitions
 from momentum.run import owed_rebalance
 from momentum.settings import Settings
-from tasks.common import open_store
 
 
 @task(name="due-rebalance", cache_policy=NO_CACHE)
@@ -17,4 +17,4 @@ def due_rebalance(settings: Settings, as_of: str) -> str | None:
     each time, so a retried or later run sees what earlier runs committed."""
     if not settings.only_on_schedule:
         return as_of
-    return owed_rebalance(open_store(settings), as_of, settings.rebalance_months)
+    return owed_rebalance(definitions.resources(settings).store, as_of, settings.rebalance_months)

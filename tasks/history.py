@@ -7,50 +7,35 @@ from prefect import task
 from prefect.cache_policies import NONE as NO_CACHE
 
 from momentum import definitions
-from momentum.history import HistoryUpdate, benchmark_split, members_between, read_history, update_history
-from momentum.providers import bars_to_wide
+from momentum.history import HISTORY_START as FIRST_DAY
+from momentum.history import members_between, update_history
 from momentum.settings import Settings
-from momentum.store import VersionedStore
-from momentum.universe import symbol_key
-from tasks.common import RETRY, current_flow_run_id, only_transient, open_store
+from tasks.common import current_flow_run_id, stage
 
-HISTORY_START = "2016-01-01"  # the default backfill start: where the free Alpaca plan's history begins
+HISTORY_START = f"{FIRST_DAY:%Y-%m-%d}"  # the ingest flow's default start
 
 
 @task(name="history-symbols", cache_policy=NO_CACHE)
 def history_symbols(settings: Settings, start: str, end: str) -> list[str]:
     """The universe's members at any time in ``[start, end]``, plus the benchmark."""
     return members_between(
-        definitions.universe_spec(settings), pd.Timestamp(start), pd.Timestamp(end), settings.benchmark_symbol
+        definitions.resources(settings).universe,
+        pd.Timestamp(start),
+        pd.Timestamp(end),
+        settings.benchmark_symbol,
     )
 
 
-def _update(
-    settings: Settings, symbols: list[str], start: str, end: str
-) -> tuple[VersionedStore, HistoryUpdate]:
-    store = open_store(settings)
-    return store, update_history(
-        store,
-        definitions.provider(settings),
+@stage("ingest-history", cached=False)
+def ingest_history(settings: Settings, symbols: list[str], start: str, end: str) -> dict:
+    """Fetch what ``history`` lacks over ``[start, end]`` and commit it; returns the ``--json`` summary."""
+    res = definitions.resources(settings)
+    update = update_history(
+        res.store,
+        res.provider,
         symbols,
         pd.Timestamp(start),
         pd.Timestamp(end),
         flow_run_id=current_flow_run_id(),
     )
-
-
-@task(name="ingest-history", retry_condition_fn=only_transient, cache_policy=NO_CACHE, **RETRY)
-def ingest_history(settings: Settings, symbols: list[str], start: str, end: str) -> dict:
-    """Fetch what ``history`` lacks over ``[start, end]`` and commit it; returns the ``--json`` summary."""
-    return _update(settings, symbols, start, end)[1].summary()
-
-
-def stored_history(settings: Settings, end: pd.Timestamp) -> tuple[pd.DataFrame, pd.Series]:
-    """Wide closes and the benchmark from the committed history, brought up to date to ``end`` first."""
-    symbols = members_between(
-        definitions.universe_spec(settings), pd.Timestamp(HISTORY_START), end, settings.benchmark_symbol
-    )
-    store, update = _update(settings, symbols, HISTORY_START, f"{end:%Y-%m-%d}")
-    bars = read_history(store, update.ref, end)
-    others, benchmark = benchmark_split(bars, symbol_key(settings.benchmark_symbol))
-    return bars_to_wide(others), benchmark
+    return update.summary()

@@ -3,52 +3,39 @@
 from __future__ import annotations
 
 import pandas as pd
-from prefect import task
 
 from momentum import definitions
 from momentum.providers import bars_to_wide
 from momentum.settings import Settings
 from momentum.store import DatasetRef
 from momentum.strategy import score_at
-from momentum.universe import membership_freshness, universe_members
+from momentum.universe import scored_members, universe_lineage
 from momentum.validation import quarantined_symbols
-from tasks.common import STAGE, current_flow_run_id, open_store
+from tasks.common import current_flow_run_id, stage
 
 
-@task(name="score", **STAGE)
+@stage("score")
 def score(
     settings: Settings, bars_ref: DatasetRef, validation_ref: DatasetRef, benchmark_ref: DatasetRef
 ) -> DatasetRef:
     """Momentum, fip, eligibility and selection per symbol (quarantined symbols are ineligible)."""
-    store = open_store(settings)
+    res, as_of = definitions.resources(settings), pd.Timestamp(bars_ref.as_of)
+    store = res.store
     closes = bars_to_wide(store.read(bars_ref, columns=["date", "symbol", "adj_close"]))
-    benchmark = store.read(benchmark_ref).set_index("date")["close"]
-    params, universe = definitions.strategy_params(settings), definitions.universe_spec(settings)
-    as_of = pd.Timestamp(bars_ref.as_of)
-    membership = (
-        {"membership_as_of": membership_freshness(as_of).membership_as_of} if universe.kind == "sp500" else {}
-    )
-    # symbols asked for but absent from the data (a live provider's missing names) are known to the universe
-    asked = store.manifest(bars_ref).params.get("requested_symbols") or []
-    members = universe_members(universe, sorted(set(closes.columns) | set(asked)), as_of)
-    members = members & set(closes.columns) if members is not None else None
+    universe = universe_lineage(res.universe, as_of)
+    requested = store.manifest(bars_ref).params.get("requested_symbols") or []
     table = score_at(
         closes,
-        members=members,
+        members=scored_members(res.universe, list(closes.columns), requested, as_of),
         quarantined=quarantined_symbols(store.read(validation_ref)),
-        benchmark=benchmark,
-        params=params,
+        benchmark=store.read(benchmark_ref).set_index("date")["close"],
+        params=res.strategy,
     )
     return store.write(
         "scores",
         bars_ref.as_of,
         table,
         inputs={"bars": bars_ref, "validation": validation_ref, "benchmark": benchmark_ref},
-        params={
-            **params.as_dict(),
-            "universe": settings.universe,
-            "universe_file": settings.universe_file,
-            **membership,
-        },
+        params={**res.strategy.as_dict(), **universe},
         flow_run_id=current_flow_run_id(),
     )

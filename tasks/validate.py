@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import pandas as pd
-from prefect import task
 from prefect.artifacts import create_markdown_artifact
 
+from momentum import definitions
 from momentum.calendar import nyse_sessions
 from momentum.errors import PermanentError
+from momentum.run import validation_report_key
 from momentum.settings import Settings
 from momentum.store import DatasetRef
 from momentum.strategy import min_history
 from momentum.validation import FetchReport, GateLimits, render_html, render_markdown, validate_bars
-from tasks.common import STAGE, current_flow_run_id, open_store
+from tasks.common import current_flow_run_id, stage
 
 
 class ValidationFailed(PermanentError):
@@ -35,13 +36,13 @@ def _gate_params(settings: Settings) -> dict:
     }
 
 
-@task(name="validate", **STAGE)
+@stage("validate")
 def validate(settings: Settings, bars_ref: DatasetRef, benchmark_ref: DatasetRef | None = None) -> DatasetRef:
     """Bars (and the benchmark's last date) -> dataset ``validation`` (+ HTML report); raises
     :class:`ValidationFailed` when blocking. The symbols a live provider was asked for come from the
     ``bars`` lineage (params ``requested_symbols``), the ones it dropped from the stored frame's
     ``rejected``."""
-    store = open_store(settings)
+    store = definitions.resources(settings).store
     bars = store.read(bars_ref)
     as_of = pd.Timestamp(bars_ref.as_of)
     start = bars["date"].min() if len(bars) else as_of
@@ -67,7 +68,7 @@ def validate(settings: Settings, bars_ref: DatasetRef, benchmark_ref: DatasetRef
         flow_run_id=current_flow_run_id(),
     )
     url = store.put_report(
-        f"validation/{ref.as_of}/{ref.version}.html",
+        validation_report_key(ref),
         render_html(result, title=f"Validation of bars {bars_ref}"),
     )
     create_markdown_artifact(

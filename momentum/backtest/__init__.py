@@ -5,6 +5,7 @@ from __future__ import annotations
 from momentum.backtest._config import BacktestConfig
 from momentum.backtest._engine import run_backtest
 from momentum.backtest._format import metric_text, money, percent
+from momentum.backtest._outputs import backtest_artifacts, backtest_summary, backtest_tables, metric_rows
 from momentum.backtest._page import assumptions, render_html
 from momentum.backtest._report import (
     BENCHMARK,
@@ -23,6 +24,7 @@ from momentum.backtest._report import (
     render_pngs,
 )
 from momentum.backtest._result import BacktestResult
+from momentum.backtest._sweep import SWEEP_METRICS, sweep_artifact, sweep_row, sweep_table, sweep_variants
 from momentum.backtest._tear_plots import plot_monthly_returns, plot_rolling_risk
 from momentum.backtest._tearsheet import tear_sheet
 
@@ -32,10 +34,15 @@ __all__ = [
     "BacktestResult",
     "EQUAL_WEIGHT_LABEL",
     "PLOTS",
+    "SWEEP_METRICS",
     "all_metrics",
     "assumptions",
+    "backtest_artifacts",
+    "backtest_summary",
+    "backtest_tables",
     "benchmark_label",
     "curves_table",
+    "metric_rows",
     "metric_text",
     "metrics_table",
     "money",
@@ -52,4 +59,8 @@ __all__ = [
     "render_pngs",
     "run_backtest",
     "tear_sheet",
+    "sweep_artifact",
+    "sweep_row",
+    "sweep_table",
+    "sweep_variants",
 ]

@@ -1,11 +1,15 @@
-"""Sending an order plan exactly once: guards, the order loop and the recorded outcomes."""
+"""Sending an order plan exactly once: guards, the kill switch, the order loop, the recorded outcomes,
+the execution report and the account snapshot."""
 
 from __future__ import annotations
 
+from momentum.execution._account import CASH, account_snapshot
 from momentum.execution._exactly_once import Action, SendOutcome, send_once
 from momentum.execution._guards import GuardError, Guards
+from momentum.execution._kill_switch import KillSwitch, Markers
 from momentum.execution._loop import ExecutionHooks, execute_plan, reconcile
 from momentum.execution._outcomes import OUTCOME_COLUMNS
+from momentum.execution._report import execution_report, gaps_line
 
 __all__ = [
     "Action",
@@ -15,6 +19,12 @@ __all__ = [
     "OUTCOME_COLUMNS",
     "SendOutcome",
     "execute_plan",
+    "CASH",
+    "KillSwitch",
+    "Markers",
+    "account_snapshot",
+    "execution_report",
+    "gaps_line",
     "reconcile",
     "send_once",
 ]

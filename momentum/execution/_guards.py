@@ -1,5 +1,5 @@
-"""Safety guards checked on a whole order plan before anything is sent: kill switch, order and
-rebalance limits (dollars), price band (a fraction of the last close)."""
+"""Safety guards checked on a whole order plan before anything is sent: order and rebalance limits
+(dollars), price band (a fraction of the last close). The kill switch is :class:`KillSwitch`."""
 
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ class Guards:
     max_order_notional: float = 1_000_000.0
     max_rebalance_notional: float = 10_000_000.0
     price_band: float = 0.1
-    kill_switch: bool = False
     queue_when_closed: bool = False
     fill_timeout_seconds: float = 60.0
     poll_seconds: float = 1.0
@@ -42,8 +41,6 @@ def check_guards(
     broker's own mark (market value / quantity) against the last close: a stale or wrong price source
     stops the run before anything is sent.
     """
-    if guards.kill_switch:
-        raise GuardError("kill switch engaged: no order sent")
     if plan.empty:
         return
     _check_notional(plan, guards)

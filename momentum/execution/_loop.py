@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -27,7 +27,8 @@ import pandas as pd
 
 from momentum.brokers.base import Broker, OrderRequest, OrderState, OrderStatus, Side
 from momentum.execution._exactly_once import Action, matches, send_once
-from momentum.execution._guards import GuardError, Guards, check_guards
+from momentum.execution._guards import Guards, check_guards
+from momentum.execution._kill_switch import KillSwitch
 from momentum.execution._outcomes import not_sent_killed, not_sent_market_closed, outcome_frame, record_final
 
 
@@ -37,17 +38,14 @@ def _quiet(_message: str) -> None:
 
 @dataclass(frozen=True)
 class ExecutionHooks:
-    """What the order loop asks of its caller: ``kill_check`` before every submit (a kill switch engaged
-    mid-run stops the remaining orders), ``log`` one line per notable event, and ``sleep`` and ``clock``
-    (seconds) to pace the waits for fills."""
+    """What the order loop asks of its caller: the ``kill_switch``, asked before the broker is and before
+    every submit (engaged mid-run, it stops the remaining orders), ``log`` one line per notable event, and
+    ``sleep`` and ``clock`` (seconds) to pace the waits for fills."""
 
-    kill_check: Callable[[], bool] | None = None
+    kill_switch: KillSwitch = field(default_factory=KillSwitch)
     log: Callable[[str], None] = _quiet
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
-
-    def killed(self) -> bool:
-        return self.kill_check is not None and self.kill_check()
 
 
 def execute_plan(
@@ -62,8 +60,7 @@ def execute_plan(
     Returns one row per planned order (:data:`~momentum.execution.OUTCOME_COLUMNS`).
     """
     say = hooks.log
-    if guards.kill_switch:  # before the broker is even asked anything
-        raise GuardError("kill switch engaged: no order sent")
+    hooks.kill_switch.check()  # before the broker is even asked anything
     check_guards(plan, last_close, guards, broker.positions() if len(plan) else [])
     if plan.empty:
         return outcome_frame(plan, {})
@@ -124,7 +121,7 @@ def _send_side(
     say = hooks.log
     sent: dict[str, OrderStatus] = {}
     for row in rows.itertuples(index=False):
-        if hooks.killed():
+        if hooks.kill_switch.engaged():
             return sent, True
         order, value = _order_request(row)
         coid = order.client_order_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from momentum.history._backtest import HISTORY_START, backtest_closes
 from momentum.history._coverage import (
     OVERLAP,
     Coverage,
@@ -23,11 +24,13 @@ from momentum.history._update import (
 )
 
 __all__ = [
+    "HISTORY_START",
     "Coverage",
     "Fetch",
     "HistoryUpdate",
     "NoHistoryError",
     "OVERLAP",
+    "backtest_closes",
     "benchmark_split",
     "members_between",
     "merge_history",

@@ -14,6 +14,7 @@ from momentum.portfolio._orders import (
     plan_orders,
     plan_quantities,
 )
+from momentum.portfolio._rebalance import check_fractional, plan_rebalance, reference_prices
 
 __all__ = [
     "MAX_CLIENT_ORDER_ID",
@@ -21,9 +22,12 @@ __all__ = [
     "PlanArrays",
     "PlanParams",
     "Sizing",
+    "check_fractional",
     "client_order_id",
     "fund_buys",
     "plan_frame",
     "plan_orders",
     "plan_quantities",
+    "plan_rebalance",
+    "reference_prices",
 ]

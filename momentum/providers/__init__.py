@@ -13,9 +13,15 @@ class PriceProvider(Protocol):
     """Daily bars: ``date`` (session, tz-naive), ``symbol``, ``adj_close`` (+ optional raw OHLCV).
 
     ``symbols`` None means the provider's own full set; a list restricts the bars to those symbols.
+    ``needs_symbols``: a live source that must be told which symbols to fetch (it has no full set).
     """
 
     name: str
+    needs_symbols: bool
+
+    def lineage(self) -> dict[str, object]:
+        """What identifies this source's bars in their lineage, besides its name (no secrets)."""
+        ...
 
     def bars(
         self, start: pd.Timestamp | None, end: pd.Timestamp, symbols: Sequence[str] | None = None
@@ -24,6 +30,13 @@ class PriceProvider(Protocol):
     def benchmark(self, start: pd.Timestamp | None, end: pd.Timestamp) -> pd.Series: ...
 
     def last_session(self) -> pd.Timestamp: ...
+
+
+def fetch_lineage(provider: PriceProvider, sessions: int, symbols: Sequence[str] | None) -> dict[str, object]:
+    """The params of a fetched dataset: the provider, the ``sessions`` of history asked for, the
+    provider's own lineage and the ``symbols`` asked for (when the provider was told)."""
+    asked = {"requested_symbols": list(symbols)} if symbols is not None else {}
+    return {"provider": provider.name, "sessions": sessions} | provider.lineage() | asked
 
 
 def wide_to_bars(wide: pd.DataFrame) -> pd.DataFrame:

@@ -20,6 +20,7 @@ import pandas as pd
 from momentum.calendar import last_closed_session
 from momentum.providers.alpaca_http import MarketDataClient
 from momentum.providers.alpaca_wire import (
+    ADJUSTMENT,
     BARS_PATH,
     MAX_SYMBOLS,
     InvalidSymbolError,
@@ -48,6 +49,7 @@ class AlpacaProvider:
     symbol the last :meth:`bars` call dropped to the API's reason."""
 
     name = "alpaca"
+    needs_symbols = True
 
     def __init__(
         self,
@@ -62,6 +64,15 @@ class AlpacaProvider:
         self.client = client
         self._now = now
         self.rejected: dict[str, str] = {}
+
+    def lineage(self) -> dict[str, object]:
+        """The endpoint, the feed, the adjustment and the benchmark symbol."""
+        return {
+            "source": self.client.base_url,
+            "feed": self.feed,
+            "adjustment": ADJUSTMENT,
+            "benchmark_symbol": self.benchmark_symbol,
+        }
 
     def last_session(self) -> pd.Timestamp:
         return last_closed_session(self._now())  # calendar.SETTLE: 20 minutes after the close

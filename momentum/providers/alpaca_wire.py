@@ -32,6 +32,7 @@ from momentum.errors import PermanentError
 BARS_PATH = "/v2/stocks/bars"
 PAGE_LIMIT = 10_000  # Alpaca's maximum bars per page (across symbols)
 MAX_SYMBOLS = 200  # symbols per request (keeps the URL short; Alpaca's own clients batch alike)
+ADJUSTMENT = "all"  # split-, dividend- and spin-off-adjusted prices
 FIELDS = {"o": "open", "h": "high", "l": "low", "c": "close", "v": "volume"}
 COLUMNS = ("date", "symbol", "adj_close", "open", "high", "low", "close", "volume")
 _INVALID = re.compile(r"invalid symbol:\s*(\S+)", re.IGNORECASE)
@@ -67,7 +68,7 @@ def bars_params(symbols: Sequence[str], start: pd.Timestamp, end: pd.Timestamp, 
         "timeframe": "1Day",
         "start": f"{start:%Y-%m-%d}",
         "end": f"{end:%Y-%m-%d}",
-        "adjustment": "all",
+        "adjustment": ADJUSTMENT,
         "feed": feed,
         "limit": str(PAGE_LIMIT),
         "sort": "asc",

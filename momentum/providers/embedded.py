@@ -33,6 +33,10 @@ class EmbeddedProvider:
     """Offline bars from package data; no network, no key."""
 
     name = "embedded"
+    needs_symbols = False
+
+    def lineage(self) -> dict[str, object]:
+        return {}
 
     def bars(
         self, start: pd.Timestamp | None, end: pd.Timestamp, symbols: Sequence[str] | None = None

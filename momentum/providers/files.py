@@ -23,7 +23,7 @@ from typing import Any
 import fsspec
 import pandas as pd
 
-from momentum.errors import PermanentError
+from momentum.errors import PermanentError, TransientError, is_transient_io
 from momentum.records import NUMERIC, REQUIRED
 
 SUFFIXES = (".csv", ".parquet")
@@ -61,11 +61,14 @@ def _problem(bars: pd.DataFrame) -> str | None:
 
 
 def read_file(path: str, fs: fsspec.AbstractFileSystem, url: str) -> pd.DataFrame:
-    """One file's bars (known columns only), or :class:`BarsFileError` naming ``url`` and the problem."""
+    """One file's bars (known columns only), or :class:`BarsFileError` naming ``url`` and the problem
+    (:class:`TransientError` when the storage failed for a moment, see :func:`is_transient_io`)."""
     try:
         bars = read_bars(path, fs)
     except Exception as exc:  # noqa: BLE001 - any reader failure is this file's problem, named below
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if is_transient_io(exc):
+            raise TransientError(f"bars file {url}: storage unavailable ({reason})") from exc
         raise BarsFileError(
             f"bars file {url}: not a readable {path.rsplit('.', 1)[-1]} file ({reason})"
         ) from exc
@@ -124,10 +127,14 @@ class FilesProvider:
     """Bars from the user's files (see :func:`read_folder`); benchmark from ``benchmark_symbol``."""
 
     name = "files"
+    needs_symbols = False
 
     def __init__(self, path: str, benchmark_symbol: str = "SPY") -> None:
         self.path = path
         self.benchmark_symbol = benchmark_symbol
+
+    def lineage(self) -> dict[str, object]:
+        return {}
 
     def _bars(self) -> pd.DataFrame:
         return read_folder(self.path)

@@ -61,9 +61,15 @@ class SyntheticProvider:
     """Deterministic synthetic bars: same seed and sizes, same data."""
 
     name = "synthetic"
+    needs_symbols = False
 
     def __init__(self, n_symbols: int = 50, n_sessions: int = 1260, seed: int = 7) -> None:
+        self._sizes = {"symbols": n_symbols, "n_sessions": n_sessions, "seed": seed}
         self._panel = synthetic_panel(n_symbols, n_sessions, seed)
+
+    def lineage(self) -> dict[str, object]:
+        """The sizes and the seed: the same ones make the same data."""
+        return dict(self._sizes)
 
     def _window(self, start: pd.Timestamp | None, end: pd.Timestamp) -> pd.DataFrame:
         dates = self._panel["date"]

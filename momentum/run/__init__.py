@@ -1,7 +1,8 @@
-"""One run of the pipeline: the catch-up rule, the run contracts and the run summary."""
+"""One run of the pipeline: the catch-up rule, the run contracts, the run summary and its artifacts."""
 
 from __future__ import annotations
 
+from momentum.run._artifacts import browsable_url, run_artifacts, summary_artifact, validation_report_key
 from momentum.run._catchup import is_executed, latest_signal_session, owed_rebalance
 from momentum.run._contracts import RebalanceInfo, RunRefs, RunSummary, ScoredRefs
 from momentum.run._summary import attention_line, execution_headline, run_summary
@@ -12,9 +13,13 @@ __all__ = [
     "RunSummary",
     "ScoredRefs",
     "attention_line",
+    "browsable_url",
     "execution_headline",
     "is_executed",
     "latest_signal_session",
     "owed_rebalance",
+    "run_artifacts",
     "run_summary",
+    "summary_artifact",
+    "validation_report_key",
 ]

@@ -20,7 +20,7 @@ from momentum.universe._membership import (
     sp500_membership,
     sp500_sources,
 )
-from momentum.universe._spec import UniverseSpec, universe_members
+from momentum.universe._spec import UniverseSpec, scored_members, universe_lineage, universe_members
 
 __all__ = [
     "COMPLETE_FROM",
@@ -36,10 +36,12 @@ __all__ = [
     "membership_data_end",
     "membership_freshness",
     "run_symbols",
+    "scored_members",
     "sp500_members",
     "sp500_membership",
     "sp500_sources",
     "symbol_key",
     "universe_at",
+    "universe_lineage",
     "universe_members",
 ]

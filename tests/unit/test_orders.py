@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -23,6 +24,7 @@ from momentum.execution import (
     ExecutionHooks,
     GuardError,
     Guards,
+    KillSwitch,
     execute_plan,
     reconcile,
     send_once,
@@ -185,8 +187,9 @@ def test_guards_stop_before_the_first_order(broker):
         rebalance_key="r1",
         sizing=Sizing(cost_bps=10),
     )
+    with pytest.raises(GuardError, match="kill switch"):
+        run_plan(plan, broker, Guards(), kill_switch=KillSwitch(True))
     for guards, message in [
-        (Guards(kill_switch=True), "kill switch"),
         (Guards(max_order_notional=50), "exceeds max_order_notional"),
         (Guards(max_rebalance_notional=50), "exceeds max_rebalance_notional"),
     ]:
@@ -378,9 +381,10 @@ def test_conflicting_order_under_the_same_id_is_flagged_and_kill_switch_mid_run(
     plan = rebalance_plan(broker)
     out = run_plan(plan, broker).set_index("symbol")
     assert out.loc["A", "note"].startswith("CONFLICT") and broker.posts.count("mom-r1-A-buy") == 1
-    calls = iter([False, True])
+    marker = SimpleNamespace(set=iter([False, False, True]))  # before the broker, before A, before B
+    switch = KillSwitch(False, SimpleNamespace(marker_exists=lambda name: next(marker.set)), every_seconds=0)
     fresh = FakeBroker(cash=2_000.0)
-    out = run_plan(rebalance_plan(fresh), fresh, kill_check=lambda: next(calls)).set_index("symbol")
+    out = run_plan(rebalance_plan(fresh), fresh, kill_switch=switch).set_index("symbol")
     assert out.loc["A", "status"] == "filled" and out.loc["B", "status"] == "not_sent"
     assert "kill switch engaged during the run" in out.loc["B", "note"] and fresh.posts == ["mom-r1-A-buy"]
 

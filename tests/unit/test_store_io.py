@@ -105,24 +105,23 @@ class Marker:
 
 
 def test_the_order_loop_looks_at_the_kill_switch_marker_at_most_once_a_second():
-    from momentum.settings import Settings
-    from tasks.execute import kill_check
+    from momentum.execution import KillSwitch
 
     now, store = [0.0], Marker()
-    engaged = kill_check(Settings(), store, every_seconds=1.0, clock=lambda: now[0])
-    assert [engaged() for _ in range(50)] == [False] * 50 and store.lookups == 0  # the guards just looked
+    engaged = KillSwitch(False, store, every_seconds=1.0, clock=lambda: now[0]).engaged
+    assert [engaged() for _ in range(50)] == [False] * 50 and store.lookups == 1  # the first question looks
     store.engaged = True
     now[0] = 0.5
-    assert not engaged() and store.lookups == 0
+    assert not engaged() and store.lookups == 1
     now[0] = 1.0
-    assert engaged() and store.lookups == 1
+    assert engaged() and store.lookups == 2
     store.engaged = False
-    assert engaged() and store.lookups == 1  # once seen engaged, the rest of the run stays stopped
+    now[0] = 5.0
+    assert engaged() and store.lookups == 2  # once seen engaged, the rest of the run stays stopped
 
 
 def test_the_kill_switch_setting_needs_no_look_up():
-    from momentum.settings import Settings
-    from tasks.execute import kill_check
+    from momentum.execution import KillSwitch
 
     store = Marker()
-    assert kill_check(Settings(kill_switch=True), store, clock=lambda: 0.0)() and store.lookups == 0
+    assert KillSwitch(True, store, clock=lambda: 0.0).engaged() and store.lookups == 0
