@@ -63,7 +63,7 @@ def backtest(
     closes, benchmark = load_history(settings, end)
     if sweep:
         swept = [
-            sweep_variant.submit(settings, variant, closes, benchmark, start, end, slippage_bps)
+            sweep_variant.submit(settings, variant, closes, benchmark, (start, end, slippage_bps))
             for variant in sweep_variants(sweep)
         ]
         return store_sweep(settings, [f.result() for f in swept], sweep, slippage_bps, report_dir)

@@ -170,15 +170,11 @@ def sweep_variant(
     variant: dict[str, Any],
     closes: pd.DataFrame,
     benchmark: pd.Series,
-    start: str | None,
-    end: str | None,
-    slippage_bps: float = 0.0,
+    window: tuple[str | None, str | None, float],
 ) -> dict:
-    """One swept variant -> its row of the comparison table (small, so it travels cheaply to and
-    from Dask)."""
-    return sweep_row(
-        variant, _run(settings.with_overrides(**variant), closes, benchmark, (start, end, slippage_bps))
-    )
+    """One swept variant over ``window`` (start, end, slippage in basis points) -> its row of the
+    comparison table (small, so it travels cheaply to and from Dask)."""
+    return sweep_row(variant, _run(settings.with_overrides(**variant), closes, benchmark, window))
 
 
 @task(name="backtest-sweep-table", cache_policy=NO_CACHE)
