@@ -28,12 +28,12 @@ if [[ "$(cat .wheelhouse/.pyproject.sha256 2>/dev/null)" != "$key" ]]; then
   # it), made by pip in a throwaway container of the base: this machine's network and CA bundle are
   # lent to that container (a read-only mount), never to the build.
   echo "filling .wheelhouse/ (wheels of the dependencies for $base) ..."
-  rm -rf .wheelhouse && mkdir .wheelhouse
+  mkdir -p .wheelhouse  # a wheel already there is reused while it is still the newest that fits
   docker run --rm --network host -u "$(id -u):$(id -g)" -e HOME=/tmp \
     -v "$PWD/pyproject.toml:/src/pyproject.toml:ro" -v "$PWD/README.md:/src/README.md:ro" \
     -v "$PWD/.wheelhouse:/wheels" -v "$ca:/tmp/ca.crt:ro" \
     -e PIP_CERT=/tmp/ca.crt -e PIP_DISABLE_PIP_VERSION_CHECK=1 -e PIP_DEFAULT_TIMEOUT=120 \
-    "$base" sh -c 'python3 -m venv /tmp/venv && /tmp/venv/bin/pip wheel --quiet --wheel-dir /wheels \
+    "$base" sh -c 'python3 -m venv /tmp/venv && /tmp/venv/bin/pip wheel --quiet --find-links /wheels --wheel-dir /wheels \
       "setuptools>=68" wheel && cp -r /src /tmp/src && cd /tmp/src \
       && for p in momentum momentum_cli tasks flows; do mkdir $p && touch $p/__init__.py; done \
       && /tmp/venv/bin/pip wheel --quiet --find-links /wheels --wheel-dir /wheels .'
