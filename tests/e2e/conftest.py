@@ -22,3 +22,12 @@ def stack(tmp_path_factory):
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture(scope="session")
+def image():
+    """The project's image, built by ``scripts/build-image.sh --offline`` (Docker's cache makes a session
+    without changes cheap): its tag and build time."""
+    from tests.support.containers import IMAGE, build_image
+
+    return {"tag": IMAGE, **build_image(IMAGE)}
