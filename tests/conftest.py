@@ -1,4 +1,4 @@
-"""Shared fixtures: a real S3-compatible server (moto) on loopback, stores, and a Prefect API."""
+"""Shared fixtures: no network, a real S3-compatible server (moto) on loopback, stores, and a Prefect API."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import requests
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # offline: no telemetry calls
 
@@ -31,6 +32,20 @@ def pytest_collection_modifyitems(items):
 def pytest_report_header(config):
     """CI prints the resolved versions (an unpinned install once picked s3fs 0.4.x)."""
     return "resolved: " + ", ".join(f"{p} {md.version(p)}" for p in PACKAGES)
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any HTTP request through ``requests`` (the Alpaca adapter's client) fails the test; the
+    requests tried are recorded."""
+    calls = []
+
+    def refuse(self, method, url, *args, **kwargs):
+        calls.append((method, url))
+        raise AssertionError(f"network call to {url}")
+
+    monkeypatch.setattr(requests.Session, "request", refuse)
+    return calls
 
 
 @pytest.fixture(scope="session")
@@ -110,8 +125,9 @@ def recorded_task_runs(prefect_api):
 
 @pytest.fixture
 def alpaca_data(monkeypatch):
-    """A local Alpaca Market Data server (``tests/alpaca_data_server.py``) serving the embedded closes and
-    the embedded S&P 500 index as SPY, with MOMENTUM_ALPACA_DATA_URL and the key pair set to reach it."""
+    """A local Alpaca Market Data server (``tests/support/alpaca_data_server.py``) serving the embedded
+    closes and the embedded S&P 500 index as SPY, with MOMENTUM_ALPACA_DATA_URL and the key pair set to
+    reach it."""
     from tests.support.alpaca_data_server import AlpacaDataServer, embedded_market
 
     server = AlpacaDataServer(embedded_market()).start()

@@ -5,41 +5,22 @@ plots, the definitions)."""
 
 from __future__ import annotations
 
-import html
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from momentum_cli.app import app
+from tests.support.chromium import CHROMIUM, dump_dom, visible_text
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def dom_of(page: Path, profile: Path) -> str:
     """The DOM chromium builds from ``page`` (a file URL, a fresh profile)."""
-    profile.mkdir(parents=True)
-    done = subprocess.run(
-        [str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    done = dump_dom(page.as_uri(), profile)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 
@@ -48,7 +29,7 @@ def text_of(element_id: str, dom: str) -> str:
     """The visible text of the element with ``element_id`` (up to its first closing tag of that kind)."""
     found = re.search(rf'<(\w+)[^>]*id="{element_id}"[^>]*>(.*?)</\1>', dom, re.S)
     assert found, f"#{element_id} is missing from the page"
-    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", found.group(2)))).strip()
+    return visible_text(found.group(2)).strip()
 
 
 def test_report_shows_the_tear_sheet_in_chromium(tmp_path):

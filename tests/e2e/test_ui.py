@@ -4,53 +4,22 @@ deployment, its Runs tab shows a Completed run of it, and so does the run's own 
 
 from __future__ import annotations
 
-import html
 import re
-import shutil
-import subprocess
 import time
 from pathlib import Path
 
 from momentum_cli.local_stack import FLOW
+from tests.support.chromium import CHROMIUM, dump_dom, visible_text
 from tests.support.stack import api, trigger, wait_final
 
-CHROMIUM = Path("/usr/bin/chromium")
 INSTALL = "apt-get install -y chromium chromium-driver"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--window-size=1400,2400",
-]
+UI_FLAGS = ["--disable-dev-shm-usage", "--window-size=1400,2400"]  # after the usual ones
 
 
 def page_text(url: str, profile: Path, budget_ms: int) -> tuple[str, str]:
     """(DOM, visible text) of ``url`` after ``budget_ms`` of virtual time (the UI is a JS app)."""
-    shutil.rmtree(profile, ignore_errors=True)
-    profile.mkdir(parents=True)
-    done = subprocess.run(
-        [
-            str(CHROMIUM),
-            *FLAGS,
-            f"--user-data-dir={profile}",
-            f"--virtual-time-budget={budget_ms}",
-            "--dump-dom",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
-    dom = done.stdout
-    text = html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", dom)))
-    return dom, text
+    dom = dump_dom(url, profile, *UI_FLAGS, f"--virtual-time-budget={budget_ms}").stdout
+    return dom, visible_text(dom)
 
 
 def wait_for_page(url: str, profile: Path, *needles: str, tries: int = 6) -> tuple[str, str]:

@@ -1,7 +1,7 @@
 """Provider ``alpaca`` against the local Market Data server: paging, dates, symbols, faults, parsing.
 
-The server (tests/alpaca_data_server.py) serves the embedded real closes, so every fetched frame can be
-compared with what the ``embedded`` provider returns for the same symbols and dates.
+The server (tests/support/alpaca_data_server.py) serves the embedded real closes, so every fetched frame
+can be compared with what the ``embedded`` provider returns for the same symbols and dates.
 """
 
 from __future__ import annotations

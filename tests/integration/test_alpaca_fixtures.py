@@ -1,5 +1,5 @@
-"""The Alpaca adapter fed Alpaca's own SDK fixtures (tests/alpaca_py_fixtures.py) through the local server,
-and an account that cannot trade stopping the run before planning."""
+"""The Alpaca adapter fed Alpaca's own SDK fixtures (tests/support/alpaca_py_fixtures.py) through the
+local server, and an account that cannot trade stopping the run before planning."""
 
 from __future__ import annotations
 

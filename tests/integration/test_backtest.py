@@ -1,9 +1,8 @@
-"""The backtest engine against the live pipeline, a hand-written reference, costs, delistings and timing;
-its report, flow, CLI, sweep (thread pool and Dask) and notebook."""
+"""The backtest against the live pipeline (every rebalance of the embedded history); its flow, report
+folder, CLI, sweep (thread pool and Dask) and notebook. (The engine's accounting: tests/unit.)"""
 
 from __future__ import annotations
 
-import base64
 import json
 from functools import partial
 from html.parser import HTMLParser
@@ -28,6 +27,7 @@ from momentum.settings import Settings
 from momentum.store import VersionedStore
 from momentum.universe import universe_members
 from momentum.validation import TABLE_COLUMNS
+from tests.support.backtest import assert_png, assert_report
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -111,46 +111,7 @@ def _write_ledger(store: VersionedStore, fills: pd.DataFrame, day: str) -> None:
     store.write(LEDGER, day, ledger, params={"replay": day})
 
 
-# --- accounting against hand-written references ---------------------------------------------------
-
-
-# --- delistings, timing, holdings ------------------------------------------------------------------
-
-
 # --- report, flow, CLI, sweep, notebook ------------------------------------------------------------
-
-
-class _Images(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.images: dict[str, str] = {}
-        self.links: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "img":
-            self.images[attrs["id"]] = attrs["src"]
-        self.links += [
-            v for k, v in attrs.items() if k in ("src", "href") and v and not v.startswith("data:")
-        ]
-
-
-def _assert_png(payload: bytes) -> None:
-    import matplotlib.image
-
-    assert payload[:8] == b"\x89PNG\r\n\x1a\n"
-    height, width, _ = matplotlib.image.imread(__import__("io").BytesIO(payload)).shape
-    assert height > 200 and width > 400
-
-
-def _assert_report(page: str) -> None:
-    parser = _Images()
-    parser.feed(page)
-    assert sorted(parser.images) == sorted(f"plot-{name}" for name in PLOTS)
-    for src in parser.images.values():
-        assert src.startswith("data:image/png;base64,")
-        _assert_png(base64.b64decode(src.split(",", 1)[1]))
-    assert parser.links == []  # self-contained: opens offline
 
 
 @pytest.fixture(scope="module")
@@ -198,7 +159,7 @@ def test_flow_stores_datasets_report_and_artifacts(flow_run):
     # (out 2013-09-20 .. 2017-03-20)
     assert ew_rebalances["n_selected"].iloc[0] == 19 and "AMD" not in ew_rebalances["selected"].iloc[0]
     assert ew_rebalances["n_selected"].iloc[-1] == 19 and "RRC" not in ew_rebalances["selected"].iloc[-1]
-    _assert_report(Path(summary["report"]).read_text())
+    assert_report(Path(summary["report"]).read_text())
     run_id = store.resolve("backtest_equity").flow_run_id
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(
@@ -319,9 +280,9 @@ def test_report_shows_percent_dollars_and_dates(flow_run):
 
 def test_report_folder_has_the_page_and_pngs(flow_run):
     _, _, folder = flow_run
-    _assert_report((folder / "backtest.html").read_text())
+    assert_report((folder / "backtest.html").read_text())
     for name in PLOTS:
-        _assert_png((folder / f"{name}.png").read_bytes())
+        assert_png((folder / f"{name}.png").read_bytes())
 
 
 def test_notebook_executes_against_the_stored_backtest(flow_run, monkeypatch):

@@ -3,14 +3,10 @@ and the domain modules free of ``Settings``."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from momentum import definitions
 from momentum.settings import Settings
-
-PACKAGE = Path(definitions.__file__).parent
 
 
 def test_secrets_are_compared_never_keyed(monkeypatch, tmp_path):

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import requests
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterId
 
@@ -364,19 +363,6 @@ def test_guards_and_kill_switch_stop_the_run_before_the_first_order(server, url)
     store.fs.rm(f"{store.root}/KILL_SWITCH")
     assert run(server, url).is_completed()
     assert_done(server, url)
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    """Any HTTP request through ``requests`` (the Alpaca adapter's client) fails the test."""
-    calls = []
-
-    def refuse(self, method, url, *args, **kwargs):
-        calls.append((method, url))
-        raise AssertionError(f"network call to {url}")
-
-    monkeypatch.setattr(requests.Session, "request", refuse)
-    return calls
 
 
 def test_the_flow_never_reaches_the_live_endpoint_without_the_opt_in(no_network, url, monkeypatch):

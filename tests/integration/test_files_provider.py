@@ -1,5 +1,5 @@
-"""Provider ``files``: the user's own csv/parquet bars in a folder or an s3:// prefix (moto),
-through the gate."""
+"""Provider ``files``: the user's own csv/parquet bars in a folder or an s3:// prefix (moto), through a
+run and the gate, and the CLI naming a malformed file. (Reading and checking the files: tests/unit.)"""
 
 from __future__ import annotations
 
@@ -11,32 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.rebalance import rebalance
-from momentum.providers.embedded import EmbeddedProvider
 from momentum.store import VersionedStore
 from momentum_cli.app import app
-
-AS_OF = "2022-11-30"
-
-
-def embedded_as_files(url: str) -> None:
-    """The embedded bars up to AS_OF, one file per symbol (csv and parquet, nested), plus SPY = the index."""
-    provider = EmbeddedProvider()
-    bars = provider.bars(None, pd.Timestamp(AS_OF))
-    level = provider.benchmark(None, pd.Timestamp(AS_OF))
-    spy = pd.DataFrame({"date": level.index, "symbol": "SPY", "adj_close": level.to_numpy()})
-    fs, root = fsspec.core.url_to_fs(url)
-    fs.makedirs(f"{root}/csv", exist_ok=True)
-    fs.makedirs(f"{root}/parquet", exist_ok=True)
-    for i, (symbol, rows) in enumerate(pd.concat([bars, spy]).groupby("symbol")):
-        if i % 2:
-            with fs.open(f"{root}/parquet/{symbol}.parquet", "wb") as handle:
-                rows.to_parquet(handle, index=False)
-        else:
-            fs.pipe_file(
-                f"{root}/csv/{symbol}.csv",
-                rows.assign(date=rows["date"].dt.strftime("%Y-%m-%d")).to_csv(index=False).encode(),
-            )
-    fs.pipe_file(f"{root}/README.txt", b"not bars: ignored")
+from tests.support.bar_files import AS_OF, embedded_as_files
 
 
 def scores(url: str) -> pd.DataFrame:
@@ -59,9 +36,6 @@ def test_files_score_like_the_same_bars_via_embedded(tmp_path, s3_server):
         assert run["as_of"] == AS_OF
         pd.testing.assert_frame_equal(scores(store_url), scores(str(tmp_path / "embedded")))
         assert [o["symbol"] for o in run["orders"]] == [o["symbol"] for o in embedded["orders"]]
-
-
-GOOD = b"date,symbol,adj_close\n2022-11-29,AAA,10.0\n2022-11-30,AAA,10.5\n"
 
 
 def test_cli_names_the_malformed_file_in_one_line(tmp_path, s3_server):

@@ -29,16 +29,17 @@ from __future__ import annotations
 import base64
 import json
 import re
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pandas as pd
+
+from tests.support.loopback import LoopbackServer
 
 BARS_PATH = "/v2/stocks/bars"
 _SYMBOL = re.compile(r"^[A-Z][A-Z0-9]{0,9}([.][A-Z0-9]{1,4})?$")
@@ -106,15 +107,7 @@ def _untoken(token: str) -> tuple[str, str]:
     return symbol, stamp
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def handle_error(self, request, client_address):  # a client that timed out and hung up: expected
-        pass
-
-
-class AlpacaDataServer:
+class AlpacaDataServer(LoopbackServer):
     def __init__(
         self,
         bars: pd.DataFrame,
@@ -123,52 +116,16 @@ class AlpacaDataServer:
         *,
         invalid: set[str] | None = None,
     ) -> None:
+        super().__init__(_Handler)
         self.key_id, self.secret_key = key_id, secret_key
         self._series = {str(s): _series(g) for s, g in bars.groupby("symbol", sort=True)}
         self.invalid = set(invalid or ())
         self.page_cap: int | None = None
         self.newest: pd.Timestamp | None = None
         self._faults: deque[_Fault] = deque()
-        self._lock = threading.RLock()
-        self._stopping = threading.Event()
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
         self.queries: list[dict[str, str]] = []
         self.headers_seen: list[dict[str, str]] = []
         self.auth_failures = 0
-
-    # ------------------------------------------------------------------ lifecycle
-
-    def start(self) -> "AlpacaDataServer":
-        if self._httpd is None:
-            self._stopping.clear()
-            self._httpd = _Server(("127.0.0.1", 0), type("_Bound", (_Handler,), {"app": self}))
-            self._thread = threading.Thread(
-                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._stopping.set()
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._thread.join(timeout=5)
-            self._httpd = self._thread = None
-
-    def __enter__(self) -> "AlpacaDataServer":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        if self._httpd is None:
-            raise RuntimeError("server not started")
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
 
     def env(self) -> dict[str, str]:
         """The environment that points the ``alpaca`` provider at this server with its key pair."""

@@ -40,15 +40,16 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from tests.support.loopback import LoopbackServer
 
 ROUTES = (
     "account",
@@ -139,16 +140,7 @@ class _Order:
         }
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def handle_error(self, request, client_address):  # noqa: D401 - quiet client disconnects
-        # A client that timed out and hung up makes the delayed write fail: expected, not noise.
-        pass
-
-
-class AlpacaServer:
+class AlpacaServer(LoopbackServer):
     def __init__(
         self,
         key_id: str = "test-key-id",
@@ -157,12 +149,9 @@ class AlpacaServer:
         cash: float = 100_000.0,
         prices: dict[str, float] | None = None,
     ) -> None:
+        super().__init__(_Handler)
         self.key_id = key_id
         self.secret_key = secret_key
-        self._lock = threading.RLock()
-        self._stopping = threading.Event()
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
         self.account_id = str(uuid.uuid4())
         # state
         self.cash = float(cash)
@@ -182,44 +171,6 @@ class AlpacaServer:
         self.post_bodies: list[Any] = []
         self.requests: list[tuple[str, str]] = []
         self.auth_failures = 0
-
-    # ------------------------------------------------------------------ lifecycle
-
-    def start(self) -> "AlpacaServer":
-        if self._httpd is not None:
-            return self
-        self._stopping.clear()
-        handler = type("_BoundHandler", (_Handler,), {"app": self})
-        self._httpd = _Server(("127.0.0.1", 0), handler)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is None:
-            return
-        self._stopping.set()  # wakes any handler sleeping in a delay fault
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._httpd = None
-        self._thread = None
-
-    def __enter__(self) -> "AlpacaServer":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        if self._httpd is None:
-            raise RuntimeError("server not started")
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
 
     # ------------------------------------------------------------------ knobs
 

@@ -1,12 +1,8 @@
-"""Provider ``alpaca`` against the local Market Data server: paging, dates, symbols, faults, parsing.
-
-The server (tests/alpaca_data_server.py) serves the embedded real closes, so every fetched frame can be
-compared with what the ``embedded`` provider returns for the same symbols and dates.
-"""
+"""Provider ``alpaca`` without a server: symbol batches, page parsing and merging, the request pacer.
+(Against the local Market Data server: tests/integration.)"""
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
 from momentum.http_retry import Pacer
@@ -16,9 +12,6 @@ from momentum.providers.alpaca_wire import (
     merge_pages,
     parse_page,
 )
-
-START, END = pd.Timestamp("2022-01-03"), pd.Timestamp("2022-11-30")
-SYMBOLS = ["AAPL", "KO", "MSFT", "XOM"]
 
 
 def test_more_than_200_symbols_go_in_equal_batches():

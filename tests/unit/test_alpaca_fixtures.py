@@ -1,5 +1,5 @@
-"""The Alpaca adapter fed Alpaca's own SDK fixtures (tests/alpaca_py_fixtures.py) through the local server,
-and an account that cannot trade stopping the run before planning."""
+"""The Alpaca wire parser fed Alpaca's own SDK fixtures (tests/support/alpaca_py_fixtures.py): numbers as
+strings or JSON numbers, a zero fill price. (Through the local server and a run: tests/integration.)"""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ import pytest
 from momentum.brokers.alpaca_wire import parse_order
 from momentum.brokers.base import BrokerError
 from tests.support.alpaca_py_fixtures import LISTED_ORDER
-
-KEY_ID, SECRET = "fixture-key-id", "fixture-secret"
 
 
 @pytest.mark.parametrize(

@@ -1,18 +1,15 @@
-"""The backtest engine against the live pipeline, a hand-written reference, costs, delistings and timing;
-its report, flow, CLI, sweep (thread pool and Dask) and notebook."""
+"""The backtest engine against hand-written references, costs, delistings and timing; its report page,
+plots and the sweep's parsing. (Live parity, the flow, CLI, sweep and notebook: tests/integration.)"""
 
 from __future__ import annotations
 
-import base64
 from html.parser import HTMLParser
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from momentum.backtest import (
-    PLOTS,
     BacktestConfig,
     all_metrics,
     curves_table,
@@ -36,8 +33,7 @@ from momentum.calendar import nyse_sessions, session_offset
 from momentum.providers import bars_to_wide
 from momentum.providers.synthetic import synthetic_panel
 from momentum.strategy import EQUAL_WEIGHT, StrategyParams
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.backtest import assert_report
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +45,6 @@ def synthetic():
     for k, symbol in enumerate(winners):
         wide.iloc[520 + 7 * k :, wide.columns.get_loc(symbol)] = np.nan
     return wide, (1 + wide.pct_change().mean(axis=1).fillna(0)).cumprod() * 100
-
-
-# --- parity with the live pipeline -----------------------------------------------------------------
 
 
 # --- accounting against hand-written references ---------------------------------------------------
@@ -258,40 +251,7 @@ def test_curves_holdings_and_turnover(synthetic):
     assert metrics["turnover"] == pytest.approx(result.rebalances["turnover"].mean())
 
 
-# --- report, flow, CLI, sweep, notebook ------------------------------------------------------------
-
-
-class _Images(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.images: dict[str, str] = {}
-        self.links: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "img":
-            self.images[attrs["id"]] = attrs["src"]
-        self.links += [
-            v for k, v in attrs.items() if k in ("src", "href") and v and not v.startswith("data:")
-        ]
-
-
-def _assert_png(payload: bytes) -> None:
-    import matplotlib.image
-
-    assert payload[:8] == b"\x89PNG\r\n\x1a\n"
-    height, width, _ = matplotlib.image.imread(__import__("io").BytesIO(payload)).shape
-    assert height > 200 and width > 400
-
-
-def _assert_report(page: str) -> None:
-    parser = _Images()
-    parser.feed(page)
-    assert sorted(parser.images) == sorted(f"plot-{name}" for name in PLOTS)
-    for src in parser.images.values():
-        assert src.startswith("data:image/png;base64,")
-        _assert_png(base64.b64decode(src.split(",", 1)[1]))
-    assert parser.links == []  # self-contained: opens offline
+# --- report, plots, sweep parsing -----------------------------------------------------------------
 
 
 def test_report_has_every_plot_inline(synthetic):
@@ -309,9 +269,20 @@ def test_report_has_every_plot_inline(synthetic):
         "backtest_metrics": metrics_table({n: r.metrics() for n, r in results.items()}),
     }
     page = render_html("synthetic", tables, pngs)
-    _assert_report(page)
+    assert_report(page)
     assert "qmom" in page and "momentum" in page and "hit_rate" in page
     assert 'id="verdict"' not in page  # no equal weight to beat
+
+
+@pytest.fixture(scope="module")
+def versus_equal_weight(synthetic):
+    """qmom with 4 holdings and its equal-weight comparison on the synthetic market, by series name."""
+    closes, benchmark = synthetic
+    params = StrategyParams(strategy="qmom", holdings=4)
+    return {
+        "qmom": run_backtest(closes, params=params, benchmark=benchmark),
+        EQUAL_WEIGHT: run_backtest(closes, params=params.equal_weight(), benchmark=benchmark),
+    }
 
 
 class _Sections(HTMLParser):
@@ -348,13 +319,8 @@ class _Sections(HTMLParser):
             self.verdict += data
 
 
-def test_report_opens_with_the_verdict_and_defines_every_metric(synthetic):
-    closes, benchmark = synthetic
-    params = StrategyParams(strategy="qmom", holdings=4)
-    results = {
-        "qmom": run_backtest(closes, params=params, benchmark=benchmark),
-        EQUAL_WEIGHT: run_backtest(closes, params=params.equal_weight(), benchmark=benchmark),
-    }
+def test_report_opens_with_the_verdict_and_defines_every_metric(versus_equal_weight):
+    results = versus_equal_weight
     curves, rebalances = curves_table(results), rebalances_table(results)
     tables = {
         "backtest_equity": curves,
@@ -395,15 +361,10 @@ def test_monthly_heatmap_shows_the_strategy_monthly_returns(synthetic):
     assert "qmom" in ax.get_title()
 
 
-def test_legends_are_outside_every_plot_and_the_holdings_plot_names_the_holdings(synthetic):
+def test_legends_are_outside_every_plot_and_the_holdings_plot_names_the_holdings(versus_equal_weight):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    closes, benchmark = synthetic
-    params = StrategyParams(strategy="qmom", holdings=4)
-    results = {
-        "qmom": run_backtest(closes, params=params, benchmark=benchmark),
-        EQUAL_WEIGHT: run_backtest(closes, params=params.equal_weight(), benchmark=benchmark),
-    }
+    results = versus_equal_weight
     curves, rebalances = curves_table(results), rebalances_table(results)
     figures = [
         plot_equity(curves),
@@ -431,9 +392,6 @@ def test_legends_are_outside_every_plot_and_the_holdings_plot_names_the_holdings
             line.get_ydata(), (results[name].cash / results[name].equity).loc[equity.index]
         )
         assert 0 <= line.get_ydata().min() and line.get_ydata().max() < 1
-
-
-SMALL = ["--provider", "synthetic", "--set", "synthetic_symbols=40", "--set", "synthetic_sessions=700"]
 
 
 def test_parse_sweep():

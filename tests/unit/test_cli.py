@@ -1,14 +1,11 @@
-"""The command line as a tool: every refusal is one line on stderr and exit status 1, checked before
-Prefect starts where it can be; a run that leaves orders unfilled ends Failed and exits 1."""
+"""The command line's execution headline: each outcome counted once, one attention line. (Refusals in one
+line, exit statuses and the CLI in its own process: tests/integration.)"""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from momentum.run import attention_line, execution_headline
-
-LAST = "2022-12-28"
-OWED = "2022-11-30"
 
 
 def test_execution_counts_each_outcome_once():

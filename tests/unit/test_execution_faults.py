@@ -1,96 +1,16 @@
-"""Exactly-once execution under faults: the real rebalance flow against a local Alpaca-compatible server.
-
-Every scenario ends with the broker's positions equal to the plan's targets and every planned
-client_order_id booked exactly once (and, where no fault hid the answer of a POST, posted once).
-"""
+"""The live endpoint needs both the setting and the explicit opt-in; building the adapter sends nothing.
+(The exactly-once scenarios against the local Alpaca server are in tests/integration.)"""
 
 from __future__ import annotations
 
-import textwrap
-from pathlib import Path
-
 import pandas as pd
 import pytest
-import requests
 
 from momentum.brokers import AlpacaCredentials, LiveTradingRefused, is_live_endpoint
 from momentum.definitions import broker as make_broker
 from momentum.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
 AS_OF = "2022-11-30"
-KEY_ID, SECRET = "fault-test-key-id", "fault-test-secret"
-# Adjusted closes of the embedded data on AS_OF: the server trades at these prices.
-CLOSES = {
-    "AAPL": 147.6,
-    "AMD": 77.63,
-    "BAC": 37.092,
-    "BBY": 82.393,
-    "CVX": 179.942,
-    "GE": 66.935,
-    "HD": 319.362,
-    "JNJ": 175.405,
-    "JPM": 135.17,
-    "KO": 62.649,
-    "LLY": 368.924,
-    "MRK": 107.919,
-    "MSFT": 253.947,
-    "PEP": 181.852,
-    "PFE": 48.601,
-    "PG": 146.385,
-    "RRC": 28.605,
-    "UNH": 541.914,
-    "WMT": 150.655,
-    "XOM": 109.539,
-}
-# Held before the rebalance (not in the target, or below it): the plan sells AAPL and MSFT, then buys
-# CVX, KO, PEP, UNH and tops XOM up; the buys need the sells' proceeds (cash is short on its own).
-HOLDINGS = {"AAPL": 100.0, "MSFT": 50.0, "XOM": 50.0}
-CASH = 1_000.0
-
-
-@pytest.fixture
-def url(tmp_path):
-    return str(tmp_path / "store")
-
-
-CHILD = textwrap.dedent(
-    """
-    import json, os, sys
-    k, url, overrides = int(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])
-    from momentum.brokers.alpaca import AlpacaBroker
-    real_submit, done = AlpacaBroker.submit, [0]
-
-    # the process dies after k submissions (before the next, or right after the k-th)
-    def submit(self, order):
-        if done[0] >= k:
-            os._exit(137)
-        result = real_submit(self, order)
-        done[0] += 1
-        if done[0] >= k:
-            os._exit(137)
-        return result
-
-    AlpacaBroker.submit = submit
-    from flows.rebalance import rebalance
-    rebalance(as_of=%r, store_url=url, broker="alpaca", overrides=overrides)
-    sys.exit(3)  # never reached: the plan has orders
-"""
-    % AS_OF
-)
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    """Any HTTP request through ``requests`` (the Alpaca adapter's client) fails the test."""
-    calls = []
-
-    def refuse(self, method, url, *args, **kwargs):
-        calls.append((method, url))
-        raise AssertionError(f"network call to {url}")
-
-    monkeypatch.setattr(requests.Session, "request", refuse)
-    return calls
 
 
 @pytest.mark.parametrize(

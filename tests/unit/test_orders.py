@@ -55,15 +55,20 @@ def run_plan(plan, broker, guards=FAST, prices=PRICES, **hooks):
     return execute_plan(plan, broker, guards, prices, ExecutionHooks(sleep=time.sleep, clock=time, **hooks))
 
 
-def test_plan_whole_shares_sells_first_and_funded():
-    plan = plan_orders(
-        pd.Series({"A": 0.5, "B": 0.5}),
-        pd.Series({"C": 100.0}),
-        1_000.0,
+def plan_for(weights, held=None, *, cash=1_000.0, key="k", sizing=None) -> pd.DataFrame:
+    """:func:`plan_orders` at PRICES from ``held`` shares and ``cash`` to the target ``weights``."""
+    return plan_orders(
+        pd.Series(weights, dtype=float),
+        pd.Series(held or {}, dtype=float),
+        cash,
         PRICES,
-        rebalance_key="20220228",
-        sizing=Sizing(cost_bps=10),
+        rebalance_key=key,
+        sizing=sizing or Sizing(),
     )
+
+
+def test_plan_whole_shares_sells_first_and_funded():
+    plan = plan_for({"A": 0.5, "B": 0.5}, {"C": 100.0}, key="20220228", sizing=Sizing(cost_bps=10))
     assert list(plan["side"]) == ["sell", "buy", "buy"] and plan.iloc[0]["symbol"] == "C"
     equity = 1_000 + 100 * 50
     # buys 300 A + 150 B cost 6000 * 1.001 = 6006; cash after sells 1000 + 5000 * 0.999 = 5995:
@@ -78,29 +83,15 @@ def test_plan_whole_shares_sells_first_and_funded():
 
 
 def test_plan_fractional_and_minimum_order_value():
-    plan = plan_orders(
-        pd.Series({"A": 1.0}),
-        pd.Series({"A": 99.95}),
-        1.0,
-        PRICES,
-        rebalance_key="k",
-        sizing=Sizing(fractional=True, min_order_value=5.0),
-    )
+    plan = plan_for({"A": 1.0}, {"A": 99.95}, cash=1.0, sizing=Sizing(fractional=True, min_order_value=5.0))
     assert plan.empty  # the 0.1-share top-up is worth $1 < $5
-    plan = plan_orders(
-        pd.Series({"C": 1.0}),
-        pd.Series(dtype=float),
-        1_000.0,
-        PRICES,
-        rebalance_key="k",
-        sizing=Sizing(fractional=True),
-    )
+    plan = plan_for({"C": 1.0}, sizing=Sizing(fractional=True))
     assert plan.iloc[0]["qty"] == pytest.approx(20.0)
 
 
 def test_plan_refuses_missing_prices():
     with pytest.raises(ValueError, match="no valid reference price for D"):
-        plan_orders(pd.Series({"D": 1.0}), pd.Series(dtype=float), 100.0, PRICES, rebalance_key="k")
+        plan_for({"D": 1.0}, cash=100.0)
     with pytest.raises(ValueError, match="longer than 48"):
         client_order_id("x" * 40, "SYMBOL", "sell")
 
@@ -132,14 +123,7 @@ def test_paper_broker_refuses_trading_in_the_past(broker):
 
 
 def test_execute_twice_sends_each_order_once(broker):
-    plan = plan_orders(
-        pd.Series({"A": 0.5, "B": 0.5}),
-        pd.Series(dtype=float),
-        1_000.0,
-        PRICES,
-        rebalance_key="r1",
-        sizing=Sizing(cost_bps=10),
-    )
+    plan = plan_for({"A": 0.5, "B": 0.5}, key="r1", sizing=Sizing(cost_bps=10))
     first = run_plan(plan, broker, Guards())
     second = run_plan(plan, broker, Guards())
     assert (first["status"] == "filled").all() and set(first["note"]) == {"sent"}
@@ -151,14 +135,7 @@ def test_execute_twice_sends_each_order_once(broker):
 
 
 def test_crash_midway_then_rerun_completes_without_duplicates(broker, monkeypatch):
-    plan = plan_orders(
-        pd.Series({"A": 0.3, "B": 0.3, "C": 0.3}),
-        pd.Series(dtype=float),
-        1_000.0,
-        PRICES,
-        rebalance_key="r1",
-        sizing=Sizing(cost_bps=10),
-    )
+    plan = plan_for({"A": 0.3, "B": 0.3, "C": 0.3}, key="r1", sizing=Sizing(cost_bps=10))
     real_submit, sent = PaperBroker.submit, []
 
     def dies_after_two(self, order):
@@ -179,14 +156,7 @@ def test_crash_midway_then_rerun_completes_without_duplicates(broker, monkeypatc
 
 
 def test_guards_stop_before_the_first_order(broker):
-    plan = plan_orders(
-        pd.Series({"A": 1.0}),
-        pd.Series(dtype=float),
-        1_000.0,
-        PRICES,
-        rebalance_key="r1",
-        sizing=Sizing(cost_bps=10),
-    )
+    plan = plan_for({"A": 1.0}, key="r1", sizing=Sizing(cost_bps=10))
     with pytest.raises(GuardError, match="kill switch"):
         run_plan(plan, broker, Guards(), kill_switch=KillSwitch(True))
     for guards, message in [
@@ -201,28 +171,16 @@ def test_guards_stop_before_the_first_order(broker):
 
 
 def test_plan_notional_buys_and_input_checks():
-    plan = plan_orders(
-        pd.Series({"A": 0.5, "B": 0.5}),
-        pd.Series({"C": 10.0}),
-        100.0,
-        PRICES,
-        rebalance_key="k",
-        sizing=Sizing(fractional=True, notional=True),
+    plan = plan_for(
+        {"A": 0.5, "B": 0.5}, {"C": 10.0}, cash=100.0, sizing=Sizing(fractional=True, notional=True)
     )
     sells, buys = plan[plan["side"] == "sell"], plan[plan["side"] == "buy"]
     assert sells["notional"].isna().all() and (buys["notional"] <= buys["est_value"]).all()
     assert buys["notional"].tolist() == [300.0, 300.0] and buys["qty"].tolist() == [30.0, 15.0]
     with pytest.raises(ValueError, match="notional orders need fractional"):
-        plan_orders(
-            pd.Series({"A": 1.0}),
-            pd.Series(dtype=float),
-            100.0,
-            PRICES,
-            rebalance_key="k",
-            sizing=Sizing(notional=True),
-        )
+        plan_for({"A": 1.0}, cash=100.0, sizing=Sizing(notional=True))
     with pytest.raises(ValueError, match="long-only"):
-        plan_orders(pd.Series({"A": 0.8, "B": 0.8}), pd.Series(dtype=float), 100.0, PRICES, rebalance_key="k")
+        plan_for({"A": 0.8, "B": 0.8}, cash=100.0)
     with pytest.raises(ValueError, match="characters outside"):
         client_order_id("k", "A B", "buy")
     assert client_order_id("20221130", "BRK.B", "sell") == "mom-20221130-BRK.B-sell"
@@ -295,13 +253,7 @@ class FakeBroker:
 
 
 def rebalance_plan(broker: FakeBroker):
-    return plan_orders(
-        pd.Series({"A": 0.5, "B": 0.5}),
-        pd.Series(broker.held, dtype=float),
-        broker.cash,
-        PRICES,
-        rebalance_key="r1",
-    )
+    return plan_for({"A": 0.5, "B": 0.5}, broker.held, cash=broker.cash, key="r1")
 
 
 def test_a_sell_that_does_not_fill_blocks_the_buys_it_would_fund():
@@ -390,17 +342,10 @@ def test_conflicting_order_under_the_same_id_is_flagged_and_kill_switch_mid_run(
 
 
 def test_reconcile_tolerates_notional_estimates_only():
-    plan = plan_orders(
-        pd.Series({"A": 1.0}),
-        pd.Series(dtype=float),
-        1_000.0,
-        PRICES,
-        rebalance_key="k",
-        sizing=Sizing(fractional=True, notional=True),
-    )
+    plan = plan_for({"A": 1.0}, sizing=Sizing(fractional=True, notional=True))
     assert reconcile(plan, {"A": 99.5}).empty
     assert len(reconcile(plan, {"A": 90.0})) == 1
-    whole = plan_orders(pd.Series({"A": 1.0}), pd.Series(dtype=float), 1_000.0, PRICES, rebalance_key="k")
+    whole = plan_for({"A": 1.0})
     assert reconcile(whole, {"A": 99.0})["difference"].tolist() == [-1.0]
 
 

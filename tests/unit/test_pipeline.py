@@ -1,4 +1,5 @@
-"""The rebalance flow end to end against a real Prefect API, on a local folder and on S3 (moto)."""
+"""``momentum run`` refuses a day that is not a session and bad settings in one line, before running.
+(The rebalance flow end to end against a real Prefect API: tests/integration.)"""
 
 from __future__ import annotations
 
@@ -6,9 +7,6 @@ import pytest
 from typer.testing import CliRunner
 
 from momentum_cli.app import app
-
-STAGES = ["bars", "benchmark", "validation", "scores", "orders", "executions", "account"]
-AS_OF = "2022-11-30"
 
 
 def test_cli_failure_is_one_line_and_nonzero(tmp_path):

@@ -533,41 +533,31 @@ def test_null_symbol_and_null_date_fail_the_run(clean):
 def test_raising_expectation_is_an_error_status_not_a_failure(clean, monkeypatch):
     original = validation._symbols._symbol_specs
 
-    def with_broken(summary, as_of, max_stale):
-        specs = original(summary, as_of, max_stale)
-        make = validation._gx._spec_factory("broken")
-        specs.append(
-            make(
-                "sudden_move",
-                "ExpectColumnValuesToBeBetween",
-                lambda r, o: None,
-                column="no_such_column",
-                max_value=0,
-            )
-        )
+    def with_broken(check: str):
+        """The symbol checks plus ``check`` again, on a column that does not exist (it raises)."""
+
+        def specs(summary, as_of, max_stale):
+            make = validation._gx._spec_factory("broken")
+            return [
+                *original(summary, as_of, max_stale),
+                make(
+                    check,
+                    "ExpectColumnValuesToBeBetween",
+                    lambda r, o: None,
+                    column="no_such_column",
+                    max_value=0,
+                ),
+            ]
+
         return specs
 
-    monkeypatch.setattr(validation._symbols, "_symbol_specs", with_broken)
+    monkeypatch.setattr(validation._symbols, "_symbol_specs", with_broken("sudden_move"))
     result = run(clean)
     row = result.table[(result.table["check"] == "sudden_move") & (result.table["symbol"] == "")].iloc[0]
     assert row["status"] == "error" and "raised" in row["message"]
     assert result.passed  # a warning check that raises does not block
 
-    def with_broken_error_check(summary, as_of, max_stale):
-        specs = original(summary, as_of, max_stale)
-        make = validation._gx._spec_factory("broken")
-        specs.append(
-            make(
-                "missing_session",
-                "ExpectColumnValuesToBeBetween",
-                lambda r, o: None,
-                column="no_such_column",
-                max_value=0,
-            )
-        )
-        return specs
-
-    monkeypatch.setattr(validation._symbols, "_symbol_specs", with_broken_error_check)
+    monkeypatch.setattr(validation._symbols, "_symbol_specs", with_broken("missing_session"))
     result = run(clean)
     assert result.passed is False and "missing_session" in result.summary and "raised" in result.summary
     assert result.table.query("check == 'missing_session' and symbol == ''")["status"].iloc[0] == "error"
