@@ -124,15 +124,16 @@ def execute(
         settings, as_of=orders_ref.as_of, prices=prices, live_opt_in=live, flow_run_id=current_flow_run_id()
     )
     plan = store.read(orders_ref)
-    outcomes = execute_plan(
-        plan,
-        broker,
-        definitions.guards(settings, store.marker_exists(KILL_SWITCH)),
-        prices,
-        kill_check=kill_check(settings, store),
-        log=logger.warning,
-    )
-    gaps = reconcile(plan, {p.symbol: p.qty for p in broker.positions()})
+    with store.lease(definitions.rebalance_lease(settings, orders_ref.as_of, current_flow_run_id())):
+        outcomes = execute_plan(
+            plan,
+            broker,
+            definitions.guards(settings, store.marker_exists(KILL_SWITCH)),
+            prices,
+            kill_check=kill_check(settings, store),
+            log=logger.warning,
+        )
+        gaps = reconcile(plan, {p.symbol: p.qty for p in broker.positions()})
     _warn_gaps(logger.warning, gaps)
     create_markdown_artifact(
         report_markdown(outcomes, gaps, orders_ref.as_of, settings.broker),
