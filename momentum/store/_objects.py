@@ -121,7 +121,7 @@ class ObjectStore:
         return path.removeprefix(f"{self.root}/")
 
     @contextmanager
-    def _guard(self, action: str, path: str) -> Iterator[None]:
+    def _guard(self, action: str, path: str, size: int | None = None) -> Iterator[None]:
         """Turn a full disk and exhausted S3 throttling into one line naming the store; the rest passes."""
         started = time.monotonic()
         try:
@@ -129,21 +129,28 @@ class ObjectStore:
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT) and self._local:
                 free = shutil.disk_usage(self.root).free
+                needs = f"{_mib(size)} " if size is not None else ""
                 raise StoreError(
-                    f"the disk is full ({_mib(free)} free) while trying to {action} {self._key(path)}",
+                    f"the disk is full: {action} {self._key(path)} needs {needs}more than the {_mib(free)} free",
                     f"store {self.url}",
                     "free space on that disk or point --store / MOMENTUM_STORE_URL at a larger one",
                 ) from exc
             if not self._local and _throttled(exc):
                 raise StoreError(
-                    f"S3 kept answering SlowDown ({str(exc).strip() or 'throttled'}) to {action} "
-                    f"{self._key(path)}: {self.fs.retries} tries with backoff over "
-                    f"{time.monotonic() - started:.0f} s, each retried by botocore",
+                    f"S3 answered SlowDown ({exc.strerror or exc}) to every try to {action} {self._key(path)}: "
+                    f"{self._tries()} over {time.monotonic() - started:.0f} s",
                     f"store {self.url}",
                     "wait a few minutes and re-run (the run resumes where it stopped); "
                     "if it persists, ask for a higher request rate on that bucket or prefix",
                 ) from exc
             raise
+
+    def _tries(self) -> str:
+        """How often s3fs and botocore tried one request (both retry a SlowDown, with backoff)."""
+        retries = getattr(getattr(getattr(self.fs, "s3", None), "meta", None), "config", None)
+        attempts = (getattr(retries, "retries", None) or {}).get("total_max_attempts")
+        per_try = f" x {attempts} botocore attempts" if attempts else ""
+        return f"{self.fs.retries} s3fs tries{per_try}"
 
     def _get(self, path: str) -> bytes:
         """One object's bytes in one GET (s3fs would first ask the size with a HEAD)."""
@@ -152,7 +159,7 @@ class ObjectStore:
 
     def _put(self, path: str, payload: bytes) -> None:
         """Write one object atomically: a single PUT on object stores, write-then-rename locally."""
-        with self._guard("write", path):
+        with self._guard("write", path, len(payload)):
             if not self._local:
                 self.fs.pipe_file(path, payload)
                 return
@@ -162,7 +169,7 @@ class ObjectStore:
     def _create(self, path: str, payload: bytes) -> None:
         """Write one object only if none exists at ``path`` (FileExistsError otherwise), atomically: a
         PUT with ``If-None-Match: *`` on S3, a hard link of a complete temporary file locally."""
-        with self._guard("create", path):
+        with self._guard("create", path, len(payload)):
             if self._local:
                 with self._staged(path, payload) as tmp:
                     os.link(tmp, path)
