@@ -97,8 +97,9 @@ def _throttled(exc: OSError) -> bool:
     return exc.errno == errno.EBUSY and any(word in str(exc) for word in THROTTLED)
 
 
-def _mib(size: float) -> str:
-    return f"{size / 2**20:,.1f} MiB"
+def _size(size: float) -> str:
+    """Bytes in KiB below a MiB, else in MiB (``0.0 MiB`` says nothing about a nearly full disk)."""
+    return f"{size / 2**10:,.1f} KiB" if size < 2**20 else f"{size / 2**20:,.1f} MiB"
 
 
 class ObjectStore:
@@ -127,23 +128,30 @@ class ObjectStore:
         try:
             yield
         except OSError as exc:
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT) and self._local:
-                free = shutil.disk_usage(self.root).free
-                needs = f"{_mib(size)} " if size is not None else ""
-                raise StoreError(
-                    f"the disk is full: {action} {self._key(path)} needs {needs}more than the {_mib(free)} free",
-                    f"store {self.url}",
-                    "free space on that disk or point --store / MOMENTUM_STORE_URL at a larger one",
-                ) from exc
-            if not self._local and _throttled(exc):
-                raise StoreError(
-                    f"S3 answered SlowDown ({exc.strerror or exc}) to every try to {action} {self._key(path)}: "
-                    f"{self._tries()} over {time.monotonic() - started:.0f} s",
-                    f"store {self.url}",
-                    "wait a few minutes and re-run (the run resumes where it stopped); "
-                    "if it persists, ask for a higher request rate on that bucket or prefix",
-                ) from exc
-            raise
+            plain = self._plain(exc, f"{action} {self._key(path)}", size, time.monotonic() - started)
+            if plain is None:
+                raise
+            raise plain from exc
+
+    def _plain(self, exc: OSError, doing: str, size: int | None, seconds: float) -> StoreError | None:
+        """The one-line StoreError for a full disk or throttling that outlasted the retries, else None."""
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT) and self._local:
+            needs = f"{_size(size)} " if size is not None else ""
+            free = _size(shutil.disk_usage(self.root).free)
+            return StoreError(
+                f"the disk is full: {doing} needs {needs}more than the {free} free",
+                f"store {self.url}",
+                "free space on that disk or point --store / MOMENTUM_STORE_URL at a larger one",
+            )
+        if not self._local and _throttled(exc):
+            return StoreError(
+                f"S3 answered SlowDown ({exc.strerror or exc}) to every try to {doing}: "
+                f"{self._tries()} over {seconds:.0f} s",
+                f"store {self.url}",
+                "wait a few minutes and re-run (the run resumes where it stopped); "
+                "if it persists, ask for a higher request rate on that bucket or prefix",
+            )
+        return None
 
     def _tries(self) -> str:
         """How often s3fs and botocore tried one request (both retry a SlowDown, with backoff)."""

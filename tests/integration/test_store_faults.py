@@ -4,6 +4,7 @@ end a run in one line naming the store; a failed write leaves no temporary file.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import threading
 import uuid
@@ -94,7 +95,8 @@ def test_a_full_disk_names_the_store_and_the_free_space_and_leaves_no_temporary_
         store.write("bars", "2022-11-30", big)
     line = str(full.value)
     assert line.startswith("the disk is full: write bars/as_of=2022-11-30/v=") and "\n" not in line
-    assert " MiB free, store " + str(small_disk / "store") in line
+    assert re.search(r" needs 7\d\d\.\d KiB more than the \d+\.\d KiB free, store ", line)
+    assert line.split(" free, store ")[1].startswith(f"{small_disk / 'store'} (free space")
     assert not [p for p in small_disk.rglob("*") if ".tmp-" in p.name]
 
 
@@ -103,7 +105,7 @@ def test_a_run_on_a_full_disk_ends_in_one_line_naming_the_store(small_disk):
     (small_disk / "filler").write_bytes(b"\0" * 200 * 1024)  # leave ~56 KiB: the bars do not fit
     url = str(small_disk / "store")
     line = last_line(CliRunner().invoke(app, ["run", "--store", url]))
-    assert line.startswith("error: the disk is full: ") and f"MiB free, store {url} (free space" in line
+    assert line.startswith("error: the disk is full: ") and f" KiB free, store {url} (free space" in line
     assert not [p for p in small_disk.rglob("*") if ".tmp-" in p.name]
 
 
