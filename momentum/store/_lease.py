@@ -102,7 +102,7 @@ class Lease:
 
     def acquire(self) -> None:
         """Take the lease, waiting at most ``wait_seconds`` for a holder; a LeaseHeld when it still holds."""
-        deadline = time.monotonic() + self.terms.wait_seconds
+        deadline, waiting = time.monotonic() + self.terms.wait_seconds, False
         while True:
             generation, record = self._newest()
             if not _active(record):
@@ -116,6 +116,11 @@ class Lease:
                 return
             if time.monotonic() >= deadline:
                 raise self._held(generation, record or {})
+            if not waiting:
+                waiting = True
+                log.info(
+                    "flow run %s holds %s: waiting for it", (record or {}).get("flow_run_id"), self.terms.what
+                )
             time.sleep(max(0.0, min(self.terms.poll_seconds, deadline - time.monotonic())))
 
     def release(self) -> None:

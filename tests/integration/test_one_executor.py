@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import time
 from collections import Counter
 from functools import partial
@@ -46,8 +47,9 @@ def outcome(state) -> str:
     return state.name
 
 
-def test_two_runs_of_one_rebalance_at_once_book_every_order_once(store_url):
+def test_two_runs_of_one_rebalance_at_once_book_every_order_once(store_url, caplog):
     seen: Counter = Counter()
+    caplog.set_level(logging.INFO, logger="momentum.store")
     for repeat in range(REPEATS):
         url = f"{store_url}/repeat-{repeat}"
         states = together(*(partial(rebalance, as_of=AS_OF, store_url=url, return_state=True) for _ in "ab"))
@@ -66,7 +68,9 @@ def test_two_runs_of_one_rebalance_at_once_book_every_order_once(store_url):
         assert sorted(pd.concat(sent)) == sorted(plan["client_order_id"])  # and sent by one run only
         seen[tuple(sorted(len(s) for s in sent))] += 1
         seen[tuple(sorted("completed" if r == "completed" else "held" for r in reasons))] += 1
-    print(f"\n{REPEATS} pairs on {store_url.split(':')[0]}: {dict(seen)}")
+    waited = sum("waiting for it" in r.getMessage() for r in caplog.records)
+    kind = "s3" if store_url.startswith("s3") else "local"
+    print(f"\n{REPEATS} pairs on {kind}: {dict(seen)}, a run waited for the lease {waited} times")
     assert seen[("completed", "completed")] == REPEATS  # the second waited for the first (60 s at most)
 
 
