@@ -1,7 +1,8 @@
 """A lease in the store: one holder at a time of a named piece of work (one executor per rebalance).
 
 Layout: ``{root}/_leases/{name}/{generation}.json`` (generation: 10 digits), each the record of one
-holder: ``holder`` (host, pid), ``flow_run_id``, ``since``, ``expires`` (UTC) and ``released``.
+holder: ``holder`` (host, pid, see :mod:`momentum.store._holder`), ``flow_run_id``, ``since``,
+``expires`` (UTC) and ``released``.
 
 Acquiring reads the newest generation; when it is released or expired, the next generation is created
 with a conditional create (S3 ``If-None-Match: *``, a hard link locally), so of two runs racing for it
@@ -9,22 +10,22 @@ exactly one gets it, and the other looks again. While the newest generation is h
 at most ``wait_seconds``) and then stops with a :class:`LeaseHeld` naming the holder. The holder renews
 its expiry every third of ``ttl_seconds`` from a background thread while it works, and marks its
 generation released at the end; a holder that died stops renewing, so its lease expires and the next
-run takes the next generation. Generations are never deleted (a late writer could otherwise recreate
-one), so a lease's history stays readable: a few bytes per run.
+run takes the next generation; a holder on the same machine whose process is gone frees its lease at
+once (a re-run right after a crash does not wait for the expiry). Generations are never deleted (a
+late writer could otherwise recreate one), so a lease's history stays readable: a few bytes per run.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from momentum.store._holder import has_died, this_process
 from momentum.store._objects import StoreError
 
 if TYPE_CHECKING:
@@ -67,13 +68,19 @@ def _shown(stamp: Any) -> str:
 
 
 def _active(record: dict[str, Any] | None) -> bool:
-    """Whether a lease record still holds (not released, not expired)."""
+    """Whether a lease record still holds (not released, not expired, its holder not known dead)."""
     if record is None or record.get("released"):
         return False
     try:
-        return datetime.fromisoformat(record["expires"]) > _now()
+        unexpired = datetime.fromisoformat(record["expires"]) > _now()
     except (KeyError, TypeError, ValueError):
         return False  # an unreadable record holds nothing
+    if unexpired and has_died(record.get("holder") or {}):
+        log.info(
+            "the holder of lease record %s (pid %s) is no longer running", record, record["holder"]["pid"]
+        )
+        return False
+    return unexpired
 
 
 class Lease:
@@ -145,7 +152,7 @@ class Lease:
         now = _now()
         expires = now if released else now + timedelta(seconds=self.terms.ttl_seconds)
         record = {
-            "holder": {"host": socket.gethostname(), "pid": os.getpid()},
+            "holder": this_process(),
             "flow_run_id": self.terms.flow_run_id,
             "since": self._since,
             "expires": expires.isoformat(),

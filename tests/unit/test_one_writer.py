@@ -161,3 +161,18 @@ def test_a_crashed_holders_lease_expires_and_a_living_holder_keeps_renewing_it(s
         time.sleep(2.5)  # longer than the TTL: renewed every 0.5 s meanwhile
         with pytest.raises(LeaseHeld, match="flow run living"):
             store.lease(terms("late")).acquire()
+
+
+def test_a_holder_whose_process_is_gone_frees_the_lease_before_it_expires(store_url):
+    store = VersionedStore(store_url)
+    crashed = store.lease(terms("crashed", ttl_seconds=900.0))
+    crashed.acquire()
+    crashed._stop.set()
+    record = json.loads(store._get(crashed._path(1)))
+    assert record["holder"]["pid"] > 0 and record["holder"]["started"]
+    with pytest.raises(LeaseHeld, match="flow run crashed"):  # its process (this one) still runs
+        store.lease(terms("next")).acquire()
+    record["holder"]["started"] = "1"  # the pid now belongs to a process started at another time
+    store._put(crashed._path(1), json.dumps(record).encode())
+    with store.lease(terms("next")) as taken:
+        assert taken.generation == 2

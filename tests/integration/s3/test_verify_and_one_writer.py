@@ -4,6 +4,7 @@ loopback): verify on read, conditional creates (``If-None-Match: *``), the ledge
 from tests.unit.test_one_writer import (  # noqa: F401 - collected here with the S3 store_url
     test_a_conditional_create_has_exactly_one_winner,
     test_a_crashed_holders_lease_expires_and_a_living_holder_keeps_renewing_it,
+    test_a_holder_whose_process_is_gone_frees_the_lease_before_it_expires,
     test_a_second_run_of_the_rebalance_stops_in_one_line_naming_the_holder,
     test_a_waiting_run_takes_the_lease_once_the_holder_lets_go,
     test_a_writer_that_died_between_its_claim_and_its_manifest_is_rolled_forward,
