@@ -13,7 +13,7 @@ BrokerUnavailable, DuplicateOrderError), ``brokers`` (LiveTradingRefused, Missin
 ``guards`` (GuardError), ``calendar`` (OutsideCalendar, InvalidAsOf), ``universe_file``
 (UniverseFileError), ``providers.alpaca_wire`` (MarketDataError, InvalidSymbolError), ``providers.files``
 (BarsFileError), ``membership_freshness`` (MembershipTooOld), ``history_update`` (NoHistoryError),
-``store_objects`` (StoreError), ``tasks.validate`` (ValidationFailed).
+``store`` (StoreError, CorruptVersion, LeaseHeld, VersionConflict), ``tasks.validate`` (ValidationFailed).
 """
 
 from __future__ import annotations
