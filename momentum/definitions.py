@@ -32,7 +32,7 @@ from momentum.http_retry import HttpOptions
 from momentum.portfolio import PlanParams
 from momentum.providers import PriceProvider
 from momentum.settings import Settings
-from momentum.store import VersionedStore
+from momentum.store import LeaseTerms, VersionedStore
 from momentum.strategy import StrategyParams
 from momentum.universe import UniverseSpec
 
@@ -146,15 +146,13 @@ def broker(
     (deployments fill it from Prefect Secret blocks with their pull step); never from a run parameter.
     """
     if settings.broker == "paper":
-        from momentum.brokers.paper import PaperBroker
+        from momentum.brokers.paper import PaperBroker, PaperTerms
 
         return PaperBroker(
             store(settings),
             as_of=as_of,
             prices=prices,
-            initial_cash=settings.initial_cash,
-            cost_bps=settings.cost_bps,
-            slippage_bps=settings.paper_slippage_bps,
+            terms=PaperTerms(settings.initial_cash, settings.cost_bps, settings.paper_slippage_bps),
             flow_run_id=flow_run_id,
         )
     live = check_live_opt_in(settings.alpaca_base_url, settings.live_trading, live_opt_in)
@@ -228,6 +226,16 @@ def guards(settings: Settings) -> Guards:
         queue_when_closed=settings.queue_when_closed,
         fill_timeout_seconds=settings.fill_timeout_seconds,
         poll_seconds=settings.fill_poll_seconds,
+    )
+
+
+def rebalance_lease(settings: Settings, as_of: str, flow_run_id: str | None) -> LeaseTerms:
+    """The terms of the lease a run holds while it sends the orders of the ``as_of`` rebalance."""
+    return LeaseTerms.rebalance(
+        as_of,
+        flow_run_id=flow_run_id,
+        ttl_seconds=settings.lease_ttl_seconds,
+        wait_seconds=settings.lease_wait_seconds,
     )
 
 

@@ -20,8 +20,8 @@ Each module's errors live next to it, all under these two: ``brokers.base`` (Bro
 BrokerUnavailable, DuplicateOrderError), ``brokers`` (LiveTradingRefused, MissingBrokerKeys),
 ``execution`` (GuardError), ``calendar`` (OutsideCalendar, InvalidAsOf), ``universe``
 (UniverseFileError, MembershipTooOld), ``providers.alpaca_wire`` (MarketDataError, InvalidSymbolError),
-``providers.files`` (BarsFileError), ``history`` (NoHistoryError), ``store`` (StoreError),
-``tasks.validate`` (ValidationFailed).
+``providers.files`` (BarsFileError), ``history`` (NoHistoryError), ``store`` (StoreError,
+CorruptVersion, LeaseHeld, VersionConflict), ``tasks.validate`` (ValidationFailed).
 """
 
 from __future__ import annotations

@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     queue_when_closed: bool = False
     fill_timeout_seconds: float = Field(60.0, ge=0, description="how long execution waits for fills")
     fill_poll_seconds: float = Field(1.0, gt=0, description="pause between fill checks")
+    lease_ttl_seconds: float = Field(
+        900.0, gt=0, description="a rebalance's lease expires this long after its holder last renewed it"
+    )
+    lease_wait_seconds: float = Field(
+        60.0, ge=0, description="how long a second run of a rebalance waits for the first to finish"
+    )
     notional_orders: bool = Field(False, description="send buys as dollar amounts (needs fractional)")
     alpaca_timeout_seconds: float = Field(10.0, gt=0)
     alpaca_max_retries: int = Field(4, ge=0)

@@ -44,10 +44,15 @@ def execute(
     prices = closes_at(res.store, bars_ref)
     broker = res.broker(as_of, prices, live, current_flow_run_id())
     plan = res.store.read(orders_ref)
-    outcomes = execute_plan(
-        plan, broker, res.guards, prices, ExecutionHooks(kill_switch=res.kill_switch(), log=logger.warning)
-    )
-    gaps = reconcile(plan, {p.symbol: p.qty for p in broker.positions()})
+    with res.store.lease(definitions.rebalance_lease(settings, as_of, current_flow_run_id())):
+        outcomes = execute_plan(
+            plan,
+            broker,
+            res.guards,
+            prices,
+            ExecutionHooks(kill_switch=res.kill_switch(), log=logger.warning),
+        )
+        gaps = reconcile(plan, {p.symbol: p.qty for p in broker.positions()})
     if (differ := gaps_line(gaps)) is not None:
         logger.warning(differ)
     create_markdown_artifact(

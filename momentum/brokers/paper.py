@@ -7,14 +7,20 @@ points of commission on traded notional. Like a real broker it refuses a second 
 pay for. Each accepted order commits a new version of the ``paper_ledger`` dataset, so a crash between
 two orders loses nothing and double-sends nothing. Cash and positions are derived from the ledger.
 
-Store requests do not grow with the orders: the ledger is read once per broker object (its latest
-version: two LISTs and two GETs however many versions it holds) and kept in memory; each order then
-writes one version (two PUTs, no LIST: the order id was just checked to be new against that ledger).
-One broker object is the only writer of the account while it trades (a run trades one account at a time).
+Store requests do not grow with the orders: the ledger is read once per broker object (its head: two
+LISTs and three GETs however many versions it holds) and kept in memory; each order then writes one
+version (three PUTs, no LIST: the order id was just checked to be new against that ledger).
+
+The ledger is a chained dataset (see :meth:`momentum.store.VersionedStore.write_after`): each version is
+committed as the successor of the version it was computed from, with a conditional create, so of two
+brokers trading the same account at once exactly one commits each next version. The other re-reads the
+ledger and checks its order again: an order the winner booked under the same ``client_order_id`` is then
+a duplicate, not booked twice.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, time, timezone
 
 import pandas as pd
@@ -28,9 +34,10 @@ from momentum.brokers.base import (
     OrderStatus,
     Position,
 )
-from momentum.store import VersionedStore
+from momentum.store import VersionConflict, VersionedStore
 
 LEDGER = "paper_ledger"
+MAX_CONFLICTS = 20  # commits lost in a row to other writers before an order gives up
 LEDGER_COLUMNS = {
     "client_order_id": "str",
     "broker_order_id": "str",
@@ -43,6 +50,15 @@ LEDGER_COLUMNS = {
     "commission": "float64",
     "status": "str",
 }
+
+
+@dataclass(frozen=True)
+class PaperTerms:
+    """The simulated account's terms: starting cash, commission and slippage (basis points)."""
+
+    initial_cash: float
+    cost_bps: float = 0.0
+    slippage_bps: float = 0.0
 
 
 class PaperBroker:
@@ -58,20 +74,19 @@ class PaperBroker:
         *,
         as_of: str,
         prices: pd.Series,
-        initial_cash: float,
-        cost_bps: float = 0.0,
-        slippage_bps: float = 0.0,
+        terms: PaperTerms,
         flow_run_id: str | None = None,
     ) -> None:
         self.store, self.as_of, self.prices = store, as_of, prices
-        self.initial_cash, self.cost, self.slippage = initial_cash, cost_bps / 1e4, slippage_bps / 1e4
+        self.initial_cash, self.cost = terms.initial_cash, terms.cost_bps / 1e4
+        self.slippage = terms.slippage_bps / 1e4
         self.flow_run_id = flow_run_id
         self._book: tuple[pd.DataFrame, str | None] | None = None
 
     def _ledger(self) -> tuple[pd.DataFrame, str | None]:
         """The ledger and its version (None before the first order), read from the store only once."""
         if self._book is None:
-            manifest = self.store.latest(LEDGER)
+            manifest = self.store.head(LEDGER)
             self._book = (
                 (self.store.read(manifest.ref), manifest.version)
                 if manifest is not None
@@ -110,6 +125,19 @@ class PaperBroker:
         )
 
     def submit(self, order: OrderRequest) -> OrderStatus:
+        """Book ``order`` on the ledger; when another writer committed the next version first, read the
+        ledger again and check the order against it (a DuplicateOrderError if that writer booked it)."""
+        for _ in range(MAX_CONFLICTS):
+            try:
+                return self._book_order(order)
+            except VersionConflict:
+                self._book = None  # another broker committed first: read its ledger and check again
+        raise BrokerError(
+            f"paper ledger: {MAX_CONFLICTS} commits of order {order.client_order_id} in a row lost to "
+            "other writers; is another run trading this account?"
+        )
+
+    def _book_order(self, order: OrderRequest) -> OrderStatus:
         ledger, prior = self._ledger()
         if (ledger["client_order_id"] == order.client_order_id).any():
             raise DuplicateOrderError(f"client_order_id {order.client_order_id} already exists")
@@ -132,13 +160,13 @@ class PaperBroker:
             "status": status,
         }
         updated = pd.concat([ledger, pd.DataFrame([row])], ignore_index=True).astype(LEDGER_COLUMNS)
-        ref = self.store.write(
+        ref = self.store.write_after(
             LEDGER,
             self.as_of,
             updated,
+            prior,
             params={"client_order_id": order.client_order_id, "after": prior},
             flow_run_id=self.flow_run_id,
-            known_new=True,
         )
         self._book = (updated, ref.version)
         return _status(row)

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from momentum.store._layout import DATA, MANIFEST, DatasetRef, Manifest
+from momentum.store._lease import Lease, LeaseHeld, LeaseTerms
 from momentum.store._lineage import HASHED_PACKAGES, code_version
 from momentum.store._objects import StoreError
-from momentum.store._writer import VersionedStore
+from momentum.store._verify import CorruptVersion
+from momentum.store._writer import VersionConflict, VersionedStore
 
 __all__ = [
     "DATA",
+    "CorruptVersion",
     "DatasetRef",
     "HASHED_PACKAGES",
+    "Lease",
+    "LeaseHeld",
+    "LeaseTerms",
     "MANIFEST",
     "Manifest",
     "StoreError",
+    "VersionConflict",
     "VersionedStore",
     "code_version",
 ]

@@ -4,17 +4,17 @@ A version without a manifest does not exist for readers. Requests do not grow wi
 versions where a lookup can avoid it: finding, resolving and taking the latest version list one
 ``as_of`` folder level at a time (delimited LISTs, not a recursive walk), and a reader remembers the
 manifests and parquet objects it has read or written (versions are immutable).
+
+Every read is verified (see :mod:`momentum.store._verify`): an object's bytes enter memory only once
+they match the manifest, and a damaged version is a :class:`CorruptVersion`, never a frame.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any, Callable, Mapping
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from momentum.store._layout import (
     DATA,
@@ -23,9 +23,11 @@ from momentum.store._layout import (
     Manifest,
     as_of_str,
     fingerprint,
+    parse_manifest,
     version_key,
 )
 from momentum.store._objects import ObjectStore, StoreError
+from momentum.store._verify import CorruptVersion, bytes_problem, decoded, ref_of
 
 CACHED_BYTES = 128 * 2**20  # parquet objects a store object keeps in memory (oldest dropped first)
 
@@ -40,19 +42,23 @@ class DatasetReader(ObjectStore):
 
     def datasets(self) -> list[str]:
         """Names of the datasets that have at least one folder in the store."""
-        if not self.fs.exists(self.root):
-            return []
-        return sorted(
-            p.rstrip("/").rsplit("/", 1)[-1]
-            for p in self.fs.ls(self.root, detail=False, refresh=True)
-            if self.fs.isdir(p)
-        )
+        with self._guard("list", self.root):
+            if not self.fs.exists(self.root):
+                return []
+            names = (p.rstrip("/") for p in self.fs.ls(self.root, detail=False, refresh=True))
+            return sorted(
+                p.rsplit("/", 1)[-1]
+                for p in names
+                if not p.rsplit("/", 1)[-1].startswith("_") and self.fs.isdir(p)
+            )
 
     def refs(self, dataset: str) -> list[DatasetRef]:
         """Every committed version of ``dataset`` (one LIST, no GETs), by as_of then creation time."""
         self.fs.invalidate_cache()
         found = []
-        for path in self.fs.glob(f"{self.root}/{dataset}/as_of=*/v=*/{MANIFEST}"):
+        with self._guard("list", f"{self.root}/{dataset}"):
+            paths = self.fs.glob(f"{self.root}/{dataset}/as_of=*/v=*/{MANIFEST}")
+        for path in paths:
             as_of_part, version_part = path.split("/")[-3:-1]
             found.append(
                 DatasetRef(dataset, as_of_part.removeprefix("as_of="), version_part.removeprefix("v="))
@@ -87,13 +93,29 @@ class DatasetReader(ObjectStore):
     def _children(self, path: str, prefix: str) -> list[str]:
         """Names of the entries of folder ``path`` that start with ``prefix``, newest (largest) first."""
         try:
-            names = (p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(path, detail=False))
-            return sorted((name for name in names if name.startswith(prefix)), reverse=True)
+            with self._guard("list", path):
+                names = (p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(path, detail=False))
+                return sorted((name for name in names if name.startswith(prefix)), reverse=True)
         except FileNotFoundError:
             return []
 
     def _load_manifest(self, folder: str) -> Manifest:
-        return self._remember(Manifest(**json.loads(self._get(f"{folder}/{MANIFEST}"))))
+        """The manifest in ``folder`` (FileNotFoundError when there is none), checked: a CorruptVersion
+        when it is not JSON, lacks fields or names another version than its folder's."""
+        key = self._key(f"{folder}/{MANIFEST}")
+        raw = self._get(f"{folder}/{MANIFEST}")
+        try:
+            manifest = parse_manifest(raw)
+        except ValueError as exc:
+            raise CorruptVersion(ref_of(self._key(folder)), key, str(exc), self.url) from exc
+        if manifest.ref != ref_of(self._key(folder)):
+            raise CorruptVersion(
+                ref_of(self._key(folder)),
+                key,
+                f"the manifest names another version ({manifest.ref})",
+                self.url,
+            )
+        return self._remember(manifest)
 
     def _remember(self, manifest: Manifest) -> Manifest:
         self._manifests[manifest.ref] = manifest
@@ -102,6 +124,28 @@ class DatasetReader(ObjectStore):
     def manifests(self, dataset: str) -> list[Manifest]:
         """Every committed version's manifest, in the order of :meth:`refs`."""
         return [self.manifest(ref) for ref in self.refs(dataset)]
+
+    def listing(self, dataset: str) -> list[Manifest | CorruptVersion]:
+        """:meth:`manifests`, with a damaged manifest listed as its :class:`CorruptVersion`."""
+        found: list[Manifest | CorruptVersion] = []
+        for ref in self.refs(dataset):
+            try:
+                found.append(self.manifest(ref))
+            except CorruptVersion as exc:
+                found.append(exc)
+        return found
+
+    def damaged(self, dataset: str | None = None) -> list[CorruptVersion]:
+        """Every damaged committed version of ``dataset`` (default: of every dataset), each version read
+        in full and checked against its manifest."""
+        found = []
+        for name in [dataset] if dataset else self.datasets():
+            for ref in self.refs(name):
+                try:
+                    self.read(ref)
+                except CorruptVersion as exc:
+                    found.append(exc)
+        return found
 
     def find(self, dataset: str, as_of: str, fp: str) -> Manifest | None:
         """The committed version of ``dataset`` at ``as_of`` with fingerprint ``fp``, if any (the oldest
@@ -171,24 +215,43 @@ class DatasetReader(ObjectStore):
         of a version made of parts (all of them by default, concatenated in key order)."""
         manifest = self.manifest(ref)
         if not manifest.parts:
-            return self._read_object(f"{self._folder(ref.dataset, ref.as_of, ref.version)}/{DATA}", columns)
+            entry = {"rows": manifest.rows, "checksum": manifest.checksum}
+            entry |= {"size": manifest.size, "sha256": manifest.sha256}
+            return self._read_object(
+                ref, f"{version_key(ref.dataset, ref.as_of, ref.version)}/{DATA}", entry, columns
+            )
         keys = (
             sorted(manifest.parts)
             if parts is None
             else [k for k in sorted(manifest.parts) if k in set(parts)]
         )
-        frames = [self._read_object(f"{self.root}/{manifest.parts[k]['path']}", columns) for k in keys]
+        frames = [self._read_object(ref, manifest.parts[k]["path"], manifest.parts[k], columns) for k in keys]
         if not frames:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in (columns or manifest.columns)})
         return pd.concat(frames, ignore_index=True)
 
-    def _read_object(self, path: str, columns: list[str] | None) -> pd.DataFrame:
-        """One parquet object, fetched in one GET (or from memory when this store object holds it)."""
+    def _read_object(
+        self, ref: DatasetRef, key: str, entry: Mapping[str, Any], columns: list[str] | None
+    ) -> pd.DataFrame:
+        """One parquet object of version ``ref``, fetched in one GET (or from memory when this store object
+        holds it) and checked against its manifest ``entry`` before use (a CorruptVersion otherwise)."""
+        path = f"{self.root}/{key}"
         payload = self._objects.get(path)
-        if payload is None:
-            payload = self._get(path)
+        trusted = payload is not None
+        try:
+            if payload is None:
+                payload = self._get(path)
+            problem = None if trusted else bytes_problem(payload, entry)
+            if problem:
+                raise ValueError(problem)
+            frame = decoded(payload, None if trusted else entry, columns)
+        except FileNotFoundError as exc:
+            raise CorruptVersion(ref, key, "the object is missing", self.url) from exc
+        except ValueError as exc:
+            raise CorruptVersion(ref, key, str(exc), self.url) from exc
+        if not trusted:
             self._keep(path, payload)
-        return pq.read_table(pa.BufferReader(payload), columns=columns).to_pandas()
+        return frame
 
     def _keep(self, path: str, payload: bytes) -> None:
         """Remember an immutable object's bytes, dropping the oldest beyond :data:`CACHED_BYTES`."""

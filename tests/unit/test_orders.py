@@ -18,7 +18,7 @@ from momentum.brokers.base import (
     OrderStatus,
     Position,
 )
-from momentum.brokers.paper import LEDGER, PaperBroker
+from momentum.brokers.paper import LEDGER, PaperBroker, PaperTerms
 from momentum.execution import (
     OUTCOME_COLUMNS,
     ExecutionHooks,
@@ -99,7 +99,10 @@ def test_plan_refuses_missing_prices():
 @pytest.fixture
 def broker(tmp_path):
     return PaperBroker(
-        VersionedStore(str(tmp_path)), as_of="2022-02-28", prices=PRICES, initial_cash=1_000.0, cost_bps=10
+        VersionedStore(str(tmp_path)),
+        as_of="2022-02-28",
+        prices=PRICES,
+        terms=PaperTerms(1_000.0, cost_bps=10),
     )
 
 
@@ -117,7 +120,7 @@ def test_paper_broker_fills_refuses_duplicates_and_keeps_the_book(broker):
 
 def test_paper_broker_refuses_trading_in_the_past(broker):
     broker.submit(OrderRequest("id-1", "A", "buy", qty=1))
-    earlier = PaperBroker(broker.store, as_of="2022-01-31", prices=PRICES, initial_cash=1_000.0)
+    earlier = PaperBroker(broker.store, as_of="2022-01-31", prices=PRICES, terms=PaperTerms(1_000.0))
     with pytest.raises(BrokerError, match="cannot trade on earlier 2022-01-31"):
         earlier.submit(OrderRequest("id-2", "A", "buy", qty=1))
 
@@ -354,8 +357,7 @@ def test_paper_fill_price_rule_applies_slippage_against_the_order(tmp_path):
         VersionedStore(str(tmp_path)),
         as_of="2022-02-28",
         prices=PRICES,
-        initial_cash=1_000.0,
-        slippage_bps=50,
+        terms=PaperTerms(1_000.0, slippage_bps=50),
     )
     buy = broker.submit(OrderRequest("s-1", "A", "buy", qty=10))
     sell = broker.submit(OrderRequest("s-2", "A", "sell", qty=4))

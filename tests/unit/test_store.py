@@ -123,3 +123,19 @@ def test_whole_universe_read_is_one_object(store_url):
     folder = f"{store.root}/bars/as_of=2022-03-01/v={ref.version}"
     assert sorted(p.rsplit("/", 1)[-1] for p in store.fs.ls(folder, detail=False)) == [MANIFEST, DATA]
     assert store.read(ref, columns=["symbol"]).shape == (5000, 1)
+
+
+def test_a_failed_write_removes_its_temporary_file(tmp_path, monkeypatch):
+    store = VersionedStore(str(tmp_path / "store"))
+
+    def failing_fsync(fd):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr("os.fsync", failing_fsync)
+    with pytest.raises(OSError, match="Input/output error"):
+        store.write("bars", "2022-03-01", frame())
+    with pytest.raises(OSError, match="Input/output error"):
+        store._create(f"{store.root}/claims/first.json", b"{}")
+    monkeypatch.undo()
+    assert [p.name for p in (tmp_path / "store").rglob("*") if p.is_file()] == []
+    assert store.refs("bars") == []
