@@ -218,12 +218,18 @@ def plan_params(settings: Settings) -> PlanParams:
 
 
 def guards(settings: Settings, kill_marker: bool = False) -> Guards:
-    """Execution's limits; the kill switch is on by setting or by the store's ``KILL_SWITCH`` marker."""
+    """Execution's limits; the kill switch is on by setting or by the store's ``KILL_SWITCH`` marker (the
+    refusal names which, and how to release it)."""
+    by = {}
+    if kill_marker and not settings.kill_switch:
+        marker = f"{settings.store_url.rstrip('/')}/KILL_SWITCH"
+        by = {"kill_switch_by": (f"the KILL_SWITCH object at {marker}", f"delete {marker} to trade again")}
     return Guards(
         max_order_notional=settings.max_order_notional,
         max_rebalance_notional=settings.max_rebalance_notional,
         price_band=settings.price_band,
         kill_switch=settings.kill_switch or kill_marker,
+        **by,
         queue_when_closed=settings.queue_when_closed,
         fill_timeout_seconds=settings.fill_timeout_seconds,
         poll_seconds=settings.fill_poll_seconds,

@@ -10,6 +10,7 @@ import typer
 
 from momentum_cli.options import SETS, STORE, parse_sets
 from momentum_cli.preflight import default_of
+from momentum_cli.progress import VERBOSE, flow_output
 
 
 def ingest_text(summary: dict[str, Any]) -> str:
@@ -37,6 +38,7 @@ def ingest(
     store: Optional[str] = STORE,
     set_: list[str] = SETS,
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as one JSON object"),
+    verbose: bool = VERBOSE,
 ) -> None:
     """Backfill daily bars of the universe's members into the dataset ``history``; a rerun fetches
     only what is new."""
@@ -46,5 +48,6 @@ def ingest(
     check_ingest(start, end, store_url=store, provider=provider, **overrides)
     from flows.ingest import ingest as ingest_flow
 
-    summary = ingest_flow(start=start, end=end, store_url=store, provider=provider, overrides=overrides)
+    with flow_output(verbose):
+        summary = ingest_flow(start=start, end=end, store_url=store, provider=provider, overrides=overrides)
     typer.echo(json.dumps(summary) if as_json else ingest_text(summary))

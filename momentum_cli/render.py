@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from momentum.run import RebalanceInfo, RunSummary, attention_line
+if TYPE_CHECKING:
+    from momentum.run import RebalanceInfo, RunSummary
 
 
 def table(rows: list[dict[str, Any]], columns: list[str] | None = None, empty: str = "  (none)") -> str:
     if not rows:
         return empty
+    import pandas as pd
+
     frame = pd.DataFrame(rows)
     if columns:
         frame = frame[[c for c in columns if c in frame.columns]]
@@ -45,6 +46,8 @@ def _header(summary: RunSummary) -> list[str]:
 
 def _trading(summary: RunSummary) -> list[str]:
     """Orders, execution, fills and the account, for the parts the run has."""
+    from momentum.run import attention_line
+
     lines: list[str] = []
     if summary.orders is not None:
         lines += [

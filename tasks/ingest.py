@@ -6,7 +6,7 @@ import pandas as pd
 from prefect import task
 
 from momentum import definitions
-from momentum.calendar import checked_as_of, nyse_sessions
+from momentum.calendar import checked_as_of, sessions_ending
 from momentum.settings import Settings
 from momentum.store import DatasetRef, VersionedStore
 from momentum.strategy import history_sessions
@@ -74,7 +74,7 @@ def ingest(settings: Settings, as_of: str, live: bool = False) -> DatasetRef:
     symbols = fetch_symbols(settings, open_store(settings), as_of, live)
 
     def fetch(provider, params):
-        start = nyse_sessions(day - pd.Timedelta(days=2 * params["sessions"] + 30), day)[-params["sessions"]]
+        start = sessions_ending(day, params["sessions"])[0]
         frame = provider.bars(start, day, symbols)
         frame.attrs["rejected"] = dict(getattr(provider, "rejected", {}))
         return frame

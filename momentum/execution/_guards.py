@@ -25,9 +25,19 @@ class Guards:
     max_rebalance_notional: float = 10_000_000.0
     price_band: float = 0.1
     kill_switch: bool = False
+    # which switch is engaged and how to release it: (where, fix) of the one-line refusal
+    kill_switch_by: tuple[str, str] = (
+        "the kill_switch setting (MOMENTUM_KILL_SWITCH or --set kill_switch=true)",
+        "set kill_switch to false to trade again",
+    )
     queue_when_closed: bool = False
     fill_timeout_seconds: float = 60.0
     poll_seconds: float = 1.0
+
+
+def kill_switch_error(guards: Guards) -> GuardError:
+    """The refusal of an engaged kill switch: which switch, and how to release it."""
+    return GuardError("kill switch engaged: no order sent", *guards.kill_switch_by)
 
 
 def check_guards(
@@ -43,7 +53,7 @@ def check_guards(
     stops the run before anything is sent.
     """
     if guards.kill_switch:
-        raise GuardError("kill switch engaged: no order sent")
+        raise kill_switch_error(guards)
     if plan.empty:
         return
     _check_notional(plan, guards)

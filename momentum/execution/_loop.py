@@ -26,7 +26,7 @@ import pandas as pd
 
 from momentum.brokers.base import Broker, OrderRequest, OrderState, OrderStatus, Side
 from momentum.execution._exactly_once import Action, matches, send_once
-from momentum.execution._guards import GuardError, Guards, check_guards
+from momentum.execution._guards import Guards, check_guards, kill_switch_error
 from momentum.execution._outcomes import not_sent_killed, not_sent_market_closed, outcome_frame, record_final
 
 
@@ -62,7 +62,7 @@ def execute_plan(
     """
     say = hooks.log
     if guards.kill_switch:  # before the broker is even asked anything
-        raise GuardError("kill switch engaged: no order sent")
+        raise kill_switch_error(guards)
     check_guards(plan, last_close, guards, broker.positions() if len(plan) else [])
     if plan.empty:
         return outcome_frame(plan, {})

@@ -80,7 +80,7 @@ def files(tmp_path):
             ["run", "--set", "lookback=10", "--set", "skip=20"],
             ["skip (20) must be smaller than lookback (10)"],
         ),
-        (["run", "--set", "no_such_setting=1"], ["no_such_setting", "MOMENTUM_* environment or --set"]),
+        (["run", "--set", "no_such_setting=1"], ["unknown setting 'no_such_setting'", "--set"]),
         (
             ["run", "--set", "universe=file", "--set", "universe_file=missing.txt"],
             ["universe file", "missing.txt"],
