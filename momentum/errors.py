@@ -18,6 +18,8 @@ BrokerUnavailable, DuplicateOrderError), ``brokers`` (LiveTradingRefused, Missin
 
 from __future__ import annotations
 
+import os
+
 
 class MomentumError(RuntimeError):
     """Root of every error the bot raises on purpose; its message reads ``<what>, <where> (<fix>)``."""
@@ -33,3 +35,23 @@ class TransientError(MomentumError):
 
 class PermanentError(MomentumError):
     """Not retried: the run stops and reports this error's one-line message."""
+
+
+def s3_problem(exc: BaseException) -> tuple[str, str] | None:
+    """(what is missing, how to fix it) for the S3 failures a user can fix, else None."""
+    name = type(exc).__name__
+    if name in {"NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError"}:
+        return "no AWS credentials", "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"
+    if name in {"EndpointConnectionError", "ConnectTimeoutError", "ConnectionClosedError"} or isinstance(
+        exc, (ConnectionError, TimeoutError)
+    ):
+        endpoint = os.environ.get("AWS_ENDPOINT_URL", "the AWS default endpoint")
+        return f"cannot reach the S3 endpoint ({endpoint})", "check AWS_ENDPOINT_URL and the network"
+    if isinstance(exc, FileNotFoundError) or "NoSuchBucket" in str(exc):
+        return (
+            "the bucket does not exist",
+            "create it, or point --store / MOMENTUM_STORE_URL at an existing one",
+        )
+    if isinstance(exc, PermissionError) or "AccessDenied" in str(exc) or "InvalidAccessKeyId" in str(exc):
+        return "access denied", "check the AWS credentials and the bucket policy"
+    return None

@@ -7,10 +7,13 @@ prints, so a refusal costs a second, not a Prefect server start.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from momentum.errors import PermanentError
 from momentum.settings import Settings
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def default_of(field: str) -> str:
@@ -109,9 +112,15 @@ def check_keys(settings: Settings) -> None:
         )
 
 
+def check_provider(settings: Settings) -> "pd.Timestamp":
+    """The provider answers (its files readable, its keys set): its last session."""
+    from momentum import definitions
+
+    return definitions.provider(settings).last_session()
+
+
 def check_run(as_of: str | None, **overrides: Any) -> tuple[Settings, str]:
     """Everything ``momentum run`` can refuse before Prefect starts; returns the settings and as_of."""
-    from momentum import definitions
     from momentum.calendar import checked_as_of
     from momentum.strategy import history_sessions
 
@@ -120,7 +129,7 @@ def check_run(as_of: str | None, **overrides: Any) -> tuple[Settings, str]:
     check_named_files(settings)
     check_store(settings)
     history = history_sessions(settings.lookback, settings.skip)
-    day = checked_as_of(as_of, definitions.provider(settings).last_session(), history)
+    day = checked_as_of(as_of, check_provider(settings), history)
     return settings, f"{day:%Y-%m-%d}"
 
 
@@ -147,6 +156,7 @@ def check_backtest(
     check_keys(settings)
     check_named_files(settings)
     check_store(settings)
+    check_provider(settings)
     return settings
 
 
@@ -158,6 +168,7 @@ def check_ingest(start: str | None, end: str | None, **overrides: Any) -> Settin
     check_keys(settings)
     check_named_files(settings)
     check_store(settings)
+    check_provider(settings)
     return settings
 
 
