@@ -8,6 +8,7 @@ tz-aware inputs are first converted to New York time. Dates outside the calendar
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterable
 from functools import lru_cache
@@ -112,19 +113,31 @@ class InvalidAsOf(PermanentError):
     before fetching anything, naming the session to use instead."""
 
 
-def checked_as_of(as_of: str | None, last_session: pd.Timestamp) -> pd.Timestamp:
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_day(text: str, flag: str = "--as-of") -> pd.Timestamp:
+    """A date written YYYY-MM-DD (nothing else: ``30/11/2022`` would be read month-first or day-first
+    depending on the parser); else one line naming the flag."""
+    value = str(text).strip()
+    try:
+        if not _ISO_DAY.match(value):
+            raise ValueError(value)
+        return _day(pd.Timestamp(value))
+    except (ValueError, TypeError):
+        raise InvalidAsOf(f"{value!r} is not a date written YYYY-MM-DD", flag, "e.g. 2022-11-30") from None
+
+
+def checked_as_of(as_of: str | None, last_session: pd.Timestamp, history: int = 1) -> pd.Timestamp:
     """The session a run scores: ``as_of`` (YYYY-MM-DD) or, when empty, the provider's ``last_session``.
 
     Refused (one line, with the fix): a non-date, a day that is not an NYSE session, a day after the
-    provider's last session.
+    provider's last session, a day with fewer than ``history`` sessions of the calendar up to it.
     """
     last = _day(last_session)
     if not as_of:
         return last
-    try:
-        day = _day(pd.Timestamp(str(as_of)))
-    except (ValueError, TypeError):
-        raise InvalidAsOf(f"as_of {as_of!r} is not a date", "--as-of", "use YYYY-MM-DD") from None
+    day = parse_day(as_of)
     if not CALENDAR_START <= day <= CALENDAR_END or not is_session(day):
         hint = (
             f"the session before it is {previous_session(day):%Y-%m-%d}"
@@ -137,6 +150,14 @@ def checked_as_of(as_of: str | None, last_session: pd.Timestamp) -> pd.Timestamp
             f"as_of {day:%Y-%m-%d} is after the provider's last session {last:%Y-%m-%d}",
             "--as-of",
             f"use {last:%Y-%m-%d} or earlier, or leave --as-of out",
+        )
+    earliest = _sessions()[max(history, 1) - 1]
+    if day < earliest:
+        raise InvalidAsOf(
+            f"as_of {day:%Y-%m-%d} has too little history before it (a run reads {history} sessions, "
+            f"the calendar starts {CALENDAR_START:%Y-%m-%d})",
+            "--as-of",
+            f"the earliest possible as_of is {earliest:%Y-%m-%d}",
         )
     return day
 

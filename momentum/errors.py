@@ -27,6 +27,7 @@ CorruptVersion, LeaseHeld, VersionConflict), ``tasks.validate`` (ValidationFaile
 from __future__ import annotations
 
 import errno
+import os
 
 # what s3fs makes of S3's temporary answers: 503 SlowDown / ServiceUnavailable, 500 InternalError
 _TEMPORARY = frozenset(
@@ -63,3 +64,23 @@ def is_transient_io(exc: BaseException) -> bool:
     if isinstance(exc, (TimeoutError, ConnectionResetError, ConnectionAbortedError)):
         return True
     return isinstance(exc, OSError) and exc.errno in _TEMPORARY
+
+
+def s3_problem(exc: BaseException) -> tuple[str, str] | None:
+    """(what is missing, how to fix it) for the S3 failures a user can fix, else None."""
+    name = type(exc).__name__
+    if name in {"NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError"}:
+        return "no AWS credentials", "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"
+    if name in {"EndpointConnectionError", "ConnectTimeoutError", "ConnectionClosedError"} or isinstance(
+        exc, (ConnectionError, TimeoutError)
+    ):
+        endpoint = os.environ.get("AWS_ENDPOINT_URL", "the AWS default endpoint")
+        return f"cannot reach the S3 endpoint ({endpoint})", "check AWS_ENDPOINT_URL and the network"
+    if isinstance(exc, FileNotFoundError) or "NoSuchBucket" in str(exc):
+        return (
+            "the bucket does not exist",
+            "create it, or point --store / MOMENTUM_STORE_URL at an existing one",
+        )
+    if isinstance(exc, PermissionError) or "AccessDenied" in str(exc) or "InvalidAccessKeyId" in str(exc):
+        return "access denied", "check the AWS credentials and the bucket policy"
+    return None

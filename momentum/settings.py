@@ -7,6 +7,8 @@ explicit keyword overrides (CLI flags, flow parameters). Secrets are ``SecretStr
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -15,6 +17,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from momentum.strategy import DEFAULT_STRATEGY, StrategyParams
 
 SECRET_FIELDS = frozenset({"alpaca_key_id", "alpaca_secret_key"})
+ENV_PREFIX = "MOMENTUM_"
+# MOMENTUM_* variables that are not settings: the command line's and the deployment's own.
+NOT_SETTINGS = frozenset({"DEBUG", "HOME", "IMAGE", "TASK_ROLE_ARN", "NOTIFY_WEBHOOK_URL"})
 # The strategy's defaults live in one place, :class:`~momentum.strategy.StrategyParams`.
 _STRATEGY = StrategyParams()
 # where results go and how live orders are sent: nothing a simulation reads, so never a backtest's params
@@ -26,7 +31,7 @@ NOT_BACKTESTED = frozenset(
 class Settings(BaseSettings):
     """Every knob of the bot. Fractions are fractions (0.05 = 5 %), costs are basis points."""
 
-    model_config = SettingsConfigDict(env_prefix="MOMENTUM_", extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
 
     # store and data
     store_url: str = Field("momentum-store", description="Local folder or s3://bucket/prefix")
@@ -155,3 +160,40 @@ class Settings(BaseSettings):
             return self
         merged = {**self.model_dump(), **values}
         return Settings(**merged)
+
+
+def closest_settings(name: str, n: int = 3) -> list[str]:
+    """The setting names nearest to a misspelt ``name`` (for "did you mean ...")."""
+    return difflib.get_close_matches(name.lower(), list(Settings.model_fields), n=n, cutoff=0.5)
+
+
+def unknown_settings(names: list[str]) -> list[str]:
+    """The names (fields, as in ``--set``) that are not settings."""
+    return [name for name in names if name not in Settings.model_fields]
+
+
+def unknown_environment(environ: Mapping[str, str]) -> list[str]:
+    """``MOMENTUM_*`` variables that name no setting (a typo is otherwise silently ignored)."""
+    return sorted(
+        key
+        for key in environ
+        if key.upper().startswith(ENV_PREFIX)
+        and key[len(ENV_PREFIX) :].upper() not in NOT_SETTINGS
+        and key[len(ENV_PREFIX) :].lower() not in Settings.model_fields
+    )
+
+
+def setting_sources(environ: Mapping[str, str], overrides: Mapping[str, Any]) -> dict[str, str]:
+    """Where each setting's value comes from: ``flag/--set``, ``environment MOMENTUM_X`` or ``default``
+    (in that order of precedence)."""
+    env = {key.upper() for key in environ}
+    out = {}
+    for name in Settings.model_fields:
+        variable = f"{ENV_PREFIX}{name.upper()}"
+        if overrides.get(name) is not None:
+            out[name] = "flag/--set"
+        elif variable in env:
+            out[name] = f"environment {variable}"
+        else:
+            out[name] = "default"
+    return out

@@ -8,6 +8,7 @@ import typer
 from momentum_cli.automations_cmd import automations
 from momentum_cli.backtest_cmd import backtest
 from momentum_cli.calendar_cmd import calendar
+from momentum_cli.config_cmd import config
 from momentum_cli.ingest_cmd import ingest
 from momentum_cli.run_cmd import run
 from momentum_cli.serve_cmd import serve
@@ -26,7 +27,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(store_app, name="store")
-for command in (serve, automations, validate, backtest, universe, ingest, run, calendar):
+for command in (serve, automations, validate, backtest, universe, ingest, run, calendar, config):
     app.command()(command)
 
 

@@ -9,6 +9,7 @@ import typer
 
 from momentum_cli.options import SETS, STORE, parse_sets, parse_value
 from momentum_cli.preflight import default_of
+from momentum_cli.progress import VERBOSE, flow_output
 from momentum_cli.render import table
 
 SHOWN = [
@@ -133,6 +134,7 @@ def backtest(
     as_json: bool = typer.Option(
         False, "--json", help="Print the metrics, final equity and rebalances as one JSON object"
     ),
+    verbose: bool = VERBOSE,
 ) -> None:
     """Backtest the live strategy over history; store the results and an HTML report."""
     from momentum_cli.preflight import check_backtest
@@ -150,14 +152,15 @@ def backtest(
     check_backtest(start, end, task_runner, swept, store_url=store, **named, **overrides)
     from flows.backtest import flow_with
 
-    summary = flow_with(task_runner, dask_address)(
-        start=start,
-        end=end,
-        store_url=store,
-        **named,
-        slippage_bps=slippage_bps,
-        report_dir=report,
-        overrides=overrides,
-        sweep=swept,
-    )
+    with flow_output(verbose):
+        summary = flow_with(task_runner, dask_address)(
+            start=start,
+            end=end,
+            store_url=store,
+            **named,
+            slippage_bps=slippage_bps,
+            report_dir=report,
+            overrides=overrides,
+            sweep=swept,
+        )
     typer.echo(json.dumps(summary, default=str) if as_json else summary_text(summary))

@@ -10,6 +10,7 @@ import typer
 
 from momentum_cli.options import SETS, STORE, parse_sets
 from momentum_cli.preflight import default_of
+from momentum_cli.progress import VERBOSE, flow_output
 
 
 def ingest_text(summary: dict[str, Any]) -> str:
@@ -37,6 +38,7 @@ def ingest(
     store: Optional[str] = STORE,
     set_: list[str] = SETS,
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as one JSON object"),
+    verbose: bool = VERBOSE,
 ) -> None:
     """Backfill daily bars of the universe's members into the dataset ``history``; a rerun fetches
     only what is new."""
@@ -47,7 +49,8 @@ def ingest(
     from flows.ingest import ingest as ingest_flow
 
     # check_ingest has validated the provider's name against Settings; the flow's parameter is its Literal.
-    summary = ingest_flow(
-        start=start, end=end, store_url=store, provider=cast(Any, provider), overrides=overrides
-    )
+    with flow_output(verbose):
+        summary = ingest_flow(
+            start=start, end=end, store_url=store, provider=cast(Any, provider), overrides=overrides
+        )
     typer.echo(json.dumps(summary) if as_json else ingest_text(summary))

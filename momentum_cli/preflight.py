@@ -7,10 +7,13 @@ prints, so a refusal costs a second, not a Prefect server start.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from momentum.errors import PermanentError
 from momentum.settings import Settings
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def default_of(field: str) -> str:
@@ -23,10 +26,23 @@ class InvalidSettings(PermanentError):
     before Prefect starts, naming the setting."""
 
 
+def unknown_setting(name: str, where: str) -> InvalidSettings:
+    """The refusal of a name that is no setting, with the nearest valid ones."""
+    from momentum.settings import closest_settings
+
+    near = closest_settings(name)
+    hint = f"did you mean {' or '.join(near)}? " if near else ""
+    return InvalidSettings(f"unknown setting {name!r}", where, f"{hint}momentum config lists every setting")
+
+
 def checked_settings(**overrides: Any) -> Settings:
     """``Settings`` from the environment with the overrides applied, or one line naming the bad field."""
     from pydantic import ValidationError
 
+    from momentum.settings import unknown_settings
+
+    for name in unknown_settings(list(overrides)):
+        raise unknown_setting(name, "--set")
     try:
         return Settings().with_overrides(**overrides)
     except ValidationError as exc:
@@ -81,28 +97,48 @@ def check_store(settings: Settings) -> None:
     definitions.store(settings).identity  # noqa: B018 - reading it proves the store is usable
 
 
+def check_keys(settings: Settings) -> None:
+    """The Alpaca key pair is in the environment when the provider or the broker is Alpaca."""
+    from momentum import definitions
+    from momentum.brokers import MissingBrokerKeys
+
+    if settings.provider == "alpaca":
+        definitions.provider(settings)  # refuses without the keys, before any request
+    if settings.broker == "alpaca" and definitions.credentials(settings) is None:
+        raise MissingBrokerKeys(
+            "broker 'alpaca' needs API keys",
+            "MOMENTUM_ALPACA_KEY_ID / MOMENTUM_ALPACA_SECRET_KEY",
+            "set both, or use --broker paper",
+        )
+
+
+def check_provider(settings: Settings) -> "pd.Timestamp":
+    """The provider answers (its files readable, its keys set): its last session."""
+    from momentum import definitions
+
+    return definitions.provider(settings).last_session()
+
+
 def check_run(as_of: str | None, **overrides: Any) -> tuple[Settings, str]:
     """Everything ``momentum run`` can refuse before Prefect starts; returns the settings and as_of."""
-    from momentum import definitions
     from momentum.calendar import checked_as_of
+    from momentum.strategy import history_sessions
 
     settings = checked_settings(**overrides)
+    check_keys(settings)
     check_named_files(settings)
     check_store(settings)
-    day = checked_as_of(as_of, definitions.provider(settings).last_session())
+    history = history_sessions(settings.lookback, settings.skip)
+    day = checked_as_of(as_of, check_provider(settings), history)
     return settings, f"{day:%Y-%m-%d}"
 
 
 def checked_date(text: str | None, flag: str) -> None:
-    """``text`` is empty or a YYYY-MM-DD date; else one line naming the flag."""
-    import pandas as pd
+    """``text`` is empty or a date written YYYY-MM-DD; else one line naming the flag."""
+    from momentum.calendar import parse_day
 
-    if not text:
-        return
-    try:
-        pd.Timestamp(str(text))
-    except (ValueError, TypeError):
-        raise PermanentError(f"{text!r} is not a date", flag, "use YYYY-MM-DD") from None
+    if text:
+        parse_day(text, flag)
 
 
 def check_backtest(
@@ -117,8 +153,10 @@ def check_backtest(
     for name, values in (sweep or {}).items():
         for value in values:
             checked_settings(**{**overrides, name: value})
+    check_keys(settings)
     check_named_files(settings)
     check_store(settings)
+    check_provider(settings)
     return settings
 
 
@@ -127,6 +165,17 @@ def check_ingest(start: str | None, end: str | None, **overrides: Any) -> Settin
     checked_date(start, "--start")
     checked_date(end, "--end")
     settings = checked_settings(**overrides)
+    check_keys(settings)
+    check_named_files(settings)
+    check_store(settings)
+    check_provider(settings)
+    return settings
+
+
+def check_serve(store_url: str | None) -> Settings:
+    """What ``momentum serve`` can refuse before it starts a server: the settings its runs use, the files
+    they name, the store (not the Alpaca keys: its deployments may load them from Secret blocks)."""
+    settings = checked_settings(store_url=store_url)
     check_named_files(settings)
     check_store(settings)
     return settings

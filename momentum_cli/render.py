@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from momentum.run import RebalanceInfo, RunSummary, attention_line
+if TYPE_CHECKING:
+    from momentum.run import RebalanceInfo, RunSummary
 
 
 def table(rows: list[dict[str, Any]], columns: list[str] | None = None, empty: str = "  (none)") -> str:
     if not rows:
         return empty
+    import pandas as pd
+
     frame = pd.DataFrame(rows)
     if columns:
         frame = frame[[c for c in columns if c in frame.columns]]
@@ -29,14 +30,48 @@ def _rebalance_note(reb: RebalanceInfo) -> str:
     return ""
 
 
+def _stored(summary: RunSummary, name: str):
+    """A dataset the run stored (its traded version: ``signal_<name>`` when it caught one up), or None
+    when the store cannot be read from here (a summary from another machine)."""
+    from momentum.store import DatasetRef, StoreError, VersionedStore
+
+    info = summary.datasets.get(f"signal_{name}") or summary.datasets.get(name)
+    if info is None:
+        return None
+    try:
+        return VersionedStore(summary.store).read(DatasetRef(name, info.as_of, info.version))
+    except (StoreError, OSError):
+        return None
+
+
+def eligibility_line(scores) -> str:
+    """``466 of 500 symbols eligible (34 with too little history)``: who can be ranked, and why not."""
+    excluded = scores.loc[~scores["eligible"].astype(bool), "reason"].fillna("").value_counts()
+    why = ", ".join(f"{count} {reason or 'excluded'}" for reason, count in excluded.items())
+    return f"{int(scores['eligible'].sum())} of {len(scores)} symbols eligible" + (f" ({why})" if why else "")
+
+
+def warning_lines(validation) -> list[str]:
+    """Each validation warning (a check that found something without blocking), with its message."""
+    failed = validation[
+        (validation["severity"] == "warning")
+        & (validation["status"] != "passed")
+        & (validation["symbol"] == "")
+    ]
+    return [f"  [{row.check}] {row.message}" for row in failed.itertuples(index=False)]
+
+
 def _header(summary: RunSummary) -> list[str]:
     """Data, validation and calendar: what the run read and when it trades."""
     data, val, reb = summary.data, summary.validation, summary.rebalance
+    scores, validation = _stored(summary, "scores"), _stored(summary, "validation")
     return [
         f"momentum run as of {summary.as_of}",
-        f"data: {summary.provider} provider, {data.symbols} symbols, "
+        f"data: {summary.provider} provider, {data.symbols} symbols with bars in the window read, "
         f"{data.start} .. {data.end} ({data.rows} bars)",
         f"validation: passed; quarantined: {', '.join(val.quarantined) or 'none'}; warnings: {val.warnings}",
+        *(warning_lines(validation) if validation is not None else []),
+        *([f"universe: {eligibility_line(scores)}"] if scores is not None else []),
         *(f"warning: {text}" for text in summary.warnings),
         f"rebalance: as_of {'IS' if reb.is_signal_session else 'is not'} a signal session; "
         f"next signal session {reb.next_signal_session}" + _rebalance_note(reb),
@@ -45,6 +80,8 @@ def _header(summary: RunSummary) -> list[str]:
 
 def _trading(summary: RunSummary) -> list[str]:
     """Orders, execution, fills and the account, for the parts the run has."""
+    from momentum.run import attention_line
+
     lines: list[str] = []
     if summary.orders is not None:
         lines += [
@@ -79,7 +116,8 @@ def run_text(summary: RunSummary) -> str:
     lines = [
         *_header(summary),
         "",
-        f"ranking (top by 12-1 momentum){at}:",
+        f"ranking (top by 12-1 momentum){at}; higher momentum is better, lower fip is smoother "
+        "(qmom keeps the smoothest of the strongest):",
         table(summary.ranking, ["symbol", "momentum", "fip", "eligible", "selected", "reason"]),
         "",
         f"target portfolio{at}:",

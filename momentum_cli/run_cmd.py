@@ -9,6 +9,7 @@ import typer
 
 from momentum_cli.options import parse_sets
 from momentum_cli.preflight import check_run, default_of
+from momentum_cli.progress import VERBOSE, flow_output
 from momentum_cli.render import run_text
 from momentum_cli.tool import fail
 
@@ -46,6 +47,7 @@ def run(
     ),
     set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help="Any other setting (repeatable)"),
     as_json: bool = typer.Option(False, "--json", help="Print the run summary as one JSON object"),
+    verbose: bool = VERBOSE,
 ) -> None:
     """Run the whole pipeline once: ingest, validate, score, plan, execute.
 
@@ -62,7 +64,8 @@ def run(
     _, day = check_run(as_of, **named, **overrides)
     from flows.rebalance import rebalance
 
-    state = rebalance(as_of=day, **named, live=live, overrides=overrides, return_state=True)
+    with flow_output(verbose):
+        state = rebalance(as_of=day, **named, live=live, overrides=overrides, return_state=True)
     summary = state.result(raise_on_failure=False)
     if isinstance(summary, BaseException):
         raise summary

@@ -31,11 +31,12 @@ def serve(
     Runs until Ctrl-C, then stops the worker and the server. Point the prefect CLI at it with
     PREFECT_API_URL=http://127.0.0.1:PORT/api.
     """
-    from momentum.settings import Settings
+    from momentum_cli.preflight import check_serve
 
+    settings = check_serve(store)  # keys excepted: a deployment may load them from Secret blocks
     stack = LocalStack(
         home=home.expanduser(),
-        store_url=store or Settings().store_url,
+        store_url=settings.store_url,
         port=port,
         worker_poll_seconds=poll_seconds,
     )

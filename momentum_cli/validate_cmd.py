@@ -34,6 +34,34 @@ def read_bars(path: Path):
         )
 
 
+def bar_dates(bars, path: Path):
+    """The file's dates, or one line naming the file and its date column when they cannot be dates of
+    the NYSE calendar (dates before it starts, as numbers read as dates are; dates after today)."""
+    import pandas as pd
+
+    from momentum.calendar import CALENDAR_START
+
+    if "date" not in bars:
+        return pd.Series(dtype="datetime64[ns]")
+    where = f"{path} column date"
+    dates = pd.to_datetime(bars["date"], errors="coerce").dropna()
+    if len(dates) and dates.min() < CALENDAR_START:
+        fail(
+            f"dates before the NYSE calendar starts {CALENDAR_START:%Y-%m-%d} (first "
+            f"{dates.min():%Y-%m-%d}: numbers such as 20221128 are not dates)",
+            where,
+            "write the dates as YYYY-MM-DD",
+        )
+    today = pd.Timestamp.today().normalize()
+    if len(dates) and dates.max().normalize() > today:
+        fail(
+            f"bars dated in the future (last {dates.max():%Y-%m-%d}, today is {today:%Y-%m-%d})",
+            where,
+            "check the file's dates",
+        )
+    return dates
+
+
 def validate(
     path: Path = typer.Argument(
         ..., metavar="PATH", help="csv or parquet: date, symbol, adj_close[, open, high, low, close, volume]"
@@ -55,11 +83,7 @@ def validate(
     checked_date(as_of, "--as-of")
     settings = checked_settings()
     bars = read_bars(path)
-    dates = (
-        pd.to_datetime(bars["date"], errors="coerce").dropna()
-        if "date" in bars
-        else pd.Series(dtype="datetime64[ns]")
-    )
+    dates = bar_dates(bars, path)
     day = (
         pd.Timestamp(as_of)
         if as_of

@@ -144,7 +144,8 @@ class PaperBroker:
         if len(ledger) and ledger["as_of"].max() > self.as_of:
             raise BrokerError(
                 f"paper account already traded on {ledger['as_of'].max()}; "
-                f"cannot trade on earlier {self.as_of}"
+                f"cannot trade on earlier {self.as_of}",
+                fix="a paper account cannot go back in time: start another with another --store",
             )
         status, filled, price = self._fill(order, _filled(ledger))
         row = {

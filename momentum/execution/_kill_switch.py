@@ -37,7 +37,7 @@ class KillSwitch:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._markers, self._every, self._clock = markers, every_seconds, clock
-        self._engaged = setting
+        self._engaged, self._by_setting = setting, setting
         self._looked_at: float | None = None
 
     def engaged(self) -> bool:
@@ -51,6 +51,16 @@ class KillSwitch:
         return self._engaged
 
     def check(self) -> None:
-        """Raise :class:`GuardError` when engaged: nothing is sent."""
+        """Raise :class:`GuardError` when engaged, naming which switch and how to release it."""
         if self.engaged():
-            raise GuardError("kill switch engaged: no order sent")
+            raise GuardError("kill switch engaged: no order sent", *self._which())
+
+    def _which(self) -> tuple[str, str]:
+        """(where, fix) of the engaged switch: the setting, or the marker in the store."""
+        if self._by_setting:
+            return (
+                "the kill_switch setting (MOMENTUM_KILL_SWITCH or --set kill_switch=true)",
+                "set kill_switch to false to trade again",
+            )
+        marker = f"{getattr(self._markers, 'url', 'the store').rstrip('/')}/{MARKER}"
+        return f"the {MARKER} object at {marker}", f"delete {marker} to trade again"

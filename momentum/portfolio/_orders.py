@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from momentum.errors import PermanentError
+
 PLAN_COLUMNS = [
     "client_order_id",
     "symbol",
@@ -31,6 +33,10 @@ PLAN_COLUMNS = [
     "target_weight",
 ]
 MAX_CLIENT_ORDER_ID = 48  # the bot's ids; brokers refuse longer ones before sending (Alpaca allows 128)
+
+
+class MissingPrice(PermanentError, ValueError):
+    """A symbol to plan (a target or a held position) has no usable price in the run's data."""
 
 
 @dataclass(frozen=True)
@@ -158,7 +164,14 @@ def _in_symbol_order(
     symbols = sorted(set(target_weights.index) | set(positions[positions != 0].index))
     missing = [s for s in symbols if not (s in prices.index and np.isfinite(prices[s]) and prices[s] > 0)]
     if missing:
-        raise ValueError(f"no valid reference price for {', '.join(missing)}")
+        held = [s for s in missing if s not in target_weights.index]
+        raise MissingPrice(
+            f"no valid reference price for {', '.join(missing)}"
+            + (f" ({', '.join(held)} held by the account but not in the run's data)" if held else ""),
+            "the account's positions and the run's bars",
+            "a paper account holds what earlier runs on its store bought: use another --store for "
+            "another data source",
+        )
     px = prices.reindex(symbols).to_numpy(dtype=float)
     current = positions.reindex(symbols).fillna(0.0).to_numpy(dtype=float)
     weights = target_weights.reindex(symbols).fillna(0.0).to_numpy(dtype=float)

@@ -23,7 +23,7 @@ from typing import Any
 import fsspec
 import pandas as pd
 
-from momentum.errors import PermanentError, TransientError, is_transient_io
+from momentum.errors import PermanentError, TransientError, is_transient_io, s3_problem
 from momentum.records import NUMERIC, REQUIRED
 
 SUFFIXES = (".csv", ".parquet")
@@ -91,13 +91,24 @@ def read_folder(url: str) -> pd.DataFrame:
     The result is cached per process by the files' names, sizes and ETags (or mtimes): the stages of a
     run read the files once, and a changed file is read again. Do not modify the returned frame.
     """
-    fs, root = fsspec.core.url_to_fs(url)
-    if not fs.exists(root):
-        raise BarsFileError(f"files_path {url} does not exist (set files_path to a folder or s3:// prefix)")
+    try:
+        fs, root = fsspec.core.url_to_fs(url)
+        if not fs.exists(root):
+            raise BarsFileError(
+                f"files_path {url} does not exist (set files_path to a folder or s3:// prefix)"
+            )
+        found = fs.find(root, detail=True).items()
+    except (BarsFileError, ImportError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - an S3 failure the user can fix is one line naming the path
+        problem = s3_problem(exc)
+        if problem is None:
+            raise
+        raise BarsFileError(problem[0], f"files_path {url}", problem[1]) from None
     files = tuple(
         sorted(
             (p, info.get("size"), str(info.get("ETag") or info.get("mtime")))
-            for p, info in fs.find(root, detail=True).items()
+            for p, info in found
             if p.lower().endswith(SUFFIXES)
         )
     )

@@ -21,31 +21,11 @@ from typing import Any, Iterator, Mapping
 
 import fsspec
 
-from momentum.errors import PermanentError
+from momentum.errors import PermanentError, s3_problem
 
 
 class StoreError(PermanentError):
     """A dataset or version that is missing, or a store that cannot be used."""
-
-
-def _s3_fix(exc: BaseException) -> tuple[str, str] | None:
-    """(what is missing, how to fix it) for the S3 failures a user can fix, else None."""
-    name = type(exc).__name__
-    if name in {"NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError"}:
-        return "no AWS credentials", "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"
-    if name in {"EndpointConnectionError", "ConnectTimeoutError", "ConnectionClosedError"} or isinstance(
-        exc, (ConnectionError, TimeoutError)
-    ):
-        endpoint = os.environ.get("AWS_ENDPOINT_URL", "the AWS default endpoint")
-        return f"cannot reach the S3 endpoint ({endpoint})", "check AWS_ENDPOINT_URL and the network"
-    if isinstance(exc, FileNotFoundError) or "NoSuchBucket" in str(exc):
-        return (
-            "the bucket does not exist",
-            "create it, or point --store / MOMENTUM_STORE_URL at an existing one",
-        )
-    if isinstance(exc, PermissionError) or "AccessDenied" in str(exc) or "InvalidAccessKeyId" in str(exc):
-        return "access denied", "check the AWS credentials and the bucket policy"
-    return None
 
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
@@ -78,7 +58,7 @@ def check_store_url(url: str) -> str:
 
 def store_unusable(url: str, exc: BaseException) -> StoreError:
     """A one-line StoreError naming the store URL and, for S3, the missing piece."""
-    known = _s3_fix(exc) if url.startswith("s3://") else None
+    known = s3_problem(exc) if url.startswith("s3://") else None
     if known:
         return StoreError(known[0], f"store {url}", known[1])
     first = (str(exc).strip().splitlines() or [""])[0]

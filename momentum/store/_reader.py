@@ -194,9 +194,13 @@ class DatasetReader(ObjectStore):
             version_ok=lambda v: version is None or v == version,
         )
         if found is None:
-            where = f" version {version}" if version else ""
-            where += f" as of {as_of}" if as_of is not None else ""
-            raise StoreError(f"dataset {dataset!r} has no committed version{where} in {self.url}")
+            which = f" named {version}" if version else ""
+            which += f" as of {as_of}" if as_of is not None else ""
+            raise StoreError(
+                f"dataset {dataset!r} has no committed version{which}",
+                f"store {self.url}",
+                f"momentum store ls {dataset} lists its versions (the v=... after each as_of)",
+            )
         return found
 
     def manifest(self, ref: DatasetRef) -> Manifest:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import asdict, dataclass, replace
-from typing import Final
 
 import numpy as np
 import pandas as pd
 
 from momentum.errors import PermanentError
+from momentum.strategy._params import EQUAL_WEIGHT, StrategyParams
 from momentum.strategy._selection import (
     eligibility_codes,
     holdings_count,
@@ -19,33 +18,6 @@ from momentum.strategy._selection import (
     symbol_ranks,
 )
 from momentum.strategy._signals import below_trend, min_history, signal_arrays
-
-# The benchmark a selection strategy must beat: every universe member with a close, equally weighted.
-EQUAL_WEIGHT = "equal_weight"
-# The strategy a run trades unless told otherwise (``Final``: its type is the literal, as settings need).
-DEFAULT_STRATEGY: Final = "qmom"
-
-
-@dataclass(frozen=True)
-class StrategyParams:
-    """Windows in sessions; ``holdings`` fixes H, else H = max(min_holdings, round(fraction * eligible))."""
-
-    strategy: str = DEFAULT_STRATEGY
-    lookback: int = 252
-    skip: int = 21
-    min_holdings: int = 5
-    holdings_fraction: float = 0.05
-    holdings: int | None = None
-    max_stale_sessions: int = 20
-    regime_filter: bool = False
-    regime_window: int = 200
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-    def equal_weight(self) -> "StrategyParams":
-        """The equal-weight benchmark of these parameters: same windows, no selection, never in cash."""
-        return replace(self, strategy=EQUAL_WEIGHT, regime_filter=False)
 
 
 def score_signals(

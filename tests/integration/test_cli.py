@@ -75,12 +75,12 @@ def files(tmp_path):
             ["as_of 2031-01-02 is not an NYSE session", "NYSE calendar covers"],
         ),
         (["run", "--as-of", "2022-12-29"], ["after the provider's last session 2022-12-28"]),
-        (["run", "--as-of", "notadate"], ["as_of 'notadate' is not a date", "YYYY-MM-DD"]),
+        (["run", "--as-of", "notadate"], ["'notadate' is not a date written YYYY-MM-DD", "--as-of"]),
         (
             ["run", "--set", "lookback=10", "--set", "skip=20"],
             ["skip (20) must be smaller than lookback (10)"],
         ),
-        (["run", "--set", "no_such_setting=1"], ["no_such_setting", "MOMENTUM_* environment or --set"]),
+        (["run", "--set", "no_such_setting=1"], ["unknown setting 'no_such_setting'", "--set"]),
         (
             ["run", "--set", "universe=file", "--set", "universe_file=missing.txt"],
             ["universe file", "missing.txt"],
@@ -129,7 +129,7 @@ def test_debug_shows_the_traceback_and_still_ends_with_the_line(tmp_path):
         assert done.returncode == 1 and "Traceback" in done.stderr
         assert (
             done.stderr.strip().splitlines()[-1]
-            == "error: as_of 'notadate' is not a date, --as-of (use YYYY-MM-DD)"
+            == "error: 'notadate' is not a date written YYYY-MM-DD, --as-of (e.g. 2022-11-30)"
         )
 
 
