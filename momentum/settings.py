@@ -76,9 +76,18 @@ class Settings(BaseSettings):
     fill_timeout_seconds: float = Field(60.0, ge=0, description="how long execution waits for fills")
     fill_poll_seconds: float = Field(1.0, gt=0, description="pause between fill checks")
     notional_orders: bool = Field(False, description="send buys as dollar amounts (needs fractional)")
-    alpaca_timeout_seconds: float = Field(10.0, gt=0)
+    alpaca_timeout_seconds: float = Field(10.0, gt=0, description="connecting, and each wait for bytes")
     alpaca_max_retries: int = Field(4, ge=0)
     alpaca_backoff_seconds: float = Field(0.5, ge=0)
+    http_deadline_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="the longest one HTTP exchange may take in all (a trickling server is cut off)",
+    )
+    http_operation_seconds: float = Field(
+        120.0, gt=0, description="the longest one request may take with its retries (or one chain of pages)"
+    )
+    flow_timeout_seconds: float = Field(3600.0, gt=0, description="a flow run that takes longer ends Failed")
 
     # market data (provider alpaca; same key pair and timeout/retry settings as the broker)
     alpaca_data_url: str = "https://data.alpaca.markets"
