@@ -37,15 +37,16 @@ class _Watchdog:
     def __init__(self, seconds: float) -> None:
         self.fired = False
         self._done = False
-        self._conn: HTTPConnection | None = None
+        self._sock: socket.socket | None = None
         self._lock = threading.Lock()
         self._timer = threading.Timer(seconds, self._fire)
         self._timer.daemon = True
 
     def attach(self, conn: HTTPConnection) -> None:
-        """The connection the exchange uses (called again once it is connected)."""
+        """The connection the exchange uses (called again once it is connected). Its socket is kept:
+        http.client drops the connection's reference to it while a response still reads from it."""
         with self._lock:
-            self._conn = conn
+            self._sock = conn.sock or self._sock
             if self.fired:
                 self._shut()
 
@@ -61,10 +62,9 @@ class _Watchdog:
                 self._shut()
 
     def _shut(self) -> None:
-        sock = getattr(self._conn, "sock", None)
-        if sock is not None:
+        if self._sock is not None:
             try:
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's: safe under TLS too
+                socket.socket.shutdown(self._sock, socket.SHUT_RDWR)  # the plain socket's: safe under TLS
             except OSError:
                 pass
 
@@ -129,14 +129,15 @@ def exchange(
 ) -> requests.Response:
     """One request, its body read, within ``seconds`` in total; else :class:`AttemptDeadline`.
 
-    ``timeout`` (at most ``seconds``) bounds connecting and each wait for bytes, as in ``requests``.
+    ``timeout`` bounds connecting and each wait for bytes, as in ``requests``, when it is the shorter.
     """
     if seconds <= 0:
         raise AttemptDeadline(0)
     with _Watchdog(seconds) as watch:
         resp = None
         try:
-            resp = session.request(method, url, timeout=min(timeout, seconds), stream=True, **kwargs)
+            wait = timeout if timeout < seconds else seconds + 1  # past the budget: the watchdog ends it
+            resp = session.request(method, url, timeout=wait, stream=True, **kwargs)
             resp.content  # noqa: B018 - read the whole body under the watchdog
             watch.finish()
         except requests.RequestException:
