@@ -13,7 +13,7 @@ from typing import Any, Literal
 from prefect import Flow, flow
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from momentum.settings import Settings
+from momentum.settings import Settings, flow_timeout_seconds
 from momentum.strategy import EQUAL_WEIGHT
 from tasks.backtest import (
     load_history,
@@ -28,7 +28,12 @@ from tasks.backtest import (
 BASELINE = "momentum"
 
 
-@flow(name="backtest", log_prints=True, task_runner=ThreadPoolTaskRunner())
+@flow(
+    name="backtest",
+    log_prints=True,
+    task_runner=ThreadPoolTaskRunner(),
+    timeout_seconds=flow_timeout_seconds(),
+)
 def backtest(
     start: str | None = None,
     end: str | None = None,

@@ -7,6 +7,7 @@ explicit keyword overrides (CLI flags, flow parameters). Secrets are ``SecretStr
 
 from __future__ import annotations
 
+import os
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -142,3 +143,15 @@ class Settings(BaseSettings):
             return self
         merged = {**self.model_dump(), **values}
         return Settings(**merged)
+
+
+def flow_timeout_seconds() -> float:
+    """The flows' ``timeout_seconds``, read when a flow module is imported (a decorator argument):
+    ``MOMENTUM_FLOW_TIMEOUT_SECONDS`` when it is a positive number, else the setting's default (a bad
+    value is still refused, in one line, when the run's settings are read)."""
+    default = Settings.model_fields["flow_timeout_seconds"].default
+    try:
+        value = float(os.environ.get("MOMENTUM_FLOW_TIMEOUT_SECONDS", default))
+    except ValueError:
+        return default
+    return value if value > 0 else default

@@ -128,9 +128,11 @@ def run(
     overrides = parse_sets(set_)
     _, day = check_run(as_of, **named, **overrides)
     from flows.rebalance import rebalance
+    from momentum_cli.prefect_api import flow_runs_api
 
-    state = rebalance(as_of=day, **named, live=live, overrides=overrides, return_state=True)
-    summary = state.result(raise_on_failure=False)
+    with flow_runs_api():
+        state = rebalance(as_of=day, **named, live=live, overrides=overrides, return_state=True)
+        summary = state.result(raise_on_failure=False)
     if isinstance(summary, BaseException):
         raise summary
     from momentum.run import RunSummary

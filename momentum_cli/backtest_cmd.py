@@ -153,15 +153,17 @@ def backtest(
     }
     check_backtest(start, end, task_runner, swept, store_url=store, **named, **overrides)
     from flows.backtest import flow_with
+    from momentum_cli.prefect_api import flow_runs_api
 
-    summary = flow_with(task_runner, dask_address)(
-        start=start,
-        end=end,
-        store_url=store,
-        **named,
-        slippage_bps=slippage_bps,
-        report_dir=report,
-        overrides=overrides,
-        sweep=swept,
-    )
+    with flow_runs_api():
+        summary = flow_with(task_runner, dask_address)(
+            start=start,
+            end=end,
+            store_url=store,
+            **named,
+            slippage_bps=slippage_bps,
+            report_dir=report,
+            overrides=overrides,
+            sweep=swept,
+        )
     typer.echo(json.dumps(summary, default=str) if as_json else summary_text(summary))

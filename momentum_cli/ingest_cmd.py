@@ -47,6 +47,8 @@ def ingest(
     overrides = parse_sets(set_)
     check_ingest(start, end, store_url=store, provider=provider, **overrides)
     from flows.ingest import ingest as ingest_flow
+    from momentum_cli.prefect_api import flow_runs_api
 
-    summary = ingest_flow(start=start, end=end, store_url=store, provider=provider, overrides=overrides)
+    with flow_runs_api():
+        summary = ingest_flow(start=start, end=end, store_url=store, provider=provider, overrides=overrides)
     typer.echo(json.dumps(summary) if as_json else ingest_text(summary))
