@@ -21,14 +21,18 @@ from requests.adapters import HTTPAdapter
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
+from momentum.errors import TransientError
+
 _CURRENT = threading.local()  # the watchdog of the exchange this thread has in flight
 
 
-class AttemptDeadline(requests.Timeout):
-    """One exchange got no complete answer within its budget (the connection was closed)."""
+class AttemptDeadline(requests.Timeout, TransientError):
+    """One exchange got no complete answer within its budget (the connection was closed): a timeout,
+    which the adapter retries within its operation's deadline (an order POST: looked up first)."""
 
     def __init__(self, seconds: float) -> None:
-        super().__init__(f"no complete answer within {seconds:g} s")
+        TransientError.__init__(self, f"no complete answer within {seconds:g} s")
+        self.response = self.request = None  # what requests' exceptions carry
 
 
 class _Watchdog:

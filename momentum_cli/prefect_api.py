@@ -185,6 +185,15 @@ def mark_crashed_runs() -> list[str]:
     return crashed
 
 
+def _deliver_logs_and_events(timeout: float = 10) -> None:
+    """Send the run's queued logs and events while the server still listens."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=timeout)
+    EventsWorker.drain_all(timeout=timeout)
+
+
 @contextlib.contextmanager
 def flow_runs_api() -> Iterator[str]:
     """A Prefect API for this process's flow runs (see the module doc); yields its URL."""
@@ -197,6 +206,7 @@ def flow_runs_api() -> Iterator[str]:
             server = TemporaryServer(Path(PREFECT_HOME.value()).expanduser()).start()
             stack.callback(server.stop)
             stack.enter_context(temporary_settings(updates={PREFECT_API_URL: server.api_url}))
+            stack.callback(_deliver_logs_and_events)  # before the server stops (callbacks run last-in first)
             url = server.api_url
         mark_crashed_runs()
         stack.enter_context(tags(*process_tags()))

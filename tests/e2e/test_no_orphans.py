@@ -119,3 +119,13 @@ def test_sigkill_leaves_no_server_and_the_next_run_marks_the_flow_run_crashed(tm
     finally:
         server.stop()
     assert state["type"] == "CRASHED" and "is gone" in state["message"]
+
+
+def test_two_runs_started_together_each_with_a_temporary_server_both_finish(tmp_path):
+    home = tmp_path / "prefect-home"  # a fresh home: both would migrate the same new database
+    runs = [momentum_run(home, tmp_path / f"store-{i}", tmp_path / f"run-{i}.log") for i in (1, 2)]
+    codes = [run.wait(timeout=600) for run in runs]
+    logs = [(tmp_path / f"run-{i}.log").read_text() for i in (1, 2)]
+    assert codes == [0, 0], [log[-1500:] for log in logs]
+    assert not any("ephemeral Prefect API server" in log or "Error logging to API" in log for log in logs)
+    assert processes_of(home) == []
