@@ -14,7 +14,7 @@ from prefect import Flow, flow
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from momentum.backtest import sweep_variants
-from momentum.settings import Settings
+from momentum.settings import Settings, flow_timeout_seconds
 from momentum.strategy import EQUAL_WEIGHT
 from tasks.backtest import (
     load_history,
@@ -30,7 +30,12 @@ BASELINE = "momentum"
 
 # Prefect types a flow's runner as TaskRunner[PrefectFuture] (invariant), which its own thread pool runner
 # (TaskRunner[PrefectConcurrentFuture]) does not fit.
-@flow(name="backtest", log_prints=True, task_runner=ThreadPoolTaskRunner())  # type: ignore[arg-type]
+@flow(
+    name="backtest",
+    log_prints=True,
+    task_runner=ThreadPoolTaskRunner(),  # type: ignore[arg-type]
+    timeout_seconds=flow_timeout_seconds(),
+)
 def backtest(
     start: str | None = None,
     end: str | None = None,

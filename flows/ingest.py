@@ -7,12 +7,12 @@ from typing import Any, Literal
 
 from prefect import flow
 
-from momentum.settings import Settings
+from momentum.settings import Settings, flow_timeout_seconds
 from tasks.history import HISTORY_START, history_symbols, ingest_history
 from tasks.ingest import resolve_as_of
 
 
-@flow(name="ingest-history", log_prints=True)
+@flow(name="ingest-history", log_prints=True, timeout_seconds=flow_timeout_seconds())
 def ingest(
     start: str = HISTORY_START,
     end: str | None = None,

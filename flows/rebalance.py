@@ -13,7 +13,7 @@ from typing import Any, Literal
 from prefect import flow
 
 from momentum.run import RunRefs, ScoredRefs
-from momentum.settings import Settings
+from momentum.settings import Settings, flow_timeout_seconds
 from tasks.catchup import due_rebalance
 from tasks.execute import execute, snapshot_account
 from tasks.ingest import ingest, ingest_benchmark, resolve_as_of
@@ -30,7 +30,7 @@ def scored(settings: Settings, day: str, live: bool = False) -> ScoredRefs:
     return ScoredRefs(bars, benchmark, validation, score(settings, bars, validation, benchmark))
 
 
-@flow(name="rebalance", log_prints=True)
+@flow(name="rebalance", log_prints=True, timeout_seconds=flow_timeout_seconds())
 def rebalance(
     as_of: str | None = None,
     store_url: str | None = None,

@@ -28,7 +28,7 @@ from momentum.brokers import AlpacaCredentials, MissingBrokerKeys, check_live_op
 from momentum.brokers.base import Broker
 from momentum.errors import PermanentError
 from momentum.execution import Guards, KillSwitch
-from momentum.http_retry import HttpOptions
+from momentum.http_retry import HttpPolicy
 from momentum.portfolio import PlanParams
 from momentum.providers import PriceProvider
 from momentum.settings import Settings
@@ -66,6 +66,17 @@ def credentials(settings: Settings) -> AlpacaCredentials | None:
     return AlpacaCredentials(key_id, secret) if key_id and secret else None
 
 
+def http_policy(settings: Settings) -> HttpPolicy:
+    """The time budget of every Alpaca request (market data and broker)."""
+    return HttpPolicy(
+        timeout=settings.alpaca_timeout_seconds,
+        attempt_seconds=settings.http_deadline_seconds,
+        operation_seconds=settings.http_operation_seconds,
+        max_retries=settings.alpaca_max_retries,
+        backoff=settings.alpaca_backoff_seconds,
+    )
+
+
 def _build_provider(settings: Settings) -> PriceProvider:
     if settings.provider == "embedded":
         from momentum.providers.embedded import EmbeddedProvider
@@ -99,12 +110,7 @@ def _alpaca_provider(settings: Settings) -> PriceProvider:
             "MOMENTUM_ALPACA_SECRET_KEY (a free key: see docs/data.md)"
         )
     client = MarketDataClient(
-        settings.alpaca_data_url,
-        keys.key_id,
-        keys.secret_key,
-        timeout=settings.alpaca_timeout_seconds,
-        max_retries=settings.alpaca_max_retries,
-        backoff=settings.alpaca_backoff_seconds,
+        settings.alpaca_data_url, keys.key_id, keys.secret_key, policy=http_policy(settings)
     )
     return AlpacaProvider(client, feed=settings.alpaca_data_feed, benchmark_symbol=settings.benchmark_symbol)
 
@@ -122,11 +128,7 @@ def _alpaca_broker(settings: Settings, keys: AlpacaCredentials, live: bool) -> B
         keys.key_id,
         keys.secret_key,
         live=live,
-        http=HttpOptions(
-            timeout=settings.alpaca_timeout_seconds,
-            max_retries=settings.alpaca_max_retries,
-            backoff_seconds=settings.alpaca_backoff_seconds,
-        ),
+        policy=http_policy(settings),
     )
 
 

@@ -1,7 +1,9 @@
-"""What every HTTP adapter shares: rate-limit headers, jittered backoff and client-side pacing.
+"""What every HTTP adapter shares: its time policy, deadlines, rate-limit headers, jittered backoff and
+client-side pacing.
 
-Pure helpers (no HTTP here): the Alpaca broker (``momentum.brokers.alpaca``) and the Alpaca market-data
-client (``momentum.providers.alpaca_http``) both wait with them. Times are seconds.
+Pure helpers (no HTTP here; the exchange under a deadline is ``momentum.http_deadline``): the Alpaca
+broker (``momentum.brokers.alpaca``) and the Alpaca market-data client (``momentum.providers.alpaca_http``)
+both wait with them. Times are seconds.
 """
 
 from __future__ import annotations
@@ -18,22 +20,58 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import requests
+    pass
 
 MAX_WAIT_SECONDS = 60.0  # cap on any single wait (Retry-After / rate-limit reset / backoff)
 
 
 @dataclass(frozen=True)
-class HttpOptions:
-    """How an HTTP adapter talks: ``timeout`` seconds per request, ``max_retries`` attempts after the
-    first, ``backoff_seconds`` the first backoff (doubling per attempt), over ``session`` (None: a new
-    one), waiting with ``sleep``."""
+class HttpPolicy:
+    """How an adapter spends time on its requests.
+
+    ``timeout`` bounds connecting and each wait for the next bytes; ``attempt_seconds`` one whole exchange
+    (connect, headers and body: a server that trickles is cut off); ``operation_seconds`` everything one
+    operation sends (its retries, its pages); ``max_retries`` attempts after the first; ``backoff`` the
+    first pause between attempts (doubling, jittered); ``sleep`` how to pause (tests record instead).
+    """
 
     timeout: float = 10.0
+    attempt_seconds: float = 30.0
+    operation_seconds: float = 120.0
     max_retries: int = 4
-    backoff_seconds: float = 0.5
-    session: requests.Session | None = None
+    backoff: float = 0.5
     sleep: Callable[[float], Any] = time.sleep
+
+    def __post_init__(self) -> None:
+        if min(self.timeout, self.attempt_seconds, self.operation_seconds) <= 0:
+            raise ValueError("timeout, attempt_seconds and operation_seconds must be > 0")
+        if self.max_retries < 0 or self.backoff < 0:
+            raise ValueError("max_retries and backoff must be >= 0")
+
+    def operation(self) -> "Deadline":
+        """The deadline of one operation starting now."""
+        return Deadline(self.operation_seconds)
+
+    def attempt_budget(self, deadline: "Deadline") -> float:
+        """Seconds the next attempt may take: the attempt's own bound, within what the operation has left."""
+        return min(self.attempt_seconds, deadline.remaining())
+
+
+class Deadline:
+    """A point in (monotonic) time after which an operation stops trying."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = float(seconds)
+        self._clock = clock
+        self._end = clock() + self.seconds
+
+    def remaining(self) -> float:
+        """Seconds left (0 once passed)."""
+        return max(0.0, self._end - self._clock())
+
+    @property
+    def expired(self) -> bool:
+        return self.remaining() <= 0
 
 
 def rate_limit_wait(headers: Mapping[str, str], now: float) -> float | None:

@@ -8,6 +8,7 @@ explicit keyword overrides (CLI flags, flow parameters). Secrets are ``SecretStr
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -99,9 +100,18 @@ class Settings(BaseSettings):
         60.0, ge=0, description="how long a second run of a rebalance waits for the first to finish"
     )
     notional_orders: bool = Field(False, description="send buys as dollar amounts (needs fractional)")
-    alpaca_timeout_seconds: float = Field(10.0, gt=0)
+    alpaca_timeout_seconds: float = Field(10.0, gt=0, description="connecting, and each wait for bytes")
     alpaca_max_retries: int = Field(4, ge=0)
     alpaca_backoff_seconds: float = Field(0.5, ge=0)
+    http_deadline_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="the longest one HTTP exchange may take in all (a trickling server is cut off)",
+    )
+    http_operation_seconds: float = Field(
+        120.0, gt=0, description="the longest one request may take with its retries (or one chain of pages)"
+    )
+    flow_timeout_seconds: float = Field(3600.0, gt=0, description="a flow run that takes longer ends Failed")
 
     # market data (provider alpaca; same key pair and timeout/retry settings as the broker)
     alpaca_data_url: str = "https://data.alpaca.markets"
@@ -197,3 +207,15 @@ def setting_sources(environ: Mapping[str, str], overrides: Mapping[str, Any]) ->
         else:
             out[name] = "default"
     return out
+
+
+def flow_timeout_seconds() -> float:
+    """The flows' ``timeout_seconds``, read when a flow module is imported (a decorator argument):
+    ``MOMENTUM_FLOW_TIMEOUT_SECONDS`` when it is a positive number, else the setting's default (a bad
+    value is still refused, in one line, when the run's settings are read)."""
+    default = Settings.model_fields["flow_timeout_seconds"].default
+    try:
+        value = float(os.environ.get("MOMENTUM_FLOW_TIMEOUT_SECONDS", default))
+    except ValueError:
+        return default
+    return value if value > 0 else default

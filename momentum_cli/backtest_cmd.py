@@ -151,8 +151,9 @@ def backtest(
     }
     check_backtest(start, end, task_runner, swept, store_url=store, **named, **overrides)
     from flows.backtest import flow_with
+    from momentum_cli.prefect_api import flow_runs_api
 
-    with flow_output(verbose):
+    with flow_runs_api(), flow_output(verbose):
         summary = flow_with(task_runner, dask_address)(
             start=start,
             end=end,

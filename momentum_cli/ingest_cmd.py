@@ -47,9 +47,10 @@ def ingest(
     overrides = parse_sets(set_)
     check_ingest(start, end, store_url=store, provider=provider, **overrides)
     from flows.ingest import ingest as ingest_flow
+    from momentum_cli.prefect_api import flow_runs_api
 
     # check_ingest has validated the provider's name against Settings; the flow's parameter is its Literal.
-    with flow_output(verbose):
+    with flow_runs_api(), flow_output(verbose):
         summary = ingest_flow(
             start=start, end=end, store_url=store, provider=cast(Any, provider), overrides=overrides
         )

@@ -63,10 +63,11 @@ def run(
     overrides = parse_sets(set_)
     _, day = check_run(as_of, **named, **overrides)
     from flows.rebalance import rebalance
+    from momentum_cli.prefect_api import flow_runs_api
 
-    with flow_output(verbose):
+    with flow_runs_api(), flow_output(verbose):
         state = rebalance(as_of=day, **named, live=live, overrides=overrides, return_state=True)
-    summary = state.result(raise_on_failure=False)
+        summary = state.result(raise_on_failure=False)
     if isinstance(summary, BaseException):
         raise summary
     from momentum.run import RunSummary

@@ -6,11 +6,14 @@ broker's account, position, clock and order methods and the idempotency of ``sub
 
 Retry and idempotency rules
 ---------------------------
+* Every exchange ends within the policy's ``attempt_seconds`` (a server that trickles its answer is cut
+  off: a timeout), every operation within its ``operation_seconds`` (retries included).
 * Reads (GET) and cancels (DELETE) retry on 429, 5xx, timeouts and connection errors, at most
   ``max_retries`` times, then raise :class:`BrokerUnavailable`. A 429 waits for ``Retry-After``
   (seconds or an HTTP date), else ``X-RateLimit-Reset`` (unix seconds), else exponential backoff.
 * ``submit`` (POST /v2/orders) never blindly resubmits. A 429 means the request was not processed, so
-  it waits and re-posts. A 5xx, timeout or connection error leaves the outcome unknown: the order is
+  it waits and re-posts. A 5xx, timeout (the deadline's included) or connection error leaves the
+  outcome unknown: the order is
   looked up by ``client_order_id`` first; if the broker has it, that order is returned; otherwise the
   POST is retried (bounded). A duplicate-id rejection on a *retry* that follows an unknown outcome is
   our own earlier attempt having landed: the existing order is fetched and returned (after checking
@@ -54,13 +57,12 @@ from momentum.brokers.base import (
     OrderStatus,
     Position,
 )
-from momentum.http_retry import HttpOptions
+from momentum.http_retry import HttpPolicy
 
 log = logging.getLogger(__name__)
 
 LIVE_HOST = "api.alpaca.markets"
 
-_DEFAULT_HTTP = HttpOptions()
 OPEN_ORDERS_LIMIT = 500  # Alpaca's maximum page size (default is 50)
 ORDERS = "/v2/orders"
 
@@ -78,7 +80,8 @@ class AlpacaBroker:
         secret_key: str,
         *,
         live: bool,
-        http: HttpOptions = _DEFAULT_HTTP,
+        session: requests.Session | None = None,
+        policy: HttpPolicy | None = None,
     ) -> None:
         if not key_id or not secret_key:
             raise ValueError("AlpacaBroker needs both an API key id and a secret key")
@@ -90,14 +93,7 @@ class AlpacaBroker:
         self.base_url = base_url.rstrip("/")
         self.live = bool(live)
         self._http = TradingClient(
-            self.base_url,
-            key_id,
-            secret_key,
-            session=http.session,
-            timeout=http.timeout,
-            max_retries=http.max_retries,
-            backoff_seconds=http.backoff_seconds,
-            sleep=http.sleep,
+            self.base_url, key_id, secret_key, session=session, policy=policy or HttpPolicy()
         )
 
     def __repr__(self) -> str:
@@ -178,30 +174,31 @@ class AlpacaBroker:
         """POST the order; on an unknown outcome look it up by id before any re-post (see the module doc)."""
         body, cid, retries = order_body(order), order.client_order_id, self._http.max_retries
         outcome_unknown = False  # has an earlier attempt possibly landed?
-        last = "no attempt made"
-        for attempt in range(retries + 1):
-            if attempt:
-                log.info("alpaca POST %s: retry %d for client_order_id %s", ORDERS, attempt, cid)
+        last, deadline, attempts = "no attempt made", self._http.policy.operation(), 0
+        while attempts <= retries and not deadline.expired:
+            if attempts:
+                log.info("alpaca POST %s: retry %d for client_order_id %s", ORDERS, attempts, cid)
+            attempts += 1
             try:
-                resp = self._http.send("POST", ORDERS, json=body)
+                resp = self._http.send("POST", ORDERS, deadline, json=body)
             except _OutcomeUnknown as unk:
                 last = unk.description
             else:
                 if resp.status_code != 429:
                     return self._answered(resp, order, outcome_unknown)
                 last = "HTTP 429"  # not processed: wait and post again
-                if attempt < retries:
-                    self._http.wait_rate_limit(resp, attempt, "POST", ORDERS)
+                if attempts <= retries:
+                    self._http.wait_rate_limit(resp, attempts - 1, f"POST {ORDERS}", deadline)
                 continue
             outcome_unknown = True
-            existing = self._landed(order, last)
+            existing = self._landed(order, last)  # a lookup of its own: asked even once the deadline passed
             if existing is not None:
                 return existing
-            if attempt < retries:
-                self._http.pause(self._http.backoff(attempt))
+            if attempts <= retries:
+                self._http.pause(self._http.backoff(attempts - 1), deadline)
         raise BrokerUnavailable(
-            f"POST {ORDERS}: gave up after {retries + 1} attempts for client_order_id {cid!r} "
-            f"(last: {last}); the order may or may not be booked: look it up before any resubmit"
+            f"{self._http.gave_up(self._http.endpoint('POST', ORDERS), attempts, last, deadline)} for "
+            f"client_order_id {cid!r}; the order may or may not be booked: look it up before any resubmit"
         )
 
     def _answered(self, resp: requests.Response, order: OrderRequest, outcome_unknown: bool) -> OrderStatus:

@@ -5,27 +5,30 @@ only in the ``APCA-API-KEY-ID`` / ``APCA-API-SECRET-KEY`` request headers: they 
 shared session, never logged, never part of an exception message (any text this client surfaces is
 scrubbed of both keys). Redirects are not followed: one could carry the headers elsewhere.
 
-* :meth:`TradingClient.send` is one exchange: a 5xx, timeout or connection error raises
-  :class:`_OutcomeUnknown` (the broker may or may not have acted on it).
+* :meth:`TradingClient.send` is one exchange, bounded in total by the policy's ``attempt_seconds``
+  (connect, headers and body: a server that trickles is cut off): a 5xx, timeout, connection error or
+  an exchange cut off by its deadline raises :class:`_OutcomeUnknown` (the broker may or may not have
+  acted on it).
 * :meth:`TradingClient.request` (reads and cancels) retries on 429, 5xx, timeouts and connection
-  errors, at most ``max_retries`` times, then raises :class:`BrokerUnavailable`. A 429 waits for
-  ``Retry-After`` (seconds or an HTTP date), else ``X-RateLimit-Reset`` (unix seconds), else
-  exponential backoff. Any other 4xx raises :class:`BrokerError` with method, path, status and
-  Alpaca's ``message``.
+  errors, at most ``max_retries`` times and within the operation's ``operation_seconds``, then raises
+  :class:`BrokerUnavailable` naming the endpoint. A 429 waits for ``Retry-After`` (seconds or an HTTP
+  date), else ``X-RateLimit-Reset`` (unix seconds), else exponential backoff. Any other 4xx raises
+  :class:`BrokerError` with method, path, status and Alpaca's ``message``.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
 from momentum.brokers.base import BrokerError, BrokerUnavailable
-from momentum.http_retry import MAX_WAIT_SECONDS, backoff_seconds, rate_limit_wait
+from momentum.http_deadline import AttemptDeadline, exchange, watch_deadlines
+from momentum.http_retry import MAX_WAIT_SECONDS, Deadline, HttpPolicy, backoff_seconds, rate_limit_wait
 
 log = logging.getLogger("momentum.brokers.alpaca")  # the broker's logger: one name for all its records
 
@@ -61,8 +64,7 @@ def check_base_url(base_url: str) -> str:
 
 
 class TradingClient:
-    """JSON over HTTPS to one Alpaca account: ``timeout`` seconds per request, ``max_retries``
-    attempts after the first, ``backoff_seconds`` the first backoff (doubling per attempt)."""
+    """JSON over HTTPS to one Alpaca account, on the time budget of ``policy``."""
 
     def __init__(
         self,
@@ -71,21 +73,19 @@ class TradingClient:
         secret_key: str,
         *,
         session: requests.Session | None,
-        timeout: float,
-        max_retries: int,
-        backoff_seconds: float,
-        sleep: Callable[[float], Any],
+        policy: HttpPolicy,
     ) -> None:
-        if timeout <= 0 or max_retries < 0 or backoff_seconds < 0:
-            raise ValueError("timeout must be > 0, max_retries and backoff_seconds >= 0")
         self.base_url = base_url
-        self.timeout = float(timeout)
-        self.max_retries = int(max_retries)
-        self.backoff_seconds = float(backoff_seconds)
+        self.host = urlsplit(base_url).netloc  # the endpoint named in errors (never a key)
+        self.policy = policy
+        self.max_retries = policy.max_retries
         self._key_id = key_id
         self._secret_key = secret_key
-        self._session = session if session is not None else requests.Session()
-        self._sleep = sleep
+        self._session = watch_deadlines(session)
+
+    def endpoint(self, method: str, path: str) -> str:
+        """``METHOD host/path``: how errors name a request (no query, no key)."""
+        return f"{method} {self.host}{path}"
 
     def _headers(self) -> dict[str, str]:
         return {
@@ -101,17 +101,23 @@ class TradingClient:
                 text = text.replace(secret, "***")
         return text
 
-    def send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """One HTTP exchange; 5xx and network failures become :class:`_OutcomeUnknown`."""
+    def send(self, method: str, path: str, deadline: Deadline, **kwargs: Any) -> requests.Response:
+        """One HTTP exchange within the attempt's budget; 5xx and network failures (a deadline
+        included) become :class:`_OutcomeUnknown`."""
         try:
-            resp = self._session.request(
+            resp = exchange(
+                self._session,
                 method,
                 self.base_url + path,
+                seconds=self.policy.attempt_budget(deadline),
+                timeout=self.policy.timeout,
                 headers=self._headers(),
-                timeout=self.timeout,
                 allow_redirects=False,  # a redirect could carry our headers elsewhere
                 **kwargs,
             )
+        except AttemptDeadline as exc:
+            log.warning("alpaca %s: %s; closed the connection", self.endpoint(method, path), exc)
+            raise _OutcomeUnknown(str(exc)) from None
         except _TRANSIENT_EXC as exc:
             raise _OutcomeUnknown(f"{type(exc).__name__}") from None
         except requests.RequestException as exc:
@@ -129,21 +135,22 @@ class TradingClient:
         none_on_404: bool = False,
     ) -> Any:
         """GET/DELETE with bounded retries on 429/5xx/network errors; returns parsed JSON or None."""
-        last = "no attempt made"
-        for attempt in range(self.max_retries + 1):
+        last, deadline, attempts = "no attempt made", self.policy.operation(), 0
+        while attempts <= self.max_retries and not deadline.expired:
+            attempts += 1
             try:
-                resp = self.send(method, path, params=params)
+                resp = self.send(method, path, deadline, params=params)
             except _OutcomeUnknown as unk:
                 last = unk.description
-                if attempt < self.max_retries:
-                    log.warning("alpaca %s %s: %s; retrying", method, path, last)
-                    self.pause(self.backoff(attempt))
+                if attempts <= self.max_retries:
+                    log.warning("alpaca %s: %s; retrying", self.endpoint(method, path), last)
+                    self.pause(self.backoff(attempts - 1), deadline)
                 continue
             status = resp.status_code
             if status == 429:
                 last = "HTTP 429"
-                if attempt < self.max_retries:
-                    self.wait_rate_limit(resp, attempt, method, path)
+                if attempts <= self.max_retries:
+                    self.wait_rate_limit(resp, attempts - 1, f"{method} {path}", deadline)
                 continue
             if status == 404 and none_on_404:
                 return None
@@ -151,12 +158,13 @@ class TradingClient:
                 raise BrokerError(f"{method} {path} -> {status}: {self.error_message(resp)}")
             if 300 <= status < 400:
                 raise BrokerError(f"{method} {path} -> {status}: unexpected redirect")
-            if status == 204 or not resp.content:
-                return None
-            return self.json(resp, method, path)
-        raise BrokerUnavailable(
-            f"{method} {path}: gave up after {self.max_retries + 1} attempts (last: {last})"
-        )
+            return None if status == 204 or not resp.content else self.json(resp, method, path)
+        raise BrokerUnavailable(self.gave_up(self.endpoint(method, path), attempts, last, deadline))
+
+    def gave_up(self, endpoint: str, attempts: int, last: str, deadline: Deadline) -> str:
+        """Why an operation stopped trying: its attempts, or its deadline, and the last failure."""
+        spent = f" in the {deadline.seconds:g} s it may take" if deadline.expired else ""
+        return f"{endpoint}: gave up after {attempts} attempts{spent} (last: {last})"
 
     def get(self, path: str, *, params: Mapping[str, str] | None = None, none_on_404: bool = False) -> Any:
         """GET the parsed JSON; an empty body is an error unless ``none_on_404`` (then None)."""
@@ -194,18 +202,19 @@ class TradingClient:
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait after failed attempt ``attempt``: ``backoff_seconds * 2**attempt``, jittered."""
-        return backoff_seconds(self.backoff_seconds, attempt)
+        return backoff_seconds(self.policy.backoff, attempt)
 
-    def pause(self, seconds: float) -> None:
-        """Sleep ``seconds`` (nothing when 0)."""
+    def pause(self, seconds: float, deadline: Deadline) -> None:
+        """Sleep ``seconds`` (nothing when 0), never past ``deadline``."""
+        seconds = min(seconds, deadline.remaining())
         if seconds > 0:
-            self._sleep(seconds)
+            self.policy.sleep(seconds)
 
-    def wait_rate_limit(self, resp: requests.Response, attempt: int, method: str, path: str) -> None:
+    def wait_rate_limit(self, resp: requests.Response, attempt: int, what: str, deadline: Deadline) -> None:
         """After a 429: wait what the headers ask (else the backoff), capped at ``MAX_WAIT_SECONDS``."""
         wait = rate_limit_wait(resp.headers, time.time())
         if wait is None:
             wait = self.backoff(attempt)
         wait = min(MAX_WAIT_SECONDS, max(0.0, wait))
-        log.warning("alpaca %s %s: rate limited (429); waiting %.2fs", method, path, wait)
-        self.pause(wait)
+        log.warning("alpaca %s: rate limited (429); waiting %.2fs", what, wait)
+        self.pause(wait, deadline)

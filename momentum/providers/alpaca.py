@@ -2,7 +2,8 @@
 
 Adjusted closes (``adjustment=all``: splits, dividends and spin-offs) on the feed ``alpaca_data_feed``
 (default ``sip``), in requests of at most 200 symbols, each followed page by page until
-``next_page_token`` is null; nothing is returned before every page arrived. A symbol the API leaves out
+``next_page_token`` is null (one operation deadline for the whole chain); nothing is returned before
+every page arrived. A symbol the API leaves out
 of ``bars`` (unknown, delisted, not yet listed) is simply missing; a 400 ``invalid symbol: X`` drops X,
 records why in :attr:`AlpacaProvider.rejected`, and asks again for the rest.
 
@@ -126,11 +127,11 @@ class AlpacaProvider:
         params = bars_params(symbols, start, end, self.feed)
         span = f"{symbols[0]}..{symbols[-1]} ({len(symbols)} symbols), {start:%Y-%m-%d}..{end:%Y-%m-%d}"
         pages, token, seen = [], None, set()
+        deadline = self.client.operation()  # one deadline for the whole chain of pages
         for page in range(1, MAX_PAGES + 1):
             what = f"GET {BARS_PATH} [{span}, page {page}]"
-            frame, token = parse_page(
-                self.client.get(BARS_PATH, {**params, **({"page_token": token} if token else {})}, what), what
-            )
+            query = {**params, **({"page_token": token} if token else {})}
+            frame, token = parse_page(self.client.get(BARS_PATH, query, what, deadline), what)
             pages.append(frame)
             if token is None:
                 return self._only_asked(merge_pages(pages, what), symbols, what)

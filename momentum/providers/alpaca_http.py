@@ -1,9 +1,13 @@
 """HTTP client of Alpaca Market Data v2: keys in headers only, bounded retries, client-side pacing.
 
+* Every exchange ends within the policy's ``attempt_seconds`` in total (a server that sends its headers
+  and then trickles the body is cut off: a timeout), and one operation (a request's retries, a chain of
+  pages: :meth:`MarketDataClient.operation`) within ``operation_seconds``.
 * 429 (with or without ``X-RateLimit-*`` / ``Retry-After``), 5xx, timeouts and connection errors are
   retried at most ``max_retries`` times with jittered exponential backoff (a 429 waits until
-  ``X-RateLimit-Reset`` when given). Once they are exhausted it raises :class:`MarketDataError`, a
-  :class:`~momentum.errors.PermanentError`: this client is the only retry layer of a data request.
+  ``X-RateLimit-Reset`` when given). Once they are exhausted, or the operation's deadline passed, it raises
+  :class:`MarketDataError`, a :class:`~momentum.errors.PermanentError` naming the endpoint (host and
+  path): this client is the only retry layer of a data request.
 * 400 ``invalid symbol: X`` raises :class:`InvalidSymbolError` (the provider drops X and asks again);
   401 (often an HTML page), 403 and every other 4xx raise :class:`MarketDataError` in one line.
 * A :class:`~momentum.http_retry.Pacer` keeps the client under the plan's 200 requests per minute.
@@ -15,13 +19,21 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
-from momentum.http_retry import MAX_WAIT_SECONDS, Pacer, backoff_seconds, rate_limit_wait
+from momentum.http_deadline import AttemptDeadline, exchange, watch_deadlines
+from momentum.http_retry import (
+    MAX_WAIT_SECONDS,
+    Deadline,
+    HttpPolicy,
+    Pacer,
+    backoff_seconds,
+    rate_limit_wait,
+)
 from momentum.providers.alpaca_wire import InvalidSymbolError, MarketDataError, invalid_symbol
 
 log = logging.getLogger(__name__)
@@ -63,22 +75,23 @@ class MarketDataClient:
         key_id: str,
         secret_key: str,
         *,
-        timeout: float = 10.0,
-        max_retries: int = 4,
-        backoff: float = 0.5,
+        policy: HttpPolicy | None = None,
         pacer: Pacer | None = None,
         session: requests.Session | None = None,
-        sleep: Callable[[float], Any] = time.sleep,
     ) -> None:
         if not key_id or not secret_key:
             raise MarketDataError("the Alpaca data API needs both a key id and a secret key")
         self.base_url = check_data_url(base_url)
-        self.timeout, self.max_retries, self.backoff = float(timeout), int(max_retries), float(backoff)
+        self.host = urlsplit(self.base_url).netloc  # the endpoint named in errors (never a key)
+        self.policy = policy or HttpPolicy()
         self._keys = (key_id, secret_key)
         self._pacer = pacer or SHARED_PACER
-        self._session = session or requests.Session()
-        self._sleep = sleep
+        self._session = watch_deadlines(session)
         self.requests_sent = 0
+
+    def operation(self) -> Deadline:
+        """The deadline of one operation (a request and its retries, or a chain of pages) starting now."""
+        return self.policy.operation()
 
     def __repr__(self) -> str:
         return f"MarketDataClient(base_url={self.base_url!r}, key_id='***')"
@@ -89,32 +102,28 @@ class MarketDataClient:
             text = text.replace(secret, "***")
         return " ".join(text.split())
 
-    def get(self, path: str, params: Mapping[str, str], what: str) -> Any:
-        """The parsed JSON of ``GET path?params``; ``what`` names the request in errors (no key)."""
-        last = "no attempt made"
-        for attempt in range(self.max_retries + 1):
-            if attempt:
-                log.warning("alpaca data %s: %s; retry %d of %d", what, last, attempt, self.max_retries)
-            resp, last = self._send(path, params, what)
-            if resp is None:
-                self._pause(backoff_seconds(self.backoff, attempt))
-                continue
-            if resp.status_code == 429:
-                wait = rate_limit_wait(resp.headers, time.time())
-                self._pause(
-                    backoff_seconds(self.backoff, attempt) if wait is None else min(MAX_WAIT_SECONDS, wait)
-                )
-                continue
-            if resp.status_code >= 500:
-                self._pause(backoff_seconds(self.backoff, attempt))
-                continue
-            return self._answer(resp, what)
+    def get(self, path: str, params: Mapping[str, str], what: str, deadline: Deadline | None = None) -> Any:
+        """The parsed JSON of ``GET path?params`` within ``deadline`` (default: an operation of its own);
+        ``what`` names the request in errors (no key)."""
+        deadline = deadline or self.operation()
+        last, attempts, policy = "no attempt made", 0, self.policy
+        while attempts <= policy.max_retries and not deadline.expired:
+            if attempts:
+                log.warning("alpaca data %s: %s; retry %d of %d", what, last, attempts, policy.max_retries)
+            attempts += 1
+            resp, last = self._send(path, params, what, deadline)
+            if resp is not None and resp.status_code != 429 and resp.status_code < 500:
+                return self._answer(resp, what)
+            self._pause(self._wait_after(resp, attempts - 1), deadline)
+        spent = f" in the {deadline.seconds:g} s it may take" if deadline.expired else ""
         raise MarketDataError(
-            f"{what}: gave up after {self.max_retries + 1} attempts (last: {last}); "
-            "the data API is unavailable, run again later"
+            f"{what}: gave up after {attempts} attempts{spent} (last: {last}), at {self.host}{path}",
+            fix="the data API is unavailable or stalled; run again later",
         )
 
-    def _send(self, path: str, params: Mapping[str, str], what: str) -> tuple[requests.Response | None, str]:
+    def _send(
+        self, path: str, params: Mapping[str, str], what: str, deadline: Deadline
+    ) -> tuple[requests.Response | None, str]:
         """One exchange: (response, status text), or (None, reason) on a timeout or connection error."""
         self._pacer.wait()
         self.requests_sent += 1
@@ -124,13 +133,19 @@ class MarketDataClient:
             "Accept": "application/json",
         }
         try:
-            resp = self._session.get(
+            resp = exchange(
+                self._session,
+                "GET",
                 self.base_url + path,
+                seconds=self.policy.attempt_budget(deadline),
+                timeout=self.policy.timeout,
                 params=dict(params),
                 headers=headers,
-                timeout=self.timeout,
                 allow_redirects=False,
             )
+        except AttemptDeadline as exc:
+            log.warning("alpaca data GET %s%s: %s; closed the connection", self.host, path, exc)
+            return None, str(exc)
         except _RETRIED as exc:
             return None, type(exc).__name__
         except requests.RequestException as exc:
@@ -170,6 +185,16 @@ class MarketDataClient:
             return "an HTML page"
         return f"a non-JSON body {self._body(resp)}"
 
-    def _pause(self, seconds: float) -> None:
+    def _wait_after(self, resp: requests.Response | None, attempt: int) -> float:
+        """Seconds to wait after a failed attempt: what a 429 asks (capped), else the backoff."""
+        wait = (
+            rate_limit_wait(resp.headers, time.time())
+            if resp is not None and resp.status_code == 429
+            else None
+        )
+        return backoff_seconds(self.policy.backoff, attempt) if wait is None else min(MAX_WAIT_SECONDS, wait)
+
+    def _pause(self, seconds: float, deadline: Deadline) -> None:
+        seconds = min(seconds, deadline.remaining())
         if seconds > 0:
-            self._sleep(seconds)
+            self.policy.sleep(seconds)

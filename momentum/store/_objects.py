@@ -19,9 +19,8 @@ import uuid
 from contextlib import contextmanager, suppress
 from typing import Any, Iterator, Mapping
 
-import fsspec
-
 from momentum.errors import PermanentError, s3_problem
+from momentum.store._s3_limits import open_filesystem
 
 
 class StoreError(PermanentError):
@@ -88,7 +87,7 @@ class ObjectStore:
     def __init__(self, url: str, storage_options: Mapping[str, Any] | None = None) -> None:
         self.url = check_store_url(url).rstrip("/")
         try:
-            self.fs, self.root = fsspec.core.url_to_fs(self.url, **(storage_options or {}))
+            self.fs, self.root = open_filesystem(self.url, storage_options)
             self._local = "file" in (
                 self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
             )

@@ -16,7 +16,7 @@ from momentum.brokers.base import (
     DuplicateOrderError,
     OrderRequest,
 )
-from momentum.http_retry import HttpOptions
+from momentum.http_retry import HttpPolicy
 from tests.support.alpaca_server import AlpacaServer
 
 KEY_ID = "CANARY-KEY-ID-456"
@@ -42,11 +42,12 @@ def make_broker(server, sleeps):
     made = []
 
     def make(**kwargs) -> AlpacaBroker:
-        opts = dict(timeout=2.0, max_retries=3, backoff_seconds=0.01, sleep=sleeps.append)
-        opts.update(kwargs)
-        key_id = opts.pop("key_id", KEY_ID)
-        secret = opts.pop("secret_key", SECRET)
-        broker = AlpacaBroker(server.base_url, key_id, secret, live=False, http=HttpOptions(**opts))
+        key_id = kwargs.pop("key_id", KEY_ID)
+        secret = kwargs.pop("secret_key", SECRET)
+        policy = HttpPolicy(
+            **{"timeout": 2.0, "max_retries": 3, "backoff": 0.01, "sleep": sleeps.append, **kwargs}
+        )
+        broker = AlpacaBroker(server.base_url, key_id, secret, live=False, policy=policy)
         made.append(broker)
         return broker
 
@@ -199,7 +200,7 @@ def test_429_on_get_honours_rate_limit_reset(server, broker, sleeps):
 
 
 def test_429_without_hints_uses_exponential_backoff(server, make_broker, sleeps):
-    broker = make_broker(backoff_seconds=0.5, max_retries=3)
+    broker = make_broker(backoff=0.5, max_retries=3)
     server.fail_next("positions", 3, status=429)
     assert broker.positions() == []
     assert len(sleeps) == 3
@@ -210,7 +211,7 @@ def test_get_retries_5xx_then_gives_up(server, broker, sleeps):
     server.fail_next("clock", 2, status=503)
     assert broker.clock().is_open
     server.fail_next("clock", 10, status=500)
-    with pytest.raises(BrokerUnavailable, match="GET /v2/clock"):
+    with pytest.raises(BrokerUnavailable, match=r"GET 127\.0\.0\.1:\d+/v2/clock: gave up after 4 attempts"):
         broker.clock()
     assert server.count_requests("GET", "/v2/clock") == 3 + 4  # 2 fails + ok, then 1 + 3 retries
 
@@ -267,8 +268,8 @@ def test_persistent_5xx_on_post_raises_transient_and_never_double_books(server, 
 def test_connection_refused_is_transient(make_broker, server):
     url = server.base_url
     server.stop()
-    http = HttpOptions(max_retries=1, sleep=lambda s: None, timeout=0.5)
-    broker = AlpacaBroker(url, KEY_ID, SECRET, live=False, http=http)
+    policy = HttpPolicy(timeout=0.5, max_retries=1, sleep=lambda s: None)
+    broker = AlpacaBroker(url, KEY_ID, SECRET, live=False, policy=policy)
     with pytest.raises(BrokerUnavailable):
         broker.account()
 

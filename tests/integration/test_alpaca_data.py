@@ -13,7 +13,7 @@ import pytest
 
 from momentum import definitions
 from momentum.errors import PermanentError
-from momentum.http_retry import Pacer
+from momentum.http_retry import HttpPolicy, Pacer
 from momentum.providers.alpaca import AlpacaProvider
 from momentum.providers.alpaca_http import MarketDataClient
 from momentum.providers.alpaca_wire import (
@@ -37,11 +37,8 @@ def provider(
         srv.base_url,
         key or srv.key_id,
         srv.secret_key,
-        timeout=timeout,
-        max_retries=retries,
-        backoff=0.01,
+        policy=HttpPolicy(timeout=timeout, max_retries=retries, backoff=0.01, sleep=sleep),
         pacer=Pacer(190, sleep=sleep),
-        sleep=sleep,
     )
     return AlpacaProvider(client)
 
@@ -215,11 +212,11 @@ def test_a_failed_page_returns_nothing_half_fetched(alpaca_data):
     calls = {"n": 0}
     real = p.client.get
 
-    def second_page_breaks(path, params, what):
+    def second_page_breaks(path, params, what, deadline):
         calls["n"] += 1
         if calls["n"] == 3:
             alpaca_data.respond_next({"bars": {"AAPL": [{"t": "2022-02-01T05:00:00Z", "c": "oops"}]}})
-        return real(path, params, what)
+        return real(path, params, what, deadline)
 
     p.client.get = second_page_breaks
     with pytest.raises(MarketDataError, match="page 3.*field 'o' is not a finite number"):

@@ -9,7 +9,7 @@ from flows.rebalance import rebalance
 from momentum.brokers.alpaca import AlpacaBroker
 from momentum.brokers.base import BrokerError
 from momentum.errors import PermanentError
-from momentum.http_retry import HttpOptions
+from momentum.http_retry import HttpPolicy
 from momentum.store import VersionedStore
 from tests.support.alpaca_py_fixtures import ACCOUNT, LISTED_ORDER, ORDER_BY_CLIENT_ID
 from tests.support.alpaca_server import AlpacaServer
@@ -27,7 +27,7 @@ def server():
 @pytest.fixture
 def broker(server):
     return AlpacaBroker(
-        server.base_url, KEY_ID, SECRET, live=False, http=HttpOptions(timeout=2.0, max_retries=0)
+        server.base_url, KEY_ID, SECRET, live=False, policy=HttpPolicy(timeout=2.0, max_retries=0)
     )
 
 

@@ -148,6 +148,7 @@ FETCH_FAULTS = {  # fault -> what the one line says
     "403": "-> 403: subscription does not permit querying recent SIP data for *** (code 42210000)",
     "non-json": "-> 200: the body is not JSON",
     "timeouts": "gave up after 5 attempts (last: ReadTimeout)",
+    "trickle": "gave up after 2 attempts (last: no complete answer within 3 s), at 127.0.0.1:",
 }
 
 
@@ -168,6 +169,11 @@ def test_a_failed_fetch_ends_the_run_in_one_line_and_writes_no_bars(
         )
     elif fault == "non-json":
         srv.respond_next(f"<p>{srv.secret_key}</p>", content_type="text/plain")
+    elif fault == "trickle":  # headers, then a byte every 2 s: under any read timeout, over the deadline
+        monkeypatch.setenv("MOMENTUM_ALPACA_TIMEOUT_SECONDS", "10")
+        monkeypatch.setenv("MOMENTUM_HTTP_DEADLINE_SECONDS", "3")
+        monkeypatch.setenv("MOMENTUM_ALPACA_MAX_RETRIES", "1")
+        srv.trickle_next(2.0, n=2)
     else:
         srv.delay_next(1.5, n=5)
     url = str(tmp_path / "store")
@@ -182,7 +188,8 @@ def test_a_failed_fetch_ends_the_run_in_one_line_and_writes_no_bars(
     assert expected in texts["python logs"]  # the failure was logged (by Prefect), scrubbed like the line
     assert_absent((srv.key_id, srv.secret_key), texts | store_texts(url))
     attempts = srv.bar_requests + srv.auth_failures
-    assert attempts == (5 if fault == "timeouts" else 1)  # permanent faults are not retried
+    assert attempts == {"timeouts": 5, "trickle": 2}.get(fault, 1)  # permanent faults are not retried
+    assert all(t.sent < t.length and t.seconds_needed > 60 for t in srv.trickles)  # cut off, not finished
 
 
 def test_sp500_run_after_the_membership_data_warns_and_records_membership_as_of(tmp_path, monkeypatch):

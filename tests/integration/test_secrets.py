@@ -47,7 +47,8 @@ def run_and_scan(srv: AlpacaServer, url: str, secrets: tuple[str, str], all_logs
     assert len(refused) == 1 and "key *** with secret *** is not allowed" in refused[0]["note"]
     out, err = capfd.readouterr()
     texts = {"stdout": out, "stderr": err, "python logs": "\n".join(all_logs.lines), "summary": repr(summary)}
-    assert "alpaca GET /v2/clock: HTTP 500: key *** with secret ***" in texts["python logs"]
+    host = srv.base_url.removeprefix("http://")
+    assert f"alpaca GET {host}/v2/clock: HTTP 500: key *** with secret ***" in texts["python logs"]
     texts |= store_texts(url)
     assert any(k.endswith("data.parquet") and "/executions/" in k for k in texts)
     texts |= prefect_texts(state.state_details.flow_run_id)

@@ -15,13 +15,15 @@ Usage::
         srv.fail_next(2, status=429)             # the next 2 requests answer 429 (no rate-limit headers)
         srv.respond_next("not json", status=200) # one raw body
         srv.delay_next(2.0)                      # hold the next answer 2 s (a client timeout)
+        srv.trickle_next(2.0)                    # headers at once, then one body byte every 2 s
         srv.page_cap = 7                         # pages shorter than limit
         srv.newest = pd.Timestamp("2022-11-29")  # serve nothing after this session (a stale feed)
         srv.replace_bars(readjusted)             # serve other closes from now on (a re-adjusted past)
         assert srv.bar_requests == 3
 
 Inspection: ``queries`` (the query dict of every bars request, in order), ``bar_requests``,
-``auth_failures``, ``headers_seen`` (request headers, for secret scans).
+``auth_failures``, ``headers_seen`` (request headers, for secret scans), ``trickles`` (per trickled
+answer: body bytes sent before the client hung up, the body's length, seconds per byte).
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ UNAUTHORIZED_HTML = (
 
 @dataclass
 class _Fault:
-    kind: str  # "status" | "raw" | "delay"
+    kind: str  # "status" | "raw" | "delay" | "trickle"
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
@@ -126,6 +128,7 @@ class AlpacaDataServer(LoopbackServer):
         self.queries: list[dict[str, str]] = []
         self.headers_seen: list[dict[str, str]] = []
         self.auth_failures = 0
+        self.trickles: list[Trickle] = []
 
     def env(self) -> dict[str, str]:
         """The environment that points the ``alpaca`` provider at this server with its key pair."""
@@ -177,6 +180,12 @@ class AlpacaDataServer(LoopbackServer):
         """Hold the next ``n`` answers ``seconds`` before sending them."""
         with self._lock:
             self._faults.extend(_Fault("delay", delay=float(seconds)) for _ in range(n))
+
+    def trickle_next(self, seconds_per_byte: float = 2.0, n: int = 1) -> None:
+        """Send the next ``n`` answers' headers at once, then their body one byte every ``seconds_per_byte``
+        (the gap between bytes stays under any client's read timeout; only a total deadline ends it)."""
+        with self._lock:
+            self._faults.extend(_Fault("trickle", delay=float(seconds_per_byte)) for _ in range(n))
 
     # ------------------------------------------------------------------ the endpoint
 
@@ -286,7 +295,46 @@ class AlpacaDataServer(LoopbackServer):
         status, payload = self._bars(query)
         if fault is not None and fault.kind == "delay" and self._stopping.wait(fault.delay):
             return
+        if fault is not None and fault.kind == "trickle":
+            return send_trickled(handler, payload, fault.delay, self)
         handler.send(status, payload, headers=_rate_headers())
+
+
+@dataclass
+class Trickle:
+    """One trickled answer: ``sent`` of ``length`` body bytes went out, one every ``seconds_per_byte``."""
+
+    sent: int
+    length: int
+    seconds_per_byte: float
+
+    @property
+    def seconds_needed(self) -> float:
+        """How long the whole body would have taken."""
+        return self.length * self.seconds_per_byte
+
+
+def send_trickled(handler: BaseHTTPRequestHandler, payload: Any, seconds_per_byte: float, app: Any) -> None:
+    """A 200 with the headers at once and ``payload`` (JSON) one byte every ``seconds_per_byte``, until the
+    client hangs up; its :class:`Trickle` goes into ``app.trickles`` as it starts and counts as it goes."""
+    body = json.dumps(payload).encode()
+    record = Trickle(0, len(body), seconds_per_byte)
+    with app._lock:
+        app.trickles.append(record)
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json; charset=UTF-8")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    try:
+        handler.wfile.flush()
+        for byte in body:
+            if app._stopping.wait(seconds_per_byte):
+                break
+            handler.wfile.write(bytes([byte]))
+            record.sent += 1
+    except OSError:  # the client closed the connection (its deadline)
+        pass
+    handler.close_connection = True
 
 
 def _json_number(value: float) -> str:

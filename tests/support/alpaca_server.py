@@ -24,6 +24,9 @@ Fault knobs (each consumes one queued fault per request to that route, in order)
 * ``delay_next(route, seconds, n=1)`` -- process the request (book the order for ``submit``), then
   hold the response ``seconds`` before sending it: with a shorter client timeout this is "accepted,
   then timed out". ``accept_then_timeout(seconds, n=1)`` is the ``submit`` shorthand.
+* ``trickle_next(route, seconds_per_byte=2.0, n=1)`` -- process the request (book the order for
+  ``submit``), then send the headers at once and the body one byte every ``seconds_per_byte``: no read
+  timeout ever fires, only a total deadline ends it (``trickles`` records each).
 * ``respond_next(route, body, status=200, n=1)`` -- send ``body`` (bytes/str verbatim, or JSON) instead
   of the real answer: malformed JSON, missing fields, hostile messages.
 * ``set_fill_mode("fill" | "partial" | "hold", fraction=0.5, hold_status="accepted")`` -- how new
@@ -33,7 +36,7 @@ Fault knobs (each consumes one queued fault per request to that route, in order)
 
 Inspection: ``posts`` (client_order_id of every POST /v2/orders received, in order, rejected ones
 included), ``post_bodies``, ``booked_count(cid)``, ``post_count(cid)``, ``requests`` ((method, path)
-list), ``order(cid)``, ``cash``, ``position_qty(symbol)``, ``auth_failures``.
+list), ``order(cid)``, ``cash``, ``position_qty(symbol)``, ``auth_failures``, ``trickles``.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from tests.support.alpaca_data_server import Trickle, send_trickled
 from tests.support.loopback import LoopbackServer
 
 ROUTES = (
@@ -171,6 +175,7 @@ class AlpacaServer(LoopbackServer):
         self.post_bodies: list[Any] = []
         self.requests: list[tuple[str, str]] = []
         self.auth_failures = 0
+        self.trickles: list[Trickle] = []
 
     # ------------------------------------------------------------------ knobs
 
@@ -213,6 +218,12 @@ class AlpacaServer(LoopbackServer):
         with self._lock:
             for _ in range(n):
                 self._faults[route].append(_Fault("delay", delay=float(seconds)))
+
+    def trickle_next(self, route: str, seconds_per_byte: float = 2.0, n: int = 1) -> None:
+        self._check_route(route)
+        with self._lock:
+            for _ in range(n):
+                self._faults[route].append(_Fault("trickle", delay=float(seconds_per_byte)))
 
     def accept_then_timeout(self, seconds: float = 2.0, n: int = 1) -> None:
         self.delay_next("submit", seconds, n)
@@ -586,6 +597,8 @@ class AlpacaServer(LoopbackServer):
         if fault is not None and fault.kind == "delay":
             if self._stopping.wait(fault.delay):
                 return  # shutting down: drop the response
+        if fault is not None and fault.kind == "trickle":
+            return send_trickled(handler, payload, fault.delay, self)
         return handler.send_json(status, payload)
 
     def _process(self, route: str, oid: str | None, query: dict[str, str], body: Any) -> tuple[int, Any]:
