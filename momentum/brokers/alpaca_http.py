@@ -27,8 +27,16 @@ from urllib.parse import urlsplit
 import requests
 
 from momentum.brokers.base import BrokerError, BrokerUnavailable
-from momentum.http_deadline import AttemptDeadline, exchange, watch_deadlines
-from momentum.http_retry import MAX_WAIT_SECONDS, Deadline, HttpPolicy, backoff_seconds, rate_limit_wait
+from momentum.http_retry import (
+    MAX_WAIT_SECONDS,
+    AttemptDeadline,
+    Deadline,
+    HttpPolicy,
+    backoff_seconds,
+    exchange,
+    rate_limit_wait,
+    watch_deadlines,
+)
 
 log = logging.getLogger("momentum.brokers.alpaca")  # the broker's logger: one name for all its records
 

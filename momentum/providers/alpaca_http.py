@@ -25,14 +25,16 @@ from urllib.parse import urlsplit
 
 import requests
 
-from momentum.http_deadline import AttemptDeadline, exchange, watch_deadlines
 from momentum.http_retry import (
     MAX_WAIT_SECONDS,
+    AttemptDeadline,
     Deadline,
     HttpPolicy,
     Pacer,
     backoff_seconds,
+    exchange,
     rate_limit_wait,
+    watch_deadlines,
 )
 from momentum.providers.alpaca_wire import InvalidSymbolError, MarketDataError, invalid_symbol
 

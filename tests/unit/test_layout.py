@@ -12,7 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("momentum", "tasks", "flows", "momentum_cli")
-TOP_LEVEL = {"__init__", "errors", "settings", "definitions", "calendar", "records", "http_retry"}
+TOP_LEVEL = {"__init__", "errors", "settings", "definitions", "calendar", "records"}
 
 
 def module_files() -> dict[str, Path]:

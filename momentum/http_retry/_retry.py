@@ -1,7 +1,7 @@
 """What every HTTP adapter shares: its time policy, deadlines, rate-limit headers, jittered backoff and
 client-side pacing.
 
-Pure helpers (no HTTP here; the exchange under a deadline is ``momentum.http_deadline``): the Alpaca
+Pure helpers (no HTTP here; the exchange under a deadline is in ``_deadline``): the Alpaca
 broker (``momentum.brokers.alpaca``) and the Alpaca market-data client (``momentum.providers.alpaca_http``)
 both wait with them. Times are seconds.
 """
