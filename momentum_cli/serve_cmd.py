@@ -18,7 +18,12 @@ from momentum_cli.work_pools import serve_pool
 
 
 def serve(
-    port: int = typer.Option(4200, "--port", help="Port of the Prefect server and UI (loopback)"),
+    port: int = typer.Option(
+        4200,
+        "--port",
+        envvar="PREFECT_SERVER_API_PORT",
+        help="Port of the Prefect server and UI (loopback)",
+    ),
     store: Optional[str] = options.STORE,
     provider: Optional[str] = options.PROVIDER,
     broker: Optional[str] = options.BROKER,

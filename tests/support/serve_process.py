@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import queue
-import shlex
 import signal
 import subprocess
 import sys
@@ -28,7 +27,7 @@ class ServeProcess:
 
     def __init__(self, args: list[str], env: dict[str, str], cwd: Path | None = None) -> None:
         self.proc = subprocess.Popen(
-            [*MOMENTUM, "serve", *args],
+            args if args[0] == "bash" else [*MOMENTUM, "serve", *args],
             env=env,
             cwd=cwd,
             stdout=subprocess.PIPE,
@@ -41,11 +40,10 @@ class ServeProcess:
         threading.Thread(target=self._read, daemon=True).start()
 
     @classmethod
-    def from_command(cls, command: str, env: dict[str, str], cwd: Path | None = None) -> "ServeProcess":
-        """A documented ``momentum serve ...`` line, run as written (``~`` and ``$VAR`` expanded)."""
-        words = [os.path.expandvars(os.path.expanduser(w)) for w in shlex.split(command)]
-        assert words[:2] == ["momentum", "serve"], command
-        return cls(words[2:], env, cwd)
+    def from_command(cls, command: str, env: dict[str, str], cwd: Path) -> "ServeProcess":
+        """A documented ``momentum serve ...`` line, run as written by bash (its ``~`` and ``$VAR``)."""
+        assert command.startswith("momentum serve"), command
+        return cls(["bash", "-c", f"exec {command}"], env, cwd)
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
