@@ -4,8 +4,8 @@ Every ``$ `` line of the document runs as written, in bash, in one of two termin
 the first one's directory, without its exports), and prints what the document shows below it (``...``
 stands for anything; ports, paths and URLs are this test's). Only the environment differs from a
 user's: git clones this checkout in place of the GitHub URL, pip installs the package without resolving
-its dependencies again (they come from the test environment: tests/e2e/test_install.py and .ci/run
-prove the resolution), HOME is a temporary folder, and the keys, the Alpaca URLs and the server's port
+its dependencies again (they come from the test environment on PYTHONPATH: tests/e2e/test_install.py
+and .ci/run prove the resolution; the ``prefect`` command is the test environment's), HOME is a temporary folder, and the keys, the Alpaca URLs and the server's port
 are the stand-ins'.
 """
 
@@ -112,6 +112,9 @@ def test_the_quickstart_trades_paper_on_live_data_as_documented(stand_ins, tmp_p
         "GIT_CONFIG_VALUE_0": CLONE_URL,
         "PIP_NO_DEPS": "1",
         "PIP_NO_BUILD_ISOLATION": "1",
+        # a path in a .pth file: the test environment's own editable finder (same module name) never
+        # shadows the clone's
+        "PIP_CONFIG_SETTINGS": "editable_mode=compat",
         "PYTHONPATH": os.pathsep.join(site.getsitepackages()),
         "PREFECT_SERVER_API_PORT": str(port),
         "MOMENTUM_ALPACA_DATA_URL": market.base_url,
