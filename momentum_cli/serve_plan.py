@@ -82,9 +82,13 @@ def serve_plan(named: dict[str, Any], overrides: dict[str, Any], live: bool) -> 
 
 
 def other_settings(plan: ServePlan) -> str:
-    """The pool's settings beyond provider and broker, ``name=value``, or ``defaults``."""
-    named = ("MOMENTUM_PROVIDER", "MOMENTUM_BROKER")
-    rest = [f"{k.removeprefix('MOMENTUM_').lower()}={v}" for k, v in plan.env.items() if k not in named]
+    """The pool's settings beyond those the provider and broker lines show, ``name=value``, or
+    ``defaults``."""
+    shown = {"provider", "broker"}
+    shown |= {"alpaca_data_url"} if plan.settings.provider == "alpaca" else set()
+    shown |= {"alpaca_base_url"} if plan.settings.broker == "alpaca" else set()
+    names = {variable: variable.removeprefix("MOMENTUM_").lower() for variable in plan.env}
+    rest = [f"{names[k]}={v}" for k, v in plan.env.items() if names[k] not in shown]
     return ", ".join(rest) or "defaults"
 
 

@@ -3,10 +3,10 @@
 Every ``$ `` line of the document runs as written, in bash, in one of two terminals (the second opens in
 the first one's directory, without its exports), and prints what the document shows below it (``...``
 stands for anything; ports, paths and URLs are this test's). Only the environment differs from a
-user's: git clones this checkout in place of the GitHub URL, pip installs the package without resolving
-its dependencies again (they come from the test environment on PYTHONPATH: tests/e2e/test_install.py
-and .ci/run prove the resolution; the ``prefect`` command is the test environment's), HOME is a temporary folder, and the keys, the Alpaca URLs and the server's port
-are the stand-ins'.
+user's: git clones this checkout in place of the GitHub URL; pip installs the package without resolving
+its dependencies again (they come from the test environment on PYTHONPATH, and the ``prefect`` command
+is the test environment's: tests/e2e/test_install.py and .ci/run prove the resolution); HOME is a
+temporary folder; the keys, the Alpaca URLs and the server's port are the stand-ins'.
 """
 
 from __future__ import annotations
@@ -119,7 +119,6 @@ def test_the_quickstart_trades_paper_on_live_data_as_documented(stand_ins, tmp_p
         "PREFECT_SERVER_API_PORT": str(port),
         "MOMENTUM_ALPACA_DATA_URL": market.base_url,
         "MOMENTUM_ALPACA_BASE_URL": broker.base_url,
-        "MOMENTUM_FILL_POLL_SECONDS": "0.2",
     }
     words = {
         "http://127.0.0.1:4200": f"http://127.0.0.1:{port}",

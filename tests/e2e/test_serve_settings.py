@@ -60,8 +60,7 @@ def test_the_startup_lines_name_provider_broker_store_and_paper(served):
     assert serve.line("provider") == f"alpaca (Alpaca market data at {served['market'].base_url})"
     assert serve.line("broker") == f"alpaca, paper account at {served['broker'].base_url}"
     assert serve.line("store") == served["store"]
-    urls = f"alpaca_base_url={served['broker'].base_url}, alpaca_data_url={served['market'].base_url}"
-    assert serve.line("settings") == f"lookback=126, {urls}"
+    assert serve.line("settings") == "lookback=126"  # the URLs are on the provider and broker lines
     assert serve.line("keys").startswith("from MOMENTUM_ALPACA_KEY_ID, MOMENTUM_ALPACA_SECRET_KEY into")
 
 

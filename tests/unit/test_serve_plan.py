@@ -44,7 +44,9 @@ def test_flags_and_environment_become_the_pools_variables_without_keys(monkeypat
         "momentum-alpaca-key-id": "KEYID-123",
         "momentum-alpaca-secret-key": "SECRET-456",
     }
-    assert "regime_filter=true" in other_settings(plan) and "broker" not in other_settings(plan)
+    assert (
+        other_settings(plan) == "lookback=126, regime_filter=true, rebalance_months=[1, 7], cash_buffer=0.02"
+    )
 
 
 def test_the_pools_variables_read_back_as_the_same_settings(monkeypatch):
@@ -59,6 +61,8 @@ def test_without_keys_there_is_no_block_and_the_line_says_so():
     assert plan.secret_blocks == {}
     assert plan.keys().startswith("none in the environment")
     assert other_settings(plan) == "defaults"
+    shown = ServePlan(Settings(provider="alpaca", alpaca_base_url="http://127.0.0.1:1"))  # broker: paper
+    assert other_settings(shown) == "alpaca_base_url=http://127.0.0.1:1"
 
 
 def test_paper_or_live_and_a_live_endpoint_needs_both_opt_ins(monkeypatch):
