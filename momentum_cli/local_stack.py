@@ -19,13 +19,16 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from momentum.errors import PermanentError
+from momentum_cli.work_pools import PROCESS_POOL, WorkPool, deployments_file, save_secret_blocks
 
 # Where the flows' code lives: the checkout, or site-packages for an installed package (flows/ is a package).
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The deployments: the root prefect.yaml, shipped inside the package as momentum_cli/prefect.yaml (a link).
 PREFECT_FILE = Path(__file__).resolve().parent / "prefect.yaml"
-POOL = "momentum-local"
+POOL = PROCESS_POOL.name
 FLOW = "rebalance"
 DEPLOYMENTS = ("daily", "rebalance")
 # Variables that would point a child process at another Prefect API, profile or database.
@@ -51,22 +54,16 @@ def absolute_store(url: str) -> str:
     return url if "://" in url else str(Path(url).expanduser().resolve())
 
 
-def pool_template(env: dict[str, str]) -> dict:
-    """The process work pool's base job template with ``env`` as the default environment of every run."""
-    from prefect.workers.process import ProcessWorker
-
-    template = ProcessWorker.get_default_base_job_template()
-    template["variables"]["properties"]["env"]["default"] = dict(env)
-    return template
-
-
 @dataclass
 class LocalStack:
-    """A Prefect server on loopback (SQLite under ``home``), the process pool, the deployments, a worker.
+    """A Prefect server on loopback (SQLite under ``home``), a work pool, the deployments, a worker.
 
     ``worker_env`` is added to the worker's environment (and so to every flow run); with
     ``inherit_momentum_env`` False the caller's ``MOMENTUM_*`` variables are not passed on, so the pool's
-    environment alone decides (what the tests want).
+    environment alone decides (what the tests and ``momentum serve`` want). ``settings_env`` (non-secret
+    ``MOMENTUM_*`` settings) joins the pool's environment; ``secret_blocks`` (block name -> value) are
+    saved as Secret blocks before the worker starts; ``live`` makes the live opt-in a parameter of the
+    deployments.
     """
 
     home: Path
@@ -77,6 +74,10 @@ class LocalStack:
     worker_poll_seconds: float = 5.0
     worker_env: dict[str, str] = field(default_factory=dict)
     inherit_momentum_env: bool = True
+    pool: WorkPool = PROCESS_POOL
+    settings_env: dict[str, str] = field(default_factory=dict)
+    secret_blocks: dict[str, str] = field(default_factory=dict, repr=False)
+    live: bool = False
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -114,7 +115,11 @@ class LocalStack:
 
     @property
     def pool_env(self) -> dict[str, str]:
-        return {"MOMENTUM_HOME": str(self.repo), "MOMENTUM_STORE_URL": self.store_url}
+        return {
+            "MOMENTUM_HOME": self.pool.code_dir(self.repo),
+            **self.settings_env,
+            "MOMENTUM_STORE_URL": self.store_url,
+        }
 
     def prefect(self, *args: str, timeout: float = 180, check: bool = True) -> subprocess.CompletedProcess:
         """Run one ``prefect`` command against this stack; raise with its output when it fails."""
@@ -179,24 +184,32 @@ class LocalStack:
         raise TimeoutError(f"prefect server not healthy after {timeout} s:\n{self.log('server')}")
 
     def create_pool(self) -> None:
-        """The process work pool with its runs' environment (store, code directory)."""
+        """The work pool with its runs' environment (store, settings, code directory)."""
         self.home.mkdir(parents=True, exist_ok=True)
-        template = self.home / "momentum-local-template.json"
-        template.write_text(json.dumps(pool_template(self.pool_env)))
+        template = self.home / f"{self.pool.name}-template.json"
+        template.write_text(json.dumps(self.pool.template(self.pool_env, self.store_url)))
         self.prefect(
             "work-pool",
             "create",
-            POOL,
+            self.pool.name,
             "--type",
-            "process",
+            self.pool.type,
             "--base-job-template",
             str(template),
             "--overwrite",
         )
 
+    def deployments_file(self) -> Path:
+        """prefect.yaml itself, or its copy for another pool or with the live opt-in."""
+        if self.pool == PROCESS_POOL and not self.live:
+            return PREFECT_FILE
+        path = self.home / "prefect.serve.yaml"
+        path.write_text(yaml.safe_dump(deployments_file(PREFECT_FILE, self.pool, self.live), sort_keys=False))
+        return path
+
     def deploy(self) -> str:
         """``prefect deploy --all`` from the code root (validates and applies prefect.yaml)."""
-        done = self.prefect("deploy", "--all", "--prefect-file", str(PREFECT_FILE))
+        done = self.prefect("deploy", "--all", "--prefect-file", str(self.deployments_file()))
         output = done.stdout + done.stderr
         if "Skipping" in output or any(f"{FLOW}/{name}" not in output for name in DEPLOYMENTS):
             raise RuntimeError(f"prefect deploy --all did not apply every deployment:\n{output}")
@@ -215,9 +228,9 @@ class LocalStack:
                 "worker",
                 "start",
                 "--pool",
-                POOL,
+                self.pool.name,
                 "--type",
-                "process",
+                self.pool.type,
                 "--name",
                 "momentum-worker",
                 "--limit",
@@ -232,6 +245,8 @@ class LocalStack:
         atexit.register(self.stop)  # also if the caller dies without stopping it
         try:
             self.start_server()
+            if self.secret_blocks:
+                save_secret_blocks(self.env, self.secret_blocks)
             self.create_pool()
             self.deploy()
             self.start_worker()

@@ -14,6 +14,10 @@ from momentum_cli.tool import fail
 STORE = typer.Option(
     None, "--store", help=f"Store URL: a folder or s3://bucket/prefix {default_of('store_url')}"
 )
+PROVIDER = typer.Option(
+    None, "--provider", metavar="NAME", help=f"embedded | synthetic | alpaca | files {default_of('provider')}"
+)
+BROKER = typer.Option(None, "--broker", metavar="NAME", help=f"paper | alpaca {default_of('broker')}")
 SETS = typer.Option([], "--set", help="Any other setting, key=value (repeatable)")
 
 

@@ -172,10 +172,8 @@ def check_ingest(start: str | None, end: str | None, **overrides: Any) -> Settin
     return settings
 
 
-def check_serve(store_url: str | None) -> Settings:
-    """What ``momentum serve`` can refuse before it starts a server: the settings its runs use, the files
-    they name, the store (not the Alpaca keys: its deployments may load them from Secret blocks)."""
-    settings = checked_settings(store_url=store_url)
+def check_serve(settings: Settings) -> None:
+    """What ``momentum serve`` can refuse before it starts a server, beyond its settings: the files its
+    runs name and the store (not the Alpaca keys: its deployments may load them from Secret blocks)."""
     check_named_files(settings)
     check_store(settings)
-    return settings
