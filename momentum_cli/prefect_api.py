@@ -27,27 +27,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from momentum.errors import PermanentError
+from momentum.store import process_started
+from momentum_cli.local_stack import free_port
 
 STARTUP_SECONDS = 120.0  # a fresh database on a busy machine, or waiting for another run's server start
 STOP_SECONDS = 10.0
 HOST_TAG = "momentum-host:"
 PROCESS_TAG = "momentum-process:"  # pid/start time (clock ticks since boot): a reused pid is not alive
 _PR_SET_PDEATHSIG = 1
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
-def process_started(pid: int) -> str | None:
-    """When process ``pid`` started (clock ticks since boot, from /proc), or None if there is none."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()[19]  # field 22; the command name may hold spaces
 
 
 def process_tags(pid: int | None = None) -> tuple[str, str]:

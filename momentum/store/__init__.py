@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from momentum.store._holder import process_started
 from momentum.store._layout import DATA, MANIFEST, DatasetRef, Manifest
 from momentum.store._lease import Lease, LeaseHeld, LeaseTerms
 from momentum.store._lineage import HASHED_PACKAGES, code_version
@@ -10,6 +11,7 @@ from momentum.store._verify import CorruptVersion
 from momentum.store._writer import VersionConflict, VersionedStore
 
 __all__ = [
+    "process_started",
     "DATA",
     "CorruptVersion",
     "DatasetRef",

@@ -24,7 +24,7 @@ def _read(path: Path) -> str | None:
         return None
 
 
-def _started(pid: int) -> str | None:
+def process_started(pid: int) -> str | None:
     """The start time (clock ticks after boot) of a running, non-zombie process ``pid``, else None."""
     stat = _read(PROC / str(pid) / "stat")
     if stat is None:
@@ -45,7 +45,7 @@ def _machine() -> dict[str, str | None]:
 def this_process() -> dict[str, Any]:
     """This process as a lease record names its holder."""
     pid = os.getpid()
-    return {"host": socket.gethostname(), "pid": pid, **_machine(), "started": _started(pid)}
+    return {"host": socket.gethostname(), "pid": pid, **_machine(), "started": process_started(pid)}
 
 
 def has_died(holder: dict[str, Any]) -> bool:
@@ -54,6 +54,6 @@ def has_died(holder: dict[str, Any]) -> bool:
     if any(here[k] is None or holder.get(k) != here[k] for k in here) or holder.get("started") is None:
         return False
     try:
-        return _started(int(holder["pid"])) != holder["started"]
+        return process_started(int(holder["pid"])) != holder["started"]
     except (KeyError, TypeError, ValueError):
         return False
