@@ -94,13 +94,15 @@ class TemporaryServer:
         import prefect
         from prefect.settings import get_current_settings
 
+        settings = get_current_settings().to_environment_variables(exclude_unset=True)
         env = {
             **os.environ,
             "PREFECT_UI_ENABLED": "0",
             "PREFECT__SERVER_EPHEMERAL": "1",  # what Prefect's own ephemeral server runs with
             "PREFECT__SERVER_FINAL": "1",
-            **get_current_settings().to_environment_variables(exclude_unset=True),
-            "PREFECT_HOME": str(self.home),  # its database lives there
+            # this process's settings, but its database in PREFECT_HOME unless the environment names one
+            **{k: v for k, v in settings.items() if "_DATABASE_" not in k or k in os.environ},
+            "PREFECT_HOME": str(self.home),
         }
         app = ["--factory", "prefect.server.api.server:create_app", "--lifespan", "on"]
         return subprocess.Popen(
