@@ -109,16 +109,21 @@ def _written(store: VersionedStore, refs: dict[str, DatasetRef]) -> dict[str, di
 
 
 def _report_page(
-    settings: Settings, title: str, tables: dict[str, pd.DataFrame], span: pd.DatetimeIndex, slippage: float
+    settings: Settings,
+    title: str,
+    tables: dict[str, pd.DataFrame],
+    span: pd.DatetimeIndex,
+    slippage: float,
+    sheet: dict[str, Any],
 ) -> tuple[str, dict[str, bytes]]:
     """The HTML report (metrics, plots, rebalances, the assumptions it ran under over the sessions
-    ``span``, ``slippage`` in basis points) and its PNGs."""
+    ``span``, ``slippage`` in basis points, the tear ``sheet``) and its PNGs."""
     res, labels = definitions.resources(settings), _labels(settings)
     pngs = render_pngs(tables["backtest_equity"], tables["backtest_rebalances"], labels)
     start, as_of = span[0], span[-1]
     config = definitions.backtest_config(settings, slippage_bps=slippage)
     used = assumptions(res.strategy, config, res.universe, start, as_of, labels[BENCHMARK])
-    page = render_html(title, tables, pngs, labels=labels, assumptions=used)
+    page = render_html(title, tables, pngs, labels=labels, assumptions=used, sheet=sheet)
     return page, pngs
 
 
@@ -146,7 +151,8 @@ def store_backtest(
         for name, frame in tables.items()
     }
     title = f"Backtest {settings.strategy} {start:%Y-%m-%d} .. {as_of:%Y-%m-%d} ({settings.provider} data)"
-    page, pngs = _report_page(settings, title, tables, main.equity.index, slippage_bps)
+    sheet = tear_sheet(tables["backtest_equity"])  # once: the page and the JSON show the same figures
+    page, pngs = _report_page(settings, title, tables, main.equity.index, slippage_bps, sheet)
     url = store.put_report(f"backtest/{as_of:%Y-%m-%d}/{refs['backtest_equity'].version}.html", page)
     if report_dir:
         Path(report_dir).mkdir(parents=True, exist_ok=True)
@@ -160,7 +166,7 @@ def store_backtest(
         "datasets": _written(store, refs),
         "report": url,
         "report_dir": report_dir,
-        "tear_sheet": tear_sheet(tables["backtest_equity"]),
+        "tear_sheet": sheet,
     }
 
 

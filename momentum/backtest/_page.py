@@ -161,11 +161,13 @@ def render_html(
     *,
     assumptions: Mapping[str, str] | None = None,
     labels: Mapping[str, str] | None = None,
+    sheet: dict[str, Any] | None = None,
 ) -> str:
     """One offline HTML page from the stored tables (``backtest_equity``, ``backtest_metrics``,
     ``backtest_rebalances``): the verdict against equal weight, the assumptions, the metrics with the
-    tear sheet's figures, the worst drawdowns, every plot, the rebalances and the definitions."""
-    sheet = tear_sheet(tables["backtest_equity"])
+    tear sheet's figures, the worst drawdowns, every plot, the rebalances and the definitions.
+    ``sheet``: the tables' :func:`tear_sheet` when the caller has it already (else computed here)."""
+    sheet = tear_sheet(tables["backtest_equity"]) if sheet is None else sheet
     metrics = with_figures(tables["backtest_metrics"].set_index("series").T, sheet)
     images = "".join(
         f'<h2>{name.replace("_", " ")}</h2><img id="plot-{name}" alt="{name}" '
