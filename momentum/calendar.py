@@ -63,6 +63,15 @@ def _closes() -> pd.Series:
     return closes.reindex(_sessions())
 
 
+def session_close(day: object) -> pd.Timestamp:
+    """The closing instant (UTC) of the session ``day``: 16:00 New York time, earlier on an early-close day."""
+    d = _in_range(_day(day))
+    close = _closes().get(d)
+    if close is None or pd.isna(close):
+        raise ValueError(f"{d.date()} is not an NYSE session")
+    return pd.Timestamp(close)
+
+
 SETTLE = pd.Timedelta(minutes=20)  # a session's data counts as settled this long after its close
 
 

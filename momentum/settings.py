@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     price_band: float = Field(0.1, gt=0, description="allowed fraction away from the last close")
     kill_switch: bool = False
     queue_when_closed: bool = False
+    order_timing: Literal["close", "open", "market"] = Field(
+        "close",
+        description="close: the trade session's closing auction (the backtest's price); open: its opening "
+        "auction; market: a day market order at once (queued for the next open when closed)",
+    )
     fill_timeout_seconds: float = Field(60.0, ge=0, description="how long execution waits for fills")
     fill_poll_seconds: float = Field(1.0, gt=0, description="pause between fill checks")
     lease_ttl_seconds: float = Field(
@@ -136,6 +141,16 @@ class Settings(BaseSettings):
         if self.notional_orders and not self.fractional:
             raise ValueError(
                 "notional_orders needs fractional=true (a dollar amount buys fractions of a share)"
+            )
+        if self.order_timing != "market" and (self.fractional or self.notional_orders):
+            raise ValueError(
+                f"order_timing '{self.order_timing}' sends on-{self.order_timing} auction orders, which are "
+                "whole shares only: set fractional=false (and notional_orders=false) or order_timing=market"
+            )
+        if self.order_timing == "open" and self.provider == "embedded":
+            raise ValueError(
+                "order_timing 'open' fills at the trade session's open and the embedded data has closes "
+                "only: use order_timing close (the default) or a provider with opens (alpaca, files, synthetic)"
             )
         if self.universe == "file" and not self.universe_file:
             raise ValueError("universe='file' needs universe_file")

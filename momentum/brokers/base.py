@@ -63,6 +63,7 @@ class OrderRequest:
     side: Side
     qty: float | None = None
     notional: float | None = None
+    time_in_force: str = "day"  # day (market), cls (closing auction), opg (opening auction)
 
 
 @dataclass(frozen=True)
