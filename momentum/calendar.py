@@ -64,7 +64,7 @@ def _closes() -> pd.Series:
 
 
 def session_close(day: object) -> pd.Timestamp:
-    """The closing instant (UTC) of the session ``day``: 16:00 New York time, earlier on an early-close day."""
+    """The closing instant (UTC) of the session ``day``: 16:00 New York, earlier on an early-close day."""
     d = _in_range(_day(day))
     close = _closes().get(d)
     if close is None or pd.isna(close):

@@ -71,9 +71,7 @@ def auction_slot(time_in_force: str, at: datetime | pd.Timestamp) -> AuctionSlot
     if not is_session(day) or after_reopen:
         return AuctionSlot(time_in_force, now, True, next_session(day))
     cutoff = (
-        _new_york(session_close(day)) - CLS_CUTOFF
-        if time_in_force == "cls"
-        else now.normalize() + OPG_CUTOFF
+        _new_york(session_close(day)) - CLS_CUTOFF if time_in_force == "cls" else now.normalize() + OPG_CUTOFF
     )
     if now < cutoff:
         return AuctionSlot(time_in_force, now, True, day)
