@@ -15,7 +15,7 @@ from prefect import flow
 from momentum.run import RunRefs, ScoredRefs
 from momentum.settings import Settings, flow_timeout_seconds
 from tasks.catchup import due_rebalance
-from tasks.execute import execute, snapshot_account
+from tasks.execute import execute, fill_in_shortfall, snapshot_account
 from tasks.ingest import ingest, ingest_benchmark, resolve_as_of
 from tasks.plan import plan
 from tasks.score import score
@@ -38,6 +38,7 @@ def rebalance(
     strategy: Literal["qmom", "momentum"] | None = None,
     broker: Literal["paper", "alpaca"] | None = None,
     only_on_schedule: bool | None = None,
+    order_timing: Literal["close", "open", "market"] | None = None,
     live: bool = False,
     overrides: dict[str, Any] | None = None,
 ) -> dict:
@@ -47,6 +48,7 @@ def rebalance(
     Parameters left empty come from ``MOMENTUM_*`` settings; ``overrides`` sets any other setting.
     ``live`` is the explicit live-trading opt-in (also needs MOMENTUM_LIVE_TRADING=true).
     ``only_on_schedule`` executes only the owed rebalance of the latest signal session (catch-up).
+    ``order_timing``: close (the trade session's closing auction, the default), open, or market.
     """
     settings = Settings().with_overrides(
         store_url=store_url,
@@ -54,17 +56,20 @@ def rebalance(
         strategy=strategy,
         broker=broker,
         only_on_schedule=only_on_schedule,
+        order_timing=order_timing,
         **(overrides or {}),
     )
     day = resolve_as_of(settings, as_of)
     refs = RunRefs(scored(settings, day, live))
     signal = due_rebalance(settings, day)
     if signal is not None:
-        trade = refs.scored if signal == day else scored(settings, signal, live)
-        orders = plan(settings, trade.scores, trade.bars, live)
-        executions = execute(settings, orders, trade.bars, live)
-        account = snapshot_account(settings, orders, trade.bars, live, wait_for=[executions])
+        trade, market = refs.scored if signal == day else scored(settings, signal, live), refs.scored.bars
+        orders = plan(settings, trade.scores, trade.bars, live, market)
+        executions = execute(settings, orders, trade.bars, live, market)
+        account = snapshot_account(settings, orders, trade.bars, live, market, wait_for=[executions])
         refs = RunRefs(refs.scored, None if signal == day else trade, orders, executions, account)
+    else:
+        fill_in_shortfall(settings, refs.scored.bars)
     # A returned Failed state becomes the run's final state and its data (the summary) the run's result,
     # so callers get a dict either way.
     return run_outcome(summarize(settings, refs))  # type: ignore[return-value]

@@ -29,7 +29,7 @@ from momentum.brokers.base import Broker
 from momentum.errors import PermanentError
 from momentum.execution import Guards, KillSwitch
 from momentum.http_retry import HttpPolicy
-from momentum.portfolio import PlanParams
+from momentum.portfolio import PlanParams, SessionPrices
 from momentum.providers import PriceProvider
 from momentum.settings import Settings
 from momentum.store import LeaseTerms, VersionedStore
@@ -136,7 +136,7 @@ def broker(
     settings: Settings,
     *,
     as_of: str,
-    prices: pd.Series,
+    prices: SessionPrices,
     live_opt_in: bool = False,
     flow_run_id: str | None = None,
     keys: AlpacaCredentials | None = None,
@@ -226,6 +226,7 @@ def guards(settings: Settings) -> Guards:
         max_rebalance_notional=settings.max_rebalance_notional,
         price_band=settings.price_band,
         queue_when_closed=settings.queue_when_closed,
+        order_timing=settings.order_timing,
         fill_timeout_seconds=settings.fill_timeout_seconds,
         poll_seconds=settings.fill_poll_seconds,
     )
@@ -282,9 +283,9 @@ class Resources:
         return kill_switch(self.settings)
 
     def broker(
-        self, as_of: str, prices: pd.Series, live_opt_in: bool = False, flow_run_id: str | None = None
+        self, as_of: str, prices: SessionPrices, live_opt_in: bool = False, flow_run_id: str | None = None
     ) -> Broker:
-        """The account at ``as_of``, marked at ``prices`` (see :func:`broker`)."""
+        """The account at ``as_of``, knowing ``prices`` up to it (see :func:`broker`)."""
         return broker(
             self.settings, as_of=as_of, prices=prices, live_opt_in=live_opt_in, flow_run_id=flow_run_id
         )

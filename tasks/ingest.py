@@ -9,6 +9,7 @@ from prefect import task
 
 from momentum import definitions
 from momentum.calendar import checked_as_of, window_start
+from momentum.portfolio import closes_only
 from momentum.providers import PriceProvider, fetch_lineage
 from momentum.settings import Settings
 from momentum.store import DatasetRef
@@ -48,15 +49,17 @@ def _fetch_once(
 def ingest(settings: Settings, as_of: str, live: bool = False) -> DatasetRef:
     """Bars for the history window ending at ``as_of`` -> dataset ``bars`` (never refetched if committed).
 
-    A provider that must be told its symbols is asked for the universe at as_of plus the held positions.
+    A provider that must be told its symbols is asked for the universe at as_of plus the held positions
+    and the symbols of the orders open at the broker (queued for an auction that needs their price).
     Symbols it dropped (an invalid symbol) are recorded with the reason in the frame's ``rejected``
     attribute, stored with the parquet file, so validation names them.
     """
     res, day = definitions.resources(settings), pd.Timestamp(as_of)
     symbols = None
     if res.provider.needs_symbols:
-        held = res.broker(as_of, pd.Series(dtype=float), live).positions()
-        symbols = run_symbols(universe_at(res.universe, day), [p.symbol for p in held])
+        account = res.broker(as_of, closes_only(as_of, pd.Series(dtype=float)), live)
+        held = [p.symbol for p in account.positions()] + [o.symbol for o in account.open_orders()]
+        symbols = run_symbols(universe_at(res.universe, day), held)
 
     def fetch(provider: PriceProvider, sessions: int) -> pd.DataFrame:
         frame = provider.bars(window_start(day, sessions), day, symbols)

@@ -20,7 +20,7 @@ import pandas as pd
 
 from momentum.backtest._config import BacktestConfig
 from momentum.backtest._result import last_close
-from momentum.portfolio import fund_buys, plan_quantities
+from momentum.portfolio import funded_fills, plan_quantities
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,8 @@ def rebalance(
     i, j, days = at.signal_row, at.trade_row, (at.signal, at.trade)
     traded, planned = _plan(book, panel, config, target["weight"], i, at.signal)
     price = last_close(panel.raw, j, traded)
-    delta = _funded(planned, panel.raw[j, traded], price, book.cash, panel.rate, panel.step)
+    tradable = ~np.isnan(panel.raw[j, traded])
+    delta = funded_fills(planned, price, tradable, book.cash, panel.rate, panel.step)
     equity_before, cash_before = book.cash + float(book.shares[traded] @ price), book.cash
     more = _fill(book, panel, Fills(traded, delta, price, planned, (at.signal, at.trade, "rebalance")))
     book.shares = book.shares.copy()
@@ -132,18 +133,6 @@ def _book_rebalance(
     book.rebalances.append(
         (*days, ",".join(selected), len(selected), cash_before, equity_before, bought, sold, costs, turnover)
     )
-
-
-def _funded(
-    planned: np.ndarray, close: np.ndarray, price: np.ndarray, cash: float, rate: float, step: float
-) -> np.ndarray:
-    """The planned shares that fill: buys of names without a close dropped, buys trimmed if unfunded."""
-    delta = np.where(np.isnan(close) & (planned > 0), 0.0, planned)
-    if cash - float(delta @ price) - rate * float(np.abs(delta) @ price) >= -1e-9:
-        return delta
-    traded = np.flatnonzero(delta)
-    delta[traded] = fund_buys(delta[traded], cash, price[traded], rate, step)
-    return delta
 
 
 def _fill(book: Book, panel: Panel, fills: Fills) -> list[float]:

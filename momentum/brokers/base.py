@@ -36,7 +36,7 @@ class OrderState(StrEnum):
     CANCELED = "canceled"
     EXPIRED = "expired"
     REJECTED = "rejected"
-    BLOCKED = "blocked"  # held back by execution: a buy its unfilled sells would have funded
+    BLOCKED = "blocked"  # held back: a buy its unfilled sells would fund, an auction order outside its window
     NOT_SENT = "not_sent"  # never posted: market closed, kill switch
 
 

@@ -1,8 +1,14 @@
 """The paper broker (the default): simulated fills, its order book kept as a dataset in the store.
 
-Fills happen at once at the as_of close (the reference price given to it), moved against the order by
-``slippage_bps`` (buys above, sells below; 0 by default), with ``cost_bps`` basis
-points of commission on traded notional. Like a real broker it refuses a second order with a
+The account lives at the session ``as_of`` and knows the prices of every session up to it
+(:class:`~momentum.portfolio.SessionPrices`). A ``day`` (market) order fills at once at the as_of close;
+an on-close (``cls``) or on-open (``opg``) order is queued for the auction of the session
+:func:`~momentum.brokers.auction.auction_slot` gives at the broker's clock (19:30 New York time on the
+as_of session, when the daily deployment runs: the next session), and filled at that session's close or
+open by the first broker object that knows that price (:mod:`momentum.brokers.paper_auction`, the
+backtest's fill rule), which commits the fills as the ledger's next version. Fill prices move against the
+order by ``slippage_bps`` (buys above, sells below; 0 by default), with ``cost_bps`` basis points of
+commission on traded notional. Like a real broker it refuses a second order with a
 ``client_order_id`` it has seen, refuses sells of shares it does not hold (long-only) and buys it cannot
 pay for. Each accepted order commits a new version of the ``paper_ledger`` dataset, so a crash between
 two orders loses nothing and double-sends nothing. Cash and positions are derived from the ledger.
@@ -20,11 +26,9 @@ a duplicate, not booked twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, time, timezone
-
 import pandas as pd
 
+from momentum.brokers.auction import AUCTION, auction_slot
 from momentum.brokers.base import (
     Account,
     BrokerError,
@@ -34,6 +38,8 @@ from momentum.brokers.base import (
     OrderStatus,
     Position,
 )
+from momentum.brokers.paper_auction import QUEUED, PaperTerms, cash, due_sessions, run_auction
+from momentum.portfolio import SessionPrices
 from momentum.store import VersionConflict, VersionedStore
 
 LEDGER = "paper_ledger"
@@ -49,20 +55,14 @@ LEDGER_COLUMNS = {
     "filled_avg_price": "float64",
     "commission": "float64",
     "status": "str",
+    "time_in_force": "str",
+    "session": "str",  # the session whose price fills it (a day order: the as_of it was booked on)
 }
-
-
-@dataclass(frozen=True)
-class PaperTerms:
-    """The simulated account's terms: starting cash, commission and slippage (basis points)."""
-
-    initial_cash: float
-    cost_bps: float = 0.0
-    slippage_bps: float = 0.0
+RUN_TIME = pd.Timedelta(hours=19, minutes=30)  # New York time of the simulated run: the daily schedule
 
 
 class PaperBroker:
-    """A simulated broker account at one session ``as_of``; ``prices`` are that session's closes."""
+    """A simulated broker account at the session ``as_of``, knowing the ``prices`` up to it."""
 
     name = "paper"
     live = False
@@ -73,26 +73,58 @@ class PaperBroker:
         store: VersionedStore,
         *,
         as_of: str,
-        prices: pd.Series,
+        prices: SessionPrices,
         terms: PaperTerms,
         flow_run_id: str | None = None,
     ) -> None:
-        self.store, self.as_of, self.prices = store, as_of, prices
+        self.store, self.as_of, self.prices, self.terms = store, as_of, prices, terms
         self.initial_cash, self.cost = terms.initial_cash, terms.cost_bps / 1e4
         self.slippage = terms.slippage_bps / 1e4
         self.flow_run_id = flow_run_id
         self._book: tuple[pd.DataFrame, str | None] | None = None
 
     def _ledger(self) -> tuple[pd.DataFrame, str | None]:
-        """The ledger and its version (None before the first order), read from the store only once."""
-        if self._book is None:
+        """The ledger and its version (None before the first order), read from the store only once, with
+        the auctions whose prices are now known run and committed."""
+        for _ in range(MAX_CONFLICTS):
+            if self._book is not None:
+                return self._book
             manifest = self.store.head(LEDGER)
-            self._book = (
-                (self.store.read(manifest.ref), manifest.version)
-                if manifest is not None
-                else (pd.DataFrame({c: pd.Series(dtype=t) for c, t in LEDGER_COLUMNS.items()}), None)
-            )
-        return self._book
+            ledger = _empty() if manifest is None else _upgraded(self.store.read(manifest.ref))
+            self._book = (ledger, None if manifest is None else manifest.version)
+            try:
+                self._settle()
+            except VersionConflict:
+                self._book = None  # another broker committed first: read its ledger and settle again
+        raise BrokerError(f"paper ledger: {MAX_CONFLICTS} settlements in a row lost to other writers")
+
+    def _settle(self) -> None:
+        """Run the auctions of the queued orders whose session's price is known; commit the fills."""
+        assert self._book is not None
+        ledger, prior = self._book
+        due = due_sessions(ledger, self.prices)
+        if not due:
+            return
+        ledger = ledger.copy()
+        for session in due:
+            for tif in ("opg", "cls"):  # the open comes before the close
+                rows = ledger.index[
+                    (ledger["status"] == QUEUED)
+                    & (ledger["session"] == session)
+                    & (ledger["time_in_force"] == tif)
+                ]
+                if len(rows):
+                    run_auction(ledger, rows, self.prices, self.terms)
+        as_of = max(self.as_of, str(ledger["as_of"].max()))
+        ref = self.store.write_after(
+            LEDGER,
+            as_of,
+            ledger,
+            prior,
+            params={"auctions": ",".join(due), "after": prior},
+            flow_run_id=self.flow_run_id,
+        )
+        self._book = (ledger, ref.version)
 
     def _fills(self) -> pd.DataFrame:
         ledger, _ = self._ledger()
@@ -110,19 +142,16 @@ class PaperBroker:
         """Net shares per symbol from the fills, marked at the as_of close (else the last fill price)."""
         signed = fills["filled_qty"].where(fills["side"] == "buy", -fills["filled_qty"])
         last_fill = fills.groupby("symbol")["filled_avg_price"].last()
-        out = []
+        marks, out = self.prices.marks, []
         for symbol, qty in signed.groupby(fills["symbol"]).sum().items():
             if abs(qty) > 1e-9:
-                close = self.prices.get(symbol, float("nan"))
+                close = marks.get(symbol, float("nan"))
                 price = float(close) if pd.notna(close) else float(last_fill[symbol])
                 out.append(Position(symbol=symbol, qty=float(qty), market_value=float(qty * price)))
         return out
 
     def _cash(self, fills: pd.DataFrame) -> float:
-        notional = fills["filled_qty"] * fills["filled_avg_price"]
-        return self.initial_cash + float(
-            notional.where(fills["side"] == "sell", -notional).sum() - fills["commission"].sum()
-        )
+        return cash(fills, self.initial_cash)
 
     def submit(self, order: OrderRequest) -> OrderStatus:
         """Book ``order`` on the ledger; when another writer committed the next version first, read the
@@ -147,18 +176,23 @@ class PaperBroker:
                 f"cannot trade on earlier {self.as_of}",
                 fix="a paper account cannot go back in time: start another with another --store",
             )
-        status, filled, price = self._fill(order, _filled(ledger))
+        if order.time_in_force in AUCTION:
+            status, filled, price, session = *self._queue(order, ledger), float("nan"), self._auction(order)
+        else:
+            (status, filled, price), session = self._fill(order, _filled(ledger)), self.as_of
         row = {
             "client_order_id": order.client_order_id,
             "broker_order_id": f"paper-{len(ledger) + 1:08d}",
             "as_of": self.as_of,
             "symbol": order.symbol,
             "side": order.side,
-            "qty": filled or _qty(order, price),
+            "qty": filled or _qty(order, price) if status != QUEUED else float(order.qty or 0.0),
             "filled_qty": filled,
             "filled_avg_price": price,
             "commission": filled * price * self.cost,
             "status": status,
+            "time_in_force": order.time_in_force,
+            "session": session,
         }
         updated = pd.concat([ledger, pd.DataFrame([row])], ignore_index=True).astype(LEDGER_COLUMNS)
         ref = self.store.write_after(
@@ -172,8 +206,34 @@ class PaperBroker:
         self._book = (updated, ref.version)
         return _status(row)
 
+    def _auction(self, order: OrderRequest) -> str:
+        """The session whose auction fills an on-close / on-open order sent now (YYYY-MM-DD)."""
+        if order.time_in_force == "opg" and self.prices.opens is None:
+            raise BrokerError(
+                f"paper broker: on-open order {order.client_order_id} needs opening prices and the bars "
+                "have none (columns open and close)",
+                fix="use order_timing close, or bars with opens",
+            )
+        return f"{auction_slot(order.time_in_force, self.clock().timestamp).session:%Y-%m-%d}"
+
+    def _queue(self, order: OrderRequest, ledger: pd.DataFrame) -> tuple[str, float]:
+        """Accept an auction order (whole shares; a sell of no more than the shares held and not already
+        queued for sale) or reject it; the fill comes at the auction."""
+        qty = float(order.qty or 0.0)
+        queued_sells = ledger[(ledger["status"] == QUEUED) & (ledger["side"] == "sell")]
+        held = sum(p.qty for p in self._positions(_filled(ledger)) if p.symbol == order.symbol)
+        free = held - float(queued_sells.loc[queued_sells["symbol"] == order.symbol, "qty"].sum())
+        if (
+            order.notional is not None
+            or qty <= 0
+            or qty != round(qty)
+            or (order.side == "sell" and qty > free + 1e-9)
+        ):
+            return "rejected", 0.0
+        return QUEUED, 0.0
+
     def _fill(self, order: OrderRequest, fills: pd.DataFrame) -> tuple[str, float, float]:
-        close = float(self.prices.get(order.symbol, float("nan")))
+        close = float(self.prices.marks.get(order.symbol, float("nan")))
         price = close * (1 + self.slippage if order.side == "buy" else 1 - self.slippage)
         if not price > 0:
             return "rejected", 0.0, float("nan")
@@ -191,20 +251,34 @@ class PaperBroker:
         return _status(rows.iloc[0].to_dict()) if len(rows) else None
 
     def open_orders(self) -> list[OrderStatus]:
-        return []
+        ledger, _ = self._ledger()
+        return [_status(row) for row in ledger[ledger["status"] == QUEUED].to_dict("records")]
 
     def cancel(self, broker_order_id: str) -> None:
-        raise BrokerError(f"paper order {broker_order_id} is already final and cannot be cancelled")
+        raise BrokerError(
+            f"paper order {broker_order_id} cannot be cancelled (the paper broker has no cancel)"
+        )
 
     def clock(self) -> MarketClock:
-        """The simulated session ``as_of`` is open (fills at its close)."""
-        day = pd.Timestamp(self.as_of).date()
-        close = datetime.combine(day, time(21, 0), tzinfo=timezone.utc)
-        return MarketClock(timestamp=close, is_open=True, next_open=close, next_close=close)
+        """The simulated run: 19:30 New York time on the session ``as_of`` (the daily schedule), open to
+        ``day`` orders, which fill at once at the as_of close."""
+        run = (pd.Timestamp(self.as_of) + RUN_TIME).tz_localize("America/New_York").tz_convert("UTC")
+        return MarketClock(timestamp=run.to_pydatetime(), is_open=True, next_open=run, next_close=run)
 
 
 def _filled(ledger: pd.DataFrame) -> pd.DataFrame:
     return ledger[ledger["filled_qty"] > 0]
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in LEDGER_COLUMNS.items()})
+
+
+def _upgraded(ledger: pd.DataFrame) -> pd.DataFrame:
+    """A ledger written before auction orders: every row a day order filled on its as_of."""
+    if "time_in_force" not in ledger:
+        ledger = ledger.assign(time_in_force="day", session=ledger["as_of"])
+    return ledger.astype(LEDGER_COLUMNS)
 
 
 def _qty(order: OrderRequest, price: float) -> float:

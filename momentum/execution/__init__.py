@@ -10,6 +10,13 @@ from momentum.execution._kill_switch import KillSwitch, Markers
 from momentum.execution._loop import ExecutionHooks, execute_plan, reconcile
 from momentum.execution._outcomes import OUTCOME_COLUMNS
 from momentum.execution._report import execution_report, gaps_line
+from momentum.execution._shortfall import (
+    SHORTFALL_COLUMNS,
+    Shortfall,
+    missing_reference,
+    rebalance_shortfall,
+    with_reference,
+)
 
 __all__ = [
     "Action",
@@ -17,7 +24,9 @@ __all__ = [
     "GuardError",
     "Guards",
     "OUTCOME_COLUMNS",
+    "SHORTFALL_COLUMNS",
     "SendOutcome",
+    "Shortfall",
     "execute_plan",
     "CASH",
     "KillSwitch",
@@ -25,6 +34,9 @@ __all__ = [
     "account_snapshot",
     "execution_report",
     "gaps_line",
+    "missing_reference",
+    "rebalance_shortfall",
+    "with_reference",
     "reconcile",
     "send_once",
 ]

@@ -25,6 +25,7 @@ class Guards:
     max_rebalance_notional: float = 10_000_000.0
     price_band: float = 0.1
     queue_when_closed: bool = False
+    order_timing: str = "market"  # close, open (auction orders) or market (day orders)
     fill_timeout_seconds: float = 60.0
     poll_seconds: float = 1.0
 

@@ -6,8 +6,14 @@ Each order goes through :func:`~momentum.execution.send_once`: looked up by its 
 :mod:`momentum.execution`). A partial fill is reported ``partially_filled`` and not re-sent by
 this run; the rows of ``executions`` are built in :mod:`momentum.execution`.
 
-Sells go first and are waited for (bounded by ``fill_timeout_seconds``). A sell that did not fill
-blocks the buys it would fund: each buy not yet at the broker goes only while the cash left covers it
+With ``order_timing`` close or open, every order is an on-close / on-open auction order (``cls`` /
+``opg``, whole shares): sent only while Alpaca's window for it is open (else recorded not sent, naming
+when the window reopens), sells and buys together (they fill in the same auction, so the buys are not
+held back for the sells' proceeds), not waited for: they stay pending, queued for their auction, and the
+next run of the rebalance finds them filled.
+
+With ``market``, sells go first and are waited for (bounded by ``fill_timeout_seconds``). A sell that did
+not fill blocks the buys it would fund: each buy not yet at the broker goes only while the cash left covers it
 (with the price band as a margin); the others are recorded ``blocked`` with the reason. The open sell
 is left at the broker (a day order); a later run of the same rebalance finds it and, once it has
 filled, sends the blocked buys.
@@ -25,11 +31,17 @@ from typing import Any
 
 import pandas as pd
 
+from momentum.brokers.auction import TIME_IN_FORCE, AuctionSlot, auction_slot
 from momentum.brokers.base import Broker, OrderRequest, OrderState, OrderStatus, Side
 from momentum.execution._exactly_once import Action, matches, send_once
 from momentum.execution._guards import Guards, check_guards
 from momentum.execution._kill_switch import KillSwitch
-from momentum.execution._outcomes import not_sent_killed, not_sent_market_closed, outcome_frame, record_final
+from momentum.execution._outcomes import (
+    not_sent_killed,
+    not_sent_market_closed,
+    outcome_frame,
+    record_final,
+)
 
 
 def _quiet(_message: str) -> None:
@@ -65,6 +77,11 @@ def execute_plan(
     if plan.empty:
         return outcome_frame(plan, {})
     market = broker.clock()
+    time_in_force = TIME_IN_FORCE[guards.order_timing]
+    if time_in_force != "day":
+        slot = auction_slot(time_in_force, market.timestamp)
+        say(slot.describe() if slot.accepted else f"NOT SENT: {slot.describe()}")
+        return outcome_frame(plan, _sells_then_buys(plan, broker, guards, False, hooks, slot), slot)
     if not market.is_open and not guards.queue_when_closed:
         return not_sent_market_closed(plan, market.next_open.isoformat(), say)
     if not market.is_open:
@@ -75,17 +92,30 @@ def execute_plan(
 
 
 def _sells_then_buys(
-    plan: pd.DataFrame, broker: Broker, guards: Guards, waited: bool, hooks: ExecutionHooks
+    plan: pd.DataFrame,
+    broker: Broker,
+    guards: Guards,
+    waited: bool,
+    hooks: ExecutionHooks,
+    auction: AuctionSlot | None = None,
 ) -> dict[str, dict]:
     """The order loop: each side's orders sent once (sells, then the buys they fund), then waited for
-    when ``waited``; a kill switch engaged mid-run records the rest not sent. Returns the outcomes."""
+    when ``waited``; a kill switch engaged mid-run records the rest not sent. Returns the outcomes.
+
+    With an ``auction``, both sides are sent as its auction orders and no buy is held back for the
+    sells' proceeds (they fill in the same auction)."""
     outcomes: dict[str, dict] = {}
+    tif = "day" if auction is None else auction.time_in_force
     for side in (Side.SELL, Side.BUY):
         rows = plan[plan["side"] == side]
         if rows.empty:
             continue
-        gate = _funding_gate(plan, outcomes, broker, guards) if side == Side.BUY else None
-        sent, killed = _send_side(rows, broker, gate, outcomes, hooks)
+        gate = (
+            _funding_gate(plan, outcomes, broker, guards)
+            if side == Side.BUY and auction is None
+            else _window_gate(auction)
+        )
+        sent, killed = _send_side(rows, broker, gate, outcomes, hooks, tif)
         if waited:
             sent = _wait(broker, sent, guards, hooks)
         record_final(sent, outcomes, waited, guards.fill_timeout_seconds, hooks.log)
@@ -95,7 +125,7 @@ def _sells_then_buys(
     return outcomes
 
 
-def _order_request(row: Any) -> tuple[OrderRequest, float]:
+def _order_request(row: Any, time_in_force: str) -> tuple[OrderRequest, float]:
     """The broker request of one plan row and its value in dollars (the notional, else the estimate)."""
     notional = getattr(row, "notional", float("nan"))
     has_notional = notional is not None and not pd.isna(notional)
@@ -105,6 +135,7 @@ def _order_request(row: Any) -> tuple[OrderRequest, float]:
         side=Side(row.side),
         qty=None if has_notional else float(row.qty),
         notional=float(notional) if has_notional else None,
+        time_in_force=time_in_force,
     )
     return order, float(notional) if has_notional else float(row.est_value)
 
@@ -115,6 +146,7 @@ def _send_side(
     gate: Callable[[float], str] | None,
     outcomes: dict[str, dict],
     hooks: ExecutionHooks,
+    time_in_force: str = "day",
 ) -> tuple[dict[str, OrderStatus], bool]:
     """Send one side's orders once each; returns the orders at the broker and whether the kill switch
     stopped the side. Orders not at the broker are recorded in ``outcomes`` (blocked or rejected)."""
@@ -123,7 +155,7 @@ def _send_side(
     for row in rows.itertuples(index=False):
         if hooks.kill_switch.engaged():
             return sent, True
-        order, value = _order_request(row)
+        order, value = _order_request(row, time_in_force)
         coid = order.client_order_id
         outcome = send_once(broker, order, None if gate is None else partial(gate, value))
         status, action, note = outcome.status, outcome.action, outcome.note
@@ -146,6 +178,14 @@ def _send_side(
         sent[coid] = status
         outcomes[coid] = {"action": action, "note": note}
     return sent, False
+
+
+def _window_gate(auction: AuctionSlot | None) -> Callable[[float], str] | None:
+    """None while the ``auction``'s window is open (or for day orders); else a gate holding back every
+    order the broker does not have yet, saying when the window reopens."""
+    if auction is None or auction.accepted:
+        return None
+    return lambda _value: f"NOT SENT: {auction.describe()}"
 
 
 def _funding_gate(

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from momentum.brokers.auction import AuctionSlot
 from momentum.brokers.base import OrderState, OrderStatus
 from momentum.execution._exactly_once import Action
 
@@ -26,6 +27,8 @@ OUTCOME_COLUMNS = [
     "action",
     "pending",
     "note",
+    "time_in_force",
+    "queued_for",
 ]
 
 
@@ -111,8 +114,11 @@ def record_final(
         }
 
 
-def outcome_frame(plan: pd.DataFrame, outcomes: dict[str, dict]) -> pd.DataFrame:
-    """One row per planned order (:data:`OUTCOME_COLUMNS`), an order missing from ``outcomes`` not sent."""
+def outcome_frame(
+    plan: pd.DataFrame, outcomes: dict[str, dict], auction: AuctionSlot | None = None
+) -> pd.DataFrame:
+    """One row per planned order (:data:`OUTCOME_COLUMNS`), an order missing from ``outcomes`` not sent;
+    with an ``auction``, the orders sent and still open are ``queued_for`` its session (YYYY-MM-DD)."""
     base = plan[["client_order_id", "symbol", "side", "qty"]].reset_index(drop=True)
     extra = pd.DataFrame([{"client_order_id": c, **o} for c, o in outcomes.items()])
     if extra.empty:
@@ -137,4 +143,9 @@ def outcome_frame(plan: pd.DataFrame, outcomes: dict[str, dict]) -> pd.DataFrame
     merged["pending"] = merged["pending"].astype(bool)
     for column in ("client_order_id", "symbol", "side", "status", "broker_order_id", "action", "note"):
         merged[column] = merged[column].astype(str)
+    merged["time_in_force"] = "day" if auction is None else auction.time_in_force
+    queued = merged["pending"] & (merged["action"] != Action.NONE) & (auction is not None)
+    merged["queued_for"] = queued.map(
+        {True: "" if auction is None else f"{auction.session:%Y-%m-%d}", False: ""}
+    )
     return merged[OUTCOME_COLUMNS]

@@ -10,10 +10,12 @@ from momentum.portfolio._orders import (
     Sizing,
     client_order_id,
     fund_buys,
+    funded_fills,
     plan_frame,
     plan_orders,
     plan_quantities,
 )
+from momentum.portfolio._prices import SessionPrices, closes_only, session_prices
 from momentum.portfolio._rebalance import check_fractional, plan_rebalance, reference_prices
 
 __all__ = [
@@ -21,13 +23,17 @@ __all__ = [
     "PLAN_COLUMNS",
     "PlanArrays",
     "PlanParams",
+    "SessionPrices",
     "Sizing",
     "check_fractional",
     "client_order_id",
+    "closes_only",
     "fund_buys",
+    "funded_fills",
     "plan_frame",
     "plan_orders",
     "plan_quantities",
     "plan_rebalance",
     "reference_prices",
+    "session_prices",
 ]

@@ -223,6 +223,21 @@ def plan_frame(
     )
 
 
+def funded_fills(
+    planned: np.ndarray, price: np.ndarray, tradable: np.ndarray, cash: float, cost: float, step: float
+) -> np.ndarray:
+    """The planned shares (sells < 0, buys > 0) that fill in one session at ``price`` (dollars) with
+    ``cash`` (dollars) and ``cost`` (fraction of notional): buys of names not ``tradable`` that session
+    (no price) are dropped, and the buys are trimmed by :func:`fund_buys` if the cash after the sells and
+    every cost would go below zero. The backtest and the paper broker's auctions fill by this rule."""
+    delta = np.where(~tradable & (planned > 0), 0.0, planned)
+    if cash - float(delta @ price) - cost * float(np.abs(delta) @ price) >= -1e-9:
+        return delta
+    traded = np.flatnonzero(delta)
+    delta[traded] = fund_buys(delta[traded], cash, price[traded], cost, step)
+    return delta
+
+
 def fund_buys(delta: np.ndarray, cash: float, px: np.ndarray, cost: float, step: float) -> np.ndarray:
     """Trim the largest buy (first in symbol order on ties) until cash after sells and costs is >= 0."""
     delta = delta.copy()

@@ -105,6 +105,8 @@ class ExecutionHeadline:
     not_sent: int
     canceled: int
     headline: str
+    queued: int = 0  # sent and waiting for their auction (order_timing close/open): nothing to attend to
+    queued_for: str = ""  # the session of that auction (YYYY-MM-DD)
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,7 @@ class RunSummary:
     fills: Records | None = None
     execution: ExecutionHeadline | None = None
     account: AccountSummary | None = None
+    shortfall: dict[str, Any] | None = None
     artifacts: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -158,6 +161,7 @@ class RunSummary:
             "fills": self.fills,
             "execution": None if self.execution is None else asdict(self.execution),
             "account": None if self.account is None else asdict(self.account),
+            "shortfall": self.shortfall,
         }
         return out | {k: v for k, v in optional.items() if v is not None} | {"artifacts": self.artifacts}
 
@@ -181,5 +185,6 @@ class RunSummary:
             fills=data.get("fills"),
             execution=None if execution is None else ExecutionHeadline(**execution),
             account=None if account is None else AccountSummary(**account),
+            shortfall=data.get("shortfall"),
             artifacts=data.get("artifacts", []),
         )

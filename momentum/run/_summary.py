@@ -6,7 +6,7 @@ import pandas as pd
 
 from momentum.brokers.base import OrderState
 from momentum.calendar import is_signal_session, next_signal_session
-from momentum.execution import Action
+from momentum.execution import Action, rebalance_shortfall
 from momentum.records import json_records as _records
 from momentum.run._contracts import (
     AccountSummary,
@@ -26,17 +26,23 @@ TOP_N = 10
 
 
 def execution_headline(executions: pd.DataFrame) -> ExecutionHeadline:
-    """Each order counted once: filled, rejected, pending (sent, still open at the broker), not sent
-    (never posted: blocked, market closed, kill switch), canceled (canceled or expired); ``attention``
-    is every order not filled, ``headline`` the first one's reason."""
+    """Each order counted once: filled, queued (sent as an auction order, waiting for its auction),
+    rejected, pending (sent, still open at the broker), not sent (never posted: blocked, market closed,
+    window shut, kill switch), canceled (canceled or expired); ``attention`` is every order neither
+    filled nor queued, ``headline`` the first one's reason."""
     status, sent = executions["status"], executions["action"] != Action.NONE
     filled = status == OrderState.FILLED
-    problems = executions[~filled]
+    auction = executions.get("time_in_force", pd.Series("day", index=executions.index)) != "day"
+    queued = auction & executions["pending"] & sent
+    problems = executions[~filled & ~queued]
+    sessions = sorted(set(executions.get("queued_for", pd.Series(dtype=str))) - {""})
     return ExecutionHeadline(
         orders=len(executions),
         filled=int(filled.sum()),
         attention=len(problems),
-        pending=int((executions["pending"] & sent).sum()),
+        queued=int(queued.sum()),
+        queued_for=",".join(sessions),
+        pending=int((executions["pending"] & sent & ~queued).sum()),
         rejected=int((status == OrderState.REJECTED).sum()),
         not_sent=int((~sent & ~filled).sum()),
         canceled=int(status.isin([OrderState.CANCELED.value, OrderState.EXPIRED.value]).sum()),
@@ -140,4 +146,13 @@ def run_summary(
         fills=None if executions is None else _records(executions),
         execution=None if executions is None else execution_headline(executions),
         account=_account(store, refs),
+        shortfall=None if executions is None else _shortfall(executions),
     )
+
+
+def _shortfall(executions: pd.DataFrame) -> dict[str, object] | None:
+    """The rebalance's implementation shortfall for ``--json`` (None for executions before it existed)."""
+    if "reference_price" not in executions:
+        return None
+    found = rebalance_shortfall(executions)
+    return {"bps": found.bps, "dollars": found.dollars, "reference": found.reference, "note": found.line()}

@@ -14,6 +14,7 @@ import pytest
 
 from momentum.brokers.base import DuplicateOrderError, OrderRequest
 from momentum.brokers.paper import LEDGER, PaperBroker, PaperTerms
+from momentum.portfolio import closes_only
 from momentum.store import Lease, LeaseHeld, LeaseTerms, VersionedStore
 
 RACES = 10
@@ -41,7 +42,12 @@ def together(*calls):
 
 def broker(url: str) -> PaperBroker:
     """A paper broker on its own store object (what a second run in another process would have)."""
-    return PaperBroker(VersionedStore(url), as_of="2022-11-30", prices=PRICES, terms=PaperTerms(10_000.0))
+    return PaperBroker(
+        VersionedStore(url),
+        as_of="2022-11-30",
+        prices=closes_only("2022-11-30", PRICES),
+        terms=PaperTerms(10_000.0),
+    )
 
 
 def assert_one_chain(url: str) -> pd.DataFrame:
@@ -93,7 +99,9 @@ def test_two_brokers_racing_for_the_next_ledger_version_book_each_order_once(sto
 
 def test_a_writer_that_died_between_its_claim_and_its_manifest_is_rolled_forward(store_url, monkeypatch):
     store = VersionedStore(store_url)
-    paper = PaperBroker(store, as_of="2022-11-30", prices=PRICES, terms=PaperTerms(10_000.0))
+    paper = PaperBroker(
+        store, as_of="2022-11-30", prices=closes_only("2022-11-30", PRICES), terms=PaperTerms(10_000.0)
+    )
     paper.submit(OrderRequest("id-1", "A", "buy", qty=1.0))
     monkeypatch.setattr(store, "_commit", lambda manifest: (_ for _ in ()).throw(SystemExit("killed")))
     with pytest.raises(SystemExit):

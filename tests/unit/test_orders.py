@@ -29,7 +29,7 @@ from momentum.execution import (
     reconcile,
     send_once,
 )
-from momentum.portfolio import Sizing, client_order_id, plan_orders
+from momentum.portfolio import Sizing, client_order_id, closes_only, plan_orders
 from momentum.store import VersionedStore
 
 PRICES = pd.Series({"A": 10.0, "B": 20.0, "C": 50.0})
@@ -101,7 +101,7 @@ def broker(tmp_path):
     return PaperBroker(
         VersionedStore(str(tmp_path)),
         as_of="2022-02-28",
-        prices=PRICES,
+        prices=closes_only("2022-02-28", PRICES),
         terms=PaperTerms(1_000.0, cost_bps=10),
     )
 
@@ -120,7 +120,9 @@ def test_paper_broker_fills_refuses_duplicates_and_keeps_the_book(broker):
 
 def test_paper_broker_refuses_trading_in_the_past(broker):
     broker.submit(OrderRequest("id-1", "A", "buy", qty=1))
-    earlier = PaperBroker(broker.store, as_of="2022-01-31", prices=PRICES, terms=PaperTerms(1_000.0))
+    earlier = PaperBroker(
+        broker.store, as_of="2022-01-31", prices=closes_only("2022-01-31", PRICES), terms=PaperTerms(1_000.0)
+    )
     with pytest.raises(BrokerError, match="cannot trade on earlier 2022-01-31"):
         earlier.submit(OrderRequest("id-2", "A", "buy", qty=1))
 
@@ -356,7 +358,7 @@ def test_paper_fill_price_rule_applies_slippage_against_the_order(tmp_path):
     broker = PaperBroker(
         VersionedStore(str(tmp_path)),
         as_of="2022-02-28",
-        prices=PRICES,
+        prices=closes_only("2022-02-28", PRICES),
         terms=PaperTerms(1_000.0, slippage_bps=50),
     )
     buy = broker.submit(OrderRequest("s-1", "A", "buy", qty=10))

@@ -9,6 +9,7 @@ import pytest
 
 from momentum.brokers.base import OrderRequest
 from momentum.brokers.paper import LEDGER, PaperBroker, PaperTerms
+from momentum.portfolio import closes_only
 from momentum.store import VersionedStore
 
 LISTINGS = ("ls", "glob", "find", "exists", "isdir")
@@ -49,7 +50,10 @@ def trade(url: str, orders: int, calls: Counter) -> tuple[int, int]:
     symbols = [f"S{i:03d}" for i in range(orders)]
     store = VersionedStore(url)
     broker = PaperBroker(
-        store, as_of="2024-01-02", prices=pd.Series(10.0, index=symbols), terms=PaperTerms(1e6)
+        store,
+        as_of="2024-01-02",
+        prices=closes_only("2024-01-02", pd.Series(10.0, index=symbols)),
+        terms=PaperTerms(1e6),
     )
     calls.clear()
     calls.watch(store)
