@@ -93,8 +93,11 @@ def _trading(summary: RunSummary) -> list[str]:
         lines += [
             "",
             f"execution: {ex.filled} of {ex.orders} orders filled"
+            + (f", {ex.queued} queued for the auction of {ex.queued_for}" if ex.queued else "")
             + (f"; {attention_line(ex)}: {ex.headline}" if ex.attention else ""),
         ]
+        if summary.shortfall is not None:
+            lines += [str(summary.shortfall["note"])]
     if summary.fills is not None:
         lines += [
             "fills:",
@@ -104,7 +107,7 @@ def _trading(summary: RunSummary) -> list[str]:
         ]
     if (account := summary.account) is not None:
         lines += ["", f"account value: ${account.value:,.2f} (cash ${account.cash:,.2f})"]
-        if account.plan_differences:
+        if account.plan_differences and not (ex is not None and ex.queued):
             lines += ["positions differing from the plan:", table(account.plan_differences)]
     return lines
 

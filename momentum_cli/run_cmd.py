@@ -42,6 +42,13 @@ def run(
         help="Plan and execute only the rebalance a signal session owes, or at as_of whatever the calendar "
         f"{default_of('only_on_schedule')}",
     ),
+    order_timing: Optional[str] = typer.Option(
+        None,
+        "--order-timing",
+        metavar="WHEN",
+        help="close (the trade session's closing auction) | open (its opening auction) | market "
+        f"{default_of('order_timing')}",
+    ),
     live: bool = typer.Option(
         False, "--live", help="Opt in to live trading (also needs MOMENTUM_LIVE_TRADING=true)"
     ),
@@ -59,6 +66,7 @@ def run(
         "strategy": strategy,
         "broker": broker,
         "only_on_schedule": only_on_schedule,
+        "order_timing": order_timing,
     }
     overrides = parse_sets(set_)
     _, day = check_run(as_of, **named, **overrides)

@@ -118,7 +118,8 @@ def _sells_then_buys(
         sent, killed = _send_side(rows, broker, gate, outcomes, hooks, tif)
         if waited:
             sent = _wait(broker, sent, guards, hooks)
-        record_final(sent, outcomes, waited, guards.fill_timeout_seconds, hooks.log)
+        queued = auction.describe() if auction is not None and auction.accepted else ""
+        record_final(sent, outcomes, waited, guards.fill_timeout_seconds, hooks.log, queued)
         if killed:
             not_sent_killed(plan, outcomes, hooks.log)
             break

@@ -95,11 +95,15 @@ def record_final(
     waited: bool,
     timeout: float,
     say: Callable[[str], None],
+    queued: str = "",
 ) -> None:
-    """Each order at the broker: its last status, fills and what needs attention, into ``outcomes``."""
+    """Each order at the broker: its last status, fills and what needs attention, into ``outcomes``;
+    ``queued`` says which auction the orders sent as auction orders wait for."""
     for coid, status in final.items():
         detail = describe(status, waited, timeout)
-        if detail:
+        if queued and not status.terminal and outcomes[coid]["action"] == Action.SUBMITTED:
+            detail = queued
+        elif detail:
             say(f"{coid}: {detail}")
         note = outcomes[coid]["note"]
         outcomes[coid] = {
