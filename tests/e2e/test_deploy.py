@@ -150,7 +150,7 @@ def test_prefect_yaml_deploys_every_deployment_on_the_local_pool(stack):
     assert daily.work_pool_name == manual.work_pool_name == POOL
     assert daily.parameters == {"only_on_schedule": True} and manual.parameters == {"only_on_schedule": False}
     (schedule,) = daily.schedules
-    assert schedule.schedule.cron == "30 17 * * 1-5" and schedule.schedule.timezone == "America/New_York"
+    assert schedule.schedule.cron == "30 19 * * 1-5" and schedule.schedule.timezone == "America/New_York"
     assert schedule.active and not manual.schedules
     steps = [next(iter(step)) for step in daily.pull_steps]
     assert steps == ["prefect.deployments.steps.set_working_directory", "tasks.secrets.secret_blocks_to_env"]

@@ -77,8 +77,8 @@ def test_the_next_run_line_is_the_servers_next_scheduled_run(served):
         )
     first = runs[0].expected_start_time.astimezone(NEW_YORK)
     assert first > datetime.now(NEW_YORK)
-    assert first.weekday() < 5 and (first.hour, first.minute) == (17, 30)
-    expected = f"{FLOW}/daily at {first:%a %Y-%m-%d %H:%M %Z} (30 17 * * 1-5)"
+    assert first.weekday() < 5 and (first.hour, first.minute) == (19, 30)
+    expected = f"{FLOW}/daily at {first:%a %Y-%m-%d %H:%M %Z} (30 19 * * 1-5)"
     assert served["serve"].line("next run") == expected
 
 
