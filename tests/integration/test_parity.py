@@ -37,7 +37,9 @@ def _backtest(settings: Settings, start: str, end: str):
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(store_url=str(tmp_path / "store"), provider="embedded", cost_bps=5.0, order_timing="close")
+    return Settings(
+        store_url=str(tmp_path / "store"), provider="embedded", cost_bps=5.0, order_timing="close"
+    )
 
 
 def test_a_year_of_daily_runs_on_the_paper_broker_equals_the_backtest(settings):

@@ -58,7 +58,11 @@ def _rebalance(settings: Settings, window, signal: str, market: SessionPrices, b
         orders = res.store.write("orders", signal, plan, params={"replay": True})
     broker = res.broker(day, market)
     outcomes = execute_plan(
-        res.store.read(orders), broker, res.guards, market.marks, ExecutionHooks(kill_switch=res.kill_switch())
+        res.store.read(orders),
+        broker,
+        res.guards,
+        market.marks,
+        ExecutionHooks(kill_switch=res.kill_switch()),
     )
     executions = referenced(settings, outcomes, signal, market)
     res.store.write("executions", signal, executions, inputs={"orders": orders}, content_addressed=True)
