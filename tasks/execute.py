@@ -83,11 +83,7 @@ def execute(
     outcomes = referenced(settings, outcomes, as_of, market)
     if (differ := gaps_line(gaps)) is not None and not outcomes["queued_for"].any():
         logger.warning(differ)
-    create_markdown_artifact(
-        execution_report(outcomes, gaps, as_of, settings.broker),
-        key="execution-report",
-        description=f"orders of the {as_of} rebalance",
-    )
+    _report(execution_report(outcomes, gaps, as_of, settings.broker), as_of)
     return res.store.write(
         "executions",
         as_of,
@@ -97,6 +93,11 @@ def execute(
         flow_run_id=current_flow_run_id(),
         content_addressed=True,
     )
+
+
+def _report(markdown: str, as_of: str) -> None:
+    """The execution report artifact of the ``as_of`` rebalance (a new version each time)."""
+    create_markdown_artifact(markdown, key="execution-report", description=f"orders of the {as_of} rebalance")
 
 
 @task(name="account", cache_policy=NO_CACHE)
@@ -140,6 +141,7 @@ def fill_in_shortfall(settings: Settings, bars_ref: DatasetRef) -> DatasetRef | 
     if missing_reference(done):
         return None
     get_run_logger().info(f"rebalance of {latest.as_of}: {rebalance_shortfall(done).line()}")
+    _report(execution_report(done, None, latest.as_of, settings.broker), latest.as_of)
     return store.write(
         "executions",
         latest.as_of,

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from momentum.brokers.base import OrderState
+from momentum.execution._shortfall import rebalance_shortfall
 
 ORDER_COLUMNS = (
     "client_order_id",
@@ -31,9 +32,9 @@ def _row(values: Iterable[object]) -> str:
     return "| " + " | ".join(_cell(v) for v in values) + " |"
 
 
-def execution_report(outcomes: pd.DataFrame, gaps: pd.DataFrame, as_of: str, broker: str) -> str:
+def execution_report(outcomes: pd.DataFrame, gaps: pd.DataFrame | None, as_of: str, broker: str) -> str:
     """Markdown: the outcome of every order of the ``as_of`` rebalance (``outcomes``: the ``executions``
-    rows), then the positions against the plan (``gaps``: :func:`reconcile`'s rows)."""
+    rows), then the positions against the plan (``gaps``: :func:`reconcile`'s rows; None: not checked)."""
     counts = outcomes["status"].value_counts().to_dict()
     head = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     lines = [f"**Execution of the {as_of} rebalance ({broker} broker): {head or 'no orders'}**", ""]
@@ -45,6 +46,10 @@ def execution_report(outcomes: pd.DataFrame, gaps: pd.DataFrame, as_of: str, bro
         "|---" * len(ORDER_COLUMNS) + "|",
     ]
     lines += [_row(r) for r in outcomes[list(ORDER_COLUMNS)].itertuples(index=False)]
+    if "reference_price" in outcomes:
+        lines += ["", f"**Implementation shortfall:** {rebalance_shortfall(outcomes).line()}"]
+    if gaps is None:
+        return "\n".join(lines)
     lines += ["", "**Positions against the plan:** " + ("all planned positions match." if gaps.empty else "")]
     if len(gaps):
         lines += ["", "| symbol | target_qty | broker_qty | difference |", "|---|---|---|---|"]
