@@ -6,14 +6,34 @@ and the run's explicit opt-in (``live_opt_in``: the flow's ``live`` parameter, t
 Every Alpaca endpoint other than the paper host (or a loopback test server) counts as live, so a
 typo, a port or a proxy in front of the live host cannot slip past the check. The check runs before
 the adapter is built: a refused run never opens a connection.
+
+Order timing (:mod:`momentum.brokers.auction`): ``ORDER_TIMINGS``, ``TIME_IN_FORCE`` (order_timing to
+Alpaca's ``time_in_force``) and :func:`auction_slot` (is an on-close / on-open order accepted now, and
+for which session) import on first use, so reading the settings or ``momentum --help`` loads no pandas.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from momentum.errors import PermanentError
+
+if TYPE_CHECKING:
+    from momentum.brokers.auction import (
+        AUCTION,
+        ORDER_TIMINGS,
+        TIME_IN_FORCE,
+        AuctionSlot,
+        OrderTiming,
+        auction_slot,
+    )
+
+_TIMING = frozenset(
+    {"AUCTION", "ORDER_TIMINGS", "TIME_IN_FORCE", "AuctionSlot", "OrderTiming", "auction_slot"}
+)
 
 PAPER_ALPACA_HOST = "paper-api.alpaca.markets"
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -67,10 +87,24 @@ def check_live_opt_in(base_url: str, live_trading: bool, live_opt_in: bool) -> b
 
 
 __all__ = [
+    "AUCTION",
+    "ORDER_TIMINGS",
     "PAPER_ALPACA_HOST",
+    "TIME_IN_FORCE",
     "AlpacaCredentials",
+    "AuctionSlot",
     "LiveTradingRefused",
     "MissingBrokerKeys",
+    "OrderTiming",
+    "auction_slot",
     "check_live_opt_in",
     "is_live_endpoint",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _TIMING:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.auction"), name)
+    globals()[name] = value
+    return value

@@ -22,6 +22,11 @@ Retry and idempotency rules
 * Alpaca uses code 40010001 for many validation errors ("asset not found", "qty must be > 0", ...),
   so a 422 is treated as a duplicate only when its message says the client_order_id must be unique.
 * Any other 4xx raises :class:`BrokerError` with method, path, status and Alpaca's ``message``.
+* On-close / on-open orders (``cls`` / ``opg``) are judged before anything is sent: not whole shares,
+  or sent while their window is shut (:func:`~momentum.brokers.auction.auction_slot`, on the broker's
+  own ``GET /v2/clock`` time), they raise :class:`AuctionOrderRefused` naming when the window reopens.
+  One clock reading serves a batch: it is reused, advanced by the local monotonic clock, for
+  ``CLOCK_REUSE_SECONDS``, then asked again.
 * Alpaca sends numbers as strings: every number is parsed and must be finite; a missing or malformed
   field raises :class:`BrokerError` naming the field (the wire format lives in ``alpaca_wire.py``).
 """
@@ -29,9 +34,11 @@ Retry and idempotency rules
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 from urllib.parse import quote
 
+import pandas as pd
 import requests
 
 from momentum.brokers import PAPER_ALPACA_HOST
@@ -42,13 +49,16 @@ from momentum.brokers.alpaca_wire import (
     is_duplicate,
     number,
     order_body,
+    order_words,
     parse_account,
     parse_order,
     text_field,
     timestamp_field,
 )
+from momentum.brokers.auction import AUCTION, auction_slot
 from momentum.brokers.base import (
     Account,
+    AuctionOrderRefused,
     BrokerError,
     BrokerUnavailable,
     DuplicateOrderError,
@@ -65,6 +75,7 @@ LIVE_HOST = "api.alpaca.markets"
 
 OPEN_ORDERS_LIMIT = 500  # Alpaca's maximum page size (default is 50)
 ORDERS = "/v2/orders"
+CLOCK_REUSE_SECONDS = 30.0  # how long one broker clock reading judges auction windows (a submit batch)
 
 
 class AlpacaBroker:
@@ -95,6 +106,7 @@ class AlpacaBroker:
         self._http = TradingClient(
             self.base_url, key_id, secret_key, session=session, policy=policy or HttpPolicy()
         )
+        self._clock_reading: tuple[pd.Timestamp, float] | None = None  # (broker time, local monotonic)
 
     def __repr__(self) -> str:
         return f"AlpacaBroker(base_url={self.base_url!r}, live={self.live}, key_id='***')"
@@ -173,6 +185,7 @@ class AlpacaBroker:
     def submit(self, order: OrderRequest) -> OrderStatus:
         """POST the order; on an unknown outcome look it up by id before any re-post (see the module doc)."""
         body, cid, retries = order_body(order), order.client_order_id, self._http.max_retries
+        self._check_auction_window(order)
         outcome_unknown = False  # has an earlier attempt possibly landed?
         last, deadline, attempts = "no attempt made", self._http.policy.operation(), 0
         while attempts <= retries and not deadline.expired:
@@ -200,6 +213,26 @@ class AlpacaBroker:
             f"{self._http.gave_up(self._http.endpoint('POST', ORDERS), attempts, last, deadline)} for "
             f"client_order_id {cid!r}; the order may or may not be booked: look it up before any resubmit"
         )
+
+    def _check_auction_window(self, order: OrderRequest) -> None:
+        """Refuse, before sending, a ``cls`` / ``opg`` order that Alpaca would refuse at this moment."""
+        if order.time_in_force not in AUCTION:
+            return
+        slot = auction_slot(order.time_in_force, self._broker_now())
+        if not slot.accepted:
+            raise AuctionOrderRefused(
+                f"{order_words(order)} was not sent: {slot.describe()}",
+                f"Alpaca at {self.base_url}",
+                "run again once the window reopens, or set order_timing=market",
+            )
+
+    def _broker_now(self) -> pd.Timestamp:
+        """The broker's time: one ``GET /v2/clock`` reading, advanced locally, reused for a batch."""
+        local = time.monotonic()
+        if self._clock_reading is None or local - self._clock_reading[1] > CLOCK_REUSE_SECONDS:
+            self._clock_reading = (pd.Timestamp(self.clock().timestamp), local)
+        reading, at = self._clock_reading
+        return reading + pd.Timedelta(seconds=local - at)
 
     def _answered(self, resp: requests.Response, order: OrderRequest, outcome_unknown: bool) -> OrderStatus:
         """The broker answered (never 5xx or 429 here): a 2xx is the booked order; a duplicate-id 422

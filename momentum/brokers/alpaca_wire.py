@@ -6,6 +6,9 @@ and must be finite, and a missing or malformed field raises :class:`BrokerError`
 order not filled at all may carry ``filled_avg_price`` 0 (or null): it means no fill price yet.
 An account that cannot trade (``status`` not ACTIVE, ``trading_blocked``, ``account_blocked``,
 ``trade_suspended_by_user``) raises :class:`~momentum.errors.PermanentError`: the run stops before planning.
+On-close / on-open orders (``time_in_force`` ``cls`` / ``opg``) are whole shares only: Alpaca answers a
+fractional or notional one with 422 ``fractional orders must be DAY orders``, so :func:`order_body` refuses
+it before anything is sent (:class:`AuctionOrderRefused`).
 Pure functions: no HTTP here (``alpaca_http.py`` does it).
 """
 
@@ -16,10 +19,18 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from momentum.brokers.base import Account, BrokerError, DuplicateOrderError, OrderRequest, OrderStatus
+from momentum.brokers.base import (
+    Account,
+    AuctionOrderRefused,
+    BrokerError,
+    DuplicateOrderError,
+    OrderRequest,
+    OrderStatus,
+)
 from momentum.errors import PermanentError
 from momentum.portfolio import MAX_CLIENT_ORDER_ID
 
+TIME_IN_FORCES = ("day", "cls", "opg")  # a day market order, the closing auction, the opening auction
 TRADING_FLAGS = ("trading_blocked", "account_blocked", "trade_suspended_by_user")  # any True: no trading
 
 
@@ -40,8 +51,33 @@ def format_qty(value: float) -> str:
     return text
 
 
+def order_words(order: OrderRequest) -> str:
+    """The order in a trader's words: ``cls order 'cid' (buy 10 shares of AAPL)``."""
+    amount = (
+        f"${order.notional:.2f} of"
+        if order.notional is not None
+        else f"{format_qty(float(order.qty or 0))} shares of"
+    )
+    return f"{order.time_in_force} order {order.client_order_id!r} ({order.side} {amount} {order.symbol})"
+
+
+def check_whole_shares(order: OrderRequest) -> None:
+    """An on-close / on-open order must be a whole number of shares (Alpaca refuses anything else)."""
+    if order.time_in_force == "day":
+        return
+    if order.qty is not None and float(order.qty).is_integer():
+        return
+    raise AuctionOrderRefused(
+        f"{order_words(order)} is not whole shares and was not sent",
+        "Alpaca takes on-close and on-open orders in whole shares only",
+        "set fractional=false and notional_orders=false, or order_timing=market",
+    )
+
+
 def order_body(order: OrderRequest) -> dict[str, str]:
     check_client_order_id(order.client_order_id)
+    if order.time_in_force not in TIME_IN_FORCES:
+        raise ValueError(f"time_in_force must be one of {TIME_IN_FORCES}, got {order.time_in_force!r}")
     if not isinstance(order.symbol, str) or not order.symbol.strip():
         raise ValueError("symbol must be a non-empty string")
     if order.side not in ("buy", "sell"):
@@ -52,7 +88,7 @@ def order_body(order: OrderRequest) -> dict[str, str]:
         "symbol": order.symbol,
         "side": order.side,
         "type": "market",
-        "time_in_force": "day",
+        "time_in_force": order.time_in_force,
         "client_order_id": order.client_order_id,
     }
     if order.qty is not None:
@@ -71,6 +107,7 @@ def order_body(order: OrderRequest) -> dict[str, str]:
         if float(text) <= 0:
             raise ValueError(f"notional {order.notional!r} rounds to zero cents")
         body["notional"] = text
+    check_whole_shares(order)
     return body
 
 

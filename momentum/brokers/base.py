@@ -56,6 +56,11 @@ class DuplicateOrderError(BrokerError):
     """The broker already has an order with this client_order_id: execution fetches it, never resends."""
 
 
+class AuctionOrderRefused(BrokerError):
+    """An on-close / on-open order the broker would refuse (its window is shut, or it is not whole shares):
+    the adapter refuses it before sending anything, in one line saying when the window reopens."""
+
+
 @dataclass(frozen=True)
 class OrderRequest:
     client_order_id: str

@@ -33,10 +33,17 @@ Fault knobs (each consumes one queued fault per request to that route, in order)
   orders fill while the market is open; ``fill(client_order_id, qty=None)`` fills (the rest of) one.
 * ``set_market_open(bool)`` -- closed: new orders stay ``accepted``; reopening processes them.
 * ``set_price(symbol, price)`` -- the fill and valuation price table; unknown symbols are rejected.
+* ``set_time(instant)`` -- the stand-in's clock stops at ``instant``: ``GET /v2/clock`` answers from the
+  NYSE calendar for it, the market is open or closed as at that instant, and ``cls``/``opg`` orders are
+  judged by Alpaca's windows at it (``tests/support/alpaca_auction.py``: accepted and queued for their
+  session's auction, or refused 403 outside the window and 422 when fractional or notional).
+* ``run_auction(session, prices, time_in_force="cls")`` -- the session's closing (``opg``: opening)
+  auction: every order queued for it fills at its symbol's auction price.
 
 Inspection: ``posts`` (client_order_id of every POST /v2/orders received, in order, rejected ones
 included), ``post_bodies``, ``booked_count(cid)``, ``post_count(cid)``, ``requests`` ((method, path)
-list), ``order(cid)``, ``cash``, ``position_qty(symbol)``, ``auth_failures``, ``trickles``.
+list), ``order(cid)``, ``queued_for(cid)`` (the session whose auction fills it), ``cash``,
+``position_qty(symbol)``, ``auth_failures``, ``trickles``.
 """
 
 from __future__ import annotations
@@ -52,6 +59,9 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import pandas as pd
+
+from tests.support.alpaca_auction import AUCTIONS, clock_at, queued_session, refusal, utc_now
 from tests.support.alpaca_data_server import Trickle, send_trickled
 from tests.support.loopback import LoopbackServer
 
@@ -106,6 +116,7 @@ class _Order:
     updated_at: str = ""
     filled_at: str | None = None
     canceled_at: str | None = None
+    auction_session: pd.Timestamp | None = None  # cls/opg: the session whose auction fills it
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -165,6 +176,7 @@ class AlpacaServer(LoopbackServer):
         self._orders: dict[str, _Order] = {}  # id -> order (insertion order = creation order)
         self._by_cid: dict[str, str] = {}
         self.market_open = True
+        self.now: datetime | None = None  # set_time: a stopped clock; None is the real time
         self._clock_override: dict[str, Any] = {}
         self.fill_mode = "fill"
         self.partial_fraction = 0.5
@@ -260,8 +272,34 @@ class AlpacaServer(LoopbackServer):
             self.market_open = bool(is_open)
             if self.market_open:
                 for order in list(self._orders.values()):
-                    if order.status == "accepted" and order.filled_qty == 0:
+                    if order.status == "accepted" and order.filled_qty == 0 and not order.auction_session:
                         self._on_open(order)
+
+    def set_time(self, instant: datetime) -> None:
+        """Stop the stand-in's clock at ``instant`` (tz-aware); the market opens or closes to match."""
+        if instant.tzinfo is None:
+            raise ValueError("set_time needs a tz-aware instant")
+        with self._lock:
+            self.now = instant
+            self.set_market_open(clock_at(instant)["is_open"])
+
+    def run_auction(
+        self, session: str | pd.Timestamp, prices: dict[str, float], time_in_force: str = "cls"
+    ) -> list[str]:
+        """The closing (``opg``: opening) auction of ``session``: every open order queued for it fills at
+        its symbol's price in ``prices`` (which becomes the symbol's price). Returns the filled ids."""
+        day = pd.Timestamp(session)
+        with self._lock:
+            queued = [
+                o
+                for o in self._orders.values()
+                if o.auction_session == day and o.time_in_force == time_in_force and o.status in OPEN_STATUSES
+            ]
+            for order in queued:
+                self.prices[order.symbol] = float(prices[order.symbol])
+                self._ensure_target(order)
+                self._fill(order, order.target_qty - order.filled_qty)  # type: ignore[operator]
+            return [o.client_order_id for o in queued]
 
     def set_clock(self, **fields: Any) -> None:
         """Override clock fields (timestamp, next_open, next_close) verbatim."""
@@ -305,6 +343,10 @@ class AlpacaServer(LoopbackServer):
         with self._lock:
             oid = self._by_cid.get(client_order_id)
             return None if oid is None else self._orders[oid].to_json()
+
+    def queued_for(self, client_order_id: str) -> pd.Timestamp | None:
+        with self._lock:
+            return self._orders[self._by_cid[client_order_id]].auction_session
 
     def position_qty(self, symbol: str) -> float:
         with self._lock:
@@ -421,8 +463,9 @@ class AlpacaServer(LoopbackServer):
         if notional is not None:
             if notional <= 0:
                 return err(422, 40010001, "notional must be > 0")
-            if tif != "day":
-                return err(422, 40010001, "fractional orders must be DAY orders")
+        refused = refusal(tif, qty, self.now or utc_now())  # type: ignore[arg-type]
+        if refused is not None:
+            return refused[0], refused[1], None
         price = self.prices[symbol]
         want = qty if qty is not None else notional / price  # type: ignore[operator]
         if side == "buy" and want * price > self.cash + 1e-9:
@@ -448,9 +491,11 @@ class AlpacaServer(LoopbackServer):
             status="accepted",
             created_at=now,
         )
+        if tif in AUCTIONS:
+            order.auction_session = queued_session(tif, self.now or utc_now())
         self._orders[order.id] = order
         self._by_cid[cid] = order.id
-        if self.market_open:
+        if self.market_open and order.auction_session is None:
             self._on_open(order)
         return 200, order.to_json(), order
 
@@ -516,6 +561,8 @@ class AlpacaServer(LoopbackServer):
         return out
 
     def _clock(self) -> dict[str, Any]:
+        if self.now is not None:
+            return clock_at(self.now) | self._clock_override
         now = datetime.now(ET).replace(microsecond=123456)
         day = now.date()
         open_today = datetime(day.year, day.month, day.day, 9, 30, tzinfo=ET)
