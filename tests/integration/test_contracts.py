@@ -67,7 +67,9 @@ def test_run_json_is_unchanged_and_adds_up(tmp_path):
     assert normalized(without_issue_21_keys(out)) == (GOLDEN / "run_embedded.json").read_text().strip()
     assert list(out)[-2:] == ["shortfall", "artifacts"] and out["execution"]["queued"] == 0
     assert {f["time_in_force"] for f in out["fills"]} == {"day"}
-    assert out["shortfall"]["bps"] is None  # the backtest's price is the next session's close: not in the data
+    assert (
+        out["shortfall"]["bps"] is None
+    )  # the backtest's price is the next session's close: not in the data
     bars = EmbeddedProvider().bars(None, pd.Timestamp(out["as_of"]))
     close = bars[bars["date"] == pd.Timestamp(out["as_of"])].set_index("symbol")["adj_close"]
     orders = {o["client_order_id"]: o for o in out["orders"]}
