@@ -47,6 +47,7 @@ def backtest(
     slippage_bps: float = 0.0,
     fractional: bool | None = None,
     initial_cash: float | None = None,
+    order_timing: Literal["close", "open", "market"] | None = None,
     report_dir: str | None = None,
     overrides: dict[str, Any] | None = None,
     sweep: dict[str, list] | None = None,
@@ -63,23 +64,24 @@ def backtest(
         cost_bps=cost_bps,
         fractional=fractional,
         initial_cash=initial_cash,
+        order_timing=order_timing,
         **(overrides or {}),
     )
-    closes, benchmark = load_history(settings, end)
+    prices, benchmark = load_history(settings, end, sweep)
     if sweep:
         swept = [
-            sweep_variant.submit(settings, variant, closes, benchmark, (start, end, slippage_bps))
+            sweep_variant.submit(settings, variant, prices, benchmark, (start, end, slippage_bps))
             for variant in sweep_variants(sweep)
         ]
         return store_sweep(settings, [f.result() for f in swept], sweep, slippage_bps, report_dir)
     names = [settings.strategy] + ([BASELINE] if settings.strategy != BASELINE else [])
     futures = {
         name: run_variant.submit(
-            settings.with_overrides(strategy=name), closes, benchmark, start, end, slippage_bps
+            settings.with_overrides(strategy=name), prices, benchmark, start, end, slippage_bps
         )
         for name in names
     }
-    futures[EQUAL_WEIGHT] = run_equal_weight.submit(settings, closes, benchmark, start, end, slippage_bps)
+    futures[EQUAL_WEIGHT] = run_equal_weight.submit(settings, prices, benchmark, start, end, slippage_bps)
     return store_backtest(
         settings, {name: f.result() for name, f in futures.items()}, slippage_bps, report_dir
     )

@@ -188,6 +188,7 @@ def backtest_config(
         "fractional",
         "min_order_value",
         "cash_buffer",
+        "order_timing",
     )
     return BacktestConfig(
         start=None if start is None else pd.Timestamp(start),

@@ -150,7 +150,8 @@ class Settings(BaseSettings):
         if self.order_timing == "open" and self.provider == "embedded":
             raise ValueError(
                 "order_timing 'open' fills at the trade session's open and the embedded data has closes "
-                "only: use order_timing close (the default) or a provider with opens (alpaca, files)"
+                "only: use order_timing close (the default) or a provider with opens (synthetic, alpaca, "
+                "files)"
             )
         if self.universe == "file" and not self.universe_file:
             raise ValueError("universe='file' needs universe_file")

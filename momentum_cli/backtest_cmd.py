@@ -67,6 +67,8 @@ def summary_text(summary: dict[str, Any]) -> str:
         f"backtest {summary['strategy']} on {summary['provider']} data, "
         f"{summary['start']} .. {summary['end']}",
         f"final equity: ${summary['final_equity']:,.2f} over {len(summary['rebalances'])} rebalances",
+        f"order timing {summary['order_timing']}; assumed cost {summary['assumed_cost']['bps']:g} bps of "
+        f"traded notional, ${summary['assumed_cost']['dollars']:,.2f} charged",
     ]
     verdict = summary["tear_sheet"]["versus_equal_weight"]
     lines += ([verdict["sentence"]] if verdict else []) + ["", table(rows)]
@@ -119,6 +121,12 @@ def backtest(
     initial_cash: Optional[float] = typer.Option(
         None, "--initial-cash", help=f"Starting cash in dollars {default_of('initial_cash')}"
     ),
+    order_timing: Optional[str] = typer.Option(
+        None,
+        "--order-timing",
+        help="close | open (the trade session's adjusted open; needs bars with opens) | market "
+        f"{default_of('order_timing')}",
+    ),
     report: Optional[str] = typer.Option(
         None, "--report", help="Also write backtest.html and the PNGs to this folder"
     ),
@@ -148,6 +156,7 @@ def backtest(
         "cost_bps": cost_bps,
         "fractional": fractional,
         "initial_cash": initial_cash,
+        "order_timing": order_timing,
     }
     check_backtest(start, end, task_runner, swept, store_url=store, **named, **overrides)
     from flows.backtest import flow_with

@@ -14,8 +14,11 @@ from momentum import definitions
 from momentum.backtest import (
     BENCHMARK,
     EQUAL_WEIGHT_LABEL,
+    BacktestConfig,
     BacktestResult,
+    Prices,
     all_metrics,
+    assumed_cost,
     assumptions,
     backtest_artifacts,
     backtest_summary,
@@ -30,7 +33,8 @@ from momentum.backtest import (
     sweep_table,
     tear_sheet,
 )
-from momentum.history import backtest_closes
+from momentum.history import backtest_bars
+from momentum.providers import adjusted_opens, bars_to_wide
 from momentum.records import json_records
 from momentum.run import browsable_url
 from momentum.settings import Settings
@@ -42,22 +46,28 @@ from tasks.common import current_flow_run_id
 
 
 @task(name="backtest-history", cache_policy=NO_CACHE)
-def load_history(settings: Settings, end: str | None) -> tuple[pd.DataFrame, pd.Series]:
-    """The provider's whole history up to ``end`` (default: its last session): wide closes, benchmark.
+def load_history(
+    settings: Settings, end: str | None, sweep: dict[str, list] | None = None
+) -> tuple[Prices, pd.Series]:
+    """The provider's whole history up to ``end`` (default: its last session): wide closes (and the
+    adjusted opens when ``order_timing`` is open, or a ``sweep`` tries it), benchmark.
 
     For a provider that must be told its symbols (``alpaca``) it is the store's committed ``history``,
     brought up to date first (fetched once).
     """
     res = definitions.resources(settings)
     last = pd.Timestamp(end) if end else res.provider.last_session()
-    return backtest_closes(
+    bars, benchmark = backtest_bars(
         res.store, res.provider, res.universe, settings.benchmark_symbol, last, current_flow_run_id()
     )
+    timings = {settings.order_timing, *(sweep or {}).get("order_timing", [])}
+    opens = adjusted_opens(bars) if "open" in timings else None
+    return Prices(bars_to_wide(bars), opens), benchmark
 
 
 def _run(
     settings: Settings,
-    closes: pd.DataFrame,
+    prices: Prices,
     benchmark: pd.Series,
     window: tuple[str | None, str | None, float],
     params: StrategyParams | None = None,
@@ -65,10 +75,10 @@ def _run(
     """One backtest over ``window`` (start, end, slippage in basis points) with the settings' resources."""
     res = definitions.resources(settings)
     return run_backtest(
-        closes,
+        prices,
         params=params or res.strategy,
         config=definitions.backtest_config(settings, *window),
-        members=partial(universe_members, res.universe, list(closes.columns)),
+        members=partial(universe_members, res.universe, list(prices.closes.columns)),
         benchmark=benchmark,
     )
 
@@ -76,20 +86,20 @@ def _run(
 @task(name="backtest-variant", cache_policy=NO_CACHE)
 def run_variant(
     settings: Settings,
-    closes: pd.DataFrame,
+    prices: Prices,
     benchmark: pd.Series,
     start: str | None,
     end: str | None,
     slippage_bps: float = 0.0,
 ) -> BacktestResult:
     """One backtest with the live selection and planning (see :mod:`momentum.backtest`)."""
-    return _run(settings, closes, benchmark, (start, end, slippage_bps))
+    return _run(settings, prices, benchmark, (start, end, slippage_bps))
 
 
 @task(name="backtest-equal-weight", cache_policy=NO_CACHE)
 def run_equal_weight(
     settings: Settings,
-    closes: pd.DataFrame,
+    prices: Prices,
     benchmark: pd.Series,
     start: str | None,
     end: str | None,
@@ -97,7 +107,7 @@ def run_equal_weight(
 ) -> BacktestResult:
     """The equal-weight benchmark: every universe member with a close, same schedule, costs and engine."""
     params = definitions.resources(settings).strategy.equal_weight()
-    return _run(settings, closes, benchmark, (start, end, slippage_bps), params)
+    return _run(settings, prices, benchmark, (start, end, slippage_bps), params)
 
 
 def _written(store: VersionedStore, refs: dict[str, DatasetRef]) -> dict[str, dict]:
@@ -112,17 +122,15 @@ def _report_page(
     settings: Settings,
     title: str,
     tables: dict[str, pd.DataFrame],
-    span: pd.DatetimeIndex,
-    slippage: float,
+    main: BacktestResult,
+    config: BacktestConfig,
     sheet: dict[str, Any],
 ) -> tuple[str, dict[str, bytes]]:
-    """The HTML report (metrics, plots, rebalances, the assumptions it ran under over the sessions
-    ``span``, ``slippage`` in basis points, the tear ``sheet``) and its PNGs."""
+    """The HTML report (metrics, plots, rebalances, the assumptions the ``main`` result ran under with
+    ``config``, the tear ``sheet``) and its PNGs."""
     res, labels = definitions.resources(settings), _labels(settings)
     pngs = render_pngs(tables["backtest_equity"], tables["backtest_rebalances"], labels)
-    start, as_of = span[0], span[-1]
-    config = definitions.backtest_config(settings, slippage_bps=slippage)
-    used = assumptions(res.strategy, config, res.universe, start, as_of, labels[BENCHMARK])
+    used = assumptions(res.strategy, config, res.universe, main, labels[BENCHMARK])
     page = render_html(title, tables, pngs, labels=labels, assumptions=used, sheet=sheet)
     return page, pngs
 
@@ -152,7 +160,8 @@ def store_backtest(
     }
     title = f"Backtest {settings.strategy} {start:%Y-%m-%d} .. {as_of:%Y-%m-%d} ({settings.provider} data)"
     sheet = tear_sheet(tables["backtest_equity"])  # once: the page and the JSON show the same figures
-    page, pngs = _report_page(settings, title, tables, main.equity.index, slippage_bps, sheet)
+    config = definitions.backtest_config(settings, slippage_bps=slippage_bps)
+    page, pngs = _report_page(settings, title, tables, main, config, sheet)
     url = store.put_report(f"backtest/{as_of:%Y-%m-%d}/{refs['backtest_equity'].version}.html", page)
     if report_dir:
         Path(report_dir).mkdir(parents=True, exist_ok=True)
@@ -167,6 +176,8 @@ def store_backtest(
         "report": url,
         "report_dir": report_dir,
         "tear_sheet": sheet,
+        "order_timing": config.order_timing,
+        "assumed_cost": assumed_cost(main, config),
     }
 
 
@@ -174,13 +185,13 @@ def store_backtest(
 def sweep_variant(
     settings: Settings,
     variant: dict[str, Any],
-    closes: pd.DataFrame,
+    prices: Prices,
     benchmark: pd.Series,
     window: tuple[str | None, str | None, float],
 ) -> dict:
     """One swept variant over ``window`` (start, end, slippage in basis points) -> its row of the
     comparison table (small, so it travels cheaply to and from Dask)."""
-    return sweep_row(variant, _run(settings.with_overrides(**variant), closes, benchmark, window))
+    return sweep_row(variant, _run(settings.with_overrides(**variant), prices, benchmark, window))
 
 
 @task(name="backtest-sweep-table", cache_policy=NO_CACHE)

@@ -9,10 +9,10 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from momentum.backtest._config import BacktestConfig
+from momentum.backtest._config import BacktestConfig, Prices
 from momentum.backtest._engine import run_backtest
 from momentum.backtest._format import metric_text, money, percent
-from momentum.backtest._result import BacktestResult
+from momentum.backtest._result import BacktestResult, assumed_cost
 
 if TYPE_CHECKING:
     from momentum.backtest._outputs import backtest_artifacts, backtest_summary, backtest_tables, metric_rows
@@ -74,8 +74,10 @@ __all__ = [
     "BacktestResult",
     "EQUAL_WEIGHT_LABEL",
     "PLOTS",
+    "Prices",
     "SWEEP_METRICS",
     "all_metrics",
+    "assumed_cost",
     "assumptions",
     "backtest_artifacts",
     "backtest_summary",

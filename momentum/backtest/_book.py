@@ -1,14 +1,18 @@
 """The backtest's simulated account: the live plan at the signal session, the fills at the trade
 session, and the booking of both (the loop that drives it: :mod:`momentum.backtest`).
 
-Fills: the planned share quantities trade at the trade session's close (sells first). A buy of a name
-without a close that session is dropped; a sell uses the last close. If the buys would overdraw cash
-at the fill prices, they are trimmed by the live rule (largest buy first, one share, or 1e-6 share when
-fractional, at a time).
+Fills: the planned share quantities trade at the trade session's close (``order_timing`` close or
+market; sells first). A buy of a name without a close that session is dropped; a sell uses the last
+close. With ``order_timing`` open they trade at the trade session's adjusted open instead (open x
+adj_close / close of its bar, the open on the closes' adjusted scale); a buy of a name without an open
+that session is dropped, a sell uses the last close before that session (the last price known at the
+open). If the buys would overdraw cash at the fill prices, they are trimmed by the live rule (largest
+buy first, one share, or 1e-6 share when fractional, at a time). Delisted holdings are sold at their last
+close on the signal session and every session is marked at its closes, whatever the timing.
 
 Costs: ``cost_bps`` (commission) and ``slippage_bps`` are both charged in cash as bps / 1e4 of the
-traded notional ``|qty| x close``; slippage charged this way equals filling at ``close x (1 +/- bps)``.
-Planning funds buys with their sum.
+traded notional ``|qty| x fill price``; slippage charged this way equals filling at ``price x (1 +/-
+bps)``. Planning funds buys with their sum.
 """
 
 from __future__ import annotations
@@ -26,13 +30,15 @@ from momentum.portfolio import funded_fills, plan_quantities
 @dataclass(frozen=True)
 class Panel:
     """The closes as one matrix (rows sessions, columns ``symbols``, NaN = no bar) and the fill rules:
-    ``rate`` = commission + slippage as a fraction of notional, ``step`` = the share increment."""
+    ``rate`` = commission + slippage as a fraction of notional, ``step`` = the share increment,
+    ``opens`` = the adjusted opens the trades fill at (same shape; None: they fill at the closes)."""
 
     raw: np.ndarray
     symbols: np.ndarray
     ranks: np.ndarray
     rate: float
     step: float
+    opens: np.ndarray | None = None
 
 
 @dataclass
@@ -89,13 +95,12 @@ def rebalance(
     book: Book, panel: Panel, config: BacktestConfig, target: dict[str, np.ndarray], at: RebalanceSessions
 ) -> None:
     """Sell the delisted holdings at the signal session, plan at its closes (the live plan), fill at the
-    trade session's, book it all."""
+    trade session's close or open, book it all."""
     flows = _sell_delisted(book, panel, at.signal_row, at.signal)
     i, j, days = at.signal_row, at.trade_row, (at.signal, at.trade)
     traded, planned = _plan(book, panel, config, target["weight"], i, at.signal)
-    price = last_close(panel.raw, j, traded)
-    tradable = ~np.isnan(panel.raw[j, traded])
-    delta = funded_fills(planned, price, tradable, book.cash, panel.rate, panel.step)
+    price, quoted = _fill_prices(panel, j, traded)
+    delta = funded_fills(planned, price, quoted, book.cash, panel.rate, panel.step)
     equity_before, cash_before = book.cash + float(book.shares[traded] @ price), book.cash
     more = _fill(book, panel, Fills(traded, delta, price, planned, (at.signal, at.trade, "rebalance")))
     book.shares = book.shares.copy()
@@ -133,6 +138,16 @@ def _book_rebalance(
     book.rebalances.append(
         (*days, ",".join(selected), len(selected), cash_before, equity_before, bought, sold, costs, turnover)
     )
+
+
+def _fill_prices(panel: Panel, row: int, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The fill price of ``cols`` at session ``row`` and whether each is quoted there: the close, or
+    with opens the adjusted open; an unquoted one's price is the last close before it (for sells)."""
+    if panel.opens is None:
+        return last_close(panel.raw, row, cols), ~np.isnan(panel.raw[row, cols])
+    opening = panel.opens[row, cols]
+    quoted = ~np.isnan(opening)
+    return np.where(quoted, opening, last_close(panel.raw, row - 1, cols)), quoted
 
 
 def _fill(book: Book, panel: Panel, fills: Fills) -> list[float]:

@@ -13,8 +13,9 @@ For every rebalance signal session in range (``rebalance_schedule``):
 3. Planning: ``plan_quantities`` (the core of the live ``plan_orders``) on the targets, book, cash and
    signal-session closes, exactly as the live plan task calls it; the plan is kept verbatim in
    ``BacktestResult.orders``.
-4. Fills: ``trade_offset`` sessions later, at that session's close, the planned share quantities are
-   traded with costs (the rules: :mod:`momentum.backtest`).
+4. Fills: ``trade_offset`` sessions later, at that session's close (``order_timing`` close or
+   market) or its adjusted open (``open``: needs the opens and ``trade_offset`` >= 1), the planned
+   share quantities are traded with costs (the rules: :mod:`momentum.backtest`).
 
 Between trades positions are constant, so the daily mark-to-market is one matrix-vector product per
 holding period over the held names' closes (a missing close carried forward from the name's last one);
@@ -29,9 +30,10 @@ import numpy as np
 import pandas as pd
 
 from momentum.backtest._book import Book, Panel, RebalanceSessions, rebalance
-from momentum.backtest._config import BacktestConfig
+from momentum.backtest._config import BacktestConfig, Prices
 from momentum.backtest._result import BacktestResult, Booked, backtest_result, plans_frame, trades_frame
 from momentum.calendar import CALENDAR_START, nyse_sessions, rebalance_schedule
+from momentum.errors import PermanentError
 from momentum.strategy import (
     StrategyParams,
     below_trend,
@@ -55,21 +57,23 @@ def _every_symbol(_: pd.Timestamp) -> None:
 
 
 def run_backtest(
-    closes: pd.DataFrame,
+    prices: pd.DataFrame | Prices,
     *,
     params: StrategyParams = DEFAULT_PARAMS,
     config: BacktestConfig = BacktestConfig(),
     members: Members = _every_symbol,
     benchmark: pd.Series | None = None,
 ) -> BacktestResult:
-    """Replay the strategy on wide adjusted closes (index sessions, columns symbols, NaN = no bar).
+    """Replay the strategy on wide adjusted closes (index sessions, columns symbols, NaN = no bar), or
+    on :class:`Prices` (the closes and, for ``order_timing`` open, the adjusted opens).
 
     ``members(signal_date)`` is the universe (None = every symbol); ``benchmark`` levels are scaled to
     the initial cash. The default start is the first session with a full scoring window.
     """
-    closes = closes.sort_index()
+    given = prices if isinstance(prices, Prices) else Prices(prices)
+    closes = given.closes.sort_index()
     dates = closes.index
-    panel = _panel(closes.columns.to_numpy(), closes.to_numpy(dtype="float64"), config)
+    panel = _panel(closes, _opens(closes, given.opens, config), config)
     rows = _session_rows(dates, params, config)
     schedule, signal_rows, trade_rows = _schedule(dates, rows, config)
     starts = _window_starts(dates, schedule["signal_date"], scoring_sessions(params))
@@ -86,15 +90,41 @@ def run_backtest(
     return _result(dates, rows, panel, book, config.initial_cash, benchmark)
 
 
-def _panel(symbols: np.ndarray, raw: np.ndarray, config: BacktestConfig) -> Panel:
-    """The closes matrix with the symbols' ranks and the fill rules (cost rate, share step)."""
+def _panel(closes: pd.DataFrame, opens: np.ndarray | None, config: BacktestConfig) -> Panel:
+    """The closes (and opens) matrices with the symbols' ranks and the fill rules (cost rate, share
+    step)."""
+    symbols = closes.columns.to_numpy()
     return Panel(
-        raw,
+        closes.to_numpy(dtype="float64"),
         symbols,
         symbol_ranks(symbols),
         (config.cost_bps + config.slippage_bps) / 1e4,
         1e-6 if config.fractional else 1.0,
+        opens,
     )
+
+
+def _opens(closes: pd.DataFrame, opens: pd.DataFrame | None, config: BacktestConfig) -> np.ndarray | None:
+    """The adjusted opens on the closes' sessions and symbols when trades fill at the open, else None.
+    Refused: no opens at all, and a trade at the open of the signal session itself (look-ahead)."""
+    if config.order_timing != "open":
+        return None
+    if config.trade_offset < 1:
+        raise PermanentError(
+            "order_timing 'open' with trade_offset 0 would fill at the signal session's open, before the "
+            "close the signal is computed from",
+            "backtest",
+            "set trade_offset 1 or more, or use order_timing close",
+        )
+    matrix = None if opens is None else opens.reindex(index=closes.index, columns=closes.columns)
+    if matrix is None or matrix.isna().to_numpy().all():
+        raise PermanentError(
+            "order_timing 'open' fills at the trade session's open and the data has no opens",
+            "backtest",
+            "use order_timing close, or bars with open and close columns: provider synthetic, alpaca, "
+            "or files with open and close",
+        )
+    return matrix.to_numpy(dtype="float64")
 
 
 def _to_cash(params: StrategyParams, benchmark: pd.Series | None, signal: pd.Timestamp) -> bool:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from momentum.backtest._engine import BacktestConfig
 from momentum.backtest._format import metric_text, money, percent
+from momentum.backtest._result import BacktestResult, assumed_cost
 from momentum.backtest._tear_page import definitions_html, drawdowns_html, verdict_html, with_figures
 from momentum.backtest._tearsheet import tear_sheet
 from momentum.strategy import EQUAL_WEIGHT, StrategyParams
@@ -29,6 +30,15 @@ SURVIVORSHIP = {
     "so beating "
     "an index with them says little about selection skill.",
     "synthetic": "Synthetic data has no survivors to pick, and no real market behind it either.",
+}
+TIMING = {
+    "close": "close: each rebalance fills at the trade session's close, the price of the closing auction "
+    "a live run with order_timing close trades in",
+    "open": "open: each rebalance fills at the trade session's adjusted open (open x adj_close / close of "
+    "its bar); a buy of a name without an open that session is dropped, a sale uses the last close "
+    "before it; every session is still marked at its close",
+    "market": "market: the backtest fills at the trade session's close, as for close; live market orders "
+    "fill at whatever price the market gives when they arrive",
 }
 OTHER_SURVIVORSHIP = (
     "A company the provider has no bars for cannot be held, so names that vanished may be missing."
@@ -64,19 +74,38 @@ def _universe(spec: UniverseSpec) -> str:
     )
 
 
-def assumptions(
-    params: StrategyParams,
-    config: BacktestConfig,
-    universe: UniverseSpec,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-    benchmark: str,
-) -> dict[str, str]:
-    """What a reader must know to believe the figures, item -> one sentence (``benchmark``: its label)."""
+def _parameters(params: StrategyParams, config: BacktestConfig) -> str:
     months = ", ".join(calendar.month_abbr[m] for m in config.rebalance_months)
     strategy = params.strategy + (
         " (with plain momentum as a baseline)" if params.strategy != "momentum" else ""
     )
+    filled_at = "open" if config.order_timing == "open" else "close"
+    return (
+        f"{strategy}; lookback {params.lookback} sessions, skip {params.skip} sessions; holdings "
+        f"{_holdings_rule(params)}; signal at the last session of {months}, trade "
+        f"{config.trade_offset} session(s) later at the {filled_at}; regime filter "
+        f"{'on' if params.regime_filter else 'off'}"
+    )
+
+
+def _cost(config: BacktestConfig, result: BacktestResult) -> str:
+    cost = assumed_cost(result, config)
+    return (
+        f"{cost['bps']:g} bps of traded notional (commission + slippage), {money(cost['dollars'])} "
+        f"charged over the backtest; set a live rebalance's implementation shortfall beside it"
+    )
+
+
+def assumptions(
+    params: StrategyParams,
+    config: BacktestConfig,
+    universe: UniverseSpec,
+    result: BacktestResult,
+    benchmark: str,
+) -> dict[str, str]:
+    """What a reader must know to believe the figures of ``result``, item -> one sentence
+    (``benchmark``: its label)."""
+    start, end = result.equity.index[0], result.equity.index[-1]
     shares = (
         "fractional shares, to 1e-6 of a share"
         if config.fractional
@@ -92,14 +121,12 @@ def assumptions(
         "costs": f"commission {config.cost_bps:g} bps + slippage {config.slippage_bps:g} bps "
         "of traded notional, "
         "charged in cash on every fill",
-        "parameters": f"{strategy}; lookback {params.lookback} sessions, skip {params.skip} sessions; "
-        "holdings "
-        f"{_holdings_rule(params)}; signal at the last session of {months}, trade "
-        f"{config.trade_offset} session(s) later at the close; regime filter "
-        f"{'on' if params.regime_filter else 'off'}",
+        "parameters": _parameters(params, config),
         "share rounding": f"{shares}; orders under {money(config.min_order_value)} are skipped; cash buffer "
         f"{100 * config.cash_buffer:g} % of equity",
         "survivorship": SURVIVORSHIP.get(universe.provider, OTHER_SURVIVORSHIP),
+        "order timing": TIMING[config.order_timing],
+        "assumed cost": _cost(config, result),
     }
 
 

@@ -4,13 +4,16 @@ and plans (the engine that books them: :mod:`momentum.backtest`). Dollars, share
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from momentum.backtest._metrics import performance
 from momentum.portfolio import PLAN_COLUMNS, PlanArrays, plan_frame
+
+if TYPE_CHECKING:
+    from momentum.backtest._config import BacktestConfig
 
 TRADE_COLUMNS = [
     "signal_date",
@@ -43,7 +46,7 @@ class BacktestResult:
     """Curves per session (dollars; ``holdings`` = names held), one row per rebalance and per fill.
 
     ``rebalances``: signal_date, trade_date, selected (comma-joined), n_selected, cash_before (what
-    the plan saw), equity_before (at the trade close, before trading), bought, sold, costs (dollars,
+    the plan saw), equity_before (at the fill prices, before trading), bought, sold, costs (dollars,
     delisting sales included), turnover = (bought + sold) / 2 / equity_before. ``orders``: the live
     plans with their signal_date.
     """
@@ -69,6 +72,12 @@ class BacktestResult:
         out["rebalances"] = len(self.rebalances)
         out["final_equity"] = self.final_equity
         return out
+
+
+def assumed_cost(result: BacktestResult, config: BacktestConfig) -> dict[str, float]:
+    """The cost the backtest assumes, to set beside a live rebalance's implementation shortfall: ``bps``
+    of traded notional (commission + slippage) and the ``dollars`` it charged over the whole run."""
+    return {"bps": config.cost_bps + config.slippage_bps, "dollars": float(result.trades["cost"].sum())}
 
 
 def plans_frame(symbols: np.ndarray, plans: list[tuple]) -> pd.DataFrame:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from momentum.history._backtest import HISTORY_START, backtest_closes
+from momentum.history._backtest import HISTORY_START, backtest_bars
 from momentum.history._coverage import (
     OVERLAP,
     Coverage,
@@ -30,7 +30,7 @@ __all__ = [
     "HistoryUpdate",
     "NoHistoryError",
     "OVERLAP",
-    "backtest_closes",
+    "backtest_bars",
     "benchmark_split",
     "members_between",
     "merge_history",

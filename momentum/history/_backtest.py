@@ -1,4 +1,4 @@
-"""The closes a backtest runs on: the provider's whole set, or, for a live source that must be told its
+"""The bars a backtest runs on: the provider's whole set, or, for a live source that must be told its
 symbols, the store's ``history`` of the universe brought up to date first (fetched once, kept)."""
 
 from __future__ import annotations
@@ -7,13 +7,13 @@ import pandas as pd
 
 from momentum.history._coverage import benchmark_split
 from momentum.history._update import members_between, read_history, update_history
-from momentum.providers import PriceProvider, bars_to_wide
+from momentum.providers import PriceProvider
 from momentum.providers.alpaca import HISTORY_START
 from momentum.store import VersionedStore
 from momentum.universe import UniverseSpec, symbol_key
 
 
-def backtest_closes(
+def backtest_bars(
     store: VersionedStore,
     provider: PriceProvider,
     universe: UniverseSpec,
@@ -21,12 +21,11 @@ def backtest_closes(
     end: pd.Timestamp,
     flow_run_id: str | None = None,
 ) -> tuple[pd.DataFrame, pd.Series]:
-    """Wide adjusted closes up to ``end`` and the benchmark. A provider that needs symbols is read through
-    ``history`` (its universe's members since :data:`HISTORY_START` plus ``benchmark_symbol``, updated
-    and committed first, recorded with ``flow_run_id``)."""
+    """The bars up to ``end`` (long, as the provider gives them) and the benchmark. A provider that needs
+    symbols is read through ``history`` (its universe's members since :data:`HISTORY_START` plus
+    ``benchmark_symbol``, updated and committed first, recorded with ``flow_run_id``)."""
     if not provider.needs_symbols:
-        return bars_to_wide(provider.bars(None, end)), provider.benchmark(None, end)
+        return provider.bars(None, end), provider.benchmark(None, end)
     symbols = members_between(universe, HISTORY_START, end, benchmark_symbol)
     update = update_history(store, provider, symbols, HISTORY_START, end, flow_run_id=flow_run_id)
-    others, benchmark = benchmark_split(read_history(store, update.ref, end), symbol_key(benchmark_symbol))
-    return bars_to_wide(others), benchmark
+    return benchmark_split(read_history(store, update.ref, end), symbol_key(benchmark_symbol))

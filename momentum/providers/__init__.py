@@ -57,6 +57,14 @@ def bars_to_wide(bars: pd.DataFrame, column: str = "adj_close") -> pd.DataFrame:
     return wide.sort_index().reindex(sorted(wide.columns), axis=1)
 
 
+def adjusted_opens(bars: pd.DataFrame) -> pd.DataFrame | None:
+    """Long bars -> wide adjusted opens: open x adj_close / close of each bar (the open on the adjusted
+    closes' scale), NaN where a bar lacks a raw open or close; None when the bars have no such columns."""
+    if not {"open", "close"} <= set(bars.columns):
+        return None
+    return bars_to_wide(bars.assign(adj_open=bars["open"] * bars["adj_close"] / bars["close"]), "adj_open")
+
+
 def only_symbols(bars: pd.DataFrame, symbols: Sequence[str] | None) -> pd.DataFrame:
     """The rows of ``symbols`` (all rows when None), index reset."""
     if symbols is None:
@@ -64,4 +72,4 @@ def only_symbols(bars: pd.DataFrame, symbols: Sequence[str] | None) -> pd.DataFr
     return bars[bars["symbol"].isin(set(symbols))].reset_index(drop=True)
 
 
-__all__ = ["PriceProvider", "bars_to_wide", "only_symbols", "wide_to_bars"]
+__all__ = ["PriceProvider", "adjusted_opens", "bars_to_wide", "only_symbols", "wide_to_bars"]

@@ -15,13 +15,14 @@ import pytest
 from momentum import definitions
 from momentum.backtest import (
     PLOTS,
+    Prices,
     metric_text,
     money,
     percent,
     run_backtest,
 )
 from momentum.brokers.paper import LEDGER, LEDGER_COLUMNS
-from momentum.providers import bars_to_wide
+from momentum.providers import adjusted_opens, bars_to_wide
 from momentum.providers.embedded import EmbeddedProvider
 from momentum.settings import Settings
 from momentum.store import VersionedStore
@@ -212,6 +213,8 @@ def test_report_states_its_assumptions_first(flow_run):
             "parameters",
             "share rounding",
             "survivorship",
+            "order timing",
+            "assumed cost",
         ]
         assert "embedded" in items["data"] and f"{summary['start']} to {summary['end']}" in items["data"]
         assert "S&P 500" in items["universe"] and "fja05680/sp500" in items["universe"]
@@ -232,6 +235,8 @@ def test_report_states_its_assumptions_first(flow_run):
             assert part in items["parameters"], part
         assert "whole shares" in items["share rounding"]
         assert "survived" in items["survivorship"] and items["survivorship"].count(".") == 1  # one sentence
+        assert items["order timing"].startswith("close: ") and "later at the close" in items["parameters"]
+        assert items["assumed cost"].startswith("5 bps of traded notional")
 
 
 class _Metrics(HTMLParser):
@@ -344,14 +349,51 @@ def test_cli_json_and_summary(prefect_api, tmp_path):
         "tracking_error" in sheet["series"]["momentum"]
         and "tracking_error" not in sheet["series"]["benchmark"]
     )
+    assert summary["order_timing"] == "close" and summary["assumed_cost"]["bps"] == 10.0
     text = CliRunner().invoke(_cli(), ["backtest", *args])
     assert text.exit_code == 0 and f"final equity: ${summary['final_equity']:,.2f}" in text.stdout
+    assert "order timing close; assumed cost 10 bps of traded notional" in text.stdout
     assert sheet["versus_equal_weight"]["sentence"] in text.stdout
     bad = CliRunner().invoke(_cli(), ["backtest", *args, "--set", "skip=400"])
     assert bad.exit_code == 1 and bad.stderr.strip().splitlines() == [
         "error: invalid settings: settings: Value error, skip (400) must be smaller than lookback (252), "
         "MOMENTUM_* environment or --set (see the settings table in README.md)"
     ]
+
+
+def test_cli_order_timing_open_fills_at_the_adjusted_opens(prefect_api, tmp_path):
+    from typer.testing import CliRunner
+
+    store_url = str(tmp_path / "s")
+    args = [*SMALL, "--strategy", "momentum", "--holdings", "4", "--store", store_url]
+    out = CliRunner().invoke(_cli(), ["backtest", *args, "--order-timing", "open", "--json"])
+    assert out.exit_code == 0, out.output
+    summary = json.loads(out.stdout)
+    store = VersionedStore(store_url)
+    trades = store.read(store.resolve("backtest_trades").ref)
+    fills = trades[(trades["series"] == "momentum") & (trades["reason"] == "rebalance")]
+    settings = Settings(provider="synthetic", synthetic_symbols=40, synthetic_sessions=700)
+    provider = definitions.provider(settings)
+    bars = provider.bars(None, provider.last_session())
+    opens = adjusted_opens(bars)
+    assert len(fills) and fills["price"].tolist() == [
+        opens.at[d, s] for d, s in zip(fills["trade_date"], fills["symbol"], strict=True)
+    ]
+    assert summary["order_timing"] == "open"
+    assert summary["assumed_cost"] == {
+        "bps": 5.0,
+        "dollars": pytest.approx(trades.loc[trades["series"] == "momentum", "cost"].sum(), rel=1e-12),
+    }
+    closes = bars_to_wide(bars)
+    equity = store.read(store.resolve("backtest_equity").ref)
+    curve = equity[equity["series"] == "momentum"].set_index("date")["equity"].sort_index()
+    direct = run_backtest(
+        Prices(closes, opens),
+        params=definitions.strategy_params(settings.with_overrides(strategy="momentum", holdings=4)),
+        config=definitions.backtest_config(settings.with_overrides(order_timing="open")),
+        benchmark=provider.benchmark(None, closes.index[-1]),
+    )
+    np.testing.assert_allclose(curve.to_numpy(), direct.equity.to_numpy(), rtol=1e-12)  # marked at closes
 
 
 def test_cli_sweep_writes_one_comparison_table(prefect_api, tmp_path):

@@ -94,6 +94,11 @@ def files(tmp_path):
         (["run", "--no-such-flag"], ["No such option: --no-such-flag", "momentum run --help"]),
         (["backtest", "--start", "someday"], ["'someday' is not a date", "--start"]),
         (["backtest", "--sweep", "no_such_setting=1,2"], ["no_such_setting"]),
+        (
+            ["backtest", "--order-timing", "open"],
+            ["order_timing 'open' fills at the trade session's open", "embedded data has closes only"],
+        ),
+        (["backtest", "--order-timing", "sideways"], ["order_timing", "'close', 'open' or 'market'"]),
         (["validate", "empty.csv"], ["the bars file is empty", "empty.csv"]),
         (["validate", "binary.csv"], ["not a text csv (binary content)", "binary.csv"]),
         (["validate", "broken.csv"], ["cannot be parsed", "broken.csv"]),

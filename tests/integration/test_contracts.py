@@ -7,9 +7,11 @@ location replaced by placeholders): they are pinned on purpose, to prove the ref
 either contract. Where the figures can be recomputed independently (fills against the plan, the account
 against the embedded closes, the final equity against the stored curve) the tests do that too.
 
-Issue 21 added one key, ``tear_sheet``, at the end of the ``backtest --json`` object: the golden file
-was extended with it (every byte before it unchanged); the test also recomputes it from the stored
-curves. It also made the closing auction the default ``order_timing``: the pinned run is the kept
+Issue 21 added keys at the end of the ``backtest --json`` object: ``tear_sheet``, then ``order_timing``
+and ``assumed_cost`` (the backtest's own cost, to set beside a live implementation shortfall). The
+golden file was extended with them (every byte before them unchanged); the test also recomputes the
+tear sheet from the stored curves and the assumed cost from the stored fills.
+It also made the closing auction the default ``order_timing`` of a run: the pinned run is the kept
 ``--order-timing market`` one, whose ``--json`` only gained keys (each fill's reference price and
 shortfall, the execution's queued count, ``shortfall``): with them taken out it is byte-identical.
 """
@@ -99,3 +101,7 @@ def test_backtest_json_is_unchanged_and_matches_the_stored_curve(tmp_path):
     assert len(trades[trades["series"] == out["strategy"]]) == 882  # orders filled over the embedded history
     assert float(curve["equity"].iloc[-1]) == pytest.approx(out["final_equity"])
     assert out["tear_sheet"] == json.loads(json.dumps(tear_sheet(equity)))  # the stored curves give it
+    mine = trades[trades["series"] == out["strategy"]]
+    assert out["order_timing"] == "close" and out["assumed_cost"]["bps"] == COST * 1e4
+    assert out["assumed_cost"]["dollars"] == pytest.approx(mine["cost"].sum(), rel=1e-12)
+    assert mine["cost"].to_numpy() == pytest.approx(COST * mine["notional"].to_numpy(), rel=1e-12)
