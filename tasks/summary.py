@@ -1,5 +1,5 @@
 """The run summary task: one :class:`RunSummary` for the CLI, ``--json`` and the Prefect UI (with
-every artifact)."""
+every artifact), and the ``momentum.rebalance.executed`` event when the run filled orders."""
 
 from __future__ import annotations
 
@@ -7,12 +7,25 @@ from dataclasses import replace
 
 from prefect import task
 from prefect.cache_policies import NONE as NO_CACHE
+from prefect.events import emit_event
+from prefect.runtime import flow_run
+from prefect.settings import get_current_settings
 from prefect.states import Failed, State
 
 from momentum import definitions
-from momentum.run import RunRefs, RunSummary, attention_line, run_artifacts, run_summary, summary_artifact
+from momentum.run import (
+    REBALANCE_EXECUTED,
+    RunRefs,
+    RunSummary,
+    attention_line,
+    run_artifacts,
+    run_summary,
+    summary_artifact,
+    trade_notice,
+)
 from momentum.settings import Settings
 from tasks.artifacts import publish
+from tasks.common import current_flow_run_id
 
 
 @task(name="summarize", cache_policy=NO_CACHE)
@@ -27,7 +40,24 @@ def summarize(settings: Settings, refs: RunRefs) -> RunSummary:
         rebalance_months=settings.rebalance_months,
     )
     artifacts = publish([*run_artifacts(store, refs, summary), summary_artifact(summary)])
-    return replace(summary, artifacts=artifacts)
+    summary = replace(summary, artifacts=artifacts)
+    announce_trades(summary)
+    return summary
+
+
+def announce_trades(summary: RunSummary) -> None:
+    """The event ``momentum.rebalance.executed`` of this flow run, its payload the trade notice (message
+    and fields), when the run filled orders; the automation of ``momentum automations --trades`` sends
+    it. Nothing when the run filled nothing."""
+    run_id = current_flow_run_id()
+    if run_id is None:
+        return
+    notice = trade_notice(summary.to_json(), run_id, get_current_settings().ui_url)
+    if notice is None:
+        return
+    name = flow_run.get_name() or run_id
+    resource = {"prefect.resource.id": f"prefect.flow-run.{run_id}", "prefect.resource.name": name}
+    emit_event(event=REBALANCE_EXECUTED, resource=resource, payload=notice)
 
 
 def run_outcome(summary: RunSummary) -> dict | State:

@@ -8,9 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pandas as pd
 import pytest
@@ -23,6 +21,7 @@ from momentum.store import VersionedStore
 from momentum_cli.local_stack import DEPLOYMENTS, FLOW, POOL, REPO_ROOT, LocalStack
 from momentum_cli.render import run_text
 from tests.support.stack import api, submit, trigger, wait_final
+from tests.support.webhook import Webhook
 
 UPSTREAM = ["bars", "benchmark", "validation", "scores", "orders"]
 ARTIFACT_KEYS = {
@@ -87,38 +86,7 @@ def ledger(store: VersionedStore) -> pd.DataFrame:
     return store.read(store.resolve(LEDGER).ref)
 
 
-class Webhook:
-    """A loopback HTTP endpoint that records the JSON bodies POSTed to it."""
-
-    def __init__(self) -> None:
-        bodies = self.bodies = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's naming
-                bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}"))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/notify"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def wait(self, timeout: float) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        while not self.bodies and time.monotonic() < deadline:
-            time.sleep(0.25)
-        return self.bodies
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def notify_failures_to(stack: LocalStack, webhook: "Webhook") -> dict:
+def notify_failures_to(stack: LocalStack, webhook: Webhook) -> dict:
     """``momentum automations --webhook-url URL`` against the stack, as a user sets up the notification."""
     created = subprocess.run(
         [sys.executable, "-m", "momentum_cli", "automations", "--webhook-url", webhook.url],
