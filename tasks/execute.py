@@ -27,6 +27,7 @@ from momentum.execution import (
     missing_reference,
     rebalance_shortfall,
     reconcile,
+    with_new_fills,
     with_reference,
 )
 from momentum.portfolio import SessionPrices
@@ -80,7 +81,9 @@ def execute(
             ExecutionHooks(kill_switch=res.kill_switch(), log=logger.warning),
         )
         gaps = reconcile(plan, {p.symbol: p.qty for p in broker.positions()})
-    outcomes = referenced(settings, outcomes, as_of, market)
+    previous = res.store.latest("executions")
+    before = res.store.read(previous.ref) if previous is not None and previous.as_of == as_of else None
+    outcomes = with_new_fills(referenced(settings, outcomes, as_of, market), before)
     if (differ := gaps_line(gaps)) is not None and not outcomes["queued_for"].any():
         logger.warning(differ)
     _report(execution_report(outcomes, gaps, as_of, settings.broker), as_of)

@@ -8,7 +8,7 @@ from momentum.execution._exactly_once import Action, SendOutcome, send_once
 from momentum.execution._guards import GuardError, Guards
 from momentum.execution._kill_switch import KillSwitch, Markers
 from momentum.execution._loop import ExecutionHooks, execute_plan, reconcile
-from momentum.execution._outcomes import OUTCOME_COLUMNS
+from momentum.execution._outcomes import OUTCOME_COLUMNS, with_new_fills
 from momentum.execution._report import execution_report, gaps_line
 from momentum.execution._shortfall import (
     SHORTFALL_COLUMNS,
@@ -36,6 +36,7 @@ __all__ = [
     "gaps_line",
     "missing_reference",
     "rebalance_shortfall",
+    "with_new_fills",
     "with_reference",
     "reconcile",
     "send_once",

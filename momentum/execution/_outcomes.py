@@ -153,3 +153,17 @@ def outcome_frame(
         {True: "" if auction is None else f"{auction.session:%Y-%m-%d}", False: ""}
     )
     return merged[OUTCOME_COLUMNS]
+
+
+def with_new_fills(executions: pd.DataFrame, before: pd.DataFrame | None) -> pd.DataFrame:
+    """``executions`` with ``filled_this_run``: the shares each order filled since ``before`` (the
+    rebalance's previous ``executions``, None if it has none), so a later run that finds queued orders
+    filled can say it executed them, and a re-run that finds nothing new says nothing."""
+    out = executions.copy()
+    earlier = (
+        pd.Series(0.0, index=out["client_order_id"])
+        if before is None
+        else before.set_index("client_order_id")["filled_qty"].reindex(out["client_order_id"]).fillna(0.0)
+    )
+    out["filled_this_run"] = (out["filled_qty"].to_numpy() - earlier.to_numpy()).clip(min=0.0)
+    return out

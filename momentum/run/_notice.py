@@ -30,9 +30,10 @@ def executed_orders(fills: Records) -> Records:
 
 
 def traded_this_run(fills: Records) -> bool:
-    """True when this run sent an order that filled; orders found filled at the broker were sent (and
-    announced) by an earlier run, so a rerun of an executed rebalance announces nothing."""
-    return any(row["action"] == "submitted" and (row.get("filled_qty") or 0) > 0 for row in fills)
+    """True when an order filled during this run (``filled_this_run``: since the rebalance's previous
+    executions), whether this run sent it or found it filled (an on-close order queued by the run before);
+    a rerun that finds nothing new announces nothing."""
+    return any((row.get("filled_this_run") or 0) > 0 for row in fills)
 
 
 def flow_run_link(ui_url: str | None, flow_run_id: str) -> str:

@@ -54,7 +54,14 @@ def cli_json(*args: str) -> dict[str, Any]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-ADDED_FILL_KEYS = ("time_in_force", "queued_for", "reference_session", "reference_price", "shortfall_bps")
+ADDED_FILL_KEYS = (
+    "time_in_force",
+    "queued_for",
+    "reference_session",
+    "reference_price",
+    "shortfall_bps",
+    "filled_this_run",
+)
 
 
 def without_issue_21_keys(out: dict[str, Any]) -> dict[str, Any]:

@@ -15,8 +15,9 @@ RUN_ID = "0b5c9a52-3f1e-4d7a-9a55-2f1c0e6d8a11"
 
 def fill(symbol, side, qty, price, **row):
     """An executions row (``RunSummary.fills``) of an order filled in full unless ``row`` says otherwise
-    (``status``, ``action``, ``filled_qty``)."""
+    (``status``, ``action``, ``filled_qty``, ``filled_this_run``: by default all of it)."""
     filled = row.pop("filled_qty", qty)
+    row.setdefault("filled_this_run", float(filled))
     return {
         "client_order_id": f"mom-20221228-{symbol}-{side}",
         "symbol": symbol,
@@ -114,9 +115,9 @@ def test_orders_not_filled_are_left_out_and_counted_a_partial_fill_shows_what_fi
     [
         [],
         [fill("XOM", "buy", 10, None, status="rejected", action="refused", filled_qty=0)],
-        [fill("AAPL", "buy", 12, 189.23, action="found_at_broker")],  # a rerun: sent by an earlier run
+        [fill("AAPL", "buy", 12, 189.23, action="found_at_broker", filled_this_run=0.0)],  # a rerun
     ],
-    ids=["no orders", "nothing filled", "filled by an earlier run"],
+    ids=["no orders", "nothing filled", "filled before this run"],
 )
 def test_a_run_that_filled_nothing_itself_has_no_notice(fills):
     assert trade_notice(summary(fills), RUN_ID, "http://127.0.0.1:4200") is None
@@ -129,9 +130,20 @@ def test_a_run_that_did_not_rebalance_has_no_notice():
     assert trade_notice(plain, RUN_ID, None) is None
 
 
+def test_on_close_orders_queued_by_the_run_before_are_announced_by_the_run_that_finds_them_filled():
+    queued = fill("AAPL", "buy", 12, 189.23, action="found_at_broker", time_in_force="cls")
+    notice = trade_notice(summary([queued]), RUN_ID, None)
+    assert notice is not None and "BUY 12 AAPL @ 189.23" in lines(notice)
+
+
 def test_a_retry_announces_the_whole_rebalance_orders_found_at_the_broker_included():
     notice = trade_notice(
-        summary([fill("AAPL", "buy", 12, 189.23, action="found_at_broker"), fill("KO", "sell", 3, 62.5)]),
+        summary(
+            [
+                fill("AAPL", "buy", 12, 189.23, action="found_at_broker", filled_this_run=0.0),
+                fill("KO", "sell", 3, 62.5),
+            ]
+        ),
         RUN_ID,
         None,
     )
@@ -196,6 +208,8 @@ def test_the_store_address_stays_out_of_the_notice():
 def test_every_fill_of_the_embedded_run_is_announced():
     """The ``run --json`` contract's summary (tests/golden): one order line per fill, as filled."""
     golden = json.loads(GOLDEN_RUN.read_text())
+    # the golden predates ``filled_this_run``: that first run of a fresh account filled every order
+    golden["fills"] = [row | {"filled_this_run": row["filled_qty"]} for row in golden["fills"]]
     notice = trade_notice(golden, RUN_ID, None)
     for row in golden["fills"]:
         assert (
