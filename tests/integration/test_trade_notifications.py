@@ -48,11 +48,11 @@ def automation_names() -> set[str]:
         return {a.name for a in client.read_automations()}
 
 
-def run(as_of: str, store_url: str) -> tuple[str, dict]:
+def run(as_of: str, store_url: str, **parameters: object) -> tuple[str, dict]:
     """A rebalance in this process (the paper broker, embedded data) with PREFECT_UI_URL set: its flow
     run id and summary."""
     with temporary_settings({PREFECT_UI_URL: UI_URL}):
-        state = rebalance(as_of=as_of, store_url=store_url, return_state=True)
+        state = rebalance(as_of=as_of, store_url=store_url, return_state=True, **parameters)
     assert state.is_completed(), state.message
     return str(state.state_details.flow_run_id), state.result()
 
@@ -139,7 +139,8 @@ def test_an_executed_rebalance_is_announced_and_a_run_that_fills_nothing_is_not(
     store_url = str(tmp_path / "store")
     store = VersionedStore(store_url)
 
-    first_id, first = run("2022-11-30", store_url)
+    queued_id, _ = run("2022-11-30", store_url, only_on_schedule=True)  # on-close orders: nothing filled yet
+    first_id, first = run("2022-12-01", store_url, only_on_schedule=True)  # found filled at that close
     notice = webhook.wait_for(lambda b: first_id in b["text"], "trade notification of the first rebalance")
     assert notice["subject"] == "momentum: rebalance of 2022-11-30 executed (5 buys, 0 sells, paper broker)"
     assert announced_orders(notice["text"]) == filled(store, first_id)
@@ -148,13 +149,16 @@ def test_an_executed_rebalance_is_announced_and_a_run_that_fills_nothing_is_not(
         assert f"{position['symbol']} {position['qty']:g} shares" in notice["text"]
     assert f"{UI_URL}/runs/flow-run/{first_id}" in notice["text"].splitlines()
 
-    again_id, _ = run("2022-11-30", store_url)  # every order found filled at the broker: nothing executed
-    last_id, _ = run("2022-12-28", store_url)  # the next rebalance sells and buys
+    again_id, _ = run("2022-11-30", store_url)  # every order found filled at the broker: nothing new
+    last_id, _ = run("2022-12-28", store_url, order_timing="market")  # sells and buys filled at once
     later = webhook.wait_for(lambda b: last_id in b["text"], "trade notification of the next rebalance")
     assert announced_orders(later["text"]) == filled(store, last_id)
     assert {side for side, *_ in announced_orders(later["text"])} == {"buy", "sell"}
     assert [e["payload"]["flow_run_id"] for e in stored_executed_events(first_id)] == [first_id]
     stored_executed_events(last_id)  # stored after the silent run's would have been
-    assert executed_events(again_id) == [], "a run that filled nothing emitted momentum.rebalance.executed"
-    assert not [b for b in webhook.bodies if again_id in b["text"]], "a run that filled nothing was announced"
+    for silent in (queued_id, again_id):
+        assert executed_events(silent) == [], "a run that filled nothing emitted momentum.rebalance.executed"
+        assert not [b for b in webhook.bodies if silent in b["text"]], (
+            "a run that filled nothing was announced"
+        )
     assert len(webhook.bodies) == 2, webhook.bodies
