@@ -22,6 +22,7 @@ import pytest
 
 from momentum.calendar import last_closed_session
 from momentum_cli.local_stack import REPO_ROOT, free_port
+from tests.support.alpaca_auction import evening
 from tests.support.alpaca_data_server import AlpacaDataServer, sp500_market
 from tests.support.alpaca_server import AlpacaServer
 from tests.support.leaks import canaries
@@ -96,6 +97,7 @@ def stand_ins():
     bars = sp500_market(last_closed_session(pd.Timestamp.now(tz="UTC")), n_sessions=273)
     closes = bars[bars["date"] == bars["date"].max()].set_index("symbol")["adj_close"].to_dict()
     with AlpacaDataServer(bars, *keys) as market, AlpacaServer(*keys, prices=closes) as broker:
+        broker.set_time(evening())  # the daily run's hour: on-close orders are accepted
         yield market, broker, keys
 
 

@@ -19,6 +19,7 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterDeploymen
 from momentum.calendar import last_closed_session
 from momentum.store import VersionedStore
 from tests.e2e.test_deploy import task_states
+from tests.support.alpaca_auction import evening
 from tests.support.alpaca_data_server import AlpacaDataServer, sp500_market
 from tests.support.alpaca_server import AlpacaServer
 from tests.support.containers import found_in_layers
@@ -47,7 +48,9 @@ def market(keys):
 
 
 def broker_for(market: AlpacaDataServer, keys) -> AlpacaServer:
-    return AlpacaServer(*keys, cash=100_000.0, prices=market.closes).start()
+    server = AlpacaServer(*keys, cash=100_000.0, prices=market.closes).start()
+    server.set_time(evening())  # the daily run's hour: on-close orders are accepted
+    return server
 
 
 @pytest.fixture(scope="module")

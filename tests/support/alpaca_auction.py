@@ -91,3 +91,11 @@ def clock_at(at: datetime) -> dict[str, Any]:
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def evening(now: datetime | None = None) -> datetime:
+    """19:30 New York time on ``now``'s New York date (default: today): when the daily deployment runs,
+    after both auction windows reopen. A stand-in stopped there accepts on-close orders whatever the hour
+    the tests run at (between 15:50 and 19:00 ET it would refuse them, as Alpaca does)."""
+    day = (now or utc_now()).astimezone(NEW_YORK).date()
+    return datetime.combine(day, time(19, 30), tzinfo=NEW_YORK)
