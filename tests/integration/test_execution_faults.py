@@ -84,7 +84,9 @@ def url(tmp_path):
 
 
 def overrides(srv: AlpacaServer, **more) -> dict:
-    return {"alpaca_base_url": srv.base_url, "fill_timeout_seconds": 2.0, **more}
+    """Day market orders (``order_timing=market``): the faults here are those of orders filled while the
+    run waits (on-close orders: tests/integration/test_alpaca_auction.py, test_order_timing.py)."""
+    return {"alpaca_base_url": srv.base_url, "fill_timeout_seconds": 2.0, "order_timing": "market", **more}
 
 
 def run(srv: AlpacaServer, url: str, **more):

@@ -32,7 +32,7 @@ def run_and_scan(srv: AlpacaServer, url: str, secrets: tuple[str, str], all_logs
         as_of=AS_OF,
         store_url=url,
         broker="alpaca",
-        overrides={"alpaca_base_url": srv.base_url, "fill_timeout_seconds": 1.0},
+        overrides={"alpaca_base_url": srv.base_url, "fill_timeout_seconds": 1.0, "order_timing": "market"},
         return_state=True,
     )
     assert state.is_failed() and state.message.startswith(
