@@ -107,6 +107,8 @@ def _write_ledger(store: VersionedStore, fills: pd.DataFrame, day: str) -> None:
             "filled_avg_price": fills["price"],
             "commission": fills["cost"],
             "status": "filled",
+            "time_in_force": "cls",
+            "session": fills["as_of"],
         }
     ).astype(LEDGER_COLUMNS)
     store.write(LEDGER, day, ledger, params={"replay": day})

@@ -169,10 +169,10 @@ def test_every_order_rejected_commits_fails_the_flow_run_and_exits_1(tmp_path):
 
     url = str(tmp_path / "store")
     runner = CliRunner()
-    first = runner.invoke(app, ["run", "--store", url])
+    first = runner.invoke(app, ["run", "--store", url, "--order-timing", "market"])
     assert first.exit_code == 0, first.stderr
     earlier = runner.invoke(
-        app, ["run", "--store", url, "--as-of", OWED, "--json"]
+        app, ["run", "--store", url, "--as-of", OWED, "--json", "--order-timing", "market"]
     )  # the paper book is past it
     assert earlier.exit_code == 1
     line = earlier.stderr.strip().splitlines()[-1]

@@ -33,6 +33,6 @@ def test_a_run_builds_its_store_and_provider_once_not_per_task(monkeypatch, tmp_
         definitions, "_build_provider", lambda s: built.append("provider") or build_provider(s)
     )
     monkeypatch.setattr(definitions, "VersionedStore", lambda url: built.append("store") or store_class(url))
-    summary = rebalance(as_of="2022-11-30", store_url=str(tmp_path / "store"))
+    summary = rebalance(as_of="2022-11-30", store_url=str(tmp_path / "store"), order_timing="market")
     assert summary["execution"]["filled"] == summary["execution"]["orders"] > 0
     assert sorted(built) == ["provider", "store"]

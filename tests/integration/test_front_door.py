@@ -121,7 +121,7 @@ def test_flow_failures_end_in_one_line_without_prefect_logs(tmp_path):
         "kill_switch=true) (set kill_switch to false to trade again)"
     )
     assert all(line.startswith("[") for line in lines[:-1]) and any("execution: failed" in x for x in lines)
-    first = momentum("run", "--store", "store", "--as-of", LAST, cwd=tmp_path)
+    first = momentum("run", "--store", "store", "--as-of", LAST, "--order-timing", "market", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     (tmp_path / "store" / "KILL_SWITCH").write_text("")
     marker = momentum("run", "--store", "store", "--as-of", LAST, "--always", cwd=tmp_path)

@@ -93,7 +93,7 @@ def test_a_crashed_holders_lease_expires_and_the_next_run_executes(tmp_path):
     crashed.acquire()
     crashed._stop.set()  # a killed process neither renews nor releases its lease
     time.sleep(1.2)
-    summary = rebalance(as_of=AS_OF, store_url=url)
+    summary = rebalance(as_of=AS_OF, store_url=url, order_timing="market")
     assert summary["fills"] and {f["status"] for f in summary["fills"]} == {"filled"}
     assert len(assert_one_chain(url)) == len(summary["orders"])
     record = json.loads(store._get(f"{store.root}/_leases/rebalance-{AS_OF}/0000000002.json"))

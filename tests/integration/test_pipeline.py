@@ -34,7 +34,9 @@ def test_full_run_on_each_store(store_url):
     assert set(STAGES) <= set(store.datasets())
     assert summary["as_of"] == AS_OF and summary["rebalance"]["is_signal_session"]
     assert {o["symbol"] for o in summary["orders"]} == {t["symbol"] for t in summary["target_portfolio"]}
-    assert all(f["status"] == "filled" for f in summary["fills"])
+    # order_timing close (the default): queued for the next session's closing auction, nothing filled yet
+    assert all(f["status"] == "accepted" and f["queued_for"] == "2022-12-01" for f in summary["fills"])
+    assert summary["execution"]["queued"] == len(summary["orders"]) and summary["execution"]["attention"] == 0
     assert summary["account"]["value"] == pytest.approx(100_000, rel=0.01)
     for name in STAGES:
         manifest = store.manifest(store.resolve(name).ref)
@@ -101,7 +103,7 @@ def test_execute_fails_once_then_the_rerun_reuses_earlier_stages(tmp_path, monke
     assert book["client_order_id"].is_unique and sorted(book["client_order_id"]) == sorted(
         plan["client_order_id"]
     )
-    assert book.set_index("client_order_id").loc[submitted, "status"].eq("filled").all()
+    assert book.set_index("client_order_id").loc[submitted, "status"].eq("accepted").all()  # queued
 
 
 def test_validation_failure_stops_before_any_order(tmp_path, monkeypatch):
