@@ -17,10 +17,10 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE as NO_CACHE
 
 from momentum import definitions
-from momentum.calendar import session_offset
 from momentum.execution import (
     ExecutionHooks,
     account_snapshot,
+    backtest_reference,
     execute_plan,
     execution_report,
     gaps_line,
@@ -28,7 +28,6 @@ from momentum.execution import (
     rebalance_shortfall,
     reconcile,
     with_new_fills,
-    with_reference,
 )
 from momentum.portfolio import SessionPrices
 from momentum.settings import Settings
@@ -45,12 +44,8 @@ def _market(settings: Settings, bars_ref: DatasetRef, market_ref: DatasetRef | N
 def referenced(
     settings: Settings, executions: pd.DataFrame, signal: str, market: SessionPrices
 ) -> pd.DataFrame:
-    """``executions`` with the backtest's price for each order (its trade session's close, or open with
-    order_timing open) once ``market`` knows it, and the shortfall against it."""
-    session = session_offset(signal, settings.trade_offset)
-    price = "open" if settings.order_timing == "open" else "close"
-    known = market.auction(session, price) if market.knows(session) else None
-    return with_reference(executions, f"{session:%Y-%m-%d}", known)
+    """``executions`` with the backtest's price for each order once ``market`` knows it."""
+    return backtest_reference(executions, signal, settings.trade_offset, settings.order_timing, market)
 
 
 @task(name="execute", cache_policy=NO_CACHE)

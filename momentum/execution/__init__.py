@@ -13,6 +13,7 @@ from momentum.execution._report import execution_report, gaps_line
 from momentum.execution._shortfall import (
     SHORTFALL_COLUMNS,
     Shortfall,
+    backtest_reference,
     missing_reference,
     rebalance_shortfall,
     with_reference,
@@ -32,6 +33,7 @@ __all__ = [
     "KillSwitch",
     "Markers",
     "account_snapshot",
+    "backtest_reference",
     "execution_report",
     "gaps_line",
     "missing_reference",

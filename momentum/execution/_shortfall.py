@@ -16,6 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from momentum.calendar import session_offset
+from momentum.portfolio import SessionPrices
+
 SHORTFALL_COLUMNS = ["reference_session", "reference_price", "shortfall_bps"]
 
 
@@ -51,6 +54,18 @@ def with_reference(executions: pd.DataFrame, session: str, reference: pd.Series 
         sign * (out["filled_avg_price"] - out["reference_price"]) / out["reference_price"] * 1e4
     )
     return out
+
+
+def backtest_reference(
+    executions: pd.DataFrame, signal: str, trade_offset: int, order_timing: str, market: SessionPrices
+) -> pd.DataFrame:
+    """``executions`` of the ``signal`` session's rebalance with the backtest's price for each order: the
+    adjusted close (``order_timing`` close or market) or open (open) of the session ``trade_offset``
+    sessions after the signal, once ``market`` knows it (see :func:`with_reference`)."""
+    session = session_offset(signal, trade_offset)
+    price = "open" if order_timing == "open" else "close"
+    known = market.auction(session, price) if market.knows(session) else None
+    return with_reference(executions, f"{session:%Y-%m-%d}", known)
 
 
 def missing_reference(executions: pd.DataFrame) -> bool:

@@ -13,14 +13,13 @@ import pandas as pd
 
 from momentum import definitions
 from momentum.calendar import nyse_sessions, window_start
-from momentum.execution import ExecutionHooks, execute_plan
+from momentum.execution import ExecutionHooks, backtest_reference, execute_plan
 from momentum.portfolio import SessionPrices, plan_rebalance, session_prices
 from momentum.providers import bars_to_wide
 from momentum.run import owed_rebalance
 from momentum.settings import Settings
 from momentum.strategy import history_sessions, score_at
 from momentum.universe import scored_members
-from tasks.execute import referenced
 
 
 @dataclass
@@ -64,7 +63,7 @@ def _rebalance(settings: Settings, window, signal: str, market: SessionPrices, b
         market.marks,
         ExecutionHooks(kill_switch=res.kill_switch()),
     )
-    executions = referenced(settings, outcomes, signal, market)
+    executions = backtest_reference(outcomes, signal, settings.trade_offset, settings.order_timing, market)
     res.store.write("executions", signal, executions, inputs={"orders": orders}, content_addressed=True)
 
 
