@@ -161,7 +161,7 @@ def test_manual_rebalance_deployment_with_parameters_completes_with_artifacts(st
     assert "passed" in shown["validation-summary"] and store_url in shown["datasets"]
     assert orders.as_of == OWED and store.manifest(orders).flow_run_id == run_id
     assert store.manifest(store.resolve("scores").ref).params["strategy"] == "momentum"
-    assert set(ledger(store)["status"]) == {"filled"}
+    assert set(ledger(store)["status"]) == {"accepted"}  # queued for the next close (order_timing close)
     worker = stack.log("worker", tail=200_000)
     assert "set_working_directory" in worker and "secret_blocks_to_env" in worker  # the pull steps ran
 
@@ -207,9 +207,13 @@ def test_failed_execute_notifies_and_a_retry_redoes_only_what_failed(stack, tmp_
 def test_a_run_that_leaves_every_order_rejected_ends_failed_and_notifies(stack, tmp_path, webhook):
     notify_failures_to(stack, webhook)
     store_url = str(tmp_path / "rejected-store")
-    traded = wait_final(stack, trigger(stack, "rebalance", as_of=LAST_SESSION, store_url=store_url))
+    traded = wait_final(
+        stack, trigger(stack, "rebalance", as_of=LAST_SESSION, store_url=store_url, order_timing="market")
+    )
     assert traded.state.is_completed(), traded.state.message
-    run_id = trigger(stack, "rebalance", as_of=OWED, store_url=store_url)  # the paper book is already past it
+    run_id = trigger(
+        stack, "rebalance", as_of=OWED, store_url=store_url, order_timing="market"
+    )  # book past it
     failed = wait_final(stack, run_id)
     assert (
         failed.state.is_failed()
@@ -266,10 +270,11 @@ def test_scheduled_runs_catch_up_once(tmp_path):
     from flows.rebalance import rebalance
 
     url = str(tmp_path / "store")
-    first = rebalance(as_of=LAST_SESSION, store_url=url, only_on_schedule=True)
+    market = {"only_on_schedule": True, "order_timing": "market"}  # filled at once: executed by the first run
+    first = rebalance(as_of=LAST_SESSION, store_url=url, **market)
     book = ledger(VersionedStore(url))
-    second = rebalance(as_of=LAST_SESSION, store_url=url, only_on_schedule=True)
-    earlier = rebalance(as_of="2022-11-29", store_url=url, only_on_schedule=True)  # superseded
+    second = rebalance(as_of=LAST_SESSION, store_url=url, **market)
+    earlier = rebalance(as_of="2022-11-29", store_url=url, **market)  # superseded
     assert first["rebalance"]["signal_session"] == OWED and first["rebalance"]["caught_up"]
     assert f"(caught up the rebalance of {OWED})" in run_text(RunSummary.from_json(first))
     assert "(plan and execution skipped: only_on_schedule)" in run_text(RunSummary.from_json(second))

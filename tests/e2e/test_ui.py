@@ -68,7 +68,7 @@ def test_ui_lists_the_deployments_and_a_completed_run(stack, tmp_path):
         profile,
         r"\bdaily\b",
         r"\brebalance\b",
-        r"At 05:30 PM, Monday through Friday",
+        r"At 07:30 PM, Monday through Friday",
     )
     assert "Deployments" in text
     with api(stack) as client:
