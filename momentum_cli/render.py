@@ -93,7 +93,7 @@ def _trading(summary: RunSummary) -> list[str]:
         lines += [
             "",
             f"execution: {ex.filled} of {ex.orders} orders filled"
-            + (f", {ex.queued} queued for the auction of {ex.queued_for}" if ex.queued else "")
+            + (f", {ex.queued} queued for {_auction_of(ex.queued_for)}" if ex.queued else "")
             + (f"; {attention_line(ex)}: {ex.headline}" if ex.attention else ""),
         ]
         if summary.shortfall is not None:
@@ -110,6 +110,11 @@ def _trading(summary: RunSummary) -> list[str]:
         if account.plan_differences and not (ex is not None and ex.queued):
             lines += ["positions differing from the plan:", table(account.plan_differences)]
     return lines
+
+
+def _auction_of(sessions: str) -> str:
+    """``the auction of 2022-12-01`` (or ``their auction`` when an earlier run queued them)."""
+    return f"the auction of {sessions}" if sessions else "their auction"
 
 
 def run_text(summary: RunSummary) -> str:

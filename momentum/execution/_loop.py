@@ -7,10 +7,10 @@ Each order goes through :func:`~momentum.execution.send_once`: looked up by its 
 this run; the rows of ``executions`` are built in :mod:`momentum.execution`.
 
 With ``order_timing`` close or open, every order is an on-close / on-open auction order (``cls`` /
-``opg``, whole shares): sent only while Alpaca's window for it is open (else recorded not sent, naming
-when the window reopens), sells and buys together (they fill in the same auction, so the buys are not
-held back for the sells' proceeds), not waited for: they stay pending, queued for their auction, and the
-next run of the rebalance finds them filled.
+``opg``, whole shares): sent only while Alpaca's window for it is open (else held back, ``blocked``,
+with a note naming when the window reopens), sells and buys together (they fill in the same auction,
+so the buys are not held back for the sells' proceeds), not waited for: they stay pending, queued for
+their auction, and the next run of the rebalance finds them filled.
 
 With ``market``, sells go first and are waited for (bounded by ``fill_timeout_seconds``). A sell that did
 not fill blocks the buys it would fund: each buy not yet at the broker goes only while the cash left covers it
@@ -106,6 +106,7 @@ def _sells_then_buys(
     sells' proceeds (they fill in the same auction)."""
     outcomes: dict[str, dict] = {}
     tif = "day" if auction is None else auction.time_in_force
+    queued = auction.describe() if auction is not None and auction.accepted else ""
     for side in (Side.SELL, Side.BUY):
         rows = plan[plan["side"] == side]
         if rows.empty:
@@ -118,7 +119,6 @@ def _sells_then_buys(
         sent, killed = _send_side(rows, broker, gate, outcomes, hooks, tif)
         if waited:
             sent = _wait(broker, sent, guards, hooks)
-        queued = auction.describe() if auction is not None and auction.accepted else ""
         record_final(sent, outcomes, waited, guards.fill_timeout_seconds, hooks.log, queued)
         if killed:
             not_sent_killed(plan, outcomes, hooks.log)
