@@ -21,7 +21,7 @@ from momentum.store import VersionedStore
 from momentum_cli.local_stack import DEPLOYMENTS, FLOW, POOL, REPO_ROOT, LocalStack
 from momentum_cli.render import run_text
 from tests.support.stack import api, submit, trigger, wait_final
-from tests.support.webhook import Webhook
+from tests.support.webhook import Webhook, automations
 
 UPSTREAM = ["bars", "benchmark", "validation", "scores", "orders"]
 ARTIFACT_KEYS = {
@@ -88,16 +88,7 @@ def ledger(store: VersionedStore) -> pd.DataFrame:
 
 def notify_failures_to(stack: LocalStack, webhook: Webhook) -> dict:
     """``momentum automations --webhook-url URL`` against the stack, as a user sets up the notification."""
-    created = subprocess.run(
-        [sys.executable, "-m", "momentum_cli", "automations", "--webhook-url", webhook.url],
-        env=stack.env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert created.returncode == 0, created.stderr
-    return json.loads(created.stdout.strip().splitlines()[-1])
+    return automations(stack.env, "--webhook-url", webhook.url)
 
 
 @pytest.fixture

@@ -4,11 +4,8 @@ actions services send its message to a loopback webhook; a run that fills nothin
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import subprocess
-import sys
 import time
 
 import httpx
@@ -18,27 +15,16 @@ from prefect.settings import PREFECT_UI_URL, get_current_settings, temporary_set
 from flows.rebalance import rebalance
 from momentum.store import VersionedStore
 from momentum_cli.automations_cmd import AUTOMATION, TRADES_AUTOMATION
-from momentum_cli.local_stack import REPO_ROOT
-from tests.support.webhook import Webhook
+from tests.support.webhook import Webhook, automations
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 UI_URL = "https://prefect.example.com/ui"
 ORDER_LINE = re.compile(r"^\s*(BUY|SELL) (\S+) (\S+) @ (\S+)$")
 
 
-def automations(*args: str) -> dict:
+def run_automations(*args: str) -> dict:
     """``momentum automations ARGS`` in a new process against the test's Prefect API: its JSON."""
-    env = os.environ | {"PREFECT_API_URL": get_current_settings().api.url}
-    done = subprocess.run(
-        [sys.executable, "-m", "momentum_cli", "automations", *args],
-        env=env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return automations(os.environ | {"PREFECT_API_URL": get_current_settings().api.url}, *args)
 
 
 def automation_names() -> set[str]:
@@ -123,7 +109,7 @@ def clean_automations():
 
 @pytest.mark.usefixtures("clean_automations")
 def test_without_trades_only_the_failure_automation(webhook):
-    created = automations("--webhook-url", webhook.url)
+    created = run_automations("--webhook-url", webhook.url)
     assert list(created) == ["automation", "name", "block", "block_id"]
     assert created["name"] == AUTOMATION and created["block"] == "momentum-failure"
     names = automation_names()
@@ -132,7 +118,7 @@ def test_without_trades_only_the_failure_automation(webhook):
 
 @pytest.mark.usefixtures("clean_automations")
 def test_an_executed_rebalance_is_announced_and_a_run_that_fills_nothing_is_not(webhook, tmp_path):
-    created = automations("--trades", "--webhook-url", webhook.url)
+    created = run_automations("--trades", "--webhook-url", webhook.url)
     assert created["name"] == AUTOMATION and created["trades"]["name"] == TRADES_AUTOMATION
     assert created["trades"]["block"] == "momentum-trades"
     assert {AUTOMATION, TRADES_AUTOMATION} <= automation_names()

@@ -1,12 +1,17 @@
-"""A loopback webhook: the endpoint a notification block POSTs to, recording each JSON body."""
+"""A loopback webhook: the endpoint a notification block POSTs to, recording each JSON body; and
+``momentum automations`` run as a user runs it."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from momentum_cli.local_stack import REPO_ROOT
 
 
 class Webhook:
@@ -49,3 +54,18 @@ class Webhook:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def automations(env: dict[str, str], *args: str) -> dict:
+    """``momentum automations ARGS`` in a new process (as a user sets notifications up) against the
+    Prefect API of ``env``: the JSON it prints."""
+    done = subprocess.run(
+        [sys.executable, "-m", "momentum_cli", "automations", *args],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
