@@ -57,6 +57,7 @@ def backtest(
     Parameters left empty come from ``MOMENTUM_*`` settings; ``overrides`` sets any other setting.
     """
     settings = Settings().with_overrides(
+        overrides,
         store_url=store_url,
         provider=provider,
         strategy=strategy,
@@ -65,7 +66,6 @@ def backtest(
         fractional=fractional,
         initial_cash=initial_cash,
         order_timing=order_timing,
-        **(overrides or {}),
     )
     prices, benchmark = load_history(settings, end, sweep)
     if sweep:

@@ -25,7 +25,7 @@ def ingest(
 
     Parameters left empty come from ``MOMENTUM_*`` settings; ``overrides`` sets any other setting.
     """
-    settings = Settings().with_overrides(store_url=store_url, provider=provider, **(overrides or {}))
+    settings = Settings().with_overrides(overrides, store_url=store_url, provider=provider)
     day = resolve_as_of(settings, end)
     symbols = history_symbols(settings, start, day)
     return ingest_history(settings, symbols, start, day)

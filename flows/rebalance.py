@@ -50,16 +50,14 @@ def rebalance(
     ``only_on_schedule`` executes only the owed rebalance of the latest signal session (catch-up).
     ``order_timing``: close (the trade session's closing auction, the default), open, or market.
     """
-    named = {
-        "store_url": store_url,
-        "provider": provider,
-        "strategy": strategy,
-        "broker": broker,
-        "only_on_schedule": only_on_schedule,
-        "order_timing": order_timing,
-    }
     settings = Settings().with_overrides(
-        **(overrides or {}) | {k: v for k, v in named.items() if v is not None}
+        overrides,
+        store_url=store_url,
+        provider=provider,
+        strategy=strategy,
+        broker=broker,
+        only_on_schedule=only_on_schedule,
+        order_timing=order_timing,
     )
     day = resolve_as_of(settings, as_of)
     refs = RunRefs(scored(settings, day, live))

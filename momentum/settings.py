@@ -174,9 +174,11 @@ class Settings(BaseSettings):
         """The public settings a backtest's results depend on (without :data:`NOT_BACKTESTED`)."""
         return {k: v for k, v in self.public().items() if k not in NOT_BACKTESTED}
 
-    def with_overrides(self, **overrides: Any) -> "Settings":
-        """A copy with the non-None overrides applied and validated; secrets are refused here."""
-        values = {k: v for k, v in overrides.items() if v is not None}
+    def with_overrides(self, extra: Mapping[str, Any] | None = None, /, **overrides: Any) -> "Settings":
+        """A copy with the non-None overrides applied and validated; secrets are refused here. ``extra``
+        (a flow's ``overrides`` parameter) gives more; a keyword that is not None wins over its key."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        values = {k: v for k, v in {**(extra or {}), **given}.items() if v is not None}
         secret = sorted(SECRET_FIELDS & values.keys())
         if secret:
             raise ValueError(

@@ -38,7 +38,15 @@ from momentum.brokers.base import (
     OrderStatus,
     Position,
 )
-from momentum.brokers.paper_auction import QUEUED, PaperTerms, cash, due_sessions, run_auction
+from momentum.brokers.paper_auction import (
+    QUEUED,
+    PaperTerms,
+    cash,
+    due_sessions,
+    filled,
+    held_shares,
+    run_auction,
+)
 from momentum.portfolio import SessionPrices
 from momentum.store import VersionConflict, VersionedStore
 
@@ -128,30 +136,26 @@ class PaperBroker:
 
     def _fills(self) -> pd.DataFrame:
         ledger, _ = self._ledger()
-        return _filled(ledger)
+        return filled(ledger)
 
     def positions(self) -> list[Position]:
         return self._positions(self._fills())
 
     def account(self) -> Account:
         fills = self._fills()
-        cash = self._cash(fills)
-        return Account(cash=cash, equity=cash + sum(p.market_value for p in self._positions(fills)))
+        left = cash(fills, self.initial_cash)
+        return Account(cash=left, equity=left + sum(p.market_value for p in self._positions(fills)))
 
     def _positions(self, fills: pd.DataFrame) -> list[Position]:
         """Net shares per symbol from the fills, marked at the as_of close (else the last fill price)."""
-        signed = fills["filled_qty"].where(fills["side"] == "buy", -fills["filled_qty"])
         last_fill = fills.groupby("symbol")["filled_avg_price"].last()
         marks, out = self.prices.marks, []
-        for symbol, qty in signed.groupby(fills["symbol"]).sum().items():
+        for symbol, qty in held_shares(fills).items():
             if abs(qty) > 1e-9:
                 close = marks.get(symbol, float("nan"))
                 price = float(close) if pd.notna(close) else float(last_fill[symbol])
                 out.append(Position(symbol=symbol, qty=float(qty), market_value=float(qty * price)))
         return out
-
-    def _cash(self, fills: pd.DataFrame) -> float:
-        return cash(fills, self.initial_cash)
 
     def submit(self, order: OrderRequest) -> OrderStatus:
         """Book ``order`` on the ledger; when another writer committed the next version first, read the
@@ -177,19 +181,19 @@ class PaperBroker:
                 fix="a paper account cannot go back in time: start another with another --store",
             )
         if order.time_in_force in AUCTION:
-            status, filled, price, session = *self._queue(order, ledger), float("nan"), self._auction(order)
+            status, done, price, session = *self._queue(order, ledger), float("nan"), self._auction(order)
         else:
-            (status, filled, price), session = self._fill(order, _filled(ledger)), self.as_of
+            (status, done, price), session = self._fill(order, filled(ledger)), self.as_of
         row = {
             "client_order_id": order.client_order_id,
             "broker_order_id": f"paper-{len(ledger) + 1:08d}",
             "as_of": self.as_of,
             "symbol": order.symbol,
             "side": order.side,
-            "qty": filled or _qty(order, price) if status != QUEUED else float(order.qty or 0.0),
-            "filled_qty": filled,
+            "qty": done or _qty(order, price),
+            "filled_qty": done,
             "filled_avg_price": price,
-            "commission": filled * price * self.cost,
+            "commission": done * price * self.cost,
             "status": status,
             "time_in_force": order.time_in_force,
             "session": session,
@@ -221,7 +225,7 @@ class PaperBroker:
         queued for sale) or reject it; the fill comes at the auction."""
         qty = float(order.qty or 0.0)
         queued_sells = ledger[(ledger["status"] == QUEUED) & (ledger["side"] == "sell")]
-        held = sum(p.qty for p in self._positions(_filled(ledger)) if p.symbol == order.symbol)
+        held = float(held_shares(filled(ledger)).get(order.symbol, 0.0))
         free = held - float(queued_sells.loc[queued_sells["symbol"] == order.symbol, "qty"].sum())
         if (
             order.notional is not None
@@ -238,10 +242,10 @@ class PaperBroker:
         if not price > 0:
             return "rejected", 0.0, float("nan")
         qty = _qty(order, price)
-        held = sum(p.qty for p in self._positions(fills) if p.symbol == order.symbol)
+        held = float(held_shares(fills).get(order.symbol, 0.0))
         if qty <= 0 or (order.side == "sell" and qty > held + 1e-9):
             return "rejected", 0.0, price
-        if order.side == "buy" and qty * price * (1 + self.cost) > self._cash(fills) + 1e-6:
+        if order.side == "buy" and qty * price * (1 + self.cost) > cash(fills, self.initial_cash) + 1e-6:
             return "rejected", 0.0, price
         return "filled", qty, price
 
@@ -264,10 +268,6 @@ class PaperBroker:
         ``day`` orders, which fill at once at the as_of close."""
         run = (pd.Timestamp(self.as_of) + RUN_TIME).tz_localize("America/New_York").tz_convert("UTC")
         return MarketClock(timestamp=run.to_pydatetime(), is_open=True, next_open=run, next_close=run)
-
-
-def _filled(ledger: pd.DataFrame) -> pd.DataFrame:
-    return ledger[ledger["filled_qty"] > 0]
 
 
 def _empty() -> pd.DataFrame:

@@ -48,24 +48,29 @@ def run_auction(ledger: pd.DataFrame, rows: pd.Index, prices: SessionPrices, ter
     price = np.where(tradable, auction.to_numpy(), prices.last_close(session).reindex(symbols).to_numpy())
     buy = (batch["side"] == "buy").to_numpy()
     price = price * np.where(buy, 1 + slippage, 1 - slippage)
-    fills = ledger[ledger["filled_qty"] > 0]
-    held = _held(fills).reindex(symbols).fillna(0.0).to_numpy()
+    fills = filled(ledger)
+    held = held_shares(fills).reindex(symbols).fillna(0.0).to_numpy()
     planned = np.where(buy, batch["qty"].to_numpy(), -np.minimum(batch["qty"].to_numpy(), held))
     planned = np.where(np.isnan(price), 0.0, planned)
     delta = funded_fills(
         planned, np.nan_to_num(price), tradable | ~buy, cash(fills, terms.initial_cash), cost, 1.0
     )
-    filled = np.abs(delta)
-    ledger.loc[rows, "filled_qty"] = filled
-    ledger.loc[rows, "filled_avg_price"] = np.where(filled > 0, price, np.nan)
-    ledger.loc[rows, "commission"] = filled * np.nan_to_num(price) * cost
+    shares = np.abs(delta)
+    ledger.loc[rows, "filled_qty"] = shares
+    ledger.loc[rows, "filled_avg_price"] = np.where(shares > 0, price, np.nan)
+    ledger.loc[rows, "commission"] = shares * np.nan_to_num(price) * cost
     ledger.loc[rows, "status"] = np.where(
-        np.abs(filled - batch["qty"].to_numpy()) < 1e-9, "filled", "expired"
+        np.abs(shares - batch["qty"].to_numpy()) < 1e-9, "filled", "expired"
     )
 
 
-def _held(fills: pd.DataFrame) -> pd.Series:
-    """Net shares per symbol of the filled rows."""
+def filled(ledger: pd.DataFrame) -> pd.DataFrame:
+    """The ledger's rows that filled (some or all of their quantity)."""
+    return ledger[ledger["filled_qty"] > 0]
+
+
+def held_shares(fills: pd.DataFrame) -> pd.Series:
+    """symbol -> net shares of the filled rows (0 once sold out)."""
     signed = fills["filled_qty"].where(fills["side"] == "buy", -fills["filled_qty"])
     return signed.groupby(fills["symbol"]).sum()
 
